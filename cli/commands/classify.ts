@@ -1,0 +1,86 @@
+import { createWriteStream } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { once } from 'node:events';
+import { Command, Option } from 'commander';
+import type { Logger } from '../../common/logger.js';
+import {
+  classifyImages,
+  ImageClassifier,
+  ImageError,
+  RESULT_SCHEMA_VERSION,
+  type ImageSource,
+  type PreprocessOptions,
+} from '../../model/index.js';
+import { expandImagePaths } from '../image-files.js';
+import { addModelOptions, classifierOptionsFrom, preprocessOptionsFrom, type ModelCommandOptions } from '../model-options.js';
+import { createProgress } from '../progress-bar.js';
+
+/** Exit statuses of `classify`. */
+export const CLASSIFY_EXIT = { allClassified: 0, usage: 1, someFailed: 2 } as const;
+
+interface ClassifyCommandOptions extends ModelCommandOptions {
+  out?: string;
+}
+
+/** `classify <files or folders...>`: labels local images, one JSON line each, in input order. */
+export function classifyCommand(logger: Logger): Command {
+  const command = new Command('classify')
+    .description('label local image files (no AWS involved); one JSON line per image on stdout, in input order')
+    .argument('<paths...>', 'image files or folders (folders are searched recursively for images)')
+    .addOption(new Option('--out <file>', 'write the JSON lines to this file instead of stdout'));
+  addModelOptions(command).action(async (paths: string[], options: ClassifyCommandOptions) => {
+    process.exitCode = await runClassify(paths, options, logger);
+  });
+  return command;
+}
+
+async function runClassify(paths: string[], options: ClassifyCommandOptions, logger: Logger): Promise<number> {
+  const { files, skipped } = await expandImagePaths(paths);
+  if (skipped.length > 0) logger.warn({ count: skipped.length, first: skipped[0] }, 'skipped files in folders that are not images');
+  if (files.length === 0) {
+    logger.error({ paths }, 'no image files found');
+    return CLASSIFY_EXIT.usage;
+  }
+  const classifier = await ImageClassifier.load(classifierOptionsFrom(options), logger);
+  const output = options.out ? createWriteStream(options.out) : process.stdout;
+  const progress = createProgress(files.length, 'classify');
+  const preprocess = preprocessOptionsFrom(options);
+  let failed = 0;
+  try {
+    const sources = files.map((file) => fileImageSource(file, preprocess));
+    for await (const { source, outcome } of classifyImages(sources, classifier, { batchSize: options.batchSize, preprocess })) {
+      if (outcome.status === 'error') failed++;
+      const line = JSON.stringify({ schemaVersion: RESULT_SCHEMA_VERSION, file: source.name, ...outcome, model: classifier.model });
+      if (!output.write(`${line}\n`)) await once(output, 'drain');
+      progress.increment();
+    }
+  } finally {
+    progress.stop();
+    await classifier.dispose();
+    if (output !== process.stdout) await new Promise<void>((resolve) => output.end(() => resolve()));
+  }
+  logger.info({ images: files.length, failed, out: options.out ?? 'stdout', pretrained: classifier.model.pretrained }, 'classify finished');
+  return failed === 0 ? CLASSIFY_EXIT.allClassified : CLASSIFY_EXIT.someFailed;
+}
+
+/** A local file as an image source; a missing or oversized file becomes an {@link ImageError}. */
+export function fileImageSource(file: string, limits: PreprocessOptions = {}): ImageSource {
+  return {
+    name: file,
+    async read() {
+      try {
+        const info = await stat(file);
+        if (!info.isFile()) throw new ImageError('READ_FAILED', `${file} is not a regular file`);
+        if (limits.maxBytes !== undefined && info.size > limits.maxBytes) {
+          throw new ImageError('FILE_TOO_LARGE', `the file has ${info.size} bytes, more than the limit of ${limits.maxBytes}`);
+        }
+        return await readFile(file);
+      } catch (error) {
+        if (error instanceof ImageError) throw error;
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') throw new ImageError('FILE_NOT_FOUND', `${file} does not exist`, { cause: error });
+        throw new ImageError('READ_FAILED', `${file} cannot be read: ${(error as Error).message}`, { cause: error });
+      }
+    },
+  };
+}

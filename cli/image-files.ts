@@ -1,0 +1,45 @@
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+
+/** File name endings of the formats the model reads. */
+export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif'] as const;
+
+/** True when a file or key name ends like an image this tool reads. */
+export function hasImageExtension(name: string): boolean {
+  return (IMAGE_EXTENSIONS as readonly string[]).includes(path.extname(name).toLowerCase());
+}
+
+/** What expanding the command line's paths gave. */
+export interface ExpandedPaths {
+  /** Files in command-line order; folders expand to their images, sorted, recursively. */
+  readonly files: string[];
+  /** Files inside folders that were passed over because their names are not images. */
+  readonly skipped: string[];
+}
+
+/**
+ * Expands files and folders. A file named on the command line is always kept, even one that does
+ * not exist or is not an image, so that it gets its own error result; inside folders only names
+ * with image endings are taken.
+ */
+export async function expandImagePaths(paths: readonly string[]): Promise<ExpandedPaths> {
+  const files: string[] = [];
+  const skipped: string[] = [];
+  for (const given of paths) {
+    const info = await stat(given).catch(() => undefined);
+    if (info?.isDirectory()) await walk(given, files, skipped);
+    else files.push(given);
+  }
+  return { files, skipped };
+}
+
+async function walk(folder: string, files: string[], skipped: string[]): Promise<void> {
+  const entries = await readdir(folder, { withFileTypes: true });
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const entry of entries) {
+    const full = path.join(folder, entry.name);
+    if (entry.isDirectory()) await walk(full, files, skipped);
+    else if (entry.isFile() && hasImageExtension(entry.name)) files.push(full);
+    else if (entry.isFile()) skipped.push(full);
+  }
+}

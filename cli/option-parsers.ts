@@ -1,0 +1,20 @@
+import { InvalidArgumentError } from 'commander';
+
+/** A commander argument parser for an integer in `[min, max]`; the message names the range. */
+export function integerInRange(min: number, max: number): (value: string) => number {
+  return (value: string) => {
+    const parsed = Number(value);
+    if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
+      throw new InvalidArgumentError(`must be an integer from ${min} to ${max}.`);
+    }
+    return parsed;
+  };
+}
+
+/** A commander argument parser that accepts one of `choices`. */
+export function oneOf<T extends string>(choices: readonly T[]): (value: string) => T {
+  return (value: string) => {
+    if (!(choices as readonly string[]).includes(value)) throw new InvalidArgumentError(`must be one of ${choices.join(', ')}.`);
+    return value as T;
+  };
+}

@@ -1,0 +1,92 @@
+import { availableParallelism } from 'node:os';
+import pLimit from 'p-limit';
+import type { ImageClassifier } from './image-classifier.js';
+import { preprocessImage, type PreprocessOptions } from './preprocess.js';
+import { errorOutcome, type ClassificationOutcome } from './result.js';
+
+/** An image to classify: a name for the result and a way to read its bytes when its turn comes. */
+export interface ImageSource {
+  readonly name: string;
+  read(): Promise<Uint8Array>;
+}
+
+/** Options of {@link classifyImages}. */
+export interface ClassifyImagesOptions {
+  /** Images per inference run (at most the classifier's maximum). Default: the classifier's maximum. */
+  readonly batchSize?: number;
+  /** Images read and decoded at once. Default: the machine's available parallelism. */
+  readonly preprocessConcurrency?: number;
+  /** Size limits for each image. Default: those of `preprocessImage`. */
+  readonly preprocess?: PreprocessOptions;
+}
+
+/** One image's outcome, with timings in milliseconds. */
+export interface ImageClassification {
+  readonly source: ImageSource;
+  readonly outcome: ClassificationOutcome;
+  readonly timings: { readonly preprocessMs: number; readonly inferenceMs: number; readonly batchSize: number };
+}
+
+type Prepared = { tensor: Float32Array; preprocessMs: number } | { error: unknown; preprocessMs: number };
+
+/**
+ * Classifies images in input order, batch by batch. The next batch is read and decoded while the
+ * current one runs, so decoding overlaps inference; at most two batches are held in memory. An image
+ * that cannot be read or decoded yields an error outcome and the run goes on.
+ */
+export async function* classifyImages(
+  sources: readonly ImageSource[],
+  classifier: ImageClassifier,
+  options: ClassifyImagesOptions = {},
+): AsyncGenerator<ImageClassification> {
+  const batchSize = Math.min(options.batchSize ?? classifier.maxBatchSize, classifier.maxBatchSize);
+  const limit = pLimit(options.preprocessConcurrency ?? availableParallelism());
+  const prepare = (source: ImageSource): Promise<Prepared> =>
+    limit(async () => {
+      const started = performance.now();
+      try {
+        const image = await preprocessImage(await source.read(), options.preprocess);
+        return { tensor: image.tensor, preprocessMs: performance.now() - started };
+      } catch (error) {
+        return { error, preprocessMs: performance.now() - started };
+      }
+    });
+
+  const batches: ImageSource[][] = [];
+  for (let start = 0; start < sources.length; start += batchSize) batches.push(sources.slice(start, start + batchSize));
+
+  let next = batches[0]?.map(prepare);
+  for (let index = 0; index < batches.length; index++) {
+    const current = next!;
+    next = batches[index + 1]?.map(prepare);
+    const prepared = await Promise.all(current);
+    yield* classifyPrepared(batches[index]!, prepared, classifier);
+  }
+}
+
+async function* classifyPrepared(
+  sources: readonly ImageSource[],
+  prepared: readonly Prepared[],
+  classifier: ImageClassifier,
+): AsyncGenerator<ImageClassification> {
+  const tensors = prepared.flatMap((item) => ('tensor' in item ? [item.tensor] : []));
+  const started = performance.now();
+  let labels: Awaited<ReturnType<ImageClassifier['classifyBatch']>> | undefined;
+  let inferenceError: unknown;
+  try {
+    labels = await classifier.classifyBatch(tensors);
+  } catch (error) {
+    inferenceError = error;
+  }
+  const inferenceMs = performance.now() - started;
+  let okIndex = 0;
+  for (let i = 0; i < sources.length; i++) {
+    const item = prepared[i]!;
+    const timings = { preprocessMs: item.preprocessMs, inferenceMs, batchSize: tensors.length };
+    let outcome: ClassificationOutcome;
+    if ('error' in item) outcome = errorOutcome(item.error);
+    else if (labels) outcome = { status: 'ok', labels: labels[okIndex++]! };
+    else outcome = errorOutcome(inferenceError);
+    yield { source: sources[i]!, outcome, timings };
+  }
+}

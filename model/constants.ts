@@ -1,0 +1,30 @@
+/** Facts of the AlexNet model and of torchvision's ImageNet evaluation transform. */
+export const MODEL_INPUT = {
+  /** Side of the square crop the network sees. */
+  cropSize: 224,
+  /** The shorter side is resized to this before the centre crop. */
+  resizeShorterSide: 256,
+  channels: 3,
+  /** Per-channel ImageNet statistics, RGB order, applied to values in [0, 1]. */
+  mean: [0.485, 0.456, 0.406],
+  std: [0.229, 0.224, 0.225],
+} as const;
+
+/** Floats in one preprocessed image: 3 × 224 × 224. */
+export const IMAGE_TENSOR_LENGTH = MODEL_INPUT.channels * MODEL_INPUT.cropSize * MODEL_INPUT.cropSize;
+
+/** ImageNet-1k classes in torchvision's index order. */
+export const CLASS_COUNT = 1000;
+
+/** Seed of the dev model's He-initialised weights when none is given. */
+export const DEFAULT_DEV_MODEL_SEED = 20240611;
+
+/**
+ * ONNX `metadata_props` key that says where a model's weights came from. The export script writes
+ * `torchvision:IMAGENET1K_V1` (pretrained) or `torchvision:none`; the dev builder writes
+ * `untrained:he-normal:seed=<n>`. A model without it is treated as not pretrained.
+ */
+export const WEIGHTS_METADATA_KEY = 'alexnet_pipeline.weights';
+
+/** The weights value prefix that marks real, pretrained ImageNet weights. */
+export const PRETRAINED_WEIGHTS_PREFIX = 'torchvision:IMAGENET1K';

@@ -1,0 +1,38 @@
+import { PipelineError } from '../common/errors.js';
+
+/** Codes of images that cannot be classified. Retrying cannot fix any of them. */
+export const IMAGE_ERROR_CODE = {
+  FILE_NOT_FOUND: 'FILE_NOT_FOUND',
+  READ_FAILED: 'READ_FAILED',
+  EMPTY_FILE: 'EMPTY_FILE',
+  FILE_TOO_LARGE: 'FILE_TOO_LARGE',
+  IMAGE_TOO_LARGE: 'IMAGE_TOO_LARGE',
+  UNSUPPORTED_FORMAT: 'UNSUPPORTED_FORMAT',
+  NOT_AN_IMAGE: 'NOT_AN_IMAGE',
+  CORRUPT_IMAGE: 'CORRUPT_IMAGE',
+} as const;
+export type ImageErrorCode = (typeof IMAGE_ERROR_CODE)[keyof typeof IMAGE_ERROR_CODE];
+
+/** An image that cannot be decoded or is outside the configured limits. */
+export class ImageError extends PipelineError {
+  declare readonly code: ImageErrorCode;
+  constructor(code: ImageErrorCode, message: string, options: { cause?: unknown; context?: Record<string, unknown> } = {}) {
+    super(code, message, { ...options, retryable: false });
+  }
+}
+
+export const MODEL_ERROR_CODE = {
+  MODEL_NOT_FOUND: 'MODEL_NOT_FOUND',
+  MODEL_INVALID: 'MODEL_INVALID',
+  DEVICE_UNAVAILABLE: 'DEVICE_UNAVAILABLE',
+  INFERENCE_FAILED: 'INFERENCE_FAILED',
+} as const;
+export type ModelErrorCode = (typeof MODEL_ERROR_CODE)[keyof typeof MODEL_ERROR_CODE];
+
+/** A model that cannot be found, loaded or run, or a device that cannot be used. */
+export class ModelError extends PipelineError {
+  declare readonly code: ModelErrorCode;
+  constructor(code: ModelErrorCode, message: string, options: { cause?: unknown; context?: Record<string, unknown> } = {}) {
+    super(code, message, { ...options, retryable: false });
+  }
+}

@@ -1,0 +1,70 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import protobuf from 'protobufjs';
+import { PRETRAINED_WEIGHTS_PREFIX, WEIGHTS_METADATA_KEY } from './constants.js';
+import { ModelError } from './errors.js';
+import { MODEL_METADATA_PROPS_FIELD, OnnxStringStringEntryProto } from './onnx-schema.js';
+
+/** What travels with every result: which model produced it. */
+export interface ModelIdentity {
+  /** SHA-256 of the ONNX file, hex. */
+  readonly sha256: string;
+  /** True only when the model's metadata declares pretrained ImageNet weights. */
+  readonly pretrained: boolean;
+  /** Where the weights came from, as the model's metadata says (`unknown` when it says nothing). */
+  readonly weights: string;
+}
+
+/** An ONNX file read into memory with its identity. */
+export interface ModelFile {
+  readonly path: string;
+  readonly bytes: Uint8Array;
+  readonly identity: ModelIdentity;
+}
+
+/** Reads an ONNX model file once: its bytes (for the session), SHA-256 and weights metadata. */
+export async function readModelFile(filePath: string): Promise<ModelFile> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(filePath);
+  } catch (error) {
+    throw new ModelError('MODEL_NOT_FOUND', `cannot read model file ${filePath}: ${(error as Error).message}`, {
+      cause: error,
+      context: { path: filePath },
+    });
+  }
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const weights = readModelMetadata(bytes, filePath)[WEIGHTS_METADATA_KEY] ?? 'unknown';
+  return {
+    path: filePath,
+    bytes,
+    identity: { sha256, weights, pretrained: weights.startsWith(PRETRAINED_WEIGHTS_PREFIX) },
+  };
+}
+
+/**
+ * Reads `ModelProto.metadata_props` by walking the top-level fields and skipping the rest (the
+ * graph and its weights are most of the file and are not decoded here).
+ */
+export function readModelMetadata(bytes: Uint8Array, filePath = '<buffer>'): Record<string, string> {
+  const metadata: Record<string, string> = {};
+  try {
+    const reader = protobuf.Reader.create(bytes);
+    while (reader.pos < reader.len) {
+      const tag = reader.uint32();
+      const field = tag >>> 3;
+      if (field === MODEL_METADATA_PROPS_FIELD && (tag & 7) === 2) {
+        const entry = OnnxStringStringEntryProto.decode(reader.bytes()) as unknown as { key: string; value: string };
+        metadata[entry.key] = entry.value;
+      } else {
+        reader.skipType(tag & 7);
+      }
+    }
+  } catch (error) {
+    throw new ModelError('MODEL_INVALID', `${filePath} is not an ONNX model: ${(error as Error).message}`, {
+      cause: error,
+      context: { path: filePath },
+    });
+  }
+  return metadata;
+}
