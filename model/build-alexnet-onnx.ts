@@ -9,7 +9,7 @@ import { SeededNormalRandom } from './seeded-random.js';
 const OPSET_VERSION = 17;
 const IR_VERSION = 8;
 
-export const DEV_MODEL_INPUT_NAME = 'input';
+export const DEV_MODEL_INPUT_NAME = 'pixel_values';
 export const DEV_MODEL_OUTPUT_NAME = 'logits';
 
 /** Options of {@link buildAlexNetOnnx}. */

@@ -125,7 +125,8 @@ async function openOnDevice(
   }
   if (choice !== 'cpu') {
     try {
-      const session = await ort.InferenceSession.create(modelFile.bytes, { ...sessionOptions, executionProviders: ['cuda'] });
+      // Fatal-only logging for the attempt: a failed CUDA load is reported through our error or log line.
+      const session = await ort.InferenceSession.create(modelFile.bytes, { ...sessionOptions, logSeverityLevel: 4, executionProviders: ['cuda'] });
       return { session, device: 'cuda', reason: choice === 'cuda' ? 'requested' : 'the CUDA provider loaded' };
     } catch (error) {
       const detail = (error as Error).message.split('\n')[0] ?? '';

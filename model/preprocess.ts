@@ -1,7 +1,7 @@
 import sharp, { type Metadata } from 'sharp';
 import { IMAGE_TENSOR_LENGTH, MODEL_INPUT } from './constants.js';
 import { ImageError } from './errors.js';
-import { centerCropRegion, resizedSize, uprightSize, type Size } from './image-size.js';
+import { centerCropRegion, resizedSize, uprightSize, type CropRegion, type Size } from './image-size.js';
 import { normalizeRgbToChw } from './normalize.js';
 
 /** Limits that protect memory from hostile or accidental inputs. */
@@ -10,11 +10,17 @@ export interface PreprocessOptions {
   readonly maxBytes?: number;
   /** Largest accepted image, in pixels (width × height), against decompression bombs. Default: 100 megapixels. */
   readonly maxPixels?: number;
+  /**
+   * Let JPEG and WebP decoders shrink while decoding (much faster on phone-sized photos, within the
+   * preprocessing tolerance). Default: true; false decodes at full size first.
+   */
+  readonly shrinkOnLoad?: boolean;
 }
 
 export const DEFAULT_PREPROCESS_OPTIONS: Required<PreprocessOptions> = {
   maxBytes: 50 * 1024 * 1024,
   maxPixels: 100_000_000,
+  shrinkOnLoad: true,
 };
 
 /** Formats accepted as input. AVIF is reported by libvips as `heif` with AV1 compression. */
@@ -37,7 +43,7 @@ export interface PreprocessedImage {
  * Throws {@link ImageError} for anything that cannot become a tensor.
  */
 export async function preprocessImage(bytes: Uint8Array, options: PreprocessOptions = {}): Promise<PreprocessedImage> {
-  const { maxBytes, maxPixels } = { ...DEFAULT_PREPROCESS_OPTIONS, ...options };
+  const { maxBytes, maxPixels, shrinkOnLoad } = { ...DEFAULT_PREPROCESS_OPTIONS, ...options };
   if (bytes.length === 0) throw new ImageError('EMPTY_FILE', 'the file is empty (0 bytes)');
   if (bytes.length > maxBytes) {
     throw new ImageError('FILE_TOO_LARGE', `the file has ${bytes.length} bytes, more than the limit of ${maxBytes}`, {
@@ -45,7 +51,8 @@ export async function preprocessImage(bytes: Uint8Array, options: PreprocessOpti
     });
   }
 
-  const { format, size } = await readImageHeader(bytes, maxPixels);
+  const header = await readImageHeader(bytes, maxPixels);
+  const { format, size } = header;
   const resized = resizedSize(size);
   if (resized.width * resized.height > maxPixels) {
     throw new ImageError('IMAGE_TOO_LARGE', `a ${size.width}×${size.height} image resizes to ${resized.width}×${resized.height}, more than the limit of ${maxPixels} pixels`, {
@@ -56,14 +63,7 @@ export async function preprocessImage(bytes: Uint8Array, options: PreprocessOpti
 
   let rgb: Buffer;
   try {
-    rgb = await sharp(bytes, { limitInputPixels: maxPixels, sequentialRead: true })
-      .rotate()
-      .removeAlpha()
-      .resize(resized.width, resized.height, { kernel: 'linear', fit: 'fill' })
-      .extract(crop)
-      .toColourspace('srgb')
-      .raw({ depth: 'uchar' })
-      .toBuffer();
+    rgb = await decodeResizeAndCrop(bytes, { maxPixels, shrinkOnLoad, hasAlpha: header.hasAlpha, resized, crop });
   } catch (error) {
     throw new ImageError('CORRUPT_IMAGE', `the ${format} image cannot be decoded: ${(error as Error).message}`, {
       cause: error,
@@ -77,10 +77,33 @@ export async function preprocessImage(bytes: Uint8Array, options: PreprocessOpti
   return { tensor: normalizeRgbToChw(rgb, pixelCount, new Float32Array(IMAGE_TENSOR_LENGTH)), format, size };
 }
 
-async function readImageHeader(bytes: Uint8Array, maxPixels: number): Promise<{ format: string; size: Size }> {
+/**
+ * Decodes upright 8-bit sRGB, resizes and crops. libvips premultiplies alpha around a resize, while
+ * torchvision drops alpha before it (`convert('RGB')`); images with alpha therefore lose it in a
+ * first pass so that semi-transparent pixels keep torchvision's colours.
+ */
+async function decodeResizeAndCrop(
+  bytes: Uint8Array,
+  plan: { maxPixels: number; shrinkOnLoad: boolean; hasAlpha: boolean; resized: Size; crop: CropRegion },
+): Promise<Buffer> {
+  let image = sharp(bytes, { limitInputPixels: plan.maxPixels, sequentialRead: true }).rotate();
+  if (plan.hasAlpha) {
+    const { data, info } = await image.removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+    image = sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } });
+  }
+  return image
+    .resize(plan.resized.width, plan.resized.height, { kernel: 'linear', fit: 'fill', fastShrinkOnLoad: plan.shrinkOnLoad })
+    .extract(plan.crop)
+    .toColourspace('srgb')
+    .raw({ depth: 'uchar' })
+    .toBuffer();
+}
+
+async function readImageHeader(bytes: Uint8Array, maxPixels: number): Promise<{ format: string; size: Size; hasAlpha: boolean }> {
   let metadata: Metadata;
   try {
-    metadata = await sharp(bytes).metadata();
+    // Header only: the pixel limit is checked below with a clearer error than libvips' own.
+    metadata = await sharp(bytes, { limitInputPixels: false }).metadata();
   } catch (error) {
     const message = (error as Error).message;
     if (/unsupported image format/i.test(message)) {
@@ -102,5 +125,5 @@ async function readImageHeader(bytes: Uint8Array, maxPixels: number): Promise<{ 
       context: { width, height, maxPixels },
     });
   }
-  return { format, size: uprightSize({ width, height }, metadata.orientation) };
+  return { format, size: uprightSize({ width, height }, metadata.orientation), hasAlpha: metadata.hasAlpha === true };
 }
