@@ -1,13 +1,6 @@
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-
-/** File name endings of the formats the model reads. */
-export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif'] as const;
-
-/** True when a file or key name ends like an image this tool reads. */
-export function hasImageExtension(name: string): boolean {
-  return (IMAGE_EXTENSIONS as readonly string[]).includes(path.extname(name).toLowerCase());
-}
+import { hasImageExtension } from '../model/index.js';
 
 /** What expanding the command line's paths gave. */
 export interface ExpandedPaths {

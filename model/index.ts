@@ -13,3 +13,4 @@ export * from './postprocess.js';
 export * from './preprocess.js';
 export * from './resolve-model.js';
 export * from './result.js';
+export * from './image-formats.js';

@@ -1,0 +1,45 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
+
+/** Where and how the AWS clients connect. Every field is optional: the SDK's defaults apply. */
+export interface AwsClientOptions {
+  /** Region. Default: the SDK's chain (`AWS_REGION`, profile, …). */
+  readonly region?: string;
+  /** One endpoint for both services (e.g. the local emulator). Default: `AWS_ENDPOINT_URL_*` / `AWS_ENDPOINT_URL`, else AWS. */
+  readonly endpoint?: string;
+  /** Static credentials (the local emulator accepts any). Default: the SDK's credential chain. */
+  readonly credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** Attempts per call including retries. Default: the SDK's (3). */
+  readonly maxAttempts?: number;
+}
+
+function customEndpoint(explicit: string | undefined, serviceVariable: string): string | undefined {
+  return explicit ?? process.env[serviceVariable] ?? process.env.AWS_ENDPOINT_URL;
+}
+
+/**
+ * An S3 client. With a custom endpoint (an emulator or S3-compatible store) it uses path-style
+ * addressing and computes checksums only when an operation requires them, which emulators expect.
+ */
+export function createS3Client(options: AwsClientOptions = {}): S3Client {
+  const endpoint = customEndpoint(options.endpoint, 'AWS_ENDPOINT_URL_S3');
+  return new S3Client({
+    region: options.region,
+    credentials: options.credentials,
+    maxAttempts: options.maxAttempts,
+    ...(endpoint
+      ? { endpoint, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' }
+      : {}),
+  });
+}
+
+/** An SQS client; with a custom endpoint every call goes there, whatever host the queue URL names. */
+export function createSqsClient(options: AwsClientOptions = {}): SQSClient {
+  const endpoint = customEndpoint(options.endpoint, 'AWS_ENDPOINT_URL_SQS');
+  return new SQSClient({
+    region: options.region,
+    credentials: options.credentials,
+    maxAttempts: options.maxAttempts,
+    ...(endpoint ? { endpoint, useQueueUrlAsEndpoint: false } : {}),
+  });
+}

@@ -1,0 +1,96 @@
+import { ChangeMessageVisibilityBatchCommand, DeleteMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { Logger } from '../../common/logger.js';
+
+/** SQS batch calls take at most ten entries. */
+const SQS_BATCH_LIMIT = 10;
+
+/** A received message's handle, as the batch calls need it. */
+export interface MessageHandle {
+  readonly messageId: string;
+  readonly receiptHandle: string;
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const result: T[][] = [];
+  for (let i = 0; i < items.length; i += size) result.push(items.slice(i, i + size));
+  return result;
+}
+
+/**
+ * Sets the visibility timeout of many messages with `ChangeMessageVisibilityBatch` (ten a call):
+ * the heartbeat extends it, a retry or a shutdown sets it to a short delay or zero. Failures are
+ * logged; a message whose visibility could not be changed simply comes back when it expires.
+ */
+export async function changeVisibility(
+  sqs: SQSClient,
+  queueUrl: string,
+  handles: readonly MessageHandle[],
+  visibilityTimeoutSeconds: number,
+  logger: Logger,
+): Promise<void> {
+  await Promise.all(
+    chunks(handles, SQS_BATCH_LIMIT).map(async (chunk) => {
+      try {
+        const response = await sqs.send(
+          new ChangeMessageVisibilityBatchCommand({
+            QueueUrl: queueUrl,
+            Entries: chunk.map((h, i) => ({ Id: String(i), ReceiptHandle: h.receiptHandle, VisibilityTimeout: visibilityTimeoutSeconds })),
+          }),
+        );
+        for (const failure of response.Failed ?? []) {
+          logger.warn({ messageId: chunk[Number(failure.Id)]?.messageId, code: failure.Code }, 'visibility change refused');
+        }
+      } catch (error) {
+        logger.warn({ err: error, messages: chunk.length }, 'visibility change failed');
+      }
+    }),
+  );
+}
+
+/**
+ * Deletes messages in batches of ten with `DeleteMessageBatch`. Callers add a message only after
+ * all of its results are stored; deletions made within one tick share a call.
+ */
+export class MessageDeleter {
+  private queued: MessageHandle[] = [];
+  private flushing: Promise<void> = Promise.resolve();
+  private scheduled = false;
+
+  constructor(
+    private readonly sqs: SQSClient,
+    private readonly queueUrl: string,
+    private readonly logger: Logger,
+  ) {}
+
+  delete(handle: MessageHandle): void {
+    this.queued.push(handle);
+    if (this.queued.length >= SQS_BATCH_LIMIT) this.flush();
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** Sends what is queued; resolves when every delete call so far has finished. */
+  flush(): Promise<void> {
+    this.scheduled = false;
+    const batches = chunks(this.queued, SQS_BATCH_LIMIT);
+    this.queued = [];
+    const sent = Promise.all(batches.map((batch) => this.send(batch)));
+    this.flushing = Promise.all([this.flushing, sent]).then(() => undefined);
+    return this.flushing;
+  }
+
+  private async send(batch: MessageHandle[]): Promise<void> {
+    try {
+      const response = await this.sqs.send(
+        new DeleteMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: batch.map((h, i) => ({ Id: String(i), ReceiptHandle: h.receiptHandle })) }),
+      );
+      for (const failure of response.Failed ?? []) {
+        this.logger.warn({ messageId: batch[Number(failure.Id)]?.messageId, code: failure.Code }, 'message delete refused; it will be redelivered and found already done');
+      }
+    } catch (error) {
+      this.logger.warn({ err: error, messages: batch.length }, 'message delete failed; the messages will be redelivered and found already done');
+    }
+  }
+}

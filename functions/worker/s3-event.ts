@@ -1,0 +1,73 @@
+import { MessageFormatError } from './errors.js';
+
+/** One object of an S3 event notification, with its key decoded. */
+export interface S3ObjectRecord {
+  readonly eventName: string;
+  readonly bucket: string;
+  /** The object key, decoded from the event's URL encoding. */
+  readonly key: string;
+  readonly size: number;
+  readonly eTag: string;
+}
+
+/** What a queue message body turned out to be. */
+export type ParsedS3Message =
+  | { readonly kind: 'test-event'; readonly bucket: string }
+  | { readonly kind: 'records'; readonly records: readonly S3ObjectRecord[] };
+
+/**
+ * Parses an SQS message body holding an S3 event notification exactly as AWS sends it: the
+ * `s3:TestEvent` sent when notifications are configured, or `Records[]`. Records other than
+ * `ObjectCreated:*` are dropped. A body that is neither throws {@link MessageFormatError}.
+ */
+export function parseS3Event(body: string | undefined, messageId?: string): ParsedS3Message {
+  let document: unknown;
+  try {
+    document = JSON.parse(body ?? '');
+  } catch (error) {
+    throw new MessageFormatError('the message body is not JSON', { messageId }, error);
+  }
+  if (!isObject(document)) throw new MessageFormatError('the message body is not a JSON object', { messageId });
+  if (document.Event === 's3:TestEvent') return { kind: 'test-event', bucket: String(document.Bucket ?? '') };
+  if (!Array.isArray(document.Records)) throw new MessageFormatError('the message body has no S3 event Records', { messageId });
+
+  const records: S3ObjectRecord[] = [];
+  for (const [index, record] of document.Records.entries()) {
+    const s3 = isObject(record) && isObject(record.s3) ? record.s3 : undefined;
+    const bucket = isObject(s3?.bucket) ? s3.bucket.name : undefined;
+    const object = isObject(s3?.object) ? s3.object : undefined;
+    const eventName = isObject(record) ? record.eventName : undefined;
+    if (typeof eventName !== 'string' || typeof bucket !== 'string' || typeof object?.key !== 'string') {
+      throw new MessageFormatError(`Records[${index}] is not an S3 event record`, { messageId });
+    }
+    if (!eventName.startsWith('ObjectCreated:')) continue;
+    records.push({
+      eventName,
+      bucket,
+      key: decodeS3EventKey(object.key),
+      size: typeof object.size === 'number' ? object.size : 0,
+      eTag: typeof object.eTag === 'string' ? object.eTag : '',
+    });
+  }
+  return { kind: 'records', records };
+}
+
+/** S3 event keys are form-encoded: `+` for a space, percent escapes for the rest. */
+export function decodeS3EventKey(encoded: string): string {
+  return decodeURIComponent(encoded.replace(/\+/g, ' '));
+}
+
+/**
+ * Encodes a key the way S3 does in event notifications (Java's URLEncoder, keeping `/`): spaces
+ * become `+`, a literal `+` becomes `%2B`, UTF-8 bytes and reserved characters are percent-escaped.
+ */
+export function encodeS3EventKey(key: string): string {
+  return encodeURIComponent(key)
+    .replace(/%20/g, '+')
+    .replace(/%2F/g, '/')
+    .replace(/[!'()~]/g, (character) => `%${character.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+function isObject(value: unknown): value is Record<string, any> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,296 @@
+import { availableParallelism } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
+import pLimit from 'p-limit';
+import { PipelineError } from '../../common/errors.js';
+import type { Logger } from '../../common/logger.js';
+import { errorOutcome, preprocessImage, type ClassificationOutcome, type ImageClassifier, type LabelScore } from '../../model/index.js';
+import type { WorkerConfig } from './config.js';
+import { MessageFormatError } from './errors.js';
+import { ImageBatcher } from './image-batcher.js';
+import { ObjectStore } from './object-store.js';
+import { resultKeyFor, skipReasonFor } from './object-keys.js';
+import { changeVisibility, MessageDeleter, type MessageHandle } from './queue-operations.js';
+import { buildResultDocument, normalizeEtag } from './result-document.js';
+import { parseS3Event, type S3ObjectRecord } from './s3-event.js';
+import { TaskProtection } from './task-protection.js';
+
+/** What the worker is given: every client it talks through. */
+export interface WorkerDependencies {
+  readonly s3: S3Client;
+  readonly sqs: SQSClient;
+  readonly classifier: ImageClassifier;
+  readonly logger: Logger;
+  /** ECS scale-in protection. Default: from `$ECS_AGENT_URI` (a no-op without it). */
+  readonly taskProtection?: TaskProtection;
+}
+
+/** Counters since start, for logs, tests and the benchmark. */
+export interface WorkerStats {
+  messages: number;
+  classified: number;
+  errorResults: number;
+  skipped: number;
+  duplicates: number;
+  retried: number;
+  invalidMessages: number;
+  batches: number;
+}
+
+type RecordOutcome = 'done' | 'retry';
+
+/**
+ * The queue-driven worker: several long polls in flight, S3 event records turned into image jobs,
+ * downloads and decoding running ahead of inference (bounded by `maxImagesInFlight`), images from
+ * many messages gathered into one batch, one result JSON per image, and a message deleted only
+ * once the results of all its records are stored. A heartbeat keeps in-flight messages invisible.
+ */
+export class Worker {
+  readonly stats: WorkerStats = { messages: 0, classified: 0, errorResults: 0, skipped: 0, duplicates: 0, retried: 0, invalidMessages: 0, batches: 0 };
+  private readonly abort = new AbortController();
+  private readonly store: ObjectStore;
+  private readonly deleter: MessageDeleter;
+  private readonly batcher: ImageBatcher<LabelScore[]>;
+  private readonly limitPreprocess = pLimit(availableParallelism());
+  private readonly taskProtection: TaskProtection;
+  private readonly inFlight = new Map<string, MessageHandle>();
+  private readonly released = new Set<string>();
+  private readonly active = new Set<Promise<void>>();
+  private capacityWaiters: Array<() => void> = [];
+  private imagesInFlight = 0;
+  private receiveLoops: Promise<void>[] = [];
+  private heartbeat: NodeJS.Timeout | undefined;
+  private stopping: Promise<void> | undefined;
+
+  constructor(
+    private readonly config: WorkerConfig,
+    private readonly dependencies: WorkerDependencies,
+  ) {
+    this.store = new ObjectStore(dependencies.s3);
+    this.deleter = new MessageDeleter(dependencies.sqs, config.queueUrl, dependencies.logger);
+    this.taskProtection = dependencies.taskProtection ?? new TaskProtection({ agentUri: process.env.ECS_AGENT_URI, logger: dependencies.logger });
+    this.batcher = new ImageBatcher({
+      maxBatch: Math.min(config.maxBatch, dependencies.classifier.maxBatchSize),
+      maxWaitMs: config.maxWaitMs,
+      runBatch: async (tensors) => {
+        const started = performance.now();
+        const labels = await dependencies.classifier.classifyBatch(tensors);
+        this.stats.batches++;
+        dependencies.logger.info(
+          { batchSize: tensors.length, inferenceMs: Math.round(performance.now() - started), imagesInFlight: this.imagesInFlight, waiting: this.batcher.waiting },
+          'batch classified',
+        );
+        return labels;
+      },
+    });
+  }
+
+  /** Starts the receive loops and the heartbeat. */
+  start(): void {
+    const { logger, classifier } = this.dependencies;
+    logger.info(
+      { queueUrl: this.config.queueUrl, device: classifier.device, model: classifier.model, maxBatch: this.config.maxBatch, maxWaitMs: this.config.maxWaitMs, receiveConcurrency: this.config.receiveConcurrency },
+      'worker started',
+    );
+    if (!classifier.model.pretrained) logger.warn({ weights: classifier.model.weights }, 'the model weights are NOT pretrained: labels are not real predictions');
+    this.receiveLoops = Array.from({ length: this.config.receiveConcurrency }, () => this.receiveLoop());
+    this.heartbeat = setInterval(() => void this.extendVisibility(), this.config.heartbeatIntervalSeconds * 1000);
+    this.heartbeat.unref();
+  }
+
+  /**
+   * Stops receiving, lets in-flight messages finish within the grace period, makes the rest
+   * visible again at once, and flushes deletions. Safe to call more than once.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.shutDown();
+    return this.stopping;
+  }
+
+  private async shutDown(): Promise<void> {
+    const { logger } = this.dependencies;
+    logger.info({ inFlightMessages: this.inFlight.size }, 'worker stopping: no more receives');
+    this.abort.abort();
+    this.wakeCapacityWaiters();
+    await Promise.all(this.receiveLoops);
+    const graceMs = this.config.shutdownGraceSeconds * 1000;
+    const finished = await Promise.race([Promise.all([...this.active]).then(() => true), sleep(graceMs, false, { ref: false })]);
+    if (!finished) {
+      const remaining = [...this.inFlight.values()];
+      for (const handle of remaining) this.released.add(handle.messageId);
+      await changeVisibility(this.dependencies.sqs, this.config.queueUrl, remaining, 0, logger);
+      logger.warn({ released: remaining.length, graceMs }, 'grace period over: unfinished messages made visible again');
+    }
+    clearInterval(this.heartbeat);
+    await this.deleter.flush();
+    await this.taskProtection.release();
+    logger.info({ ...this.stats }, 'worker stopped');
+  }
+
+  private async receiveLoop(): Promise<void> {
+    const { sqs, logger } = this.dependencies;
+    while (!this.abort.signal.aborted) {
+      await this.waitForCapacity();
+      if (this.abort.signal.aborted) break;
+      let messages: Message[];
+      try {
+        const response = await sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: this.config.queueUrl,
+            MaxNumberOfMessages: 10,
+            WaitTimeSeconds: this.config.receiveWaitSeconds,
+            VisibilityTimeout: this.config.visibilityTimeoutSeconds,
+            MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+          }),
+          { abortSignal: this.abort.signal },
+        );
+        messages = response.Messages ?? [];
+      } catch (error) {
+        if (this.abort.signal.aborted) break;
+        logger.warn({ err: error }, 'receive failed; retrying in 1 s');
+        await sleep(1000, undefined, { signal: this.abort.signal }).catch(() => undefined);
+        continue;
+      }
+      for (const message of messages) {
+        const task = this.handleMessage(message).finally(() => this.active.delete(task));
+        this.active.add(task);
+      }
+    }
+  }
+
+  private async handleMessage(message: Message): Promise<void> {
+    const { logger } = this.dependencies;
+    const handle: MessageHandle = { messageId: message.MessageId ?? '', receiptHandle: message.ReceiptHandle ?? '' };
+    this.stats.messages++;
+    this.inFlight.set(handle.messageId, handle);
+    let reserved = 1;
+    this.reserveCapacity(1);
+    let decision: 'delete' | 'retry' | 'release';
+    try {
+      const parsed = parseS3Event(message.Body, handle.messageId);
+      if (parsed.kind === 'test-event') {
+        logger.info({ messageId: handle.messageId, bucket: parsed.bucket }, 's3:TestEvent received and deleted');
+        decision = 'delete';
+      } else {
+        this.reserveCapacity(parsed.records.length - 1);
+        reserved += parsed.records.length - 1;
+        const outcomes = await Promise.all(parsed.records.map((record) => this.processRecord(record, handle)));
+        decision = outcomes.every((outcome) => outcome === 'done') ? 'delete' : 'retry';
+      }
+    } catch (error) {
+      this.stats.invalidMessages++;
+      const receiveCount = message.Attributes?.ApproximateReceiveCount;
+      logger.error({ messageId: handle.messageId, receiveCount, code: (error as PipelineError).code, err: error }, 'message is not an S3 event; returned to the queue for the DLQ');
+      decision = error instanceof MessageFormatError ? 'release' : 'retry';
+    } finally {
+      this.inFlight.delete(handle.messageId);
+      this.releaseCapacity(reserved);
+    }
+    if (this.released.has(handle.messageId)) return;
+    if (decision === 'delete') this.deleter.delete(handle);
+    else {
+      const delay = decision === 'release' ? 0 : this.config.retryDelaySeconds;
+      await changeVisibility(this.dependencies.sqs, this.config.queueUrl, [handle], delay, logger);
+    }
+  }
+
+  private async processRecord(record: S3ObjectRecord, handle: MessageHandle): Promise<RecordOutcome> {
+    const { logger, classifier } = this.dependencies;
+    const { bucket, key } = record;
+    const layout = this.config;
+    const skipReason = this.config.bucketName && bucket !== this.config.bucketName ? 'other-bucket' : skipReasonFor(key, layout);
+    if (skipReason) {
+      this.stats.skipped++;
+      logger.info({ bucket, key, reason: skipReason, messageId: handle.messageId }, 'record skipped');
+      return 'done';
+    }
+    const resultKey = resultKeyFor(key, layout);
+    const timings = { downloadMs: 0, preprocessMs: 0, inferenceMs: 0, batchSize: 0 };
+    let outcome: ClassificationOutcome;
+    try {
+      const existing = await this.store.existingResult(bucket, resultKey);
+      if (existing && existing.sourceEtag === normalizeEtag(record.eTag) && existing.modelSha256 === classifier.model.sha256) {
+        this.stats.duplicates++;
+        logger.info({ key, resultKey, messageId: handle.messageId }, 'result already stored for this ETag and model; not recomputed');
+        return 'done';
+      }
+      let started = performance.now();
+      const bytes = await this.store.download(bucket, key, this.config.maxImageBytes);
+      timings.downloadMs = performance.now() - started;
+      started = performance.now();
+      const image = await this.limitPreprocess(() => preprocessImage(bytes, { maxBytes: this.config.maxImageBytes, maxPixels: this.config.maxImagePixels }));
+      timings.preprocessMs = performance.now() - started;
+      const batched = await this.batcher.add(image.tensor);
+      timings.inferenceMs = batched.inferenceMs;
+      timings.batchSize = batched.batchSize;
+      outcome = { status: 'ok', labels: batched.result };
+    } catch (error) {
+      if (isRetryable(error)) {
+        this.stats.retried++;
+        logger.warn({ key, messageId: handle.messageId, code: (error as PipelineError).code, err: error }, 'transient failure; the message goes back to the queue');
+        return 'retry';
+      }
+      outcome = errorOutcome(error);
+      logger.warn({ key, messageId: handle.messageId, code: outcome.status === 'error' ? outcome.error.code : undefined }, 'image cannot be classified; storing an error result');
+    }
+    const document = buildResultDocument({
+      outcome,
+      source: { bucket, key, etag: normalizeEtag(record.eTag), size: record.size },
+      model: classifier.model,
+      device: classifier.device,
+      processedAt: new Date(),
+      timings: {
+        downloadMs: Math.round(timings.downloadMs),
+        preprocessMs: Math.round(timings.preprocessMs),
+        inferenceMs: Math.round(timings.inferenceMs),
+        batchSize: timings.batchSize,
+      },
+    });
+    try {
+      await this.store.writeResult(bucket, resultKey, document);
+    } catch (error) {
+      this.stats.retried++;
+      logger.warn({ key, resultKey, messageId: handle.messageId, err: error }, 'result could not be stored; the message goes back to the queue');
+      return 'retry';
+    }
+    if (outcome.status === 'ok') this.stats.classified++;
+    else this.stats.errorResults++;
+    return 'done';
+  }
+
+  private async extendVisibility(): Promise<void> {
+    const handles = [...this.inFlight.values()].filter((handle) => !this.released.has(handle.messageId));
+    if (handles.length === 0) return;
+    await changeVisibility(this.dependencies.sqs, this.config.queueUrl, handles, this.config.visibilityTimeoutSeconds, this.dependencies.logger);
+  }
+
+  private async waitForCapacity(): Promise<void> {
+    while (this.imagesInFlight >= this.config.maxImagesInFlight && !this.abort.signal.aborted) {
+      await new Promise<void>((resolve) => this.capacityWaiters.push(resolve));
+    }
+  }
+
+  private reserveCapacity(images: number): void {
+    this.imagesInFlight += images;
+    this.taskProtection.update(this.imagesInFlight > 0);
+  }
+
+  private releaseCapacity(images: number): void {
+    this.imagesInFlight -= images;
+    this.taskProtection.update(this.imagesInFlight > 0);
+    this.wakeCapacityWaiters();
+  }
+
+  private wakeCapacityWaiters(): void {
+    const waiters = this.capacityWaiters;
+    this.capacityWaiters = [];
+    for (const wake of waiters) wake();
+  }
+}
+
+/** Transient AWS failures and failed inference runs go back to the queue; the rest become error results. */
+function isRetryable(error: unknown): boolean {
+  if (error instanceof PipelineError) return error.retryable || error.code === 'INFERENCE_FAILED';
+  return true;
+}

@@ -1,0 +1,173 @@
+import type { AddressInfo } from 'node:net';
+import { CreateBucketCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { buildApp } from 'fauxqs';
+import { createS3Client, createSqsClient, type AwsClientOptions } from '../common/aws-clients.js';
+import type { Logger } from '../common/logger.js';
+import { silentLogger } from '../common/logger.js';
+import { IMAGE_EXTENSIONS } from '../model/index.js';
+import { WORKER_DEFAULTS, WORKER_ENVIRONMENT } from '../functions/worker/constants.js';
+import { objectCreatedEvent, ruleMatches, testEvent, type NotificationRule } from './s3-notification.js';
+
+/** An injected failure: the HTTP status to answer instead of serving the request. */
+export type FaultInjector = (request: { method: string; bucket?: string; key?: string }) => number | undefined;
+
+/** Options of {@link LocalAws.start}. Every field has a default. */
+export interface LocalAwsOptions {
+  /** Port on 127.0.0.1; 0 picks a free one. Default: 0. */
+  readonly port?: number;
+  /** Default: `us-east-1`. */
+  readonly region?: string;
+  /** Default: `alexnet-pipeline-local`. */
+  readonly bucket?: string;
+  /** Default: `alexnet-pipeline-jobs`; its DLQ is `<name>-dlq`. */
+  readonly queueName?: string;
+  /** Receives before a message moves to the DLQ. Default: 3. */
+  readonly maxReceiveCount?: number;
+  /** Queue visibility timeout. Default: the worker's (60 s). */
+  readonly visibilityTimeoutSeconds?: number;
+  /** Notifications are sent for image keys below this prefix. Default: `uploads/`. */
+  readonly uploadsPrefix?: string;
+  /** Test hook: answer some requests with an error status instead of serving them. Default: none. */
+  readonly faultInjector?: FaultInjector;
+  readonly logger?: Logger;
+}
+
+const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
+
+/**
+ * Embedded S3 and SQS (fauxqs) on loopback, with the bucket, the queue and its dead-letter queue,
+ * and S3 → SQS ObjectCreated notifications delivered the way S3 delivers them (fauxqs itself does
+ * not): after an upload succeeds, an event in AWS's format with the key URL-encoded.
+ */
+export class LocalAws {
+  private constructor(
+    private readonly app: ReturnType<typeof buildApp>,
+    readonly endpoint: string,
+    readonly region: string,
+    readonly bucket: string,
+    readonly queueUrl: string,
+    readonly dlqUrl: string,
+    private readonly pendingNotifications: Set<Promise<void>>,
+  ) {}
+
+  static async start(options: LocalAwsOptions = {}): Promise<LocalAws> {
+    const region = options.region ?? 'us-east-1';
+    const bucket = options.bucket ?? 'alexnet-pipeline-local';
+    const queueName = options.queueName ?? 'alexnet-pipeline-jobs';
+    const logger = options.logger ?? silentLogger;
+    const app = buildApp({ logger: false, defaultRegion: region });
+    const rule: NotificationRule = { id: 'alexnet-uploads', bucket, prefix: options.uploadsPrefix ?? WORKER_DEFAULTS.uploadsPrefix, suffixes: imageSuffixes() };
+    const pendingNotifications = new Set<Promise<void>>();
+    let clients: { s3: S3Client; sqs: SQSClient; queueUrl: string } | undefined;
+
+    if (options.faultInjector) {
+      const inject = options.faultInjector;
+      app.addHook('onRequest', async (request, reply) => {
+        const status = inject({ method: request.method, ...parseS3Path(request.url) });
+        if (status !== undefined) {
+          await reply.code(status).header('content-type', 'application/xml').send(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>ServiceUnavailable</Code><Message>fault injected by the local emulator</Message></Error>`);
+        }
+      });
+    }
+    app.addHook('onResponse', async (request, reply) => {
+      const eventName = createdEventName(request.method, request.url, reply.statusCode);
+      const target = parseS3Path(request.url);
+      if (!eventName || !clients || !target.bucket || !target.key || !ruleMatches(rule, target.bucket, target.key)) return;
+      const delivery = deliverNotification(clients, rule, region, eventName, target.key).catch((error: unknown) =>
+        logger.error({ err: error, key: target.key }, 'S3 notification could not be delivered'),
+      );
+      pendingNotifications.add(delivery);
+      void delivery.finally(() => pendingNotifications.delete(delivery));
+    });
+
+    await app.listen({ host: '127.0.0.1', port: options.port ?? 0 });
+    const { port } = app.server.address() as AddressInfo;
+    const endpoint = `http://127.0.0.1:${port}`;
+    const clientOptions: AwsClientOptions = { endpoint, region, credentials: LOCAL_CREDENTIALS };
+    const s3 = createS3Client(clientOptions);
+    const sqs = createSqsClient(clientOptions);
+
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    const dlq = await sqs.send(new CreateQueueCommand({ QueueName: `${queueName}-dlq`, Attributes: { MessageRetentionPeriod: String(14 * 24 * 3600) } }));
+    const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn;
+    const queue = await sqs.send(
+      new CreateQueueCommand({
+        QueueName: queueName,
+        Attributes: {
+          VisibilityTimeout: String(options.visibilityTimeoutSeconds ?? WORKER_DEFAULTS.visibilityTimeoutSeconds),
+          RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: options.maxReceiveCount ?? 3 }),
+        },
+      }),
+    );
+    clients = { s3, sqs, queueUrl: queue.QueueUrl! };
+    // Saving a notification configuration makes S3 send a test event to the queue.
+    await sqs.send(new SendMessageCommand({ QueueUrl: queue.QueueUrl, MessageBody: testEvent(bucket) }));
+    logger.info({ endpoint, bucket, queueUrl: queue.QueueUrl, dlqUrl: dlq.QueueUrl }, 'embedded S3 and SQS listening on loopback');
+    return new LocalAws(app, endpoint, region, bucket, queue.QueueUrl!, dlq.QueueUrl!, pendingNotifications);
+  }
+
+  /** Options for clients of this emulator (endpoint, region, any credentials). */
+  clientOptions(overrides: Partial<AwsClientOptions> = {}): AwsClientOptions {
+    return { endpoint: this.endpoint, region: this.region, credentials: LOCAL_CREDENTIALS, ...overrides };
+  }
+
+  /** The environment a second terminal (or the worker) needs to use this emulator. */
+  environment(): Record<string, string> {
+    return {
+      AWS_ENDPOINT_URL: this.endpoint,
+      AWS_REGION: this.region,
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      [WORKER_ENVIRONMENT.bucketName]: this.bucket,
+      [WORKER_ENVIRONMENT.queueUrl]: this.queueUrl,
+      DLQ_URL: this.dlqUrl,
+    };
+  }
+
+  /** Resolves once every notification for uploads so far has been queued. */
+  async notificationsDelivered(): Promise<void> {
+    while (this.pendingNotifications.size > 0) await Promise.all([...this.pendingNotifications]);
+  }
+
+  async stop(): Promise<void> {
+    await this.notificationsDelivered();
+    await this.app.close();
+  }
+}
+
+async function deliverNotification(
+  clients: { s3: S3Client; sqs: SQSClient; queueUrl: string },
+  rule: NotificationRule,
+  region: string,
+  eventName: 'ObjectCreated:Put' | 'ObjectCreated:CompleteMultipartUpload',
+  key: string,
+): Promise<void> {
+  const head = await clients.s3.send(new HeadObjectCommand({ Bucket: rule.bucket, Key: key }));
+  const body = objectCreatedEvent({ rule, region, eventName, key, size: head.ContentLength ?? 0, eTag: head.ETag ?? '' });
+  await clients.sqs.send(new SendMessageCommand({ QueueUrl: clients.queueUrl, MessageBody: body }));
+}
+
+/** The ObjectCreated event a successful S3 request causes, if any. */
+function createdEventName(method: string, url: string, status: number): 'ObjectCreated:Put' | 'ObjectCreated:CompleteMultipartUpload' | undefined {
+  if (status !== 200) return undefined;
+  const query = new URLSearchParams(url.split('?')[1] ?? '');
+  if (method === 'PUT' && !query.has('partNumber') && !query.has('uploadId')) return 'ObjectCreated:Put';
+  if (method === 'POST' && query.has('uploadId')) return 'ObjectCreated:CompleteMultipartUpload';
+  return undefined;
+}
+
+/** Bucket and key of a path-style S3 URL (`/bucket/some/key?query`). */
+function parseS3Path(url: string): { bucket?: string; key?: string } {
+  const path = url.split('?')[0] ?? '';
+  const slash = path.indexOf('/', 1);
+  if (path.length <= 1) return {};
+  if (slash < 0) return { bucket: decodeURIComponent(path.slice(1)) };
+  const key = decodeURIComponent(path.slice(slash + 1));
+  return { bucket: decodeURIComponent(path.slice(1, slash)), key: key.length > 0 ? key : undefined };
+}
+
+/** Suffix filters for every image ending in lower and upper case (S3 suffix filters are case-sensitive). */
+function imageSuffixes(): string[] {
+  return IMAGE_EXTENSIONS.flatMap((extension) => [extension, extension.toUpperCase()]);
+}

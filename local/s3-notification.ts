@@ -1,0 +1,67 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { encodeS3EventKey } from '../functions/worker/s3-event.js';
+
+/** One S3 → SQS notification rule, as a bucket's notification configuration states it. */
+export interface NotificationRule {
+  readonly id: string;
+  readonly bucket: string;
+  /** Key prefix filter (e.g. `uploads/`). */
+  readonly prefix: string;
+  /** Key suffix filters, any of which matches (case-sensitive, as on S3). */
+  readonly suffixes: readonly string[];
+}
+
+/** True when a created key passes the rule's prefix and suffix filters. */
+export function ruleMatches(rule: NotificationRule, bucket: string, key: string): boolean {
+  return bucket === rule.bucket && key.startsWith(rule.prefix) && rule.suffixes.some((suffix) => key.endsWith(suffix));
+}
+
+/** The notification S3 sends for a created object, in AWS's exact event format (version 2.1). */
+export function objectCreatedEvent(fields: {
+  rule: NotificationRule;
+  region: string;
+  eventName: 'ObjectCreated:Put' | 'ObjectCreated:CompleteMultipartUpload' | 'ObjectCreated:Post' | 'ObjectCreated:Copy';
+  key: string;
+  size: number;
+  eTag: string;
+  time?: Date;
+}): string {
+  const time = fields.time ?? new Date();
+  return JSON.stringify({
+    Records: [
+      {
+        eventVersion: '2.1',
+        eventSource: 'aws:s3',
+        awsRegion: fields.region,
+        eventTime: time.toISOString(),
+        eventName: fields.eventName,
+        userIdentity: { principalId: 'AWS:LOCAL' },
+        requestParameters: { sourceIPAddress: '127.0.0.1' },
+        responseElements: { 'x-amz-request-id': randomBytes(8).toString('hex').toUpperCase(), 'x-amz-id-2': randomBytes(24).toString('base64') },
+        s3: {
+          s3SchemaVersion: '1.0',
+          configurationId: fields.rule.id,
+          bucket: { name: fields.rule.bucket, ownerIdentity: { principalId: 'LOCAL' }, arn: `arn:aws:s3:::${fields.rule.bucket}` },
+          object: {
+            key: encodeS3EventKey(fields.key),
+            size: fields.size,
+            eTag: fields.eTag.replace(/"/g, ''),
+            sequencer: time.getTime().toString(16).toUpperCase().padStart(16, '0'),
+          },
+        },
+      },
+    ],
+  });
+}
+
+/** The `s3:TestEvent` S3 sends to a queue when a notification configuration is saved. */
+export function testEvent(bucket: string, time = new Date()): string {
+  return JSON.stringify({
+    Service: 'Amazon S3',
+    Event: 's3:TestEvent',
+    Time: time.toISOString(),
+    Bucket: bucket,
+    RequestId: randomUUID().replace(/-/g, '').slice(0, 16).toUpperCase(),
+    HostId: randomBytes(24).toString('base64'),
+  });
+}
