@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { MessageFormatError } from '../../../functions/worker/errors.js';
+import { decodeS3EventKey, encodeS3EventKey, parseS3Event } from '../../../functions/worker/s3-event.js';
+import { objectCreatedEvent, testEvent } from '../../../local/s3-notification.js';
+
+const rule = { id: 'uploads', bucket: 'photos', prefix: 'uploads/', suffixes: ['.jpg'] };
+
+describe('encodeS3EventKey / decodeS3EventKey', () => {
+  it('encodes like S3 notifications: + for spaces, %2B for +, UTF-8 escapes, / kept', () => {
+    assert.equal(encodeS3EventKey('uploads/cats/tabby 1.jpg'), 'uploads/cats/tabby+1.jpg');
+    assert.equal(encodeS3EventKey('uploads/a+b.jpg'), 'uploads/a%2Bb.jpg');
+    assert.equal(encodeS3EventKey('uploads/猫.jpg'), 'uploads/%E7%8C%AB.jpg');
+    assert.equal(encodeS3EventKey("uploads/it's (1).jpg"), 'uploads/it%27s+%281%29.jpg');
+  });
+  it('round-trips any key', () => {
+    for (const key of ['uploads/cats/tabby 1.jpg', 'uploads/a+b=c&d.jpg', 'uploads/ünïcødé/猫 (1).png', 'uploads/100%.jpg', 'uploads/~tilde*.jpg']) {
+      assert.equal(decodeS3EventKey(encodeS3EventKey(key)), key);
+    }
+  });
+});
+
+describe('parseS3Event', () => {
+  it('reads ObjectCreated records with decoded keys', () => {
+    const body = objectCreatedEvent({ rule, region: 'eu-west-1', eventName: 'ObjectCreated:Put', key: 'uploads/tabby 1.jpg', size: 42, eTag: '"abc"' });
+    assert.deepEqual(parseS3Event(body), {
+      kind: 'records',
+      records: [{ eventName: 'ObjectCreated:Put', bucket: 'photos', key: 'uploads/tabby 1.jpg', size: 42, eTag: 'abc' }],
+    });
+  });
+  it('recognises the s3:TestEvent', () => {
+    assert.deepEqual(parseS3Event(testEvent('photos')), { kind: 'test-event', bucket: 'photos' });
+  });
+  it('drops records that are not ObjectCreated', () => {
+    const document = JSON.parse(objectCreatedEvent({ rule, region: 'eu-west-1', eventName: 'ObjectCreated:Put', key: 'uploads/x.jpg', size: 1, eTag: 'e' }));
+    document.Records[0].eventName = 'ObjectRemoved:Delete';
+    assert.deepEqual(parseS3Event(JSON.stringify(document)), { kind: 'records', records: [] });
+  });
+  for (const [label, body] of [
+    ['not JSON', 'hello'],
+    ['a JSON array', '[1,2]'],
+    ['JSON without Records', '{"hello":"world"}'],
+    ['a record without s3', '{"Records":[{"eventName":"ObjectCreated:Put"}]}'],
+    ['no body', undefined],
+  ] as const) {
+    it(`throws MessageFormatError for ${label}`, () => {
+      assert.throws(() => parseS3Event(body, 'm-1'), (error: unknown) => error instanceof MessageFormatError && error.code === 'INVALID_MESSAGE' && error.context.messageId === 'm-1');
+    });
+  }
+});

@@ -1,0 +1,112 @@
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createS3Client, createSqsClient } from '../../common/aws-clients.js';
+import { silentLogger } from '../../common/logger.js';
+import { loadWorkerConfig, type WorkerConfig } from '../../functions/worker/config.js';
+import { Worker } from '../../functions/worker/worker.js';
+import { LocalAws, type LocalAwsOptions } from '../../local/local-aws.js';
+import type { ImageClassifier } from '../../model/index.js';
+
+/** Worker settings that keep integration tests quick: short polls, short visibility, no retry delay. */
+export const FAST_WORKER_ENVIRONMENT = {
+  RECEIVE_WAIT_SECONDS: '1',
+  VISIBILITY_TIMEOUT_SECONDS: '10',
+  HEARTBEAT_INTERVAL_SECONDS: '3',
+  RETRY_DELAY_SECONDS: '0',
+  SHUTDOWN_GRACE_SECONDS: '10',
+  MAX_WAIT_MS: '50',
+} as const;
+
+/** The embedded emulator with real SDK clients pointed at it, and helpers the tests share. */
+export class LocalPipeline {
+  readonly s3: S3Client;
+  readonly sqs: SQSClient;
+
+  private constructor(readonly aws: LocalAws) {
+    this.s3 = createS3Client(aws.clientOptions());
+    this.sqs = createSqsClient(aws.clientOptions());
+  }
+
+  static async start(options: LocalAwsOptions = {}): Promise<LocalPipeline> {
+    return new LocalPipeline(await LocalAws.start(options));
+  }
+
+  workerConfig(overrides: Record<string, string> = {}): WorkerConfig {
+    return loadWorkerConfig({ QUEUE_URL: this.aws.queueUrl, BUCKET_NAME: this.aws.bucket, ...FAST_WORKER_ENVIRONMENT, ...overrides });
+  }
+
+  /** A worker in this process, with its own S3 client (so tests can make it fail fast). */
+  startWorker(classifier: ImageClassifier, overrides: Record<string, string> = {}, s3 = this.s3): Worker {
+    const worker = new Worker(this.workerConfig(overrides), { s3, sqs: this.sqs, classifier, logger: silentLogger });
+    worker.start();
+    return worker;
+  }
+
+  async upload(key: string, body: Uint8Array | string): Promise<void> {
+    await this.s3.send(new PutObjectCommand({ Bucket: this.aws.bucket, Key: key, Body: body }));
+  }
+
+  async sendMessage(body: string): Promise<void> {
+    await this.sqs.send(new SendMessageCommand({ QueueUrl: this.aws.queueUrl, MessageBody: body }));
+  }
+
+  async readJson(key: string): Promise<Record<string, any>> {
+    const response = await this.s3.send(new GetObjectCommand({ Bucket: this.aws.bucket, Key: key }));
+    return JSON.parse(await response.Body!.transformToString());
+  }
+
+  async exists(key: string): Promise<boolean> {
+    try {
+      await this.s3.send(new HeadObjectCommand({ Bucket: this.aws.bucket, Key: key }));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async lastModified(key: string): Promise<Date | undefined> {
+    return (await this.s3.send(new HeadObjectCommand({ Bucket: this.aws.bucket, Key: key }))).LastModified;
+  }
+
+  async listKeys(prefix: string): Promise<string[]> {
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.s3.send(new ListObjectsV2Command({ Bucket: this.aws.bucket, Prefix: prefix, ContinuationToken: token }));
+      keys.push(...(page.Contents ?? []).map((object) => object.Key!));
+      token = page.NextContinuationToken;
+    } while (token);
+    return keys;
+  }
+
+  /** Visible plus in-flight messages of a queue. */
+  async depth(queueUrl = this.aws.queueUrl): Promise<{ visible: number; inFlight: number }> {
+    const response = await this.sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+    );
+    return {
+      visible: Number(response.Attributes?.ApproximateNumberOfMessages ?? 0),
+      inFlight: Number(response.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0),
+    };
+  }
+
+  /** Polls until `condition` holds, or fails after `timeoutMs` with `what` in the message. */
+  async waitFor(what: string, condition: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await condition())) {
+      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      await sleep(100);
+    }
+  }
+
+  async waitForKeys(keys: readonly string[], timeoutMs = 30_000): Promise<void> {
+    await this.waitFor(`${keys.length} results`, async () => (await Promise.all(keys.map((key) => this.exists(key)))).every(Boolean), timeoutMs);
+  }
+
+  async stop(): Promise<void> {
+    this.s3.destroy();
+    this.sqs.destroy();
+    await this.aws.stop();
+  }
+}
