@@ -1,16 +1,27 @@
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
 import { fileImageSource } from '../cli/commands/classify.js';
+import { createS3Client, createSqsClient } from '../common/aws-clients.js';
+import { silentLogger } from '../common/logger.js';
+import { loadWorkerConfig } from '../functions/worker/config.js';
+import { Worker } from '../functions/worker/worker.js';
+import { LocalAws } from '../local/local-aws.js';
 import { classifyImages, IMAGE_TENSOR_LENGTH, ImageClassifier, InferenceSession, preprocessImage, readModelFile, resolveModelPath } from '../model/index.js';
 
 /**
  * One benchmark phase in its own process, so that its peak RSS and CPU time are its own.
- * Usage: bench-phase <preprocess|inference|classify> <batchSize> <files...>
+ * Usage: bench-phase <preprocess|inference|classify|worker> <batchSize> <files...>
  * Prints one JSON line: { images, seconds, imagesPerSecond, cpuMsPerImage, peakRssMb }.
  */
 const [phase, batchSizeText, ...files] = process.argv.slice(2);
 const batchSize = Number(batchSizeText);
+/** Images processed before timing starts, so that JIT compilation is not counted in either phase. */
+const WARM_UP_IMAGES = 32;
+const benchThreads = process.env.BENCH_THREADS ? Number(process.env.BENCH_THREADS) : undefined;
 
 async function measure(images: number, work: () => Promise<void>): Promise<void> {
   const cpuBefore = process.cpuUsage();
@@ -40,15 +51,15 @@ if (phase === 'preprocess') {
   const tensor = (await preprocessImage(await readFile(files[0]!))).tensor;
   const batch = new Float32Array(batchSize * IMAGE_TENSOR_LENGTH);
   for (let i = 0; i < batchSize; i++) batch.set(tensor, i * IMAGE_TENSOR_LENGTH);
-  await session.run(batch, batchSize); // warm-up
+  await session.run(batch.slice(), batchSize); // warm-up (run takes over the buffer it is given, hence the copies)
   const runs = Math.max(3, Math.ceil(160 / batchSize));
   await measure(runs * batchSize, async () => {
-    for (let i = 0; i < runs; i++) await session.run(batch, batchSize);
+    for (let i = 0; i < runs; i++) await session.run(batch.slice(), batchSize);
   });
   await session.dispose();
 } else if (phase === 'classify') {
-  const classifier = await ImageClassifier.load({ maxBatchSize: batchSize, device: 'cpu' });
-  await classifier.classifyBatch([new Float32Array(IMAGE_TENSOR_LENGTH)]); // warm-up, as a long run would be
+  const classifier = await ImageClassifier.load({ maxBatchSize: batchSize, device: 'cpu', threads: benchThreads });
+  for await (const _ of classifyImages(files.slice(0, WARM_UP_IMAGES).map((file) => fileImageSource(file)), classifier, { batchSize })); // warm-up
   await measure(files.length, async () => {
     let failed = 0;
     for await (const result of classifyImages(files.map((file) => fileImageSource(file)), classifier, { batchSize })) {
@@ -57,6 +68,46 @@ if (phase === 'preprocess') {
     if (failed > 0) throw new Error(`${failed} images failed`);
   });
   await classifier.dispose();
+} else if (phase === 'worker') {
+  await measureWorker(files, batchSize);
 } else {
   throw new Error(`unknown phase ${phase}`);
+}
+
+/**
+ * The worker end to end: every file already uploaded to the embedded S3 (its notification queued),
+ * then timed from the worker's start until every result is stored. The emulator runs in this
+ * process, so its CPU time is counted with the worker's.
+ */
+async function measureWorker(imageFiles: readonly string[], maxBatch: number): Promise<void> {
+  const aws = await LocalAws.start();
+  const s3 = createS3Client(aws.clientOptions());
+  const sqs = createSqsClient(aws.clientOptions());
+  const limit = pLimit(8);
+  const upload = (files: readonly string[], folder: string) =>
+    Promise.all(files.map((file, i) => limit(async () => s3.send(new PutObjectCommand({ Bucket: aws.bucket, Key: `uploads/${folder}/${i}-${path.basename(file)}`, Body: await readFile(file) })))));
+  const classifier = await ImageClassifier.load({ maxBatchSize: maxBatch, device: 'cpu', threads: benchThreads });
+  const config = loadWorkerConfig({ ...aws.environment(), MAX_BATCH: String(maxBatch), RECEIVE_WAIT_SECONDS: '1', ...JSON.parse(process.env.BENCH_WORKER_ENV ?? '{}') });
+  const runUntilDone = async (worker: Worker, count: number) => {
+    worker.start();
+    while (worker.stats.classified + worker.stats.errorResults < count) await sleep(5);
+  };
+
+  // Warm-up, as in a long-running task: the same code paths on a first, untimed set.
+  const warmUpFiles = imageFiles.slice(0, WARM_UP_IMAGES);
+  await upload(warmUpFiles, 'warm-up');
+  await aws.notificationsDelivered();
+  const warmUp = new Worker(config, { s3, sqs, classifier, logger: silentLogger });
+  await runUntilDone(warmUp, warmUpFiles.length);
+  await warmUp.stop();
+
+  await upload(imageFiles, 'bench');
+  await aws.notificationsDelivered();
+  const worker = new Worker(config, { s3, sqs, classifier, logger: silentLogger });
+  await measure(imageFiles.length, () => runUntilDone(worker, imageFiles.length));
+  if (worker.stats.errorResults > 0) throw new Error(`${worker.stats.errorResults} images failed`);
+  process.stderr.write(`worker batches: ${worker.stats.batches} (mean size ${(imageFiles.length / worker.stats.batches).toFixed(1)})\n`);
+  await worker.stop();
+  await classifier.dispose();
+  await aws.stop();
 }

@@ -58,6 +58,13 @@ async function main(): Promise<void> {
       const bound = 1 / (1 / preprocess.imagesPerSecond + 1 / inference[32]!.imagesPerSecond);
       const ratio = classify.imagesPerSecond / bound;
       console.log(`combined bound 1/(1/pre + 1/inf) = ${bound.toFixed(1)} img/s; classify / bound = ${ratio.toFixed(2)} (target ≥ 0.85: ${ratio >= 0.85 ? 'met' : 'NOT met'})`);
+      if (set === sets[0]) {
+        const worker = runPhase('worker', 32, set.files);
+        console.log(formatFigures('worker via embedded S3 + SQS', worker));
+        const workerRatio = worker.imagesPerSecond / classify.imagesPerSecond;
+        const extraCpu = worker.cpuMsPerImage - classify.cpuMsPerImage;
+        console.log(`worker / classify = ${workerRatio.toFixed(2)} (target ≥ 0.8: ${workerRatio >= 0.8 ? 'met' : 'NOT met'}); extra CPU per image = ${extraCpu.toFixed(1)} ms (target ≤ 8: ${extraCpu <= 8 ? 'met' : 'NOT met'})`);
+      }
     }
   } finally {
     await rm(workFolder, { recursive: true, force: true });

@@ -70,6 +70,12 @@ export class LocalAws {
         }
       });
     }
+    // fauxqs answers a HEAD for a missing key without Content-Length, which makes Node close the
+    // connection after every such answer; S3 sends the header and keeps the connection open.
+    app.addHook('onSend', async (request, reply, payload) => {
+      if (request.method === 'HEAD' && !reply.hasHeader('content-length')) reply.header('content-length', '0');
+      return payload;
+    });
     app.addHook('onResponse', async (request, reply) => {
       const eventName = createdEventName(request.method, request.url, reply.statusCode);
       const target = parseS3Path(request.url);

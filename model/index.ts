@@ -3,6 +3,7 @@ export * from './build-alexnet-onnx.js';
 export * from './class-labels.js';
 export * from './classify-images.js';
 export * from './constants.js';
+export * from './devices.js';
 export * from './errors.js';
 export * from './image-classifier.js';
 export * from './image-size.js';

@@ -1,18 +1,14 @@
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import path from 'node:path';
-import ort from 'onnxruntime-node';
+import { Worker } from 'node:worker_threads';
 import type { Logger } from '../common/logger.js';
 import { silentLogger } from '../common/logger.js';
 import { CLASS_COUNT, IMAGE_TENSOR_LENGTH, MODEL_INPUT } from './constants.js';
-import { ModelError } from './errors.js';
+import type { Device, DeviceChoice } from './devices.js';
+import { ModelError, type ModelErrorCode } from './errors.js';
+import type { InferenceThreadReply, InferenceThreadRequest } from './inference-thread-protocol.js';
 import type { ModelFile, ModelIdentity } from './model-file.js';
 
-export const DEVICES = ['auto', 'cpu', 'cuda'] as const;
-/** `auto` uses CUDA when its provider loads and the CPU otherwise; `cuda` insists on the GPU. */
-export type DeviceChoice = (typeof DEVICES)[number];
-export type Device = Exclude<DeviceChoice, 'auto'>;
+export { DEVICES, type Device, type DeviceChoice } from './devices.js';
 
 /** Options of {@link InferenceSession.create}. */
 export interface InferenceSessionOptions {
@@ -26,137 +22,146 @@ export interface InferenceSessionOptions {
   readonly logger?: Logger;
 }
 
+type Output = Extract<InferenceThreadReply, { type: 'output' }>;
+
 /**
- * The one owner of the ONNX Runtime session: created once, reused for every batch, disposed on
- * shutdown. Checks that the model takes `[N,3,224,224]` floats and gives `[N,1000]`, whatever its
- * input and output are named.
+ * The one owner of the ONNX Runtime session, created once, reused for every batch, disposed on
+ * shutdown. The session lives on its own thread (see `inference-thread-worker.ts`), so a running
+ * batch never blocks downloads and decoding on the main thread. Checks that the model takes
+ * `[N,3,224,224]` floats and gives `[N,1000]`, whatever its input and output are named.
  */
 export class InferenceSession {
+  private nextId = 0;
+  private readonly pending = new Map<number, { resolve: (output: Output) => void; reject: (error: Error) => void }>();
+  private closed = false;
+
   private constructor(
-    private readonly session: ort.InferenceSession,
+    private readonly thread: Worker,
     readonly model: ModelIdentity,
     readonly device: Device,
     readonly maxBatchSize: number,
     readonly inputName: string,
     readonly outputName: string,
-  ) {}
+  ) {
+    thread.on('message', (message: InferenceThreadReply) => {
+      if (message.type !== 'output' && message.type !== 'failed') return;
+      const waiter = message.id === undefined ? undefined : this.pending.get(message.id);
+      if (!waiter || message.id === undefined) return;
+      this.pending.delete(message.id);
+      if (message.type === 'output') waiter.resolve(message);
+      else waiter.reject(new ModelError(message.code as ModelErrorCode, message.message));
+    });
+    thread.on('error', (error) => this.failAll(error));
+    thread.on('exit', () => this.failAll(new Error('the inference thread exited')));
+  }
 
   static async create(modelFile: ModelFile, options: InferenceSessionOptions = {}): Promise<InferenceSession> {
     const logger = options.logger ?? silentLogger;
     const maxBatchSize = options.maxBatchSize ?? 32;
     const threads = options.threads ?? availableParallelism();
-    const sessionOptions: ort.InferenceSession.SessionOptions = {
-      graphOptimizationLevel: 'all',
-      intraOpNumThreads: threads,
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-    };
-    const { session, device, reason } = await openOnDevice(modelFile, sessionOptions, options.device ?? 'auto');
-    logger.info({ device, reason, threads, model: modelFile.path, sha256: modelFile.identity.sha256 }, 'inference device chosen');
-    const inputName = session.inputNames[0];
-    const outputName = session.outputNames[0];
-    if (session.inputNames.length !== 1 || session.outputNames.length !== 1 || !inputName || !outputName) {
-      await session.release();
-      throw invalidModel(modelFile, `it has ${session.inputNames.length} inputs and ${session.outputNames.length} outputs`);
+    const thread = new Worker(new URL('./inference-thread-worker.js', import.meta.url));
+    const opened = await request(thread, { type: 'open', modelPath: modelFile.path, device: options.device ?? 'auto', threads }, 'opened');
+    if (opened.type === 'failed') {
+      await thread.terminate();
+      if (opened.code === 'DEVICE_UNAVAILABLE') throw new ModelError('DEVICE_UNAVAILABLE', opened.message);
+      throw invalidModel(modelFile, opened.message);
     }
-    const inference = new InferenceSession(session, modelFile.identity, device, maxBatchSize, inputName, outputName);
-    await inference.checkSignature(modelFile);
-    return inference;
+    logger.info({ device: opened.device, reason: opened.reason, threads, model: modelFile.path, sha256: modelFile.identity.sha256 }, 'inference device chosen');
+    const [inputName] = opened.inputNames;
+    const [outputName] = opened.outputNames;
+    if (opened.inputNames.length !== 1 || opened.outputNames.length !== 1 || !inputName || !outputName) {
+      await thread.terminate();
+      throw invalidModel(modelFile, `it has ${opened.inputNames.length} inputs and ${opened.outputNames.length} outputs`);
+    }
+    if (opened.inputType !== undefined && opened.inputType !== 'float32') {
+      await thread.terminate();
+      throw invalidModel(modelFile, `its input is ${opened.inputType}, not float32`);
+    }
+    const session = new InferenceSession(thread, modelFile.identity, opened.device, maxBatchSize, inputName, outputName);
+    await session.checkSignature(modelFile);
+    return session;
   }
 
   /**
    * Runs `count` images laid out back to back in `batch` (each `[3,224,224]`) and returns their
-   * logits, `count × 1000` floats.
+   * logits, `count × 1000` floats. The batch's memory is handed to the inference thread: do not
+   * use `batch` afterwards.
    */
   async run(batch: Float32Array, count: number): Promise<Float32Array> {
     if (count < 1 || count > this.maxBatchSize) {
       throw new RangeError(`batch of ${count} images is outside 1..${this.maxBatchSize}`);
     }
-    const input = new ort.Tensor('float32', batch.subarray(0, count * IMAGE_TENSOR_LENGTH), [
-      count,
-      MODEL_INPUT.channels,
-      MODEL_INPUT.cropSize,
-      MODEL_INPUT.cropSize,
-    ]);
-    let outputs: ort.InferenceSession.OnnxValueMapType;
-    try {
-      outputs = await this.session.run({ [this.inputName]: input });
-    } catch (error) {
-      throw new ModelError('INFERENCE_FAILED', `inference on a batch of ${count} failed: ${(error as Error).message}`, { cause: error });
-    }
-    const logits = outputs[this.outputName] as ort.Tensor;
-    return logits.data as Float32Array;
+    const output = await this.runRaw(batch.subarray(0, count * IMAGE_TENSOR_LENGTH), count).catch((error: Error) => {
+      if (error instanceof ModelError) throw error;
+      throw new ModelError('INFERENCE_FAILED', `inference on a batch of ${count} failed: ${error.message}`, { cause: error });
+    });
+    return output.data;
   }
 
   async dispose(): Promise<void> {
-    await this.session.release();
+    if (this.closed) return;
+    this.closed = true;
+    await request(this.thread, { type: 'close' }, 'closed').catch(() => undefined);
+    await this.thread.terminate();
+  }
+
+  private runRaw(input: Float32Array, count: number): Promise<Output> {
+    if (this.closed) return Promise.reject(new Error('the inference session is disposed'));
+    const id = this.nextId++;
+    // Copy only when the view does not own its whole buffer; otherwise hand the buffer over.
+    const owned = input.byteOffset === 0 && input.byteLength === input.buffer.byteLength ? input : input.slice();
+    return new Promise<Output>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      const message: InferenceThreadRequest = { type: 'run', id, input: owned, dims: [count, MODEL_INPUT.channels, MODEL_INPUT.cropSize, MODEL_INPUT.cropSize] };
+      this.thread.postMessage(message, [owned.buffer as ArrayBuffer]);
+    });
   }
 
   /** One image of zeros must give `[1,1000]` floats; anything else is not an ImageNet classifier. */
   private async checkSignature(modelFile: ModelFile): Promise<void> {
-    const [input] = this.session.inputMetadata;
-    if (input?.isTensor && input.type !== 'float32') {
-      await this.dispose();
-      throw invalidModel(modelFile, `its input is ${input.type}, not float32`);
-    }
-    const probe = new ort.Tensor('float32', new Float32Array(IMAGE_TENSOR_LENGTH), [1, 3, MODEL_INPUT.cropSize, MODEL_INPUT.cropSize]);
-    let output: ort.Tensor | undefined;
+    let output: Output;
     try {
-      output = (await this.session.run({ [this.inputName]: probe }))[this.outputName] as ort.Tensor;
+      output = await this.runRaw(new Float32Array(IMAGE_TENSOR_LENGTH), 1);
     } catch (error) {
       await this.dispose();
-      throw invalidModel(modelFile, `it does not accept a [N,3,224,224] float input (${(error as Error).message.split('\n')[0]})`, error);
+      throw invalidModel(modelFile, `it does not accept a [N,3,224,224] float input (${(error as Error).message})`, error);
     }
-    if (output.type !== 'float32' || output.dims.length !== 2 || output.dims[0] !== 1 || output.dims[1] !== CLASS_COUNT) {
+    if (output.dataType !== 'float32' || output.dims.length !== 2 || output.dims[0] !== 1 || output.dims[1] !== CLASS_COUNT) {
       await this.dispose();
-      throw invalidModel(modelFile, `its output is ${output.type} [${output.dims.join(',')}] for one image, not float32 [1,${CLASS_COUNT}]`);
+      throw invalidModel(modelFile, `its output is ${output.dataType} [${output.dims.join(',')}] for one image, not float32 [1,${CLASS_COUNT}]`);
     }
   }
-}
 
-async function openOnDevice(
-  modelFile: ModelFile,
-  sessionOptions: ort.InferenceSession.SessionOptions,
-  choice: DeviceChoice,
-): Promise<{ session: ort.InferenceSession; device: Device; reason: string }> {
-  if (choice === 'auto' && !cudaProviderInstalled()) {
-    const reason = 'the CUDA provider binaries are not installed (install with ONNXRUNTIME_NODE_INSTALL=cuda12)';
-    return { session: await openOnCpu(modelFile, sessionOptions), device: 'cpu', reason };
-  }
-  if (choice !== 'cpu') {
-    try {
-      // Fatal-only logging for the attempt: a failed CUDA load is reported through our error or log line.
-      const session = await ort.InferenceSession.create(modelFile.bytes, { ...sessionOptions, logSeverityLevel: 4, executionProviders: ['cuda'] });
-      return { session, device: 'cuda', reason: choice === 'cuda' ? 'requested' : 'the CUDA provider loaded' };
-    } catch (error) {
-      const detail = (error as Error).message.split('\n')[0] ?? '';
-      if (choice === 'cuda') {
-        throw new ModelError('DEVICE_UNAVAILABLE', `--device cuda was requested but the CUDA provider cannot be used: ${detail}`, { cause: error });
-      }
-      const session = await openOnCpu(modelFile, sessionOptions);
-      return { session, device: 'cpu', reason: `the CUDA provider is unavailable (${detail})` };
-    }
-  }
-  return { session: await openOnCpu(modelFile, sessionOptions), device: 'cpu', reason: 'requested' };
-}
-
-async function openOnCpu(modelFile: ModelFile, sessionOptions: ort.InferenceSession.SessionOptions): Promise<ort.InferenceSession> {
-  try {
-    return await ort.InferenceSession.create(modelFile.bytes, { ...sessionOptions, executionProviders: ['cpu'] });
-  } catch (error) {
-    throw invalidModel(modelFile, (error as Error).message.split('\n')[0] ?? 'ONNX Runtime cannot load it', error);
+  private failAll(error: Error): void {
+    for (const waiter of this.pending.values()) waiter.reject(error);
+    this.pending.clear();
   }
 }
 
-/**
- * onnxruntime-node ships the CPU provider; the CUDA provider library is added by its install script
- * only when asked. Looking for the file first keeps `auto` on a CPU machine quiet (the native
- * loader otherwise prints an error before the fallback).
- */
-export function cudaProviderInstalled(): boolean {
-  const packageMain = createRequire(import.meta.url).resolve('onnxruntime-node');
-  const binaries = path.join(path.dirname(packageMain), '..', 'bin', 'napi-v6', process.platform, process.arch);
-  return existsSync(path.join(binaries, 'libonnxruntime_providers_cuda.so'));
+/** Sends one request and waits for the reply of the given type (or a failure). */
+function request<T extends InferenceThreadReply['type']>(
+  thread: Worker,
+  message: InferenceThreadRequest,
+  expected: T,
+): Promise<Extract<InferenceThreadReply, { type: T }> | Extract<InferenceThreadReply, { type: 'failed' }>> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (reply: InferenceThreadReply) => {
+      if (reply.type !== expected && !(reply.type === 'failed' && reply.id === undefined)) return;
+      cleanUp();
+      resolve(reply as never);
+    };
+    const onError = (error: Error) => {
+      cleanUp();
+      reject(error);
+    };
+    const cleanUp = () => {
+      thread.off('message', onMessage);
+      thread.off('error', onError);
+    };
+    thread.on('message', onMessage);
+    thread.on('error', onError);
+    thread.postMessage(message);
+  });
 }
 
 function invalidModel(modelFile: ModelFile, why: string, cause?: unknown): ModelError {

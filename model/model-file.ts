@@ -15,14 +15,16 @@ export interface ModelIdentity {
   readonly weights: string;
 }
 
-/** An ONNX file read into memory with its identity. */
+/** An ONNX file and its identity. */
 export interface ModelFile {
   readonly path: string;
-  readonly bytes: Uint8Array;
   readonly identity: ModelIdentity;
 }
 
-/** Reads an ONNX model file once: its bytes (for the session), SHA-256 and weights metadata. */
+/**
+ * Reads an ONNX model file for its SHA-256 and weights metadata. The bytes are not kept: the
+ * inference thread loads the model from the same path.
+ */
 export async function readModelFile(filePath: string): Promise<ModelFile> {
   let bytes: Buffer;
   try {
@@ -37,7 +39,6 @@ export async function readModelFile(filePath: string): Promise<ModelFile> {
   const weights = readModelMetadata(bytes, filePath)[WEIGHTS_METADATA_KEY] ?? 'unknown';
   return {
     path: filePath,
-    bytes,
     identity: { sha256, weights, pretrained: weights.startsWith(PRETRAINED_WEIGHTS_PREFIX) },
   };
 }

@@ -1,4 +1,7 @@
 import sharp, { type Metadata } from 'sharp';
+// One libvips thread per image: images are decoded several at a time (see the callers' limits),
+// which uses the cores with less synchronisation than splitting each small image across threads.
+sharp.concurrency(1);
 import { IMAGE_TENSOR_LENGTH, MODEL_INPUT } from './constants.js';
 import { ImageError } from './errors.js';
 import { centerCropRegion, resizedSize, uprightSize, type CropRegion, type Size } from './image-size.js';

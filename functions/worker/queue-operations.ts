@@ -49,31 +49,31 @@ export async function changeVisibility(
 
 /**
  * Deletes messages in batches of ten with `DeleteMessageBatch`. Callers add a message only after
- * all of its results are stored; deletions made within one tick share a call.
+ * all of its results are stored; deletions within `flushDelayMs` of each other share a call.
  */
 export class MessageDeleter {
   private queued: MessageHandle[] = [];
   private flushing: Promise<void> = Promise.resolve();
-  private scheduled = false;
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly sqs: SQSClient,
     private readonly queueUrl: string,
     private readonly logger: Logger,
+    /** How long a deletion may wait for others to share its call. Default: 20 ms. */
+    private readonly flushDelayMs = 20,
   ) {}
 
   delete(handle: MessageHandle): void {
     this.queued.push(handle);
-    if (this.queued.length >= SQS_BATCH_LIMIT) this.flush();
-    else if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => this.flush());
-    }
+    if (this.queued.length >= SQS_BATCH_LIMIT) void this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), this.flushDelayMs);
   }
 
   /** Sends what is queued; resolves when every delete call so far has finished. */
   flush(): Promise<void> {
-    this.scheduled = false;
+    clearTimeout(this.timer);
+    this.timer = undefined;
     const batches = chunks(this.queued, SQS_BATCH_LIMIT);
     this.queued = [];
     const sent = Promise.all(batches.map((batch) => this.send(batch)));

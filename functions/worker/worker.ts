@@ -102,6 +102,10 @@ export class Worker {
   /**
    * Stops receiving, lets in-flight messages finish within the grace period, makes the rest
    * visible again at once, and flushes deletions. Safe to call more than once.
+   *
+   * Long polls under way are not aborted: SQS may already have handed them messages, which an
+   * aborted request would hide until their visibility timeout. They end within
+   * `receiveWaitSeconds`, and whatever they bring is made visible again at once.
    */
   stop(): Promise<void> {
     this.stopping ??= this.shutDown();
@@ -113,15 +117,16 @@ export class Worker {
     logger.info({ inFlightMessages: this.inFlight.size }, 'worker stopping: no more receives');
     this.abort.abort();
     this.wakeCapacityWaiters();
-    await Promise.all(this.receiveLoops);
     const graceMs = this.config.shutdownGraceSeconds * 1000;
-    const finished = await Promise.race([Promise.all([...this.active]).then(() => true), sleep(graceMs, false, { ref: false })]);
+    const drained = Promise.all(this.receiveLoops).then(() => Promise.all([...this.active])).then(() => true);
+    const finished = await Promise.race([drained, sleep(graceMs, false, { ref: false })]);
     if (!finished) {
       const remaining = [...this.inFlight.values()];
       for (const handle of remaining) this.released.add(handle.messageId);
       await changeVisibility(this.dependencies.sqs, this.config.queueUrl, remaining, 0, logger);
       logger.warn({ released: remaining.length, graceMs }, 'grace period over: unfinished messages made visible again');
     }
+    await Promise.all(this.receiveLoops);
     clearInterval(this.heartbeat);
     await this.deleter.flush();
     await this.taskProtection.release();
@@ -143,7 +148,6 @@ export class Worker {
             VisibilityTimeout: this.config.visibilityTimeoutSeconds,
             MessageSystemAttributeNames: ['ApproximateReceiveCount'],
           }),
-          { abortSignal: this.abort.signal },
         );
         messages = response.Messages ?? [];
       } catch (error) {
@@ -151,6 +155,11 @@ export class Worker {
         logger.warn({ err: error }, 'receive failed; retrying in 1 s');
         await sleep(1000, undefined, { signal: this.abort.signal }).catch(() => undefined);
         continue;
+      }
+      if (this.abort.signal.aborted) {
+        // Received while stopping: hand them straight back rather than start them.
+        await changeVisibility(sqs, this.config.queueUrl, messages.map(toHandle), 0, logger);
+        break;
       }
       for (const message of messages) {
         const task = this.handleMessage(message).finally(() => this.active.delete(task));
@@ -161,7 +170,7 @@ export class Worker {
 
   private async handleMessage(message: Message): Promise<void> {
     const { logger } = this.dependencies;
-    const handle: MessageHandle = { messageId: message.MessageId ?? '', receiptHandle: message.ReceiptHandle ?? '' };
+    const handle = toHandle(message);
     this.stats.messages++;
     this.inFlight.set(handle.messageId, handle);
     let reserved = 1;
@@ -287,6 +296,10 @@ export class Worker {
     this.capacityWaiters = [];
     for (const wake of waiters) wake();
   }
+}
+
+function toHandle(message: Message): MessageHandle {
+  return { messageId: message.MessageId ?? '', receiptHandle: message.ReceiptHandle ?? '' };
 }
 
 /** Transient AWS failures and failed inference runs go back to the queue; the rest become error results. */

@@ -1,0 +1,97 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { parentPort } from 'node:worker_threads';
+import ort from 'onnxruntime-node';
+import type { Device, DeviceChoice } from './devices.js';
+import type { InferenceThreadReply, InferenceThreadRequest } from './inference-thread-protocol.js';
+
+/**
+ * The inference thread: owns the ONNX Runtime session. onnxruntime-node runs a model synchronously
+ * on the calling thread, so running it here keeps the main thread free to download, decode and
+ * answer the queue while a batch runs on the CPU or the GPU.
+ */
+let session: ort.InferenceSession | undefined;
+const port = parentPort!;
+const reply = (message: InferenceThreadReply, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
+
+port.on('message', (request: InferenceThreadRequest) => {
+  void handle(request);
+});
+
+async function handle(request: InferenceThreadRequest): Promise<void> {
+  if (request.type === 'open') {
+    try {
+      const opened = await openOnDevice(request.modelPath, request.device, request.threads);
+      session = opened.session;
+      const [input] = session.inputMetadata;
+      reply({
+        type: 'opened',
+        device: opened.device,
+        reason: opened.reason,
+        inputNames: session.inputNames,
+        outputNames: session.outputNames,
+        inputType: input?.isTensor ? input.type : undefined,
+      });
+    } catch (error) {
+      const failure = error as { code?: string; message: string };
+      reply({ type: 'failed', code: failure.code ?? 'MODEL_INVALID', message: failure.message.split('\n')[0] ?? 'ONNX Runtime cannot load the model' });
+    }
+  } else if (request.type === 'run') {
+    try {
+      const feeds = { [session!.inputNames[0]!]: new ort.Tensor('float32', request.input, request.dims) };
+      const outputs = await session!.run(feeds);
+      const output = outputs[session!.outputNames[0]!] as ort.Tensor;
+      const data = output.data as Float32Array;
+      reply({ type: 'output', id: request.id, data, dims: output.dims, dataType: output.type }, [data.buffer as ArrayBuffer]);
+    } catch (error) {
+      reply({ type: 'failed', id: request.id, code: 'INFERENCE_FAILED', message: (error as Error).message.split('\n')[0] ?? 'inference failed' });
+    }
+  } else {
+    await session?.release();
+    session = undefined;
+    reply({ type: 'closed' });
+    port.close();
+  }
+}
+
+async function openOnDevice(modelPath: string, choice: DeviceChoice, threads: number): Promise<{ session: ort.InferenceSession; device: Device; reason: string }> {
+  const options: ort.InferenceSession.SessionOptions = {
+    graphOptimizationLevel: 'all',
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    // Idle inference threads must not spin: decoding shares the cores between batches.
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
+  };
+  if (choice === 'auto' && !cudaProviderInstalled()) {
+    const reason = 'the CUDA provider binaries are not installed (install with ONNXRUNTIME_NODE_INSTALL=cuda12)';
+    return { session: await ort.InferenceSession.create(modelPath, { ...options, executionProviders: ['cpu'] }), device: 'cpu', reason };
+  }
+  if (choice !== 'cpu') {
+    try {
+      // Fatal-only logging for the attempt: a failed CUDA load is reported through our error or log line.
+      const session = await ort.InferenceSession.create(modelPath, { ...options, logSeverityLevel: 4, executionProviders: ['cuda'] });
+      return { session, device: 'cuda', reason: choice === 'cuda' ? 'requested' : 'the CUDA provider loaded' };
+    } catch (error) {
+      const detail = (error as Error).message.split('\n')[0] ?? '';
+      if (choice === 'cuda') {
+        throw Object.assign(new Error(`--device cuda was requested but the CUDA provider cannot be used: ${detail}`), { code: 'DEVICE_UNAVAILABLE' });
+      }
+      const session = await ort.InferenceSession.create(modelPath, { ...options, executionProviders: ['cpu'] });
+      return { session, device: 'cpu', reason: `the CUDA provider is unavailable (${detail})` };
+    }
+  }
+  return { session: await ort.InferenceSession.create(modelPath, { ...options, executionProviders: ['cpu'] }), device: 'cpu', reason: 'requested' };
+}
+
+/**
+ * onnxruntime-node ships the CPU provider; the CUDA provider library is added by its install script
+ * only when asked. Looking for the file first keeps `auto` on a CPU machine quiet (the native
+ * loader otherwise prints an error before the fallback).
+ */
+function cudaProviderInstalled(): boolean {
+  const packageMain = createRequire(import.meta.url).resolve('onnxruntime-node');
+  const binaries = path.join(path.dirname(packageMain), '..', 'bin', 'napi-v6', process.platform, process.arch);
+  return existsSync(path.join(binaries, 'libonnxruntime_providers_cuda.so'));
+}
