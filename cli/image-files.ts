@@ -20,19 +20,24 @@ export async function expandImagePaths(paths: readonly string[]): Promise<Expand
   const skipped: string[] = [];
   for (const given of paths) {
     const info = await stat(given).catch(() => undefined);
-    if (info?.isDirectory()) await walk(given, files, skipped);
-    else files.push(given);
+    if (!info?.isDirectory()) {
+      files.push(given);
+      continue;
+    }
+    for (const file of await filesBelow(given)) (hasImageExtension(file) ? files : skipped).push(file);
   }
   return { files, skipped };
 }
 
-async function walk(folder: string, files: string[], skipped: string[]): Promise<void> {
+/** Every regular file below a folder, recursively, in sorted path order. */
+export async function filesBelow(folder: string): Promise<string[]> {
+  const files: string[] = [];
   const entries = await readdir(folder, { withFileTypes: true });
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const entry of entries) {
     const full = path.join(folder, entry.name);
-    if (entry.isDirectory()) await walk(full, files, skipped);
-    else if (entry.isFile() && hasImageExtension(entry.name)) files.push(full);
-    else if (entry.isFile()) skipped.push(full);
+    if (entry.isDirectory()) files.push(...(await filesBelow(full)));
+    else if (entry.isFile()) files.push(full);
   }
+  return files;
 }

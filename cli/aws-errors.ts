@@ -1,0 +1,27 @@
+import { CliError } from './cli-error.js';
+
+/**
+ * Turns an AWS SDK failure into a one-line message that says what to do: an unreachable endpoint,
+ * a missing bucket or queue, missing credentials, refused access.
+ */
+export function explainAwsError(error: unknown, target: { bucket?: string; queueUrl?: string; endpoint?: string }): CliError {
+  const failure = error as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number }; cause?: { code?: string } };
+  const network = failure.code ?? failure.cause?.code;
+  const where = target.endpoint ?? 'AWS';
+  if (network === 'ECONNREFUSED' || network === 'ENOTFOUND' || network === 'EHOSTUNREACH' || failure.name === 'TimeoutError') {
+    return new CliError(`cannot reach ${where} (${network ?? failure.name}): start it with \`alexnet-pipeline local --serve\`, or check --endpoint-url / AWS_ENDPOINT_URL`, { cause: error, code: 'UNREACHABLE' });
+  }
+  if (failure.name === 'NoSuchBucket') {
+    return new CliError(`bucket ${target.bucket} does not exist at ${where}: check --bucket, BUCKET_NAME or cdk-outputs.json`, { cause: error, code: 'NO_SUCH_BUCKET' });
+  }
+  if (failure.name === 'QueueDoesNotExist' || failure.name === 'AWS.SimpleQueueService.NonExistentQueue') {
+    return new CliError(`queue ${target.queueUrl} does not exist at ${where}: check --queue-url, QUEUE_URL or cdk-outputs.json`, { cause: error, code: 'NO_SUCH_QUEUE' });
+  }
+  if (failure.name === 'CredentialsProviderError') {
+    return new CliError('no AWS credentials found: configure them (aws configure, AWS_PROFILE, …) or use --local', { cause: error, code: 'NO_CREDENTIALS' });
+  }
+  if (failure.name === 'AccessDenied' || failure.$metadata?.httpStatusCode === 403) {
+    return new CliError(`access denied by ${where}: your credentials may not use ${target.bucket ?? target.queueUrl}`, { cause: error, code: 'ACCESS_DENIED' });
+  }
+  return new CliError(`${failure.name ?? 'AWS error'}: ${failure.message ?? String(error)}`, { cause: error, code: 'AWS_ERROR' });
+}

@@ -1,0 +1,104 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Command, Option } from 'commander';
+import type { Logger } from '../../common/logger.js';
+import { resultKeyFor, uploadKeyFor } from '../../functions/worker/object-keys.js';
+import type { ResultDocument } from '../../functions/worker/result-document.js';
+import { hasImageExtension } from '../../model/index.js';
+import { explainAwsError } from '../aws-errors.js';
+import { listKeys, readResult } from '../bucket-reader.js';
+import { CliError, EXIT } from '../cli-error.js';
+import { oneOf } from '../option-parsers.js';
+import { formatCsv, formatTable, resultRow, UNTRAINED_NOTICE } from '../result-format.js';
+import { addTargetOptions, resolveTarget, type Target, type TargetOptions } from '../target.js';
+
+const FORMATS = ['table', 'json', 'csv'] as const;
+
+interface ResultsOptions extends TargetOptions {
+  wait?: boolean;
+  timeout: number;
+  format: (typeof FORMATS)[number];
+}
+
+/** `results <key or prefix>`: one image's result JSON, or a summary of every result under a prefix. */
+export function resultsCommand(logger: Logger): Command {
+  const command = new Command('results')
+    .description("show one image's result (a key such as uploads/cats/tabby.jpg) or a summary of every image under a prefix (e.g. cats/)")
+    .argument('<key-or-prefix>', 'an image key (with or without the uploads/ prefix), a result key, or a folder prefix')
+    .addOption(new Option('--wait', 'poll until the results exist'))
+    .addOption(new Option('--timeout <seconds>', 'give up waiting after this long').argParser((v) => Number(v)).default(300))
+    .addOption(new Option('--format <format>', 'output format').argParser(oneOf(FORMATS)).default('table'));
+  addTargetOptions(command).action(async (keyOrPrefix: string, options: ResultsOptions) => {
+    const target = await resolveTarget(options, ['bucket']);
+    try {
+      if (hasImageExtension(keyOrPrefix) || keyOrPrefix.endsWith('.json')) await showOne(target, keyOrPrefix, options);
+      else await showPrefix(target, keyOrPrefix, options, logger);
+    } catch (error) {
+      if (error instanceof CliError) throw error;
+      throw explainAwsError(error, { bucket: target.bucket, endpoint: target.endpoint });
+    }
+  });
+  return command;
+}
+
+/** The upload key an argument names: a result key, an upload key, or a path below the uploads prefix. */
+export function uploadKeyFromArgument(argument: string, target: Target): string {
+  const { uploadsPrefix, resultsPrefix } = target.layout;
+  if (argument.startsWith(resultsPrefix) && argument.endsWith('.json')) return uploadKeyFor(argument, target.layout);
+  if (argument.startsWith(uploadsPrefix)) return argument;
+  return uploadsPrefix + argument.replace(/^\/+/, '');
+}
+
+async function showOne(target: Target, argument: string, options: ResultsOptions): Promise<void> {
+  const uploadKey = uploadKeyFromArgument(argument, target);
+  const resultKey = resultKeyFor(uploadKey, target.layout);
+  const deadline = Date.now() + options.timeout * 1000;
+  let result = await readResult(target.s3, target.bucket, resultKey);
+  while (!result && options.wait) {
+    if (Date.now() > deadline) throw new CliError(`timed out after ${options.timeout} s waiting for ${resultKey}`, { exitCode: EXIT.notReady });
+    await sleep(500);
+    result = await readResult(target.s3, target.bucket, resultKey);
+  }
+  if (!result) {
+    const uploaded = (await listKeys(target.s3, target.bucket, uploadKey)).includes(uploadKey);
+    throw new CliError(
+      uploaded
+        ? `no result yet for ${uploadKey}: it is queued or being processed; add --wait to wait for it`
+        : `${uploadKey} was never uploaded to ${target.bucket}; upload it with \`alexnet-pipeline upload\``,
+      { exitCode: EXIT.notReady },
+    );
+  }
+  print([{ uploadKey, result }], options.format, true);
+}
+
+async function showPrefix(target: Target, prefix: string, options: ResultsOptions, logger: Logger): Promise<void> {
+  const folder = uploadKeyFromArgument(prefix, target);
+  const deadline = Date.now() + options.timeout * 1000;
+  for (;;) {
+    const uploads = (await listKeys(target.s3, target.bucket, folder)).filter(hasImageExtension);
+    const resultKeys = new Set(await listKeys(target.s3, target.bucket, resultKeyFor(folder, target.layout).replace(/\.json$/, '')));
+    const pending = uploads.filter((key) => !resultKeys.has(resultKeyFor(key, target.layout)));
+    if (!options.wait || pending.length === 0) {
+      if (uploads.length === 0) throw new CliError(`no images under ${folder} in ${target.bucket}`, { exitCode: EXIT.notReady });
+      const entries = await Promise.all(
+        uploads.map(async (uploadKey) => ({ uploadKey, result: resultKeys.has(resultKeyFor(uploadKey, target.layout)) ? await readResult(target.s3, target.bucket, resultKeyFor(uploadKey, target.layout)) : undefined })),
+      );
+      print(entries, options.format, false);
+      if (pending.length > 0) throw new CliError(`${pending.length} of ${uploads.length} images have no result yet; add --wait to wait for them`, { exitCode: EXIT.notReady });
+      return;
+    }
+    if (Date.now() > deadline) throw new CliError(`timed out after ${options.timeout} s with ${pending.length} of ${uploads.length} results missing under ${folder}`, { exitCode: EXIT.notReady });
+    logger.debug({ pending: pending.length, total: uploads.length }, 'waiting for results');
+    await sleep(1000);
+  }
+}
+
+function print(entries: ReadonlyArray<{ uploadKey: string; result: ResultDocument | undefined }>, format: ResultsOptions['format'], single: boolean): void {
+  if (format === 'json') {
+    const documents = entries.map((entry) => entry.result ?? { source: { key: entry.uploadKey }, status: 'pending' });
+    process.stdout.write(`${JSON.stringify(single ? documents[0] : documents, null, 2)}\n`);
+    return;
+  }
+  const rows = entries.map((entry) => resultRow(entry.uploadKey, entry.result));
+  process.stdout.write(`${format === 'csv' ? formatCsv(rows) : formatTable(rows)}\n`);
+  if (format === 'table' && entries.some((entry) => entry.result && !entry.result.model.pretrained)) process.stdout.write(`${UNTRAINED_NOTICE}\n`);
+}

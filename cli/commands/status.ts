@@ -1,0 +1,65 @@
+import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import Table from 'cli-table3';
+import { Command, Option } from 'commander';
+import { hasImageExtension } from '../../model/index.js';
+import { explainAwsError } from '../aws-errors.js';
+import { listKeys } from '../bucket-reader.js';
+import { oneOf } from '../option-parsers.js';
+import { addTargetOptions, resolveTarget, type TargetOptions } from '../target.js';
+
+interface StatusOptions extends TargetOptions {
+  format: 'table' | 'json';
+}
+
+/** `status`: queue depth, DLQ depth, uploads vs results. */
+export function statusCommand(): Command {
+  const command = new Command('status')
+    .description('queue depth (visible, in flight), dead-letter queue depth, and uploads vs results')
+    .addOption(new Option('--format <format>', 'output format').argParser(oneOf(['table', 'json'] as const)).default('table'));
+  addTargetOptions(command).action(async (options: StatusOptions) => {
+    const target = await resolveTarget(options, ['bucket', 'queue', 'dlq']);
+    try {
+      const [queue, deadLetters, uploads, results] = await Promise.all([
+        queueDepth(target.sqs, target.queueUrl!),
+        queueDepth(target.sqs, target.dlqUrl!),
+        listKeys(target.s3, target.bucket, target.layout.uploadsPrefix),
+        listKeys(target.s3, target.bucket, target.layout.resultsPrefix),
+      ]);
+      const status = {
+        target: target.description,
+        queue: queue,
+        deadLetterQueue: { messages: deadLetters.visible + deadLetters.inFlight },
+        uploads: uploads.filter(hasImageExtension).length,
+        results: results.filter((key) => key.endsWith('.json')).length,
+      };
+      if (options.format === 'json') {
+        process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+        return;
+      }
+      const table = new Table({ style: { head: [], border: [] } });
+      table.push(
+        { target: status.target },
+        { 'queue: visible': String(queue.visible) },
+        { 'queue: in flight': String(queue.inFlight) },
+        { 'dead-letter queue': String(status.deadLetterQueue.messages) },
+        { 'images uploaded': String(status.uploads) },
+        { 'results stored': String(status.results) },
+      );
+      process.stdout.write(`${table.toString()}\n`);
+    } catch (error) {
+      throw explainAwsError(error, { bucket: target.bucket, queueUrl: target.queueUrl, endpoint: target.endpoint });
+    }
+  });
+  return command;
+}
+
+/** Visible and in-flight messages of a queue. */
+export async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<{ visible: number; inFlight: number }> {
+  const response = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+  );
+  return {
+    visible: Number(response.Attributes?.ApproximateNumberOfMessages ?? 0),
+    inFlight: Number(response.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0),
+  };
+}

@@ -1,0 +1,42 @@
+import Table from 'cli-table3';
+import type { ResultDocument } from '../functions/worker/result-document.js';
+
+/** One line of a results summary. */
+export interface ResultRow {
+  readonly image: string;
+  readonly status: string;
+  readonly topLabel: string;
+  readonly score: string;
+  readonly device: string;
+  readonly processedAt: string;
+}
+
+export function resultRow(image: string, result: ResultDocument | undefined): ResultRow {
+  if (!result) return { image, status: 'pending', topLabel: '', score: '', device: '', processedAt: '' };
+  const top = result.status === 'ok' ? result.labels[0] : undefined;
+  return {
+    image,
+    status: result.status === 'ok' ? 'ok' : `error ${result.error.code}`,
+    topLabel: top?.label ?? '',
+    score: top ? top.score.toFixed(3) : '',
+    device: result.device,
+    processedAt: result.processedAt,
+  };
+}
+
+/** The line every labelled output carries when the weights are not pretrained. */
+export const UNTRAINED_NOTICE =
+  'NOTE: these labels come from UNTRAINED weights (the dev model): they depend on the image but are not real predictions. Deploy with pretrained weights for real labels.';
+
+export function formatTable(rows: readonly ResultRow[]): string {
+  const table = new Table({ head: ['image', 'status', 'top label', 'score', 'device', 'processed at'], style: { head: [], border: [] } });
+  for (const row of rows) table.push([row.image, row.status, row.topLabel, row.score, row.device, row.processedAt]);
+  return table.toString();
+}
+
+export function formatCsv(rows: readonly ResultRow[]): string {
+  const quote = (value: string) => (/[",\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value);
+  const lines = [['image', 'status', 'top_label', 'score', 'device', 'processed_at'].join(',')];
+  for (const row of rows) lines.push([row.image, row.status, row.topLabel, row.score, row.device, row.processedAt].map(quote).join(','));
+  return lines.join('\n');
+}

@@ -1,0 +1,125 @@
+import { existsSync, readFileSync } from 'node:fs';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { Option, type Command } from 'commander';
+import { createS3Client, createSqsClient } from '../common/aws-clients.js';
+import { DEFAULT_STACK_NAME, STACK_OUTPUT } from '../common/stack-outputs.js';
+import { WORKER_DEFAULTS, WORKER_ENVIRONMENT } from '../functions/worker/constants.js';
+import type { KeyLayout } from '../functions/worker/object-keys.js';
+import { CliError } from './cli-error.js';
+import { readLocalState } from './local-state.js';
+
+/** Options every command that talks to a pipeline accepts. */
+export interface TargetOptions {
+  local?: boolean;
+  bucket?: string;
+  queueUrl?: string;
+  dlqUrl?: string;
+  outputsFile?: string;
+  stack?: string;
+  region?: string;
+  endpointUrl?: string;
+}
+
+/** A pipeline to talk to: the running `local --serve`, or a deployed stack. */
+export interface Target {
+  readonly description: string;
+  readonly bucket: string;
+  readonly queueUrl?: string;
+  readonly dlqUrl?: string;
+  readonly endpoint?: string;
+  readonly layout: KeyLayout;
+  readonly s3: S3Client;
+  readonly sqs: SQSClient;
+}
+
+/** Adds `--local`, `--bucket`, `--queue-url`, `--dlq-url`, `--outputs-file`, `--stack`, `--region`, `--endpoint-url`. */
+export function addTargetOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--local', 'use the pipeline started by `alexnet-pipeline local --serve`'))
+    .addOption(new Option('--bucket <name>', 'S3 bucket').env(WORKER_ENVIRONMENT.bucketName))
+    .addOption(new Option('--queue-url <url>', 'SQS queue URL').env(WORKER_ENVIRONMENT.queueUrl))
+    .addOption(new Option('--dlq-url <url>', 'dead-letter queue URL').env('DLQ_URL'))
+    .addOption(new Option('--outputs-file <file>', 'CDK outputs file (default: ./cdk-outputs.json when it exists)'))
+    .addOption(new Option('--stack <name>', 'stack name inside the outputs file').default(DEFAULT_STACK_NAME))
+    .addOption(new Option('--region <region>', 'AWS region (default: the SDK chain, e.g. AWS_REGION)'))
+    .addOption(new Option('--endpoint-url <url>', 'S3/SQS endpoint (default: AWS_ENDPOINT_URL or AWS)'));
+}
+
+type Need = 'bucket' | 'queue' | 'dlq';
+
+/**
+ * Picks the pipeline: `--local` → flags and environment → the CDK outputs file. Says what to do
+ * when something it needs is missing.
+ */
+export async function resolveTarget(options: TargetOptions, needs: readonly Need[]): Promise<Target> {
+  const layout: KeyLayout = {
+    uploadsPrefix: process.env[WORKER_ENVIRONMENT.uploadsPrefix] ?? WORKER_DEFAULTS.uploadsPrefix,
+    resultsPrefix: process.env[WORKER_ENVIRONMENT.resultsPrefix] ?? WORKER_DEFAULTS.resultsPrefix,
+  };
+  if (options.local) {
+    const state = await readLocalState();
+    if (!state || !isRunning(state.pid)) {
+      throw new CliError('no local pipeline is running: start `alexnet-pipeline local --serve` (or `npm start -- --serve`) in another terminal');
+    }
+    const clientOptions = { endpoint: state.endpoint, region: state.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
+    return {
+      description: `local pipeline at ${state.endpoint}`,
+      bucket: state.bucket,
+      queueUrl: state.queueUrl,
+      dlqUrl: state.dlqUrl,
+      endpoint: state.endpoint,
+      layout,
+      s3: createS3Client(clientOptions),
+      sqs: createSqsClient(clientOptions),
+    };
+  }
+  const outputs = readStackOutputs(options);
+  const bucket = options.bucket ?? outputs?.[STACK_OUTPUT.bucketName];
+  const queueUrl = options.queueUrl ?? outputs?.[STACK_OUTPUT.queueUrl];
+  const dlqUrl = options.dlqUrl ?? outputs?.[STACK_OUTPUT.deadLetterQueueUrl];
+  const missing = [
+    needs.includes('bucket') && !bucket ? '--bucket (or BUCKET_NAME)' : undefined,
+    needs.includes('queue') && !queueUrl ? '--queue-url (or QUEUE_URL)' : undefined,
+    needs.includes('dlq') && !dlqUrl ? '--dlq-url (or DLQ_URL)' : undefined,
+  ].filter(Boolean);
+  if (missing.length > 0) {
+    throw new CliError(`no pipeline to talk to: pass --local for \`alexnet-pipeline local --serve\`, or ${missing.join(', ')}, or deploy with \`npx cdk deploy --outputs-file cdk-outputs.json\``);
+  }
+  const endpoint = options.endpointUrl ?? process.env.AWS_ENDPOINT_URL;
+  const clientOptions = { endpoint: options.endpointUrl, region: options.region };
+  return {
+    description: endpoint ? `pipeline at ${endpoint}` : `AWS bucket ${bucket}`,
+    bucket: bucket ?? '',
+    queueUrl,
+    dlqUrl,
+    endpoint,
+    layout,
+    s3: createS3Client(clientOptions),
+    sqs: createSqsClient(clientOptions),
+  };
+}
+
+function readStackOutputs(options: TargetOptions): Record<string, string> | undefined {
+  const file = options.outputsFile ?? (existsSync('cdk-outputs.json') ? 'cdk-outputs.json' : undefined);
+  if (!file) return undefined;
+  let document: Record<string, Record<string, string>>;
+  try {
+    document = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new CliError(`cannot read the CDK outputs file ${file}: ${(error as Error).message}`, { cause: error });
+  }
+  const stacks = Object.keys(document);
+  const stack = document[options.stack ?? DEFAULT_STACK_NAME] ?? (stacks.length === 1 ? document[stacks[0]!] : undefined);
+  if (!stack) throw new CliError(`${file} has no stack ${options.stack}; it has ${stacks.join(', ') || 'none'} (use --stack)`);
+  return stack;
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,165 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { createS3Client, createSqsClient } from '../../common/aws-clients.js';
+import { objectCreatedEvent } from '../../local/s3-notification.js';
+import { cliEntry, jsonLines, runCli } from '../helpers/run-cli.js';
+import { fixtureImageNames, fixtureImagesDirectory } from '../helpers/shared-fixtures.js';
+
+describe('alexnet-pipeline local', () => {
+  it('classifies the fixtures through embedded S3 and SQS, prints a table and writes JSONL', async () => {
+    const folder = await mkdtemp(path.join(tmpdir(), 'alexnet-local-'));
+    const out = path.join(folder, 'results.jsonl');
+    const run = await runCli(['local', fixtureImagesDirectory, '--out', out]);
+    assert.equal(run.status, 0, run.stderr);
+    const lines = run.stdout.split('\n');
+    assert.match(run.stdout, /UNTRAINED weights/);
+    const header = lines.findIndex((line) => /^image\s+top label\s+score\s+latency$/.test(line));
+    assert.ok(header >= 0, run.stdout);
+    const rows = lines.slice(header + 1).filter((line) => /\d+ ms$/.test(line));
+    assert.deepEqual(rows.map((row) => row.split(/\s+/)[0]).sort(), fixtureImageNames());
+    for (const row of rows) assert.match(row, /\s0\.\d{3}\s+\d+ ms$/);
+    assert.match(run.stdout, new RegExp(`5 results \\(0 errors\\) written to ${out.replace(/[.]/g, '\\.')}`));
+    const results = jsonLines(await readFile(out, 'utf8'));
+    assert.equal(results.length, 5);
+    for (const result of results) {
+      assert.equal(result.status, 'ok');
+      assert.equal(result.model.pretrained, false);
+      assert.equal(result.source.bucket, 'alexnet-pipeline-local');
+    }
+  });
+
+  it('exits 2 and says which image failed when one is corrupt', async () => {
+    const folder = await mkdtemp(path.join(tmpdir(), 'alexnet-local-bad-'));
+    await writeFile(path.join(folder, 'broken.jpg'), 'not a jpeg');
+    const run = await runCli(['local', folder, path.join(fixtureImagesDirectory, 'coffee.jpg'), '--out', path.join(folder, 'r.jsonl')]);
+    assert.equal(run.status, 2, run.stderr);
+    assert.match(run.stdout, /broken\.jpg\s+error NOT_AN_IMAGE/);
+    assert.match(run.stdout, /2 results \(1 errors\)/);
+  });
+
+  it('names a missing path in one line and exits 1', async () => {
+    const run = await runCli(['local', '/no/such/folder']);
+    assert.equal(run.status, 1);
+    assert.match(run.stderr, /^error: \/no\/such\/folder does not exist$/m);
+    assert.doesNotMatch(run.stderr, /\n\s+at /);
+  });
+});
+
+describe('alexnet-pipeline local --serve with upload, results, status and redrive', () => {
+  let serve: ChildProcess;
+  let environment: Record<string, string>;
+  let folder: string;
+  const cliEnv = () => ({ ALEXNET_LOCAL_STATE_FILE: path.join(folder, 'state.json') });
+
+  before(async () => {
+    folder = await mkdtemp(path.join(tmpdir(), 'alexnet-serve-'));
+    serve = spawn(process.execPath, [cliEntry, 'local', '--serve'], { env: { ...process.env, ...cliEnv() }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    serve.stdout!.setEncoding('utf8');
+    await new Promise<void>((resolve, reject) => {
+      serve.stdout!.on('data', (chunk: string) => {
+        output += chunk;
+        if (output.includes('export DLQ_URL=')) resolve();
+      });
+      serve.on('exit', (code) => reject(new Error(`serve exited early with ${code}`)));
+    });
+    environment = Object.fromEntries([...output.matchAll(/export (\w+)=(\S+)/g)].map((match) => [match[1]!, match[2]!]));
+    assert.match(output, /Local pipeline running at http:\/\/127\.0\.0\.1:\d+/);
+  });
+
+  after(async () => {
+    serve.kill('SIGINT');
+    const [code] = await once(serve, 'exit');
+    assert.equal(code, 0, 'Ctrl-C stops it cleanly');
+  });
+
+  it('uploads, then waits for and shows results as table, json and csv', async () => {
+    const upload = await runCli(['upload', '--local', fixtureImagesDirectory, '--prefix', 'cats/'], { env: cliEnv() });
+    assert.equal(upload.status, 0, upload.stderr);
+    assert.equal(upload.stdout.trim().split('\n').length, 5);
+    assert.match(upload.stdout, /uploaded s3:\/\/alexnet-pipeline-local\/uploads\/cats\/chelsea\.jpg/);
+
+    const one = await runCli(['results', '--local', 'cats/chelsea.jpg', '--wait', '--timeout', '60', '--format', 'json'], { env: cliEnv() });
+    assert.equal(one.status, 0, one.stderr);
+    const document = JSON.parse(one.stdout);
+    assert.equal(document.source.key, 'uploads/cats/chelsea.jpg');
+    assert.equal(document.status, 'ok');
+
+    const table = await runCli(['results', '--local', 'cats/', '--wait', '--timeout', '60'], { env: cliEnv() });
+    assert.equal(table.status, 0, table.stderr);
+    for (const name of fixtureImageNames()) assert.match(table.stdout, new RegExp(`uploads/cats/${name.replace('.', '\\.')}.*ok`));
+    assert.match(table.stdout, /UNTRAINED weights/);
+
+    const csv = await runCli(['results', '--local', 'cats/', '--format', 'csv'], { env: cliEnv() });
+    assert.equal(csv.status, 0, csv.stderr);
+    const csvLines = csv.stdout.trim().split('\n');
+    assert.equal(csvLines[0], 'image,status,top_label,score,device,processed_at');
+    assert.equal(csvLines.length, 6);
+  });
+
+  it('says there is no result yet, or no such upload, with exit 3', async () => {
+    const missing = await runCli(['results', '--local', 'never/uploaded.jpg'], { env: cliEnv() });
+    assert.equal(missing.status, 3);
+    assert.match(missing.stderr, /^error: uploads\/never\/uploaded\.jpg was never uploaded/m);
+  });
+
+  it('reports status, and redrive moves a dead-lettered message back so its image gets a result', async () => {
+    const upload = await runCli(['upload', '--local', path.join(fixtureImagesDirectory, 'astronaut.jpg'), '--prefix', 'redrive/'], { env: cliEnv() });
+    assert.equal(upload.status, 0, upload.stderr);
+    const first = await runCli(['results', '--local', 'redrive/astronaut.jpg', '--wait', '--timeout', '60', '--format', 'json'], { env: cliEnv() });
+    const { source } = JSON.parse(first.stdout);
+
+    // Force the image's event into the DLQ, as if every attempt had failed, and drop its result.
+    const clientOptions = { endpoint: environment.AWS_ENDPOINT_URL, region: environment.AWS_REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
+    await createS3Client(clientOptions).send(new DeleteObjectCommand({ Bucket: environment.BUCKET_NAME, Key: 'results/redrive/astronaut.jpg.json' }));
+    const rule = { id: 'forced', bucket: environment.BUCKET_NAME!, prefix: '', suffixes: [''] };
+    const event = objectCreatedEvent({ rule, region: 'us-east-1', eventName: 'ObjectCreated:Put', key: source.key, size: source.size, eTag: source.etag });
+    await createSqsClient(clientOptions).send(new SendMessageCommand({ QueueUrl: environment.DLQ_URL, MessageBody: event }));
+
+    const status = await runCli(['status', '--local', '--format', 'json'], { env: cliEnv() });
+    assert.equal(status.status, 0, status.stderr);
+    const before = JSON.parse(status.stdout);
+    assert.equal(before.deadLetterQueue.messages, 1);
+    assert.equal(before.uploads, 6);
+    assert.equal(before.results, 5);
+
+    const redrive = await runCli(['redrive', '--local'], { env: cliEnv() });
+    assert.equal(redrive.status, 0, redrive.stderr);
+    assert.match(redrive.stdout, /moved 1 message from the dead-letter queue to the queue/);
+    const astronaut = await runCli(['results', '--local', 'redrive/astronaut.jpg', '--wait', '--timeout', '60', '--format', 'json'], { env: cliEnv() });
+    assert.equal(astronaut.status, 0, astronaut.stderr);
+    assert.equal(JSON.parse(astronaut.stdout).status, 'ok');
+    const after = JSON.parse((await runCli(['status', '--local', '--format', 'json'], { env: cliEnv() })).stdout);
+    assert.equal(after.deadLetterQueue.messages, 0);
+  });
+});
+
+describe('CLI commands without a target', () => {
+  it('explains how to pick a pipeline', async () => {
+    const run = await runCli(['status'], { env: { ALEXNET_LOCAL_STATE_FILE: '/nonexistent/state.json', BUCKET_NAME: '', QUEUE_URL: '' }, cwd: tmpdir() });
+    assert.equal(run.status, 1);
+    assert.match(run.stderr, /^error: no pipeline to talk to: pass --local/m);
+  });
+
+  it('says when no local pipeline is running', async () => {
+    const run = await runCli(['status', '--local'], { env: { ALEXNET_LOCAL_STATE_FILE: '/nonexistent/state.json' } });
+    assert.equal(run.status, 1);
+    assert.match(run.stderr, /^error: no local pipeline is running/m);
+  });
+
+  it('says an endpoint is unreachable in one line', async () => {
+    const run = await runCli(['status', '--bucket', 'b', '--queue-url', 'http://127.0.0.1:9/q', '--dlq-url', 'http://127.0.0.1:9/d', '--endpoint-url', 'http://127.0.0.1:9', '--region', 'us-east-1'], {
+      env: { AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y', AWS_MAX_ATTEMPTS: '1' },
+    });
+    assert.equal(run.status, 1);
+    assert.match(run.stderr, /^error: cannot reach http:\/\/127\.0\.0\.1:9 \(ECONNREFUSED\)/m);
+    assert.doesNotMatch(run.stderr, /\n\s+at /);
+  });
+});
