@@ -1,0 +1,18 @@
+#!/usr/bin/env node
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { DEFAULT_STACK_NAME } from '../common/stack-outputs.js';
+import { acknowledgeNagFindings } from './nag-acknowledgements.js';
+import { PipelineStack } from './pipeline-stack.js';
+import { readPipelineParameters } from './stack-parameters.js';
+
+/** The CDK app (`npx cdk synth` / `npx cdk deploy` from the project root; see cdk.json). */
+const app = new App();
+const parameters = readPipelineParameters((key) => app.node.tryGetContext(key));
+const stack = new PipelineStack(app, DEFAULT_STACK_NAME, {
+  parameters,
+  description: 'alexnet-pipeline: S3 uploads → SQS → GPU ECS workers (AlexNet, ONNX Runtime) → label JSON in S3',
+  env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+});
+acknowledgeNagFindings(stack);
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

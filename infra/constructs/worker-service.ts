@@ -1,0 +1,136 @@
+import path from 'node:path';
+import { Aws, Duration, Stack } from 'aws-cdk-lib';
+import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { projectRoot } from '../../common/paths.js';
+import { WORKER_DEFAULTS, WORKER_ENVIRONMENT } from '../../functions/worker/constants.js';
+import type { GpuCapacity } from './gpu-capacity.js';
+
+/** Props of {@link WorkerService}. */
+export interface WorkerServiceProps {
+  readonly capacity: GpuCapacity;
+  readonly bucket: s3.IBucket;
+  readonly queue: sqs.IQueue;
+  readonly uploadsPrefix: string;
+  readonly resultsPrefix: string;
+  /** Images per GPU batch. */
+  readonly batchSize: number;
+  /** Most worker tasks (one per GPU instance). */
+  readonly maxTasks: number;
+  /** Hard memory limit of the container, MiB. */
+  readonly memoryLimitMiB: number;
+  readonly logRetention: logs.RetentionDays;
+}
+
+/** Seconds ECS waits after SIGTERM before SIGKILL (the most it allows); the worker drains within it. */
+const STOP_TIMEOUT_SECONDS = 120;
+
+/**
+ * The worker as an ECS service on the GPU capacity: one task per GPU, the container built from
+ * `infra/Dockerfile`, its settings as environment variables, logs with a retention period, and
+ * scaling on the queue backlog (visible + in-flight messages) from zero tasks to `maxTasks` and
+ * back to zero. CPU-based scaling is deliberately absent: the backlog is the signal.
+ */
+export class WorkerService extends Construct {
+  public readonly service: ecs.Ec2Service;
+  public readonly taskDefinition: ecs.Ec2TaskDefinition;
+  public readonly logGroup: logs.LogGroup;
+  /** Visible plus in-flight messages: what the service scales on. */
+  public readonly backlog: cloudwatch.MathExpression;
+
+  constructor(scope: Construct, id: string, props: WorkerServiceProps) {
+    super(scope, id);
+    const { bucket, queue } = props;
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention });
+    this.taskDefinition = new ecs.Ec2TaskDefinition(this, 'Task', { networkMode: ecs.NetworkMode.BRIDGE });
+    this.taskDefinition.addContainer('worker', {
+      image: ecs.ContainerImage.fromAsset(projectRoot, { file: path.join('infra', 'Dockerfile') }),
+      gpuCount: 1,
+      memoryLimitMiB: props.memoryLimitMiB,
+      memoryReservationMiB: Math.min(4096, props.memoryLimitMiB),
+      logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: 'worker' }),
+      stopTimeout: Duration.seconds(STOP_TIMEOUT_SECONDS),
+      environment: {
+        [WORKER_ENVIRONMENT.bucketName]: bucket.bucketName,
+        [WORKER_ENVIRONMENT.queueUrl]: queue.queueUrl,
+        [WORKER_ENVIRONMENT.uploadsPrefix]: props.uploadsPrefix,
+        [WORKER_ENVIRONMENT.resultsPrefix]: props.resultsPrefix,
+        [WORKER_ENVIRONMENT.maxBatch]: String(props.batchSize),
+        [WORKER_ENVIRONMENT.maxWaitMs]: String(WORKER_DEFAULTS.maxWaitMs),
+        [WORKER_ENVIRONMENT.visibilityTimeoutSeconds]: String(WORKER_DEFAULTS.visibilityTimeoutSeconds),
+        [WORKER_ENVIRONMENT.heartbeatIntervalSeconds]: String(WORKER_DEFAULTS.heartbeatIntervalSeconds),
+        [WORKER_ENVIRONMENT.shutdownGraceSeconds]: String(STOP_TIMEOUT_SECONDS - 30),
+        // On a GPU instance a CPU fallback would be silently 10× slower: fail loudly instead.
+        [WORKER_ENVIRONMENT.device]: 'cuda',
+        AWS_REGION: Stack.of(this).region,
+      },
+    });
+
+    this.grantLeastPrivilege(props);
+
+    this.service = new ecs.Ec2Service(this, 'Service', {
+      cluster: props.capacity.cluster,
+      taskDefinition: this.taskDefinition,
+      desiredCount: 0,
+      minHealthyPercent: 0,
+      maxHealthyPercent: 100,
+      capacityProviderStrategies: [{ capacityProvider: props.capacity.capacityProvider.capacityProviderName, weight: 1 }],
+      placementConstraints: [ecs.PlacementConstraint.distinctInstances()],
+      circuitBreaker: { enable: true, rollback: true },
+    });
+
+    this.backlog = new cloudwatch.MathExpression({
+      expression: 'visible + inFlight',
+      label: 'Backlog (visible + in flight)',
+      period: Duration.minutes(1),
+      usingMetrics: {
+        visible: queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+        inFlight: queue.metricApproximateNumberOfMessagesNotVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+      },
+    });
+
+    const scaling = this.service.autoScaleTaskCount({ minCapacity: 0, maxCapacity: props.maxTasks });
+    scaling.scaleOnMetric('ScaleOnBacklog', {
+      metric: this.backlog,
+      adjustmentType: appscaling.AdjustmentType.EXACT_CAPACITY,
+      // Zero messages: zero tasks. Any backlog: at least one task, more as it grows.
+      scalingSteps: backlogSteps(props.maxTasks),
+      evaluationPeriods: 1,
+      datapointsToAlarm: 1,
+      cooldown: Duration.minutes(1),
+    });
+  }
+
+  /** The task reads uploads, writes results, consumes the queue, and may protect itself from scale-in. */
+  private grantLeastPrivilege(props: WorkerServiceProps): void {
+    const role = this.taskDefinition.taskRole;
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [props.bucket.arnForObjects(`${props.uploadsPrefix}*`)] }));
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [props.bucket.arnForObjects(`${props.resultsPrefix}*`)] }));
+    // Reading its own results makes duplicate events cheap (HEAD before recomputing).
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [props.bucket.arnForObjects(`${props.resultsPrefix}*`)] }));
+    // Without ListBucket a HEAD on a missing result answers 403 instead of 404.
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [props.bucket.bucketArn] }));
+    props.queue.grantConsumeMessages(role);
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['ecs:UpdateTaskProtection', 'ecs:GetTaskProtection'],
+        // Pseudo-parameters rather than formatArn: the ARN reads the same whatever env the stack has.
+        resources: [`arn:${Aws.PARTITION}:ecs:${Aws.REGION}:${Aws.ACCOUNT_ID}:task/${props.capacity.cluster.clusterName}/*`],
+      }),
+    );
+  }
+}
+
+/** Exact task counts by backlog: 0 → 0, 1+ → 1, then one more task per 500 messages, up to the maximum. */
+export function backlogSteps(maxTasks: number): appscaling.ScalingInterval[] {
+  const steps: appscaling.ScalingInterval[] = [{ upper: 0, change: 0 }, { lower: 1, change: 1 }];
+  for (let tasks = 2; tasks <= maxTasks; tasks++) steps.push({ lower: (tasks - 1) * 500, change: tasks });
+  return steps;
+}

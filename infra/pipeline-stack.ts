@@ -1,0 +1,73 @@
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { STACK_OUTPUT } from '../common/stack-outputs.js';
+import { WORKER_DEFAULTS } from '../functions/worker/constants.js';
+import { GpuCapacity } from './constructs/gpu-capacity.js';
+import { PipelineMonitoring } from './constructs/pipeline-monitoring.js';
+import { PipelineStorage } from './constructs/pipeline-storage.js';
+import { WorkerService } from './constructs/worker-service.js';
+import type { PipelineParameters } from './stack-parameters.js';
+
+/** Props of {@link PipelineStack}. */
+export interface PipelineStackProps extends StackProps {
+  /** Validated deploy-time parameters (see `readPipelineParameters`). */
+  readonly parameters: PipelineParameters;
+}
+
+/**
+ * The whole pipeline: bucket → notifications → queue (+ DLQ) → GPU worker service that scales
+ * from and to zero → results in the bucket, with alarms, a dashboard and the outputs the CLI reads.
+ */
+export class PipelineStack extends Stack {
+  public readonly storage: PipelineStorage;
+  public readonly capacity: GpuCapacity;
+  public readonly worker: WorkerService;
+  public readonly monitoring: PipelineMonitoring;
+  public readonly parameters: PipelineParameters;
+
+  constructor(scope: Construct, id: string, props: PipelineStackProps) {
+    super(scope, id, props);
+    const parameters = props.parameters;
+    this.parameters = parameters;
+
+    this.storage = new PipelineStorage(this, 'Storage', {
+      uploadsPrefix: parameters.uploadsPrefix,
+      maxReceiveCount: parameters.maxReceiveCount,
+      // The worker's heartbeat extends visibility every HEARTBEAT_INTERVAL_SECONDS to this value.
+      visibilityTimeout: Duration.seconds(WORKER_DEFAULTS.visibilityTimeoutSeconds),
+    });
+    this.capacity = new GpuCapacity(this, 'GpuCapacity', {
+      instanceType: parameters.instanceType,
+      maxInstances: parameters.maxInstances,
+      spot: parameters.spot,
+    });
+    this.worker = new WorkerService(this, 'Worker', {
+      capacity: this.capacity,
+      bucket: this.storage.bucket,
+      queue: this.storage.queue,
+      uploadsPrefix: parameters.uploadsPrefix,
+      resultsPrefix: parameters.resultsPrefix,
+      batchSize: parameters.batchSize,
+      maxTasks: parameters.maxInstances,
+      memoryLimitMiB: parameters.taskMemoryMiB,
+      logRetention: parameters.logRetentionDays as logs.RetentionDays,
+    });
+    this.monitoring = new PipelineMonitoring(this, 'Monitoring', {
+      queue: this.storage.queue,
+      deadLetterQueue: this.storage.deadLetterQueue,
+      worker: this.worker,
+      capacity: this.capacity,
+      oldestMessageAlarmAge: Duration.minutes(parameters.oldestMessageAlarmMinutes),
+      alarmEmail: parameters.alarmEmail,
+    });
+
+    new CfnOutput(this, STACK_OUTPUT.bucketName, { value: this.storage.bucket.bucketName, description: `Upload images below ${parameters.uploadsPrefix}; results appear below ${parameters.resultsPrefix}` });
+    new CfnOutput(this, STACK_OUTPUT.queueUrl, { value: this.storage.queue.queueUrl });
+    new CfnOutput(this, STACK_OUTPUT.deadLetterQueueUrl, { value: this.storage.deadLetterQueue.queueUrl });
+    new CfnOutput(this, STACK_OUTPUT.logGroupName, { value: this.worker.logGroup.logGroupName });
+    new CfnOutput(this, STACK_OUTPUT.dashboardUrl, {
+      value: `https://${this.region}.console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards:name=${this.monitoring.dashboard.dashboardName}`,
+    });
+  }
+}

@@ -1,0 +1,102 @@
+import { WORKER_DEFAULTS } from '../functions/worker/constants.js';
+
+/** The deploy-time parameters, read from CDK context (`cdk deploy -c instanceType=g5.xlarge`). */
+export interface PipelineParameters {
+  /** GPU instance type. Default: `g4dn.xlarge` (one NVIDIA T4). */
+  readonly instanceType: string;
+  /** Most GPU instances (and worker tasks) at once. Default: 2. */
+  readonly maxInstances: number;
+  /** Run on Spot instances (cheaper, may be reclaimed; messages then come back). Default: false. */
+  readonly spot: boolean;
+  /** Images per GPU batch (`MAX_BATCH`). Default: 32. */
+  readonly batchSize: number;
+  /** Key prefix that triggers the pipeline. Default: `uploads/`. */
+  readonly uploadsPrefix: string;
+  /** Key prefix results are written under; never triggers the pipeline. Default: `results/`. */
+  readonly resultsPrefix: string;
+  /** Receives before a message goes to the DLQ. Default: 3. */
+  readonly maxReceiveCount: number;
+  /** Hard memory limit of the worker container, MiB. Default: 8192 (a g4dn.xlarge has 16 GiB). */
+  readonly taskMemoryMiB: number;
+  /** Worker log retention, days. Default: 30. */
+  readonly logRetentionDays: number;
+  /** Alarm when the oldest message is older than this, minutes. Default: 30. */
+  readonly oldestMessageAlarmMinutes: number;
+  /** E-mail address subscribed to the alarm topic. Default: none. */
+  readonly alarmEmail?: string;
+}
+
+export const PARAMETER_DEFAULTS: PipelineParameters = {
+  instanceType: 'g4dn.xlarge',
+  maxInstances: 2,
+  spot: false,
+  batchSize: WORKER_DEFAULTS.maxBatch,
+  uploadsPrefix: WORKER_DEFAULTS.uploadsPrefix,
+  resultsPrefix: WORKER_DEFAULTS.resultsPrefix,
+  maxReceiveCount: 3,
+  taskMemoryMiB: 8192,
+  logRetentionDays: 30,
+  oldestMessageAlarmMinutes: 30,
+};
+
+/** CloudWatch Logs accepts only these retention periods. */
+const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+/** Accelerated instance families with NVIDIA GPUs that the ECS GPU-optimised AMI supports. */
+const GPU_FAMILIES = /^(g4dn|g5|g6|g6e|gr6|p3|p3dn|p4d|p4de|p5|p5e)\.[a-z0-9]+$/;
+
+/**
+ * Reads and validates the parameters. `context` is what `node.tryGetContext` returns for each
+ * name (strings from the command line, or values from cdk.json). Every problem is reported at
+ * once, naming the context key and what it accepts.
+ */
+export function readPipelineParameters(context: (key: string) => unknown): PipelineParameters {
+  const problems: string[] = [];
+  const text = (key: keyof PipelineParameters, fallback: string) => {
+    const value = context(key);
+    return value === undefined ? fallback : String(value);
+  };
+  const integer = (key: keyof PipelineParameters, fallback: number, min: number, max: number) => {
+    const value = context(key);
+    if (value === undefined) return fallback;
+    const parsed = Number(value);
+    if (!Number.isInteger(parsed) || parsed < min || parsed > max) problems.push(`${key} must be an integer from ${min} to ${max}, got "${String(value)}"`);
+    return parsed;
+  };
+  const flag = (key: keyof PipelineParameters, fallback: boolean) => {
+    const value = context(key);
+    if (value === undefined) return fallback;
+    if (value === true || value === 'true') return true;
+    if (value === false || value === 'false') return false;
+    problems.push(`${key} must be true or false, got "${String(value)}"`);
+    return fallback;
+  };
+
+  const parameters: PipelineParameters = {
+    instanceType: text('instanceType', PARAMETER_DEFAULTS.instanceType),
+    maxInstances: integer('maxInstances', PARAMETER_DEFAULTS.maxInstances, 1, 100),
+    spot: flag('spot', PARAMETER_DEFAULTS.spot),
+    batchSize: integer('batchSize', PARAMETER_DEFAULTS.batchSize, 1, 256),
+    uploadsPrefix: text('uploadsPrefix', PARAMETER_DEFAULTS.uploadsPrefix),
+    resultsPrefix: text('resultsPrefix', PARAMETER_DEFAULTS.resultsPrefix),
+    maxReceiveCount: integer('maxReceiveCount', PARAMETER_DEFAULTS.maxReceiveCount, 1, 1000),
+    taskMemoryMiB: integer('taskMemoryMiB', PARAMETER_DEFAULTS.taskMemoryMiB, 2048, 1_048_576),
+    logRetentionDays: integer('logRetentionDays', PARAMETER_DEFAULTS.logRetentionDays, 1, 3653),
+    oldestMessageAlarmMinutes: integer('oldestMessageAlarmMinutes', PARAMETER_DEFAULTS.oldestMessageAlarmMinutes, 1, 20_160),
+    ...(context('alarmEmail') === undefined ? {} : { alarmEmail: String(context('alarmEmail')) }),
+  };
+
+  if (!GPU_FAMILIES.test(parameters.instanceType)) {
+    problems.push(`instanceType must be an NVIDIA GPU instance type such as g4dn.xlarge, g5.xlarge or g6.xlarge, got "${parameters.instanceType}"`);
+  }
+  for (const key of ['uploadsPrefix', 'resultsPrefix'] as const) {
+    if (!/^[^/].*\/$/.test(parameters[key])) problems.push(`${key} must end with "/" and not start with one, got "${parameters[key]}"`);
+  }
+  if (parameters.uploadsPrefix.startsWith(parameters.resultsPrefix) || parameters.resultsPrefix.startsWith(parameters.uploadsPrefix)) {
+    problems.push(`uploadsPrefix ("${parameters.uploadsPrefix}") and resultsPrefix ("${parameters.resultsPrefix}") must not overlap, or results would trigger the pipeline`);
+  }
+  if (!LOG_RETENTION_DAYS.includes(parameters.logRetentionDays)) problems.push(`logRetentionDays must be one of ${LOG_RETENTION_DAYS.join(', ')}, got ${parameters.logRetentionDays}`);
+  if (parameters.alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(parameters.alarmEmail)) problems.push(`alarmEmail must be an e-mail address, got "${parameters.alarmEmail}"`);
+  if (problems.length > 0) throw new Error(`invalid CDK context: ${problems.join('; ')}`);
+  return parameters;
+}

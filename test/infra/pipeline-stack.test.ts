@@ -1,0 +1,186 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { acknowledgeNagFindings } from '../../infra/nag-acknowledgements.js';
+import { PipelineStack } from '../../infra/pipeline-stack.js';
+import { PARAMETER_DEFAULTS, readPipelineParameters, type PipelineParameters } from '../../infra/stack-parameters.js';
+import { IMAGE_EXTENSIONS } from '../../model/index.js';
+
+function synthesize(overrides: Partial<PipelineParameters> = {}): { stack: PipelineStack; template: Template } {
+  const app = new App();
+  const stack = new PipelineStack(app, 'TestPipeline', { parameters: { ...PARAMETER_DEFAULTS, ...overrides }, env: { account: '123456789012', region: 'eu-west-1' } });
+  acknowledgeNagFindings(stack);
+  return { stack, template: Template.fromStack(stack) };
+}
+
+const { stack, template } = synthesize();
+const resourcesOf = (type: string) => Object.values(template.findResources(type)) as Array<{ Properties: Record<string, any> }>;
+const taskRolePolicy = () => {
+  const roles = template.findResources('AWS::IAM::Role', { Properties: { AssumeRolePolicyDocument: Match.objectLike({ Statement: Match.arrayWith([Match.objectLike({ Principal: { Service: 'ecs-tasks.amazonaws.com' } })]) }) } });
+  const taskRoleId = Object.keys(roles).find((id) => id.includes('TaskRole'))!;
+  const policy = resourcesOf('AWS::IAM::Policy').find((p) => p.Properties.Roles.some((r: { Ref: string }) => r.Ref === taskRoleId))!;
+  return policy.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown; Effect: string }>;
+};
+
+describe('PipelineStack: bucket and notifications', () => {
+  it('notifies the queue only for image suffixes below uploads/, in both cases', () => {
+    const [notifications] = resourcesOf('Custom::S3BucketNotifications');
+    const rules = notifications!.Properties.NotificationConfiguration.QueueConfigurations as Array<{ Events: string[]; Filter: { Key: { FilterRules: Array<{ Name: string; Value: string }> } } }>;
+    const filters = rules.map((rule) => Object.fromEntries(rule.Filter.Key.FilterRules.map((f) => [f.Name, f.Value])));
+    assert.equal(rules.length, IMAGE_EXTENSIONS.length * 2);
+    for (const rule of rules) assert.deepEqual(rule.Events, ['s3:ObjectCreated:*']);
+    for (const filter of filters) assert.equal(filter.prefix, 'uploads/', 'results/ can never trigger the pipeline');
+    assert.deepEqual(new Set(filters.map((f) => f.suffix)), new Set(IMAGE_EXTENSIONS.flatMap((e) => [e, e.toUpperCase()])));
+  });
+
+  it('encrypts the bucket, blocks public access and denies non-TLS requests', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      LoggingConfiguration: Match.objectLike({ LogFilePrefix: 'images/' }),
+    });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: stack.getLogicalId(stack.storage.bucket.node.defaultChild as never) },
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+  });
+});
+
+describe('PipelineStack: queues', () => {
+  it('wires the dead-letter queue (3 receives, 14 days) and encrypts both queues', () => {
+    const dlqId = stack.getLogicalId(stack.storage.deadLetterQueue.node.defaultChild as never);
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] }, maxReceiveCount: 3 },
+      VisibilityTimeout: 60,
+      SqsManagedSseEnabled: true,
+    });
+    template.hasResourceProperties('AWS::SQS::Queue', { MessageRetentionPeriod: 1_209_600, SqsManagedSseEnabled: true });
+    template.resourceCountIs('AWS::SQS::Queue', 2);
+  });
+
+  it('denies non-TLS access to both queues', () => {
+    const policies = resourcesOf('AWS::SQS::QueuePolicy');
+    const insecureDenied = policies.filter((p) => p.Properties.PolicyDocument.Statement.some((s: any) => s.Effect === 'Deny' && s.Condition?.Bool?.['aws:SecureTransport'] === 'false'));
+    assert.equal(insecureDenied.length, 2);
+  });
+});
+
+describe('PipelineStack: GPU capacity and service', () => {
+  it('asks for one GPU per worker container, on the GPU-optimised ECS AMI', () => {
+    template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      ContainerDefinitions: [Match.objectLike({ ResourceRequirements: [{ Type: 'GPU', Value: '1' }], Memory: 8192, StopTimeout: 120 })],
+      NetworkMode: 'bridge',
+    });
+    template.hasParameter('*', { Type: 'AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>', Default: Match.stringLikeRegexp('amazon-linux-2/gpu/recommended') });
+    template.hasResourceProperties('AWS::EC2::LaunchTemplate', { LaunchTemplateData: Match.objectLike({ InstanceType: 'g4dn.xlarge' }) });
+  });
+
+  it('passes the worker its configuration, and insists on CUDA', () => {
+    const [task] = resourcesOf('AWS::ECS::TaskDefinition');
+    const environment = Object.fromEntries(task!.Properties.ContainerDefinitions[0].Environment.map((e: { Name: string; Value: unknown }) => [e.Name, e.Value]));
+    assert.equal(environment.DEVICE, 'cuda');
+    assert.equal(environment.UPLOADS_PREFIX, 'uploads/');
+    assert.equal(environment.RESULTS_PREFIX, 'results/');
+    assert.equal(environment.MAX_BATCH, '32');
+    assert.deepEqual(environment.QUEUE_URL, { Ref: stack.getLogicalId(stack.storage.queue.node.defaultChild as never) });
+  });
+
+  it('scales instances and tasks from zero and back to zero on the backlog, with no CPU scaling', () => {
+    template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', { MinSize: '0', MaxSize: '2' });
+    template.hasResourceProperties('AWS::ECS::CapacityProvider', {
+      AutoScalingGroupProvider: Match.objectLike({ ManagedScaling: Match.objectLike({ Status: 'ENABLED' }), ManagedTerminationProtection: 'ENABLED' }),
+    });
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { MinCapacity: 0, MaxCapacity: 2, ScalableDimension: 'ecs:service:DesiredCount' });
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      PolicyType: 'StepScaling',
+      StepScalingPolicyConfiguration: Match.objectLike({ AdjustmentType: 'ExactCapacity', StepAdjustments: [{ MetricIntervalUpperBound: 0, ScalingAdjustment: 0 }] }),
+    });
+    const alarms = resourcesOf('AWS::CloudWatch::Alarm').filter((a) => a.Properties.Metrics?.some((m: { Expression?: string }) => m.Expression === 'visible + inFlight'));
+    assert.equal(alarms.length, 2, 'an upper and a lower alarm on visible + in-flight messages');
+    const metricNames = alarms[0]!.Properties.Metrics.filter((m: any) => m.MetricStat).map((m: any) => m.MetricStat.Metric.MetricName).sort();
+    assert.deepEqual(metricNames, ['ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesVisible']);
+    const policies = resourcesOf('AWS::ApplicationAutoScaling::ScalingPolicy');
+    assert.ok(policies.every((p) => p.Properties.PolicyType !== 'TargetTrackingScaling'), 'no CPU target tracking');
+    template.hasResourceProperties('AWS::ECS::Service', { DesiredCount: 0 });
+  });
+
+  it('needs no NAT gateway', () => {
+    template.resourceCountIs('AWS::EC2::NatGateway', 0);
+    template.hasResourceProperties('AWS::EC2::VPCEndpoint', { VpcEndpointType: 'Gateway' });
+  });
+
+  it('uses Spot only when asked', () => {
+    template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', { MixedInstancesPolicy: Match.absent() });
+    const spot = synthesize({ spot: true, instanceType: 'g5.xlarge', maxInstances: 4 }).template;
+    spot.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
+      MaxSize: '4',
+      MixedInstancesPolicy: Match.objectLike({ InstancesDistribution: Match.objectLike({ OnDemandPercentageAboveBaseCapacity: 0, SpotAllocationStrategy: 'price-capacity-optimized' }) }),
+    });
+  });
+});
+
+describe('PipelineStack: least privilege', () => {
+  it('lets the task read uploads/*, write results/*, consume the queue, protect itself, and nothing else', () => {
+    const statements = taskRolePolicy();
+    const bucketArn = { 'Fn::GetAtt': [stack.getLogicalId(stack.storage.bucket.node.defaultChild as never), 'Arn'] };
+    const actionsOn = (resource: unknown) => statements.filter((s) => JSON.stringify(s.Resource) === JSON.stringify(resource)).flatMap((s) => [s.Action].flat()).sort();
+    assert.deepEqual(actionsOn({ 'Fn::Join': ['', [bucketArn, '/uploads/*']] }), ['s3:GetObject']);
+    assert.deepEqual(actionsOn({ 'Fn::Join': ['', [bucketArn, '/results/*']] }), ['s3:GetObject', 's3:PutObject']);
+    assert.deepEqual(actionsOn(bucketArn), ['s3:ListBucket']);
+    const all = statements.flatMap((s) => [s.Action].flat());
+    for (const action of all) assert.match(action, /^(s3:(GetObject|PutObject|ListBucket)|sqs:(ReceiveMessage|ChangeMessageVisibility|GetQueueUrl|DeleteMessage|GetQueueAttributes)|ecs:(UpdateTaskProtection|GetTaskProtection))$/);
+    assert.ok(!all.some((action) => /Delete(Object|Bucket)|\*/.test(action)));
+    assert.ok(statements.every((s) => s.Effect === 'Allow' && s.Resource !== '*'));
+  });
+});
+
+describe('PipelineStack: operations', () => {
+  it('alarms on a non-empty DLQ and on old messages, to an encrypted topic', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', AlarmActions: Match.anyValue() });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateAgeOfOldestMessage', Threshold: 1800 });
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    template.resourceCountIs('AWS::Logs::MetricFilter', 3);
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  });
+
+  it('outputs what the CLI reads', () => {
+    for (const name of ['BucketName', 'QueueUrl', 'DeadLetterQueueUrl', 'DashboardUrl', 'LogGroupName']) template.hasOutput(name, {});
+  });
+
+  it('passes cdk-nag AwsSolutions, every acknowledgement carrying a reason', () => {
+    const report = new AwsSolutionsChecks().validateScope(stack);
+    const findings = report.violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} at ${r.constructPath}`));
+    assert.deepEqual(findings, []);
+    assert.equal(report.success, true);
+  });
+});
+
+describe('readPipelineParameters', () => {
+  it('applies the documented defaults', () => {
+    assert.deepEqual(readPipelineParameters(() => undefined), PARAMETER_DEFAULTS);
+  });
+
+  it('reads strings from the command line', () => {
+    const context: Record<string, string> = { instanceType: 'g5.2xlarge', maxInstances: '8', spot: 'true', batchSize: '64' };
+    const parameters = readPipelineParameters((key) => context[key]);
+    assert.deepEqual([parameters.instanceType, parameters.maxInstances, parameters.spot, parameters.batchSize], ['g5.2xlarge', 8, true, 64]);
+  });
+
+  for (const [context, named] of [
+    [{ instanceType: 'm5.large' }, 'instanceType'],
+    [{ maxInstances: '0' }, 'maxInstances'],
+    [{ spot: 'maybe' }, 'spot'],
+    [{ batchSize: 'big' }, 'batchSize'],
+    [{ uploadsPrefix: 'uploads' }, 'uploadsPrefix'],
+    [{ resultsPrefix: 'uploads/results/' }, 'resultsPrefix'],
+    [{ logRetentionDays: '10' }, 'logRetentionDays'],
+    [{ alarmEmail: 'nobody' }, 'alarmEmail'],
+  ] as const) {
+    it(`rejects a bad ${named} with a message naming it`, () => {
+      assert.throws(() => readPipelineParameters((key) => (context as Record<string, string>)[key]), new RegExp(`invalid CDK context: .*${named}`));
+    });
+  }
+});
