@@ -19,8 +19,10 @@ import { classifyImages, IMAGE_TENSOR_LENGTH, ImageClassifier, InferenceSession,
  */
 const [phase, batchSizeText, ...files] = process.argv.slice(2);
 const batchSize = Number(batchSizeText);
-/** Images processed before timing starts, so that JIT compilation is not counted in either phase. */
-const WARM_UP_IMAGES = 32;
+/**
+ * Both end-to-end phases first process the whole set once, untimed, as a long-running task would
+ * have: the SDK, HTTP and decoding paths take a few hundred images before V8 has compiled them.
+ */
 const benchThreads = process.env.BENCH_THREADS ? Number(process.env.BENCH_THREADS) : undefined;
 
 async function measure(images: number, work: () => Promise<void>): Promise<void> {
@@ -42,8 +44,10 @@ async function measure(images: number, work: () => Promise<void>): Promise<void>
 
 if (phase === 'preprocess') {
   const limit = pLimit(availableParallelism());
+  const preprocessAll = () => Promise.all(files.map((file) => limit(async () => preprocessImage(await readFile(file)))));
+  await preprocessAll(); // warm-up pass, as for the end-to-end phases
   await measure(files.length, async () => {
-    await Promise.all(files.map((file) => limit(async () => preprocessImage(await readFile(file)))));
+    await preprocessAll();
   });
 } else if (phase === 'inference') {
   const model = await readModelFile((await resolveModelPath()).path);
@@ -59,7 +63,7 @@ if (phase === 'preprocess') {
   await session.dispose();
 } else if (phase === 'classify') {
   const classifier = await ImageClassifier.load({ maxBatchSize: batchSize, device: 'cpu', threads: benchThreads });
-  for await (const _ of classifyImages(files.slice(0, WARM_UP_IMAGES).map((file) => fileImageSource(file)), classifier, { batchSize })); // warm-up
+  for await (const _ of classifyImages(files.map((file) => fileImageSource(file)), classifier, { batchSize })); // warm-up pass
   await measure(files.length, async () => {
     let failed = 0;
     for await (const result of classifyImages(files.map((file) => fileImageSource(file)), classifier, { batchSize })) {
@@ -93,12 +97,11 @@ async function measureWorker(imageFiles: readonly string[], maxBatch: number): P
     while (worker.stats.classified + worker.stats.errorResults < count) await sleep(5);
   };
 
-  // Warm-up, as in a long-running task: the same code paths on a first, untimed set.
-  const warmUpFiles = imageFiles.slice(0, WARM_UP_IMAGES);
-  await upload(warmUpFiles, 'warm-up');
+  // Warm-up pass, as in a long-running task: the same images once, untimed, by a first worker.
+  await upload(imageFiles, 'warm-up');
   await aws.notificationsDelivered();
   const warmUp = new Worker(config, { s3, sqs, classifier, logger: silentLogger });
-  await runUntilDone(warmUp, warmUpFiles.length);
+  await runUntilDone(warmUp, imageFiles.length);
   await warmUp.stop();
 
   await upload(imageFiles, 'bench');

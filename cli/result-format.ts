@@ -29,7 +29,7 @@ export const UNTRAINED_NOTICE =
   'NOTE: these labels come from UNTRAINED weights (the dev model): they depend on the image but are not real predictions. Deploy with pretrained weights for real labels.';
 
 export function formatTable(rows: readonly ResultRow[]): string {
-  const table = new Table({ head: ['image', 'status', 'top label', 'score', 'device', 'processed at'], style: { head: [], border: [] } });
+  const table = new Table({ head: ['image', 'status', 'top label', 'score', 'device', 'processed at'], style: { head: [], border: [], compact: true } });
   for (const row of rows) table.push([row.image, row.status, row.topLabel, row.score, row.device, row.processedAt]);
   return table.toString();
 }

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import pLimit from 'p-limit';
 import type { ImageClassifier } from './image-classifier.js';
-import { preprocessImage, type PreprocessOptions } from './preprocess.js';
+import { decodeImage, type PreprocessOptions } from './preprocess.js';
 import { errorOutcome, type ClassificationOutcome } from './result.js';
 
 /** An image to classify: a name for the result and a way to read its bytes when its turn comes. */
@@ -27,7 +27,7 @@ export interface ImageClassification {
   readonly timings: { readonly preprocessMs: number; readonly inferenceMs: number; readonly batchSize: number };
 }
 
-type Prepared = { tensor: Float32Array; preprocessMs: number } | { error: unknown; preprocessMs: number };
+type Prepared = { rgb: Uint8Array; preprocessMs: number } | { error: unknown; preprocessMs: number };
 
 /**
  * Classifies images in input order, batch by batch. The next batch is read and decoded while the
@@ -45,8 +45,8 @@ export async function* classifyImages(
     limit(async () => {
       const started = performance.now();
       try {
-        const image = await preprocessImage(await source.read(), options.preprocess);
-        return { tensor: image.tensor, preprocessMs: performance.now() - started };
+        const image = await decodeImage(await source.read(), options.preprocess);
+        return { rgb: image.rgb, preprocessMs: performance.now() - started };
       } catch (error) {
         return { error, preprocessMs: performance.now() - started };
       }
@@ -69,12 +69,12 @@ async function* classifyPrepared(
   prepared: readonly Prepared[],
   classifier: ImageClassifier,
 ): AsyncGenerator<ImageClassification> {
-  const tensors = prepared.flatMap((item) => ('tensor' in item ? [item.tensor] : []));
+  const images = prepared.flatMap((item) => ('rgb' in item ? [item.rgb] : []));
   const started = performance.now();
   let labels: Awaited<ReturnType<ImageClassifier['classifyBatch']>> | undefined;
   let inferenceError: unknown;
   try {
-    labels = await classifier.classifyBatch(tensors);
+    labels = await classifier.classifyDecodedBatch(images);
   } catch (error) {
     inferenceError = error;
   }
@@ -82,7 +82,7 @@ async function* classifyPrepared(
   let okIndex = 0;
   for (let i = 0; i < sources.length; i++) {
     const item = prepared[i]!;
-    const timings = { preprocessMs: item.preprocessMs, inferenceMs, batchSize: tensors.length };
+    const timings = { preprocessMs: item.preprocessMs, inferenceMs, batchSize: images.length };
     let outcome: ClassificationOutcome;
     if ('error' in item) outcome = errorOutcome(item.error);
     else if (labels) outcome = { status: 'ok', labels: labels[okIndex++]! };

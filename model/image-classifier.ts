@@ -53,14 +53,26 @@ export class ImageClassifier {
     return this.session.maxBatchSize;
   }
 
-  /** Classifies up to `maxBatchSize` preprocessed images in one inference run. */
+  /** Classifies up to `maxBatchSize` preprocessed (normalised) images in one inference run. */
   async classifyBatch(tensors: readonly Float32Array[]): Promise<LabelScore[][]> {
     if (tensors.length === 0) return [];
     const batch = new Float32Array(tensors.length * IMAGE_TENSOR_LENGTH);
     tensors.forEach((tensor, i) => batch.set(tensor, i * IMAGE_TENSOR_LENGTH));
-    const logits = await this.session.run(batch, tensors.length);
+    return this.postprocess(await this.session.run(batch, tensors.length), tensors.length);
+  }
+
+  /**
+   * Classifies up to `maxBatchSize` decoded images (`decodeImage`'s 224×224 RGB) in one run; the
+   * pipelines use this, leaving normalisation to the inference thread.
+   */
+  async classifyDecodedBatch(images: readonly Uint8Array[]): Promise<LabelScore[][]> {
+    if (images.length === 0) return [];
+    return this.postprocess(await this.session.runDecoded(images), images.length);
+  }
+
+  private postprocess(logits: Float32Array, count: number): LabelScore[][] {
     const classCount = this.classNames.length;
-    return tensors.map((_, i) => topKLabels(logits, this.classNames, this.topK, i * classCount));
+    return Array.from({ length: count }, (_, i) => topKLabels(logits, this.classNames, this.topK, i * classCount));
   }
 
   async dispose(): Promise<void> {

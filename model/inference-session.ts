@@ -98,6 +98,21 @@ export class InferenceSession {
     return output.data;
   }
 
+  /**
+   * Runs decoded 224×224 RGB images (see `decodeImage`): the inference thread normalises them into
+   * the batch, so the main thread neither allocates nor copies float tensors.
+   */
+  async runDecoded(images: readonly Uint8Array[]): Promise<Float32Array> {
+    if (images.length < 1 || images.length > this.maxBatchSize) {
+      throw new RangeError(`batch of ${images.length} images is outside 1..${this.maxBatchSize}`);
+    }
+    const output = await this.send((id) => ({ type: 'run-decoded', id, images }), []).catch((error: Error) => {
+      if (error instanceof ModelError) throw error;
+      throw new ModelError('INFERENCE_FAILED', `inference on a batch of ${images.length} failed: ${error.message}`, { cause: error });
+    });
+    return output.data;
+  }
+
   async dispose(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -106,14 +121,18 @@ export class InferenceSession {
   }
 
   private runRaw(input: Float32Array, count: number): Promise<Output> {
-    if (this.closed) return Promise.reject(new Error('the inference session is disposed'));
-    const id = this.nextId++;
     // Copy only when the view does not own its whole buffer; otherwise hand the buffer over.
     const owned = input.byteOffset === 0 && input.byteLength === input.buffer.byteLength ? input : input.slice();
+    const dims = [count, MODEL_INPUT.channels, MODEL_INPUT.cropSize, MODEL_INPUT.cropSize];
+    return this.send((id) => ({ type: 'run', id, input: owned, dims }), [owned.buffer as ArrayBuffer]);
+  }
+
+  private send(message: (id: number) => InferenceThreadRequest, transfer: ArrayBuffer[]): Promise<Output> {
+    if (this.closed) return Promise.reject(new Error('the inference session is disposed'));
+    const id = this.nextId++;
     return new Promise<Output>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      const message: InferenceThreadRequest = { type: 'run', id, input: owned, dims: [count, MODEL_INPUT.channels, MODEL_INPUT.cropSize, MODEL_INPUT.cropSize] };
-      this.thread.postMessage(message, [owned.buffer as ArrayBuffer]);
+      this.thread.postMessage(message(id), transfer);
     });
   }
 

@@ -29,23 +29,41 @@ export const DEFAULT_PREPROCESS_OPTIONS: Required<PreprocessOptions> = {
 /** Formats accepted as input. AVIF is reported by libvips as `heif` with AV1 compression. */
 const ACCEPTED_FORMATS = new Set(['jpeg', 'png', 'webp', 'gif', 'tiff', 'avif']);
 
-/** One image ready for the network, with what was learnt while decoding it. */
-export interface PreprocessedImage {
-  /** `[3, 224, 224]` float32, CHW, normalised. */
-  readonly tensor: Float32Array;
+/** One image decoded, resized and cropped: 224×224 interleaved 8-bit RGB, not yet normalised. */
+export interface DecodedImage {
+  /** `224 × 224 × 3` bytes, HWC, RGB. Handed to the inference thread, which normalises it into the batch. */
+  readonly rgb: Uint8Array;
   /** The decoded format (`jpeg`, `png`, …). */
   readonly format: string;
   /** Size of the upright image before resizing. */
   readonly size: Size;
 }
 
+/** One image ready for the network, with what was learnt while decoding it. */
+export interface PreprocessedImage {
+  /** `[3, 224, 224]` float32, CHW, normalised. */
+  readonly tensor: Float32Array;
+  readonly format: string;
+  readonly size: Size;
+}
+
 /**
- * torchvision's ImageNet evaluation transform on encoded image bytes: turn upright by EXIF
- * orientation, convert to 8-bit sRGB RGB, resize the shorter side to 256 (bilinear with
- * antialiasing; libvips' `linear` kernel is that filter), centre-crop 224, scale and normalise.
- * Throws {@link ImageError} for anything that cannot become a tensor.
+ * torchvision's ImageNet evaluation transform on encoded image bytes: {@link decodeImage}, then
+ * scale and normalise ({@link normalizeRgbToChw}).
  */
 export async function preprocessImage(bytes: Uint8Array, options: PreprocessOptions = {}): Promise<PreprocessedImage> {
+  const { rgb, format, size } = await decodeImage(bytes, options);
+  const pixelCount = MODEL_INPUT.cropSize * MODEL_INPUT.cropSize;
+  return { tensor: normalizeRgbToChw(rgb, pixelCount, new Float32Array(IMAGE_TENSOR_LENGTH)), format, size };
+}
+
+/**
+ * The decoding half of torchvision's ImageNet evaluation transform: turn upright by EXIF
+ * orientation, convert to 8-bit sRGB RGB, resize the shorter side to 256 (bilinear with
+ * antialiasing; libvips' `linear` kernel is that filter) and centre-crop 224. Normalisation is
+ * left to whoever packs the batch. Throws {@link ImageError} for anything that cannot become a tensor.
+ */
+export async function decodeImage(bytes: Uint8Array, options: PreprocessOptions = {}): Promise<DecodedImage> {
   const { maxBytes, maxPixels, shrinkOnLoad } = { ...DEFAULT_PREPROCESS_OPTIONS, ...options };
   if (bytes.length === 0) throw new ImageError('EMPTY_FILE', 'the file is empty (0 bytes)');
   if (bytes.length > maxBytes) {
@@ -73,11 +91,11 @@ export async function preprocessImage(bytes: Uint8Array, options: PreprocessOpti
       context: { format },
     });
   }
-  const pixelCount = MODEL_INPUT.cropSize * MODEL_INPUT.cropSize;
-  if (rgb.length !== pixelCount * 3) {
-    throw new ImageError('CORRUPT_IMAGE', `decoding gave ${rgb.length} bytes instead of ${pixelCount * 3}`);
+  const expected = MODEL_INPUT.cropSize * MODEL_INPUT.cropSize * MODEL_INPUT.channels;
+  if (rgb.length !== expected) {
+    throw new ImageError('CORRUPT_IMAGE', `decoding gave ${rgb.length} bytes instead of ${expected}`);
   }
-  return { tensor: normalizeRgbToChw(rgb, pixelCount, new Float32Array(IMAGE_TENSOR_LENGTH)), format, size };
+  return { rgb, format, size };
 }
 
 /**

@@ -7,7 +7,7 @@ import { hasImageExtension } from '../../model/index.js';
 import { explainAwsError } from '../aws-errors.js';
 import { listKeys, readResult } from '../bucket-reader.js';
 import { CliError, EXIT } from '../cli-error.js';
-import { oneOf } from '../option-parsers.js';
+import { integerInRange, oneOf } from '../option-parsers.js';
 import { formatCsv, formatTable, resultRow, UNTRAINED_NOTICE } from '../result-format.js';
 import { addTargetOptions, resolveTarget, type Target, type TargetOptions } from '../target.js';
 
@@ -25,7 +25,7 @@ export function resultsCommand(logger: Logger): Command {
     .description("show one image's result (a key such as uploads/cats/tabby.jpg) or a summary of every image under a prefix (e.g. cats/)")
     .argument('<key-or-prefix>', 'an image key (with or without the uploads/ prefix), a result key, or a folder prefix')
     .addOption(new Option('--wait', 'poll until the results exist'))
-    .addOption(new Option('--timeout <seconds>', 'give up waiting after this long').argParser((v) => Number(v)).default(300))
+    .addOption(new Option('--timeout <seconds>', 'give up waiting after this long').argParser(integerInRange(1, 86_400)).default(300))
     .addOption(new Option('--format <format>', 'output format').argParser(oneOf(FORMATS)).default('table'));
   addTargetOptions(command).action(async (keyOrPrefix: string, options: ResultsOptions) => {
     const target = await resolveTarget(options, ['bucket']);

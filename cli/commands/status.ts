@@ -36,7 +36,7 @@ export function statusCommand(): Command {
         process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
         return;
       }
-      const table = new Table({ style: { head: [], border: [] } });
+      const table = new Table({ style: { head: [], border: [], compact: true } });
       table.push(
         { target: status.target },
         { 'queue: visible': String(queue.visible) },

@@ -10,6 +10,7 @@ import { hasImageExtension } from '../../model/index.js';
 import { explainAwsError } from '../aws-errors.js';
 import { CliError } from '../cli-error.js';
 import { filesBelow } from '../image-files.js';
+import { integerInRange } from '../option-parsers.js';
 import { createProgress } from '../progress-bar.js';
 import { addTargetOptions, resolveTarget, type Target, type TargetOptions } from '../target.js';
 
@@ -30,7 +31,7 @@ export function uploadCommand(logger: Logger): Command {
     .description('upload images to the pipeline (folders keep their layout below the uploads prefix)')
     .argument('<paths...>', 'image files or folders')
     .addOption(new Option('--prefix <prefix>', 'folder below the uploads prefix, e.g. "cats/"'))
-    .addOption(new Option('--concurrency <n>', 'uploads at once').argParser((v) => Number.parseInt(v, 10)).default(8));
+    .addOption(new Option('--concurrency <n>', 'uploads at once').argParser(integerInRange(1, 64)).default(8));
   addTargetOptions(command).action(async (paths: string[], options: UploadOptions) => {
     const target = await resolveTarget(options, ['bucket']);
     const { uploads, skipped } = await planUploads(paths, target.layout.uploadsPrefix + normalizePrefix(options.prefix));

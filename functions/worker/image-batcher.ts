@@ -5,7 +5,7 @@ export interface ImageBatcherOptions<R> {
   /** A batch runs at the latest this long after its oldest item arrived. */
   readonly maxWaitMs: number;
   /** Runs one batch; returns one result per item, in order. Batches run one at a time. */
-  readonly runBatch: (items: readonly Float32Array[]) => Promise<readonly R[]>;
+  readonly runBatch: (items: readonly Uint8Array[]) => Promise<readonly R[]>;
 }
 
 /** What an item's caller gets back once its batch ran. */
@@ -16,7 +16,7 @@ export interface BatchedResult<R> {
 }
 
 interface Pending<R> {
-  readonly tensor: Float32Array;
+  readonly image: Uint8Array;
   readonly arrivedAt: number;
   readonly resolve: (value: BatchedResult<R>) => void;
   readonly reject: (error: unknown) => void;
@@ -38,10 +38,10 @@ export class ImageBatcher<R> {
     if (!(options.maxWaitMs >= 0)) throw new RangeError(`maxWaitMs must be ≥ 0, got ${options.maxWaitMs}`);
   }
 
-  /** Queues one image; resolves with its result after its batch ran, or rejects if the batch failed. */
-  add(tensor: Float32Array): Promise<BatchedResult<R>> {
+  /** Queues one decoded image; resolves with its result after its batch ran, or rejects if the batch failed. */
+  add(image: Uint8Array): Promise<BatchedResult<R>> {
     return new Promise((resolve, reject) => {
-      this.pending.push({ tensor, arrivedAt: performance.now(), resolve, reject });
+      this.pending.push({ image, arrivedAt: performance.now(), resolve, reject });
       this.schedule();
     });
   }
@@ -71,7 +71,7 @@ export class ImageBatcher<R> {
     const batch = this.pending.splice(0, this.options.maxBatch);
     const started = performance.now();
     try {
-      const results = await this.options.runBatch(batch.map((item) => item.tensor));
+      const results = await this.options.runBatch(batch.map((item) => item.image));
       const inferenceMs = performance.now() - started;
       batch.forEach((item, i) => item.resolve({ result: results[i]!, batchSize: batch.length, inferenceMs }));
     } catch (error) {

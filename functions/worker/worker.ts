@@ -5,7 +5,7 @@ import { ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/cl
 import pLimit from 'p-limit';
 import { PipelineError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
-import { errorOutcome, preprocessImage, type ClassificationOutcome, type ImageClassifier, type LabelScore } from '../../model/index.js';
+import { decodeImage, errorOutcome, type ClassificationOutcome, type ImageClassifier, type LabelScore } from '../../model/index.js';
 import type { WorkerConfig } from './config.js';
 import { MessageFormatError } from './errors.js';
 import { ImageBatcher } from './image-batcher.js';
@@ -73,12 +73,12 @@ export class Worker {
     this.batcher = new ImageBatcher({
       maxBatch: Math.min(config.maxBatch, dependencies.classifier.maxBatchSize),
       maxWaitMs: config.maxWaitMs,
-      runBatch: async (tensors) => {
+      runBatch: async (images) => {
         const started = performance.now();
-        const labels = await dependencies.classifier.classifyBatch(tensors);
+        const labels = await dependencies.classifier.classifyDecodedBatch(images);
         this.stats.batches++;
         dependencies.logger.info(
-          { batchSize: tensors.length, inferenceMs: Math.round(performance.now() - started), imagesInFlight: this.imagesInFlight, waiting: this.batcher.waiting },
+          { batchSize: images.length, inferenceMs: Math.round(performance.now() - started), imagesInFlight: this.imagesInFlight, waiting: this.batcher.waiting },
           'batch classified',
         );
         return labels;
@@ -228,9 +228,9 @@ export class Worker {
       const bytes = await this.store.download(bucket, key, this.config.maxImageBytes);
       timings.downloadMs = performance.now() - started;
       started = performance.now();
-      const image = await this.limitPreprocess(() => preprocessImage(bytes, { maxBytes: this.config.maxImageBytes, maxPixels: this.config.maxImagePixels }));
+      const image = await this.limitPreprocess(() => decodeImage(bytes, { maxBytes: this.config.maxImageBytes, maxPixels: this.config.maxImagePixels }));
       timings.preprocessMs = performance.now() - started;
-      const batched = await this.batcher.add(image.tensor);
+      const batched = await this.batcher.add(image.rgb);
       timings.inferenceMs = batched.inferenceMs;
       timings.batchSize = batched.batchSize;
       outcome = { status: 'ok', labels: batched.result };

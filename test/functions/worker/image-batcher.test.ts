@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ImageBatcher } from '../../../functions/worker/image-batcher.js';
 
-const tensor = (value: number) => new Float32Array([value]);
+const tensor = (value: number) => new Uint8Array([value]);
 
 function recordingBatcher(maxBatch: number, maxWaitMs: number, runMs = 0) {
   const batches: number[][] = [];
