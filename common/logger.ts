@@ -18,7 +18,7 @@ export interface LoggerOptions {
 export function createLogger(name: string, options: LoggerOptions = {}): Logger {
   const level = options.level ?? process.env.LOG_LEVEL ?? 'info';
   const destination = options.pretty
-    ? pretty({ destination: 2, sync: true, ignore: 'pid,hostname,name', translateTime: 'HH:MM:ss' })
+    ? pretty({ destination: 2, sync: true, ignore: 'pid,hostname,name', translateTime: 'HH:MM:ss', singleLine: true })
     : pino.destination({ fd: 2, sync: true });
   return pino({ name, level, base: { name } }, destination);
 }
