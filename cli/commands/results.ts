@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Command, Option } from 'commander';
 import type { Logger } from '../../common/logger.js';
-import { resultKeyFor, uploadKeyFor } from '../../functions/worker/object-keys.js';
+import { resultKeyFor, resultsPrefixFor, uploadKeyFor } from '../../functions/worker/object-keys.js';
 import type { ResultDocument } from '../../functions/worker/result-document.js';
 import { hasImageExtension } from '../../model/index.js';
 import { explainAwsError } from '../aws-errors.js';
@@ -75,7 +75,7 @@ async function showPrefix(target: Target, prefix: string, options: ResultsOption
   const deadline = Date.now() + options.timeout * 1000;
   for (;;) {
     const uploads = (await listKeys(target.s3, target.bucket, folder)).filter(hasImageExtension);
-    const resultKeys = new Set(await listKeys(target.s3, target.bucket, resultKeyFor(folder, target.layout).replace(/\.json$/, '')));
+    const resultKeys = new Set(await listKeys(target.s3, target.bucket, resultsPrefixFor(folder, target.layout)));
     const pending = uploads.filter((key) => !resultKeys.has(resultKeyFor(key, target.layout)));
     if (!options.wait || pending.length === 0) {
       if (uploads.length === 0) throw new CliError(`no images under ${folder} in ${target.bucket}`, { exitCode: EXIT.notReady });

@@ -23,6 +23,12 @@ export function resultKeyFor(key: string, layout: KeyLayout): string {
   return `${layout.resultsPrefix}${key.slice(layout.uploadsPrefix.length)}.json`;
 }
 
+/** `uploads/cats/` → `results/cats/`: where the results of everything below an uploads prefix live. */
+export function resultsPrefixFor(uploadPrefix: string, layout: KeyLayout): string {
+  if (!uploadPrefix.startsWith(layout.uploadsPrefix)) throw new RangeError(`${uploadPrefix} is not below ${layout.uploadsPrefix}`);
+  return `${layout.resultsPrefix}${uploadPrefix.slice(layout.uploadsPrefix.length)}`;
+}
+
 /** The upload key a result key belongs to: the inverse of {@link resultKeyFor}. */
 export function uploadKeyFor(resultKey: string, layout: KeyLayout): string {
   if (!resultKey.startsWith(layout.resultsPrefix) || !resultKey.endsWith('.json')) throw new RangeError(`${resultKey} is not a result key`);

@@ -104,6 +104,14 @@ describe('alexnet-pipeline local --serve with upload, results, status and redriv
     assert.equal(csvLines.length, 6);
   });
 
+  it('names a bucket that does not exist', async () => {
+    const run = await runCli(['upload', path.join(fixtureImagesDirectory, 'coffee.jpg'), '--bucket', 'no-such-bucket', '--endpoint-url', environment.AWS_ENDPOINT_URL!, '--region', 'us-east-1'], {
+      env: { AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' },
+    });
+    assert.equal(run.status, 1);
+    assert.match(run.stderr, /^error: bucket no-such-bucket does not exist at http:\/\/127\.0\.0\.1:\d+/m);
+  });
+
   it('says there is no result yet, or no such upload, with exit 3', async () => {
     const missing = await runCli(['results', '--local', 'never/uploaded.jpg'], { env: cliEnv() });
     assert.equal(missing.status, 3);

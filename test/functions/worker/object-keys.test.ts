@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { resultKeyFor, skipReasonFor, uploadKeyFor } from '../../../functions/worker/object-keys.js';
+import { resultKeyFor, resultsPrefixFor, skipReasonFor, uploadKeyFor } from '../../../functions/worker/object-keys.js';
 
 const layout = { uploadsPrefix: 'uploads/', resultsPrefix: 'results/' };
 
@@ -10,6 +10,12 @@ describe('resultKeyFor / uploadKeyFor', () => {
     assert.equal(uploadKeyFor('results/cats/tabby 1.jpg.json', layout), 'uploads/cats/tabby 1.jpg');
     assert.equal(resultKeyFor('in/x.png', { uploadsPrefix: 'in/', resultsPrefix: 'out/labels/' }), 'out/labels/x.png.json');
   });
+  it('maps an uploads folder to its results folder', () => {
+    assert.equal(resultsPrefixFor('uploads/cats/', layout), 'results/cats/');
+    assert.equal(resultsPrefixFor('uploads/', layout), 'results/');
+    assert.throws(() => resultsPrefixFor('cats/', layout), RangeError);
+  });
+
   it('refuses keys outside the prefixes', () => {
     assert.throws(() => resultKeyFor('other/x.jpg', layout), RangeError);
     assert.throws(() => uploadKeyFor('results/x.jpg', layout), RangeError);
