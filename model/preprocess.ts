@@ -1,7 +1,9 @@
 import sharp, { type Metadata } from 'sharp';
 // One libvips thread per image: images are decoded several at a time (see the callers' limits),
 // which uses the cores with less synchronisation than splitting each small image across threads.
+// No operation cache: every image is new, so caching would only cost memory and hashing.
 sharp.concurrency(1);
+sharp.cache(false);
 import { IMAGE_TENSOR_LENGTH, MODEL_INPUT } from './constants.js';
 import { ImageError } from './errors.js';
 import { centerCropRegion, resizedSize, uprightSize, type CropRegion, type Size } from './image-size.js';
