@@ -7,7 +7,7 @@ import { DEFAULT_STACK_NAME, STACK_OUTPUT } from '../common/stack-outputs.js';
 import { WORKER_DEFAULTS, WORKER_ENVIRONMENT } from '../functions/worker/constants.js';
 import type { KeyLayout } from '../functions/worker/object-keys.js';
 import { CliError } from './cli-error.js';
-import { readLocalState } from './local-state.js';
+import { readLocalState, type LocalServeState } from './local-state.js';
 
 /** Options every command that talks to a pipeline accepts. */
 export interface TargetOptions {
@@ -48,31 +48,40 @@ export function addTargetOptions(command: Command): Command {
 
 type Need = 'bucket' | 'queue' | 'dlq';
 
+/** The key layout: the worker's variables (`UPLOADS_PREFIX`, `RESULTS_PREFIX`), else its defaults. */
+export function keyLayout(): KeyLayout {
+  return {
+    uploadsPrefix: process.env[WORKER_ENVIRONMENT.uploadsPrefix] ?? WORKER_DEFAULTS.uploadsPrefix,
+    resultsPrefix: process.env[WORKER_ENVIRONMENT.resultsPrefix] ?? WORKER_DEFAULTS.resultsPrefix,
+  };
+}
+
+/** The target for an embedded emulator (`local`, or `--local` in another terminal). */
+export function localTarget(emulator: Omit<LocalServeState, 'pid'>): Target {
+  const clientOptions = { endpoint: emulator.endpoint, region: emulator.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
+  return {
+    description: `local pipeline at ${emulator.endpoint}`,
+    bucket: emulator.bucket,
+    queueUrl: emulator.queueUrl,
+    dlqUrl: emulator.dlqUrl,
+    endpoint: emulator.endpoint,
+    layout: keyLayout(),
+    s3: createS3Client(clientOptions),
+    sqs: createSqsClient(clientOptions),
+  };
+}
+
 /**
  * Picks the pipeline: `--local` → flags and environment → the CDK outputs file. Says what to do
  * when something it needs is missing.
  */
 export async function resolveTarget(options: TargetOptions, needs: readonly Need[]): Promise<Target> {
-  const layout: KeyLayout = {
-    uploadsPrefix: process.env[WORKER_ENVIRONMENT.uploadsPrefix] ?? WORKER_DEFAULTS.uploadsPrefix,
-    resultsPrefix: process.env[WORKER_ENVIRONMENT.resultsPrefix] ?? WORKER_DEFAULTS.resultsPrefix,
-  };
   if (options.local) {
     const state = await readLocalState();
     if (!state || !isRunning(state.pid)) {
       throw new CliError('no local pipeline is running: start `alexnet-pipeline local --serve` (or `npm start -- --serve`) in another terminal');
     }
-    const clientOptions = { endpoint: state.endpoint, region: state.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
-    return {
-      description: `local pipeline at ${state.endpoint}`,
-      bucket: state.bucket,
-      queueUrl: state.queueUrl,
-      dlqUrl: state.dlqUrl,
-      endpoint: state.endpoint,
-      layout,
-      s3: createS3Client(clientOptions),
-      sqs: createSqsClient(clientOptions),
-    };
+    return localTarget(state);
   }
   const outputs = readStackOutputs(options);
   const bucket = options.bucket ?? outputs?.[STACK_OUTPUT.bucketName];
@@ -94,7 +103,7 @@ export async function resolveTarget(options: TargetOptions, needs: readonly Need
     queueUrl,
     dlqUrl,
     endpoint,
-    layout,
+    layout: keyLayout(),
     s3: createS3Client(clientOptions),
     sqs: createSqsClient(clientOptions),
   };

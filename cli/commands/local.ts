@@ -3,7 +3,6 @@ import { once } from 'node:events';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Command, Option } from 'commander';
-import { createS3Client, createSqsClient } from '../../common/aws-clients.js';
 import type { Logger } from '../../common/logger.js';
 import { projectRoot } from '../../common/paths.js';
 import { loadWorkerConfig } from '../../functions/worker/config.js';
@@ -18,7 +17,7 @@ import { removeLocalState, writeLocalState } from '../local-state.js';
 import { addModelOptions, classifierOptionsFrom, type ModelCommandOptions } from '../model-options.js';
 import { integerInRange } from '../option-parsers.js';
 import { UNTRAINED_NOTICE } from '../result-format.js';
-import type { Target } from '../target.js';
+import { keyLayout, localTarget, type Target } from '../target.js';
 import { planUploads, uploadAll } from './upload.js';
 
 /** The images `npm start` classifies when none are given. */
@@ -53,23 +52,16 @@ export function localCommand(logger: Logger): Command {
 async function runLocal(paths: string[], options: LocalOptions, logger: Logger): Promise<number> {
   const quiet = logger.child({}, { level: process.env.LOG_LEVEL ?? 'warn' });
   const givenPaths = paths.length > 0 ? paths : options.serve ? [] : [SAMPLE_IMAGES_FOLDER];
-  const aws = await LocalAws.start({ port: options.port, logger: quiet }).catch((error: NodeJS.ErrnoException) => {
+  const layout = keyLayout();
+  const aws = await LocalAws.start({ port: options.port, uploadsPrefix: layout.uploadsPrefix, logger: quiet }).catch((error: NodeJS.ErrnoException) => {
     throw new CliError(error.code === 'EADDRINUSE' ? `port ${options.port} is in use: pick another with --port` : `the embedded S3/SQS could not start: ${error.message}`, { cause: error });
   });
   const classifier = await ImageClassifier.load({ ...classifierOptionsFrom(options) }, logger);
-  const clientOptions = aws.clientOptions();
-  const target: Target = {
-    description: `local pipeline at ${aws.endpoint}`,
-    bucket: aws.bucket,
-    queueUrl: aws.queueUrl,
-    dlqUrl: aws.dlqUrl,
-    endpoint: aws.endpoint,
-    layout: { uploadsPrefix: 'uploads/', resultsPrefix: 'results/' },
-    s3: createS3Client(clientOptions),
-    sqs: createSqsClient(clientOptions),
-  };
+  const target = localTarget(aws);
   const config = loadWorkerConfig({
     ...aws.environment(),
+    UPLOADS_PREFIX: layout.uploadsPrefix,
+    RESULTS_PREFIX: layout.resultsPrefix,
     MAX_BATCH: String(options.batchSize),
     RECEIVE_WAIT_SECONDS: '2',
     SHUTDOWN_GRACE_SECONDS: '10',

@@ -1,19 +1,16 @@
-import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
-import pLimit from 'p-limit';
-import { PipelineError } from '../../common/errors.js';
+import type { PipelineError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
-import { decodeImage, errorOutcome, type ClassificationOutcome, type ImageClassifier, type LabelScore } from '../../model/index.js';
+import type { ImageClassifier, LabelScore } from '../../model/index.js';
 import type { WorkerConfig } from './config.js';
 import { MessageFormatError } from './errors.js';
 import { ImageBatcher } from './image-batcher.js';
+import { ImageJobRunner, type ImageJobStats } from './image-job.js';
 import { ObjectStore } from './object-store.js';
-import { resultKeyFor, skipReasonFor } from './object-keys.js';
 import { changeVisibility, MessageDeleter, type MessageHandle } from './queue-operations.js';
-import { buildResultDocument, normalizeEtag } from './result-document.js';
-import { parseS3Event, type S3ObjectRecord } from './s3-event.js';
+import { parseS3Event } from './s3-event.js';
 import { TaskProtection } from './task-protection.js';
 
 /** What the worker is given: every client it talks through. */
@@ -27,18 +24,11 @@ export interface WorkerDependencies {
 }
 
 /** Counters since start, for logs, tests and the benchmark. */
-export interface WorkerStats {
+export interface WorkerStats extends ImageJobStats {
   messages: number;
-  classified: number;
-  errorResults: number;
-  skipped: number;
-  duplicates: number;
-  retried: number;
   invalidMessages: number;
   batches: number;
 }
-
-type RecordOutcome = 'done' | 'retry';
 
 /**
  * The queue-driven worker: several long polls in flight, S3 event records turned into image jobs,
@@ -49,10 +39,9 @@ type RecordOutcome = 'done' | 'retry';
 export class Worker {
   readonly stats: WorkerStats = { messages: 0, classified: 0, errorResults: 0, skipped: 0, duplicates: 0, retried: 0, invalidMessages: 0, batches: 0 };
   private readonly abort = new AbortController();
-  private readonly store: ObjectStore;
   private readonly deleter: MessageDeleter;
   private readonly batcher: ImageBatcher<LabelScore[]>;
-  private readonly limitPreprocess = pLimit(availableParallelism());
+  private readonly jobs: ImageJobRunner;
   private readonly taskProtection: TaskProtection;
   private readonly inFlight = new Map<string, MessageHandle>();
   private readonly released = new Set<string>();
@@ -67,7 +56,6 @@ export class Worker {
     private readonly config: WorkerConfig,
     private readonly dependencies: WorkerDependencies,
   ) {
-    this.store = new ObjectStore(dependencies.s3);
     this.deleter = new MessageDeleter(dependencies.sqs, config.queueUrl, dependencies.logger);
     this.taskProtection = dependencies.taskProtection ?? new TaskProtection({ agentUri: process.env.ECS_AGENT_URI, logger: dependencies.logger });
     this.batcher = new ImageBatcher({
@@ -83,6 +71,14 @@ export class Worker {
         );
         return labels;
       },
+    });
+    this.jobs = new ImageJobRunner({
+      config,
+      store: new ObjectStore(dependencies.s3),
+      batcher: this.batcher,
+      classifier: dependencies.classifier,
+      logger: dependencies.logger,
+      stats: this.stats,
     });
   }
 
@@ -184,7 +180,7 @@ export class Worker {
       } else {
         this.reserveCapacity(parsed.records.length - 1);
         reserved += parsed.records.length - 1;
-        const outcomes = await Promise.all(parsed.records.map((record) => this.processRecord(record, handle)));
+        const outcomes = await Promise.all(parsed.records.map((record) => this.jobs.run(record, handle.messageId)));
         decision = outcomes.every((outcome) => outcome === 'done') ? 'delete' : 'retry';
       }
     } catch (error) {
@@ -202,70 +198,6 @@ export class Worker {
       const delay = decision === 'release' ? 0 : this.config.retryDelaySeconds;
       await changeVisibility(this.dependencies.sqs, this.config.queueUrl, [handle], delay, logger);
     }
-  }
-
-  private async processRecord(record: S3ObjectRecord, handle: MessageHandle): Promise<RecordOutcome> {
-    const { logger, classifier } = this.dependencies;
-    const { bucket, key } = record;
-    const layout = this.config;
-    const skipReason = this.config.bucketName && bucket !== this.config.bucketName ? 'other-bucket' : skipReasonFor(key, layout);
-    if (skipReason) {
-      this.stats.skipped++;
-      logger.info({ bucket, key, reason: skipReason, messageId: handle.messageId }, 'record skipped');
-      return 'done';
-    }
-    const resultKey = resultKeyFor(key, layout);
-    const timings = { downloadMs: 0, preprocessMs: 0, inferenceMs: 0, batchSize: 0 };
-    let outcome: ClassificationOutcome;
-    try {
-      const existing = await this.store.existingResult(bucket, resultKey);
-      if (existing && existing.sourceEtag === normalizeEtag(record.eTag) && existing.modelSha256 === classifier.model.sha256) {
-        this.stats.duplicates++;
-        logger.info({ key, resultKey, messageId: handle.messageId }, 'result already stored for this ETag and model; not recomputed');
-        return 'done';
-      }
-      let started = performance.now();
-      const bytes = await this.store.download(bucket, key, this.config.maxImageBytes);
-      timings.downloadMs = performance.now() - started;
-      started = performance.now();
-      const image = await this.limitPreprocess(() => decodeImage(bytes, { maxBytes: this.config.maxImageBytes, maxPixels: this.config.maxImagePixels }));
-      timings.preprocessMs = performance.now() - started;
-      const batched = await this.batcher.add(image.rgb);
-      timings.inferenceMs = batched.inferenceMs;
-      timings.batchSize = batched.batchSize;
-      outcome = { status: 'ok', labels: batched.result };
-    } catch (error) {
-      if (isRetryable(error)) {
-        this.stats.retried++;
-        logger.warn({ key, messageId: handle.messageId, code: (error as PipelineError).code, err: error }, 'transient failure; the message goes back to the queue');
-        return 'retry';
-      }
-      outcome = errorOutcome(error);
-      logger.warn({ key, messageId: handle.messageId, code: outcome.status === 'error' ? outcome.error.code : undefined }, 'image cannot be classified; storing an error result');
-    }
-    const document = buildResultDocument({
-      outcome,
-      source: { bucket, key, etag: normalizeEtag(record.eTag), size: record.size },
-      model: classifier.model,
-      device: classifier.device,
-      processedAt: new Date(),
-      timings: {
-        downloadMs: Math.round(timings.downloadMs),
-        preprocessMs: Math.round(timings.preprocessMs),
-        inferenceMs: Math.round(timings.inferenceMs),
-        batchSize: timings.batchSize,
-      },
-    });
-    try {
-      await this.store.writeResult(bucket, resultKey, document);
-    } catch (error) {
-      this.stats.retried++;
-      logger.warn({ key, resultKey, messageId: handle.messageId, err: error }, 'result could not be stored; the message goes back to the queue');
-      return 'retry';
-    }
-    if (outcome.status === 'ok') this.stats.classified++;
-    else this.stats.errorResults++;
-    return 'done';
   }
 
   private async extendVisibility(): Promise<void> {
@@ -300,10 +232,4 @@ export class Worker {
 
 function toHandle(message: Message): MessageHandle {
   return { messageId: message.MessageId ?? '', receiptHandle: message.ReceiptHandle ?? '' };
-}
-
-/** Transient AWS failures and failed inference runs go back to the queue; the rest become error results. */
-function isRetryable(error: unknown): boolean {
-  if (error instanceof PipelineError) return error.retryable || error.code === 'INFERENCE_FAILED';
-  return true;
 }
