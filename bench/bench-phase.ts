@@ -23,7 +23,6 @@ const batchSize = Number(batchSizeText);
  * Both end-to-end phases first process the whole set once, untimed, as a long-running task would
  * have: the SDK, HTTP and decoding paths take a few hundred images before V8 has compiled them.
  */
-const benchThreads = process.env.BENCH_THREADS ? Number(process.env.BENCH_THREADS) : undefined;
 
 async function measure(images: number, work: () => Promise<void>): Promise<void> {
   const cpuBefore = process.cpuUsage();
@@ -62,7 +61,7 @@ if (phase === 'preprocess') {
   });
   await session.dispose();
 } else if (phase === 'classify') {
-  const classifier = await ImageClassifier.load({ maxBatchSize: batchSize, device: 'cpu', threads: benchThreads });
+  const classifier = await ImageClassifier.load({ maxBatchSize: batchSize, device: 'cpu' });
   for await (const _ of classifyImages(files.map((file) => fileImageSource(file)), classifier, { batchSize })); // warm-up pass
   await measure(files.length, async () => {
     let failed = 0;
@@ -90,8 +89,8 @@ async function measureWorker(imageFiles: readonly string[], maxBatch: number): P
   const limit = pLimit(8);
   const upload = (files: readonly string[], folder: string) =>
     Promise.all(files.map((file, i) => limit(async () => s3.send(new PutObjectCommand({ Bucket: aws.bucket, Key: `uploads/${folder}/${i}-${path.basename(file)}`, Body: await readFile(file) })))));
-  const classifier = await ImageClassifier.load({ maxBatchSize: maxBatch, device: 'cpu', threads: benchThreads });
-  const config = loadWorkerConfig({ ...aws.environment(), MAX_BATCH: String(maxBatch), RECEIVE_WAIT_SECONDS: '1', ...JSON.parse(process.env.BENCH_WORKER_ENV ?? '{}') });
+  const classifier = await ImageClassifier.load({ maxBatchSize: maxBatch, device: 'cpu' });
+  const config = loadWorkerConfig({ ...aws.environment(), MAX_BATCH: String(maxBatch), RECEIVE_WAIT_SECONDS: '1' });
   const runUntilDone = async (worker: Worker, count: number) => {
     worker.start();
     while (worker.stats.classified + worker.stats.errorResults < count) await sleep(5);

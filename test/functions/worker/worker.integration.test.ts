@@ -3,9 +3,10 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { createS3Client } from '../../../common/aws-clients.js';
+import { createS3Client, createSqsClient } from '../../../common/aws-clients.js';
+import { silentLogger } from '../../../common/logger.js';
 import { projectRoot } from '../../../common/paths.js';
-import type { Worker } from '../../../functions/worker/worker.js';
+import { Worker } from '../../../functions/worker/worker.js';
 import { objectCreatedEvent } from '../../../local/s3-notification.js';
 import { ImageClassifier } from '../../../model/index.js';
 import { textPretendingToBeAnImage, truncated } from '../../helpers/image-factories.js';
@@ -117,10 +118,15 @@ describe('worker against embedded S3 and SQS', () => {
     assert.equal(worker.stats.classified, 1);
   });
 
-  it('retries a transient S3 failure through the queue and then succeeds', async () => {
-    let failuresLeft = 2;
+  it('retries transient S3 failures (download, then result write) through the queue and then succeeds', async () => {
+    // Two failed receives of the three the redrive policy allows; the third succeeds.
+    const failures = { download: 1, resultWrite: 1 };
     pipeline = await LocalPipeline.start({
-      faultInjector: ({ method, key }) => (method === 'GET' && key === 'uploads/flaky.jpg' && failuresLeft-- > 0 ? 503 : undefined),
+      faultInjector: ({ method, key }) => {
+        if (method === 'GET' && key === 'uploads/flaky.jpg' && failures.download > 0) return failures.download--, 503;
+        if (method === 'PUT' && key === 'results/flaky.jpg.json' && failures.resultWrite > 0) return failures.resultWrite--, 503;
+        return undefined;
+      },
     });
     const failFastS3 = createS3Client(pipeline.aws.clientOptions({ maxAttempts: 1 }));
     worker = pipeline.startWorker(classifier, {}, failFastS3);
@@ -128,7 +134,35 @@ describe('worker against embedded S3 and SQS', () => {
     await pipeline.waitForKeys(['results/flaky.jpg.json']);
     assert.equal((await pipeline.readJson('results/flaky.jpg.json')).status, 'ok');
     assert.equal(worker.stats.retried, 2);
-    assert.equal(failuresLeft, -1);
+    assert.deepEqual(failures, { download: 0, resultWrite: 0 });
+    await pipeline.waitFor('the message deleted, none dead-lettered', async () => {
+      const depth = await pipeline.depth();
+      return depth.visible + depth.inFlight === 0 && (await pipeline.depth(pipeline.aws.dlqUrl)).visible === 0;
+    });
+  });
+
+  it('keeps a waiting message invisible with heartbeats instead of letting it be redelivered', async () => {
+    pipeline = await LocalPipeline.start();
+    const sqs = createSqsClient(pipeline.aws.clientOptions());
+    const visibilityChanges: number[] = [];
+    sqs.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'ChangeMessageVisibilityBatchCommand') {
+          visibilityChanges.push(...((args.input as { Entries: Array<{ VisibilityTimeout: number }> }).Entries.map((entry) => entry.VisibilityTimeout)));
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'recordVisibilityChanges' },
+    );
+    // One image and a long batching wait: the message sits in the worker for 3.5 s, heartbeat every 1 s.
+    worker = new Worker(pipeline.workerConfig({ HEARTBEAT_INTERVAL_SECONDS: '1', MAX_WAIT_MS: '3500' }), { s3: pipeline.s3, sqs, classifier, logger: silentLogger });
+    worker.start();
+    await pipeline.upload('uploads/patient.jpg', readFixtureImage('coffee.jpg'));
+    await pipeline.waitForKeys(['results/patient.jpg.json']);
+    assert.ok(visibilityChanges.length >= 2, `heartbeats sent: ${visibilityChanges.length}`);
+    assert.ok(visibilityChanges.every((seconds) => seconds === 10), 'each heartbeat extends to VISIBILITY_TIMEOUT_SECONDS');
+    assert.equal(worker.stats.classified, 1);
+    assert.equal(worker.stats.messages, 2, 'the test event and the image, each received once');
   });
 
   it('loses nothing on SIGTERM in the middle of a batch: every image ends with exactly one result', async () => {
