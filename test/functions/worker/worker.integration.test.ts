@@ -141,6 +141,15 @@ describe('worker against embedded S3 and SQS', () => {
     });
   });
 
+  it('moves a message that keeps failing transiently to the DLQ after maxReceiveCount, with no result', async () => {
+    pipeline = await LocalPipeline.start({ faultInjector: ({ method, key }) => (method === 'GET' && key === 'uploads/down.jpg' ? 503 : undefined) });
+    worker = pipeline.startWorker(classifier, {}, createS3Client(pipeline.aws.clientOptions({ maxAttempts: 1 })));
+    await pipeline.upload('uploads/down.jpg', readFixtureImage('chelsea.jpg'));
+    await pipeline.waitFor('the message in the DLQ', async () => (await pipeline.depth(pipeline.aws.dlqUrl)).visible === 1);
+    assert.equal(worker.stats.retried, 3);
+    assert.equal(await pipeline.exists('results/down.jpg.json'), false);
+  });
+
   it('keeps a waiting message invisible with heartbeats instead of letting it be redelivered', async () => {
     pipeline = await LocalPipeline.start();
     const sqs = createSqsClient(pipeline.aws.clientOptions());
