@@ -72,14 +72,17 @@ export class LocalAws {
     }
     // fauxqs answers a HEAD for a missing key without Content-Length, which makes Node close the
     // connection after every such answer; S3 sends the header and keeps the connection open.
-    app.addHook('onSend', async (request, reply, payload) => {
+    // Both hooks run on every request, so they are plain callbacks that return early.
+    app.addHook('onSend', (request, reply, payload, done) => {
       if (request.method === 'HEAD' && !reply.hasHeader('content-length')) reply.header('content-length', '0');
-      return payload;
+      done(null, payload);
     });
-    app.addHook('onResponse', async (request, reply) => {
+    app.addHook('onResponse', (request, reply, done) => {
+      done();
       const eventName = createdEventName(request.method, request.url, reply.statusCode);
+      if (!eventName || !clients) return;
       const target = parseS3Path(request.url);
-      if (!eventName || !clients || !target.bucket || !target.key || !ruleMatches(rule, target.bucket, target.key)) return;
+      if (!target.bucket || !target.key || !ruleMatches(rule, target.bucket, target.key)) return;
       const delivery = deliverNotification(clients, rule, region, eventName, target.key).catch((error: unknown) =>
         logger.error({ err: error, key: target.key }, 'S3 notification could not be delivered'),
       );
@@ -156,7 +159,7 @@ async function deliverNotification(
 
 /** The ObjectCreated event a successful S3 request causes, if any. */
 function createdEventName(method: string, url: string, status: number): 'ObjectCreated:Put' | 'ObjectCreated:CompleteMultipartUpload' | undefined {
-  if (status !== 200) return undefined;
+  if (status !== 200 || (method !== 'PUT' && method !== 'POST')) return undefined;
   const query = new URLSearchParams(url.split('?')[1] ?? '');
   if (method === 'PUT' && !query.has('partNumber') && !query.has('uploadId')) return 'ObjectCreated:Put';
   if (method === 'POST' && query.has('uploadId')) return 'ObjectCreated:CompleteMultipartUpload';
