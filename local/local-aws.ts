@@ -49,6 +49,7 @@ export class LocalAws {
     readonly queueUrl: string,
     readonly dlqUrl: string,
     private readonly pendingNotifications: Set<Promise<void>>,
+    private readonly notifier: { s3: S3Client; sqs: SQSClient },
   ) {}
 
   static async start(options: LocalAwsOptions = {}): Promise<LocalAws> {
@@ -113,7 +114,7 @@ export class LocalAws {
     // Saving a notification configuration makes S3 send a test event to the queue.
     await sqs.send(new SendMessageCommand({ QueueUrl: queue.QueueUrl, MessageBody: testEvent(bucket) }));
     logger.info({ endpoint, bucket, queueUrl: queue.QueueUrl, dlqUrl: dlq.QueueUrl }, 'embedded S3 and SQS listening on loopback');
-    return new LocalAws(app, endpoint, region, bucket, queue.QueueUrl!, dlq.QueueUrl!, pendingNotifications);
+    return new LocalAws(app, endpoint, region, bucket, queue.QueueUrl!, dlq.QueueUrl!, pendingNotifications, { s3, sqs });
   }
 
   /** Options for clients of this emulator (endpoint, region, any credentials). */
@@ -141,6 +142,8 @@ export class LocalAws {
 
   async stop(): Promise<void> {
     await this.notificationsDelivered();
+    this.notifier.s3.destroy();
+    this.notifier.sqs.destroy();
     await this.app.close();
   }
 }
