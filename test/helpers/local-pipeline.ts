@@ -1,6 +1,8 @@
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { listKeys, readResult } from '../../cli/bucket-reader.js';
+import { queueDepth } from '../../cli/commands/status.js';
 import { createS3Client, createSqsClient } from '../../common/aws-clients.js';
 import { silentLogger } from '../../common/logger.js';
 import { loadWorkerConfig, type WorkerConfig } from '../../functions/worker/config.js';
@@ -52,8 +54,9 @@ export class LocalPipeline {
   }
 
   async readJson(key: string): Promise<Record<string, any>> {
-    const response = await this.s3.send(new GetObjectCommand({ Bucket: this.aws.bucket, Key: key }));
-    return JSON.parse(await response.Body!.transformToString());
+    const document = await readResult(this.s3, this.aws.bucket, key);
+    if (!document) throw new Error(`${key} does not exist`);
+    return document;
   }
 
   async exists(key: string): Promise<boolean> {
@@ -69,26 +72,13 @@ export class LocalPipeline {
     return (await this.s3.send(new HeadObjectCommand({ Bucket: this.aws.bucket, Key: key }))).LastModified;
   }
 
-  async listKeys(prefix: string): Promise<string[]> {
-    const keys: string[] = [];
-    let token: string | undefined;
-    do {
-      const page = await this.s3.send(new ListObjectsV2Command({ Bucket: this.aws.bucket, Prefix: prefix, ContinuationToken: token }));
-      keys.push(...(page.Contents ?? []).map((object) => object.Key!));
-      token = page.NextContinuationToken;
-    } while (token);
-    return keys;
+  listKeys(prefix: string): Promise<string[]> {
+    return listKeys(this.s3, this.aws.bucket, prefix);
   }
 
-  /** Visible plus in-flight messages of a queue. */
-  async depth(queueUrl = this.aws.queueUrl): Promise<{ visible: number; inFlight: number }> {
-    const response = await this.sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
-    );
-    return {
-      visible: Number(response.Attributes?.ApproximateNumberOfMessages ?? 0),
-      inFlight: Number(response.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0),
-    };
+  /** Visible and in-flight messages of a queue (the main queue by default). */
+  depth(queueUrl = this.aws.queueUrl): Promise<{ visible: number; inFlight: number }> {
+    return queueDepth(this.sqs, queueUrl);
   }
 
   /** Polls until `condition` holds, or fails after `timeoutMs` with `what` in the message. */
