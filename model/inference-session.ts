@@ -8,8 +8,6 @@ import { ModelError, type ModelErrorCode } from './errors.js';
 import type { InferenceThreadReply, InferenceThreadRequest } from './inference-thread-protocol.js';
 import type { ModelFile, ModelIdentity } from './model-file.js';
 
-export { DEVICES, type Device, type DeviceChoice } from './devices.js';
-
 /** Options of {@link InferenceSession.create}. */
 export interface InferenceSessionOptions {
   /** Where to run. Default: `auto`. */
@@ -88,14 +86,8 @@ export class InferenceSession {
    * use `batch` afterwards.
    */
   async run(batch: Float32Array, count: number): Promise<Float32Array> {
-    if (count < 1 || count > this.maxBatchSize) {
-      throw new RangeError(`batch of ${count} images is outside 1..${this.maxBatchSize}`);
-    }
-    const output = await this.runRaw(batch.subarray(0, count * IMAGE_TENSOR_LENGTH), count).catch((error: Error) => {
-      if (error instanceof ModelError) throw error;
-      throw new ModelError('INFERENCE_FAILED', `inference on a batch of ${count} failed: ${error.message}`, { cause: error });
-    });
-    return output.data;
+    this.checkBatchSize(count);
+    return this.logitsOf(this.runRaw(batch.subarray(0, count * IMAGE_TENSOR_LENGTH), count), count);
   }
 
   /**
@@ -103,14 +95,8 @@ export class InferenceSession {
    * the batch, so the main thread neither allocates nor copies float tensors.
    */
   async runDecoded(images: readonly Uint8Array[]): Promise<Float32Array> {
-    if (images.length < 1 || images.length > this.maxBatchSize) {
-      throw new RangeError(`batch of ${images.length} images is outside 1..${this.maxBatchSize}`);
-    }
-    const output = await this.send((id) => ({ type: 'run-decoded', id, images }), []).catch((error: Error) => {
-      if (error instanceof ModelError) throw error;
-      throw new ModelError('INFERENCE_FAILED', `inference on a batch of ${images.length} failed: ${error.message}`, { cause: error });
-    });
-    return output.data;
+    this.checkBatchSize(images.length);
+    return this.logitsOf(this.send((id) => ({ type: 'run-decoded', id, images }), []), images.length);
   }
 
   async dispose(): Promise<void> {
@@ -118,6 +104,20 @@ export class InferenceSession {
     this.closed = true;
     await request(this.thread, { type: 'close' }, 'closed').catch(() => undefined);
     await this.thread.terminate();
+  }
+
+  private checkBatchSize(count: number): void {
+    if (count < 1 || count > this.maxBatchSize) throw new RangeError(`batch of ${count} images is outside 1..${this.maxBatchSize}`);
+  }
+
+  /** The logits of a run, with any failure that is not already a ModelError reported as INFERENCE_FAILED. */
+  private async logitsOf(run: Promise<Output>, count: number): Promise<Float32Array> {
+    try {
+      return (await run).data;
+    } catch (error) {
+      if (error instanceof ModelError) throw error;
+      throw new ModelError('INFERENCE_FAILED', `inference on a batch of ${count} failed: ${(error as Error).message}`, { cause: error });
+    }
   }
 
   private runRaw(input: Float32Array, count: number): Promise<Output> {

@@ -77,7 +77,7 @@ async function openOnDevice(modelPath: string, choice: DeviceChoice, threads: nu
   };
   if (choice === 'auto' && !cudaProviderInstalled()) {
     const reason = 'the CUDA provider binaries are not installed (install with ONNXRUNTIME_NODE_INSTALL=cuda12)';
-    return { session: await ort.InferenceSession.create(modelPath, { ...options, executionProviders: ['cpu'] }), device: 'cpu', reason };
+    return { session: await openOnCpu(modelPath, options), device: 'cpu', reason };
   }
   if (choice !== 'cpu') {
     try {
@@ -89,11 +89,14 @@ async function openOnDevice(modelPath: string, choice: DeviceChoice, threads: nu
       if (choice === 'cuda') {
         throw Object.assign(new Error(`--device cuda was requested but the CUDA provider cannot be used: ${detail}`), { code: 'DEVICE_UNAVAILABLE' });
       }
-      const session = await ort.InferenceSession.create(modelPath, { ...options, executionProviders: ['cpu'] });
-      return { session, device: 'cpu', reason: `the CUDA provider is unavailable (${detail})` };
+      return { session: await openOnCpu(modelPath, options), device: 'cpu', reason: `the CUDA provider is unavailable (${detail})` };
     }
   }
-  return { session: await ort.InferenceSession.create(modelPath, { ...options, executionProviders: ['cpu'] }), device: 'cpu', reason: 'requested' };
+  return { session: await openOnCpu(modelPath, options), device: 'cpu', reason: 'requested' };
+}
+
+function openOnCpu(modelPath: string, options: ort.InferenceSession.SessionOptions): Promise<ort.InferenceSession> {
+  return ort.InferenceSession.create(modelPath, { ...options, executionProviders: ['cpu'] });
 }
 
 /**

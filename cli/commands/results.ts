@@ -80,7 +80,10 @@ async function showPrefix(target: Target, prefix: string, options: ResultsOption
     if (!options.wait || pending.length === 0) {
       if (uploads.length === 0) throw new CliError(`no images under ${folder} in ${target.bucket}`, { exitCode: EXIT.notReady });
       const entries = await Promise.all(
-        uploads.map(async (uploadKey) => ({ uploadKey, result: resultKeys.has(resultKeyFor(uploadKey, target.layout)) ? await readResult(target.s3, target.bucket, resultKeyFor(uploadKey, target.layout)) : undefined })),
+        uploads.map(async (uploadKey) => {
+          const resultKey = resultKeyFor(uploadKey, target.layout);
+          return { uploadKey, result: resultKeys.has(resultKey) ? await readResult(target.s3, target.bucket, resultKey) : undefined };
+        }),
       );
       print(entries, options.format, false);
       if (pending.length > 0) throw new CliError(`${pending.length} of ${uploads.length} images have no result yet; add --wait to wait for them`, { exitCode: EXIT.notReady });
