@@ -52,11 +52,12 @@ export class ImageJobRunner {
       return 'done';
     }
     const resultKey = resultKeyFor(key, config);
+    const etag = normalizeEtag(record.eTag);
     const timings = { downloadMs: 0, preprocessMs: 0, inferenceMs: 0, batchSize: 0 };
     let outcome: ClassificationOutcome;
     try {
       const existing = await store.existingResult(bucket, resultKey);
-      if (existing && existing.sourceEtag === normalizeEtag(record.eTag) && existing.modelSha256 === classifier.model.sha256) {
+      if (existing && existing.sourceEtag === etag && existing.modelSha256 === classifier.model.sha256) {
         stats.duplicates++;
         logger.info({ key, resultKey, messageId }, 'result already stored for this ETag and model; not recomputed');
         return 'done';
@@ -82,7 +83,7 @@ export class ImageJobRunner {
     }
     const document = buildResultDocument({
       outcome,
-      source: { bucket, key, etag: normalizeEtag(record.eTag), size: record.size },
+      source: { bucket, key, etag, size: record.size },
       model: classifier.model,
       device: classifier.device,
       processedAt: new Date(),
