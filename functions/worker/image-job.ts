@@ -9,6 +9,7 @@ import type { ObjectStore } from './object-store.js';
 import { resultKeyFor, skipReasonFor } from './object-keys.js';
 import { buildResultDocument, normalizeEtag } from './result-document.js';
 import type { S3ObjectRecord } from './s3-event.js';
+import type { StoredResultLookup } from './stored-result-lookup.js';
 
 /** `done`: the record needs nothing more (result stored, skipped, or already there). `retry`: send the message back. */
 export type ImageJobOutcome = 'done' | 'retry';
@@ -26,6 +27,7 @@ export interface ImageJobStats {
 export interface ImageJobDependencies {
   readonly config: WorkerConfig;
   readonly store: ObjectStore;
+  readonly storedResults: StoredResultLookup;
   readonly batcher: ImageBatcher<LabelScore[]>;
   readonly classifier: ImageClassifier;
   readonly logger: Logger;
@@ -43,7 +45,7 @@ export class ImageJobRunner {
   constructor(private readonly dependencies: ImageJobDependencies) {}
 
   async run(record: S3ObjectRecord, messageId: string): Promise<ImageJobOutcome> {
-    const { config, store, batcher, classifier, logger, stats } = this.dependencies;
+    const { config, store, storedResults, batcher, classifier, logger, stats } = this.dependencies;
     const { bucket, key } = record;
     const skipReason = config.bucketName && bucket !== config.bucketName ? 'other-bucket' : skipReasonFor(key, config);
     if (skipReason) {
@@ -56,7 +58,7 @@ export class ImageJobRunner {
     const timings = { downloadMs: 0, preprocessMs: 0, inferenceMs: 0, batchSize: 0 };
     let outcome: ClassificationOutcome;
     try {
-      const existing = await store.existingResult(bucket, resultKey);
+      const existing = await storedResults.find(bucket, resultKey);
       if (existing && existing.sourceEtag === etag && existing.modelSha256 === classifier.model.sha256) {
         stats.duplicates++;
         logger.info({ key, resultKey, messageId }, 'result already stored for this ETag and model; not recomputed');

@@ -11,6 +11,7 @@ import { ImageJobRunner, type ImageJobStats } from './image-job.js';
 import { ObjectStore } from './object-store.js';
 import { changeVisibility, MessageDeleter, type MessageHandle } from './queue-operations.js';
 import { parseS3Event } from './s3-event.js';
+import { StoredResultLookup } from './stored-result-lookup.js';
 import { TaskProtection } from './task-protection.js';
 
 /** What the worker is given: every client it talks through. */
@@ -72,9 +73,11 @@ export class Worker {
         return labels;
       },
     });
+    const store = new ObjectStore(dependencies.s3);
     this.jobs = new ImageJobRunner({
       config,
-      store: new ObjectStore(dependencies.s3),
+      store,
+      storedResults: new StoredResultLookup(store),
       batcher: this.batcher,
       classifier: dependencies.classifier,
       logger: dependencies.logger,

@@ -113,9 +113,10 @@ export class WorkerService extends Construct {
     const role = this.taskDefinition.taskRole;
     role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [props.bucket.arnForObjects(`${props.uploadsPrefix}*`)] }));
     role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [props.bucket.arnForObjects(`${props.resultsPrefix}*`)] }));
-    // Reading its own results makes duplicate events cheap (HEAD before recomputing).
+    // Reading its own results' tags makes duplicate events cheap (checked before recomputing).
     role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [props.bucket.arnForObjects(`${props.resultsPrefix}*`)] }));
-    // Without ListBucket a HEAD on a missing result answers 403 instead of 404.
+    // ListBucket: one ListObjectsV2 tells which results of a received batch exist already; without
+    // it a HEAD on a missing result would also answer 403 instead of 404.
     role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [props.bucket.bucketArn] }));
     props.queue.grantConsumeMessages(role);
     role.addToPrincipalPolicy(
