@@ -34,7 +34,7 @@ export function formatFigures(label: string, figures: PhaseFigures): string {
 }
 
 /** How many worker/classify pairs to run; their median ratio is the figure (timings here are noisy). */
-const WORKER_REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
+const WORKER_REPEATS = Number(process.env.BENCH_REPEATS ?? 5);
 
 /**
  * The worker end to end against `classify` on the same images, in pairs run back to back so that
