@@ -118,6 +118,32 @@ describe('worker against embedded S3 and SQS', () => {
     assert.equal(worker.stats.classified, 1);
   });
 
+  it('in a burst of redelivered events, recomputes only the image whose ETag changed', async () => {
+    pipeline = await LocalPipeline.start();
+    worker = pipeline.startWorker(classifier);
+    const keys = ['uploads/burst/a.jpg', 'uploads/burst/b.jpg', 'uploads/burst/c.jpg'];
+    await Promise.all(keys.map((key) => pipeline.upload(key, readFixtureImage('chelsea.jpg'))));
+    const resultKeys = keys.map((key) => key.replace('uploads/', 'results/') + '.json');
+    await pipeline.waitForKeys(resultKeys);
+    await pipeline.waitFor('the first messages deleted', async () => (await pipeline.depth()).inFlight === 0);
+    await worker.stop();
+    const before = await Promise.all(resultKeys.map((key) => pipeline.readJson(key)));
+
+    // Queued while no worker runs, so that one receive takes them together (one results list).
+    await pipeline.sendMessage(eventFor(keys[0]!, before[0]!.source.etag, before[0]!.source.size));
+    await pipeline.sendMessage(eventFor(keys[1]!, 'an-etag-from-a-newer-upload', before[1]!.source.size));
+    await pipeline.sendMessage(eventFor(keys[2]!, before[2]!.source.etag, before[2]!.source.size));
+    worker = pipeline.startWorker(classifier);
+    await pipeline.waitFor('the three events handled', async () => worker!.stats.duplicates + worker!.stats.classified === 3);
+
+    assert.equal(worker.stats.duplicates, 2);
+    assert.equal(worker.stats.classified, 1);
+    const after = await Promise.all(resultKeys.map((key) => pipeline.readJson(key)));
+    assert.equal(after[0]!.processedAt, before[0]!.processedAt);
+    assert.equal(after[1]!.source.etag, 'an-etag-from-a-newer-upload');
+    assert.equal(after[2]!.processedAt, before[2]!.processedAt);
+  });
+
   it('retries transient S3 failures (download, then result write) through the queue and then succeeds', async () => {
     // Two failed receives of the three the redrive policy allows; the third succeeds.
     const failures = { download: 1, resultWrite: 1 };
