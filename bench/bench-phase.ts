@@ -3,8 +3,8 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DeleteObjectsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { listKeys } from '../cli/bucket-reader.js';
 import pLimit from 'p-limit';
+import { listKeys } from '../cli/bucket-reader.js';
 import { fileImageSource } from '../cli/commands/classify.js';
 import { createS3Client, createSqsClient } from '../common/aws-clients.js';
 import { silentLogger } from '../common/logger.js';
@@ -21,9 +21,10 @@ import { classifyImages, IMAGE_TENSOR_LENGTH, ImageClassifier, InferenceSession,
 const [phase, batchSizeText, ...files] = process.argv.slice(2);
 const batchSize = Number(batchSizeText);
 /**
- * Untimed passes over the whole set before the timed one, in every phase: a long-running task is
- * warm. The worker's SDK and HTTP paths keep getting faster for the first ~1000 images while V8
- * compiles them (one pass was not enough: its timed pass still ran ~8% slower than the fourth).
+ * Untimed passes over the whole set before the timed one, in the preprocessing and end-to-end
+ * phases: a long-running task is warm. The worker's SDK and HTTP paths keep getting faster for the
+ * first ~1000 images while V8 compiles them: after one warm-up pass its timed pass ran 3–4% slower
+ * than after three (`classify` showed no difference).
  */
 const WARM_UP_PASSES = Number(process.env.BENCH_WARM_UP_PASSES ?? 3);
 
