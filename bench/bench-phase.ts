@@ -8,10 +8,10 @@ import { listKeys } from '../cli/bucket-reader.js';
 import { fileImageSource } from '../cli/commands/classify.js';
 import { createS3Client, createSqsClient } from '../common/aws-clients.js';
 import { silentLogger } from '../common/logger.js';
-import { loadWorkerConfig } from '../functions/worker/config.js';
-import { Worker } from '../functions/worker/worker.js';
+import { startInProcessWorker, type InProcessWorker } from '../local/in-process-worker.js';
+import { DEFAULT_KEY_LAYOUT } from '../pipeline/object-keys.js';
 import { LocalAws } from '../local/local-aws.js';
-import { classifyImages, IMAGE_TENSOR_LENGTH, ImageClassifier, InferenceSession, preprocessImage, readModelFile, resolveModelPath } from '../model/index.js';
+import { classifyImages, configureImageDecoding, decodeImage, ImageClassifier, InferenceSession, readModelFile, resolveModelPath } from '../model/index.js';
 
 /**
  * One benchmark phase in its own process, so that its peak RSS and CPU time are its own.
@@ -45,9 +45,10 @@ async function measure(images: number, work: () => Promise<void>): Promise<void>
   );
 }
 
+configureImageDecoding();
 if (phase === 'preprocess') {
   const limit = pLimit(availableParallelism());
-  const preprocessAll = () => Promise.all(files.map((file) => limit(async () => preprocessImage(await readFile(file)))));
+  const preprocessAll = () => Promise.all(files.map((file) => limit(async () => decodeImage(await readFile(file)))));
   for (let pass = 0; pass < WARM_UP_PASSES; pass++) await preprocessAll();
   await measure(files.length, async () => {
     await preprocessAll();
@@ -55,13 +56,12 @@ if (phase === 'preprocess') {
 } else if (phase === 'inference') {
   const model = await readModelFile((await resolveModelPath()).path);
   const session = await InferenceSession.create(model, { device: 'cpu', maxBatchSize: batchSize });
-  const tensor = (await preprocessImage(await readFile(files[0]!))).tensor;
-  const batch = new Float32Array(batchSize * IMAGE_TENSOR_LENGTH);
-  for (let i = 0; i < batchSize; i++) batch.set(tensor, i * IMAGE_TENSOR_LENGTH);
-  await session.run(batch.slice(), batchSize); // warm-up (run takes over the buffer it is given, hence the copies)
+  const { rgb } = await decodeImage(await readFile(files[0]!));
+  const batch = Array.from({ length: batchSize }, () => rgb);
+  await session.run(batch); // warm-up
   const runs = Math.max(3, Math.ceil(160 / batchSize));
   await measure(runs * batchSize, async () => {
-    for (let i = 0; i < runs; i++) await session.run(batch.slice(), batchSize);
+    for (let i = 0; i < runs; i++) await session.run(batch);
   });
   await session.dispose();
 } else if (phase === 'classify') {
@@ -93,32 +93,34 @@ async function measureWorker(imageFiles: readonly string[], maxBatch: number): P
   const sqs = createSqsClient(aws.clientOptions());
   const limit = pLimit(8);
   const classifier = await ImageClassifier.load({ maxBatchSize: maxBatch, device: 'cpu' });
-  const config = loadWorkerConfig({ ...aws.environment(), MAX_BATCH: String(maxBatch), RECEIVE_WAIT_SECONDS: '1' });
+  const layout = DEFAULT_KEY_LAYOUT;
   const deleteResults = async () => {
-    const keys = await listKeys(s3, aws.bucket, config.resultsPrefix);
+    const keys = await listKeys(s3, aws.bucket, layout.resultsPrefix);
     for (let i = 0; i < keys.length; i += 1000) {
       await s3.send(new DeleteObjectsCommand({ Bucket: aws.bucket, Delete: { Objects: keys.slice(i, i + 1000).map((Key) => ({ Key })) } }));
     }
   };
   const uploadAll = async () => {
     await Promise.all(
-      imageFiles.map((file, i) => limit(async () => s3.send(new PutObjectCommand({ Bucket: aws.bucket, Key: `${config.uploadsPrefix}bench/${i}-${path.basename(file)}`, Body: await readFile(file) })))),
+      imageFiles.map((file, i) => limit(async () => s3.send(new PutObjectCommand({ Bucket: aws.bucket, Key: `${layout.uploadsPrefix}bench/${i}-${path.basename(file)}`, Body: await readFile(file) })))),
     );
     await aws.notificationsDelivered();
   };
   const runPass = async (timed: boolean) => {
     await deleteResults();
     await uploadAll();
-    const worker = new Worker(config, { s3, sqs, classifier, logger: silentLogger });
+    let worker: InProcessWorker | undefined;
     const work = async () => {
-      worker.start();
-      while (worker.stats.classified + worker.stats.errorResults < imageFiles.length) await sleep(5);
+      worker = startInProcessWorker({ aws, classifier, logger: silentLogger, environment: { MAX_BATCH: String(maxBatch), RECEIVE_WAIT_SECONDS: '1' } });
+      const { stats } = worker.consumer;
+      while (stats.classified + stats.errorResults < imageFiles.length) await sleep(5);
     };
     if (timed) await measure(imageFiles.length, work);
     else await work();
-    await worker.stop();
-    if (worker.stats.errorResults > 0 || worker.stats.duplicates > 0) throw new Error(`${worker.stats.errorResults} images failed, ${worker.stats.duplicates} not recomputed`);
-    if (timed) process.stderr.write(`worker batches: ${worker.stats.batches} (mean size ${(imageFiles.length / worker.stats.batches).toFixed(1)})\n`);
+    await worker!.stop();
+    const { stats } = worker!.consumer;
+    if (stats.errorResults > 0 || stats.duplicates > 0) throw new Error(`${stats.errorResults} images failed, ${stats.duplicates} not recomputed`);
+    if (timed) process.stderr.write(`worker batches: ${stats.batches} (mean size ${(imageFiles.length / stats.batches).toFixed(1)})\n`);
   };
 
   for (let pass = 0; pass < WARM_UP_PASSES; pass++) await runPass(false);

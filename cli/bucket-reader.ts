@@ -1,6 +1,6 @@
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { isNotFoundError } from '../functions/worker/errors.js';
-import type { ResultDocument } from '../functions/worker/result-document.js';
+import { isNotFoundError } from '../pipeline/errors.js';
+import type { ResultDocument } from '../pipeline/result-document.js';
 
 /** Every key below a prefix (all pages). */
 export async function listKeys(s3: S3Client, bucket: string, prefix: string): Promise<string[]> {

@@ -1,6 +1,8 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { cacheDirectory } from '../common/paths.js';
+import type { LocalCredentials } from '../local/local-aws.js';
+import type { KeyLayout } from '../pipeline/object-keys.js';
 
 /** What `local --serve` leaves for `--local` commands in other terminals. */
 export interface LocalServeState {
@@ -9,6 +11,8 @@ export interface LocalServeState {
   readonly bucket: string;
   readonly queueUrl: string;
   readonly dlqUrl: string;
+  readonly credentials: LocalCredentials;
+  readonly layout: KeyLayout;
   readonly pid: number;
 }
 

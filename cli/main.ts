@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { PipelineError } from '../common/errors.js';
 import { createLogger } from '../common/logger.js';
+import { configureImageDecoding } from '../model/index.js';
 import { CliError } from './cli-error.js';
 import { classifyCommand } from './commands/classify.js';
 import { localCommand } from './commands/local.js';
@@ -15,6 +16,7 @@ import { uploadCommand } from './commands/upload.js';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const logger = createLogger('alexnet-pipeline', { pretty: process.stderr.isTTY === true });
+configureImageDecoding();
 
 const program = new Command('alexnet-pipeline')
   .description('Batch image classification with AlexNet: locally, or on AWS through S3, SQS and GPU containers.')

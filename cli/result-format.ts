@@ -1,5 +1,5 @@
 import Table from 'cli-table3';
-import type { ResultDocument } from '../functions/worker/result-document.js';
+import type { ResultDocument } from '../pipeline/result-document.js';
 
 /** One line of a results summary. */
 export interface ResultRow {

@@ -3,9 +3,9 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { Option, type Command } from 'commander';
 import { createS3Client, createSqsClient } from '../common/aws-clients.js';
-import { DEFAULT_STACK_NAME, STACK_OUTPUT } from '../common/stack-outputs.js';
-import { WORKER_DEFAULTS, WORKER_ENVIRONMENT } from '../functions/worker/constants.js';
-import type { KeyLayout } from '../functions/worker/object-keys.js';
+import { DEFAULT_KEY_LAYOUT, keyLayoutProblems, type KeyLayout } from '../pipeline/object-keys.js';
+import { DEFAULT_STACK_NAME, STACK_OUTPUT } from '../pipeline/stack-outputs.js';
+import { DEAD_LETTER_QUEUE_URL_VARIABLE, WORKER_ENVIRONMENT } from '../pipeline/worker-environment.js';
 import { CliError } from './cli-error.js';
 import { readLocalState, type LocalServeState } from './local-state.js';
 
@@ -39,7 +39,7 @@ export function addTargetOptions(command: Command): Command {
     .addOption(new Option('--local', 'use the pipeline started by `alexnet-pipeline local --serve`'))
     .addOption(new Option('--bucket <name>', 'S3 bucket').env(WORKER_ENVIRONMENT.bucketName))
     .addOption(new Option('--queue-url <url>', 'SQS queue URL').env(WORKER_ENVIRONMENT.queueUrl))
-    .addOption(new Option('--dlq-url <url>', 'dead-letter queue URL').env('DLQ_URL'))
+    .addOption(new Option('--dlq-url <url>', 'dead-letter queue URL').env(DEAD_LETTER_QUEUE_URL_VARIABLE))
     .addOption(new Option('--outputs-file <file>', 'CDK outputs file (default: ./cdk-outputs.json when it exists)'))
     .addOption(new Option('--stack <name>', 'stack name inside the outputs file').default(DEFAULT_STACK_NAME))
     .addOption(new Option('--region <region>', 'AWS region (default: the SDK chain, e.g. AWS_REGION)'))
@@ -48,24 +48,30 @@ export function addTargetOptions(command: Command): Command {
 
 type Need = 'bucket' | 'queue' | 'dlq';
 
-/** The key layout: the worker's variables (`UPLOADS_PREFIX`, `RESULTS_PREFIX`), else its defaults. */
-export function keyLayout(): KeyLayout {
-  return {
-    uploadsPrefix: process.env[WORKER_ENVIRONMENT.uploadsPrefix] ?? WORKER_DEFAULTS.uploadsPrefix,
-    resultsPrefix: process.env[WORKER_ENVIRONMENT.resultsPrefix] ?? WORKER_DEFAULTS.resultsPrefix,
+/**
+ * The key layout: what a deployed stack's outputs say, else the worker's variables
+ * (`UPLOADS_PREFIX`, `RESULTS_PREFIX`), else the defaults. A bad prefix stops with a message.
+ */
+export function keyLayout(outputs?: Readonly<Record<string, string>>): KeyLayout {
+  const layout = {
+    uploadsPrefix: outputs?.[STACK_OUTPUT.uploadsPrefix] ?? process.env[WORKER_ENVIRONMENT.uploadsPrefix] ?? DEFAULT_KEY_LAYOUT.uploadsPrefix,
+    resultsPrefix: outputs?.[STACK_OUTPUT.resultsPrefix] ?? process.env[WORKER_ENVIRONMENT.resultsPrefix] ?? DEFAULT_KEY_LAYOUT.resultsPrefix,
   };
+  const [problem] = keyLayoutProblems(layout);
+  if (problem) throw new CliError(`the ${problem.field === 'uploadsPrefix' ? 'uploads' : 'results'} prefix ${problem.message}`);
+  return layout;
 }
 
 /** The target for an embedded emulator (`local`, or `--local` in another terminal). */
 export function localTarget(emulator: Omit<LocalServeState, 'pid'>): Target {
-  const clientOptions = { endpoint: emulator.endpoint, region: emulator.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
+  const clientOptions = { endpoint: emulator.endpoint, region: emulator.region, credentials: emulator.credentials };
   return {
     description: `local pipeline at ${emulator.endpoint}`,
     bucket: emulator.bucket,
     queueUrl: emulator.queueUrl,
     dlqUrl: emulator.dlqUrl,
     endpoint: emulator.endpoint,
-    layout: keyLayout(),
+    layout: emulator.layout,
     s3: createS3Client(clientOptions),
     sqs: createSqsClient(clientOptions),
   };
@@ -84,9 +90,10 @@ export async function resolveTarget(options: TargetOptions, needs: readonly Need
     return localTarget(state);
   }
   const outputs = readStackOutputs(options);
-  const bucket = options.bucket ?? outputs?.[STACK_OUTPUT.bucketName];
-  const queueUrl = options.queueUrl ?? outputs?.[STACK_OUTPUT.queueUrl];
-  const dlqUrl = options.dlqUrl ?? outputs?.[STACK_OUTPUT.deadLetterQueueUrl];
+  // An empty flag or variable (BUCKET_NAME=) counts as not given.
+  const bucket = options.bucket || outputs?.[STACK_OUTPUT.bucketName];
+  const queueUrl = options.queueUrl || outputs?.[STACK_OUTPUT.queueUrl];
+  const dlqUrl = options.dlqUrl || outputs?.[STACK_OUTPUT.deadLetterQueueUrl];
   const missing = [
     needs.includes('bucket') && !bucket ? '--bucket (or BUCKET_NAME)' : undefined,
     needs.includes('queue') && !queueUrl ? '--queue-url (or QUEUE_URL)' : undefined,
@@ -103,7 +110,7 @@ export async function resolveTarget(options: TargetOptions, needs: readonly Need
     queueUrl,
     dlqUrl,
     endpoint,
-    layout: keyLayout(),
+    layout: keyLayout(outputs),
     s3: createS3Client(clientOptions),
     sqs: createSqsClient(clientOptions),
   };

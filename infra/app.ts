@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { DEFAULT_STACK_NAME } from '../common/stack-outputs.js';
+import { DEFAULT_STACK_NAME } from '../pipeline/stack-outputs.js';
 import { acknowledgeNagFindings } from './nag-acknowledgements.js';
 import { PipelineStack } from './pipeline-stack.js';
 import { readPipelineParameters } from './stack-parameters.js';

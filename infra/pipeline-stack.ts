@@ -1,8 +1,8 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { STACK_OUTPUT } from '../common/stack-outputs.js';
-import { WORKER_DEFAULTS } from '../functions/worker/constants.js';
+import { STACK_OUTPUT } from '../pipeline/stack-outputs.js';
+import { WORKER_DEFAULTS } from '../pipeline/worker-environment.js';
 import { GpuCapacity } from './constructs/gpu-capacity.js';
 import { PipelineMonitoring } from './constructs/pipeline-monitoring.js';
 import { PipelineStorage } from './constructs/pipeline-storage.js';
@@ -66,6 +66,9 @@ export class PipelineStack extends Stack {
     new CfnOutput(this, STACK_OUTPUT.queueUrl, { value: this.storage.queue.queueUrl });
     new CfnOutput(this, STACK_OUTPUT.deadLetterQueueUrl, { value: this.storage.deadLetterQueue.queueUrl });
     new CfnOutput(this, STACK_OUTPUT.logGroupName, { value: this.worker.logGroup.logGroupName });
+    // The CLI reads the key layout from these, so a stack deployed with other prefixes is found as it is.
+    new CfnOutput(this, STACK_OUTPUT.uploadsPrefix, { value: parameters.uploadsPrefix, description: 'Key prefix whose images the pipeline classifies' });
+    new CfnOutput(this, STACK_OUTPUT.resultsPrefix, { value: parameters.resultsPrefix, description: 'Key prefix the results are written below' });
     new CfnOutput(this, STACK_OUTPUT.dashboardUrl, {
       value: `https://${this.region}.console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards:name=${this.monitoring.dashboard.dashboardName}`,
     });

@@ -1,4 +1,5 @@
-import { WORKER_DEFAULTS } from '../functions/worker/constants.js';
+import { keyLayoutProblems } from '../pipeline/object-keys.js';
+import { WORKER_DEFAULTS } from '../pipeline/worker-environment.js';
 
 /** The deploy-time parameters, read from CDK context (`cdk deploy -c instanceType=g5.xlarge`). */
 export interface PipelineParameters {
@@ -89,12 +90,7 @@ export function readPipelineParameters(context: (key: string) => unknown): Pipel
   if (!GPU_FAMILIES.test(parameters.instanceType)) {
     problems.push(`instanceType must be an NVIDIA GPU instance type such as g4dn.xlarge, g5.xlarge or g6.xlarge, got "${parameters.instanceType}"`);
   }
-  for (const key of ['uploadsPrefix', 'resultsPrefix'] as const) {
-    if (!/^[^/].*\/$/.test(parameters[key])) problems.push(`${key} must end with "/" and not start with one, got "${parameters[key]}"`);
-  }
-  if (parameters.uploadsPrefix.startsWith(parameters.resultsPrefix) || parameters.resultsPrefix.startsWith(parameters.uploadsPrefix)) {
-    problems.push(`uploadsPrefix ("${parameters.uploadsPrefix}") and resultsPrefix ("${parameters.resultsPrefix}") must not overlap, or results would trigger the pipeline`);
-  }
+  for (const problem of keyLayoutProblems(parameters)) problems.push(`${problem.field} ${problem.message}`);
   if (!LOG_RETENTION_DAYS.includes(parameters.logRetentionDays)) problems.push(`logRetentionDays must be one of ${LOG_RETENTION_DAYS.join(', ')}, got ${parameters.logRetentionDays}`);
   if (parameters.alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(parameters.alarmEmail)) problems.push(`alarmEmail must be an e-mail address, got "${parameters.alarmEmail}"`);
   if (problems.length > 0) throw new Error(`invalid CDK context: ${problems.join('; ')}`);

@@ -5,8 +5,8 @@ import { buildApp } from 'fauxqs';
 import { createS3Client, createSqsClient, type AwsClientOptions } from '../common/aws-clients.js';
 import type { Logger } from '../common/logger.js';
 import { silentLogger } from '../common/logger.js';
-import { IMAGE_EXTENSIONS } from '../model/index.js';
-import { WORKER_DEFAULTS, WORKER_ENVIRONMENT } from '../functions/worker/constants.js';
+import { IMAGE_EXTENSIONS } from '../model/image-formats.js';
+import { DEAD_LETTER_QUEUE_URL_VARIABLE, WORKER_DEFAULTS, WORKER_ENVIRONMENT } from '../pipeline/worker-environment.js';
 import { objectCreatedEvent, ruleMatches, testEvent, type NotificationRule } from './s3-notification.js';
 
 /** An injected failure: the HTTP status to answer instead of serving the request. */
@@ -33,7 +33,14 @@ export interface LocalAwsOptions {
   readonly logger?: Logger;
 }
 
-const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
+/** Credentials of an emulator; the emulator is the only thing that reads them. */
+export interface LocalCredentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+}
+
+/** The fixed credentials of an emulator started without its own. */
+const DEFAULT_LOCAL_CREDENTIALS: LocalCredentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 
 /**
  * Embedded S3 and SQS (fauxqs) on loopback, with the bucket, the queue and its dead-letter queue,
@@ -48,6 +55,7 @@ export class LocalAws {
     readonly bucket: string,
     readonly queueUrl: string,
     readonly dlqUrl: string,
+    readonly credentials: LocalCredentials,
     private readonly pendingNotifications: Set<Promise<void>>,
     private readonly notifier: { s3: S3Client; sqs: SQSClient },
   ) {}
@@ -94,7 +102,8 @@ export class LocalAws {
     await app.listen({ host: '127.0.0.1', port: options.port ?? 0 });
     const { port } = app.server.address() as AddressInfo;
     const endpoint = `http://127.0.0.1:${port}`;
-    const clientOptions: AwsClientOptions = { endpoint, region, credentials: LOCAL_CREDENTIALS };
+    const credentials = DEFAULT_LOCAL_CREDENTIALS;
+    const clientOptions: AwsClientOptions = { endpoint, region, credentials };
     const s3 = createS3Client(clientOptions);
     const sqs = createSqsClient(clientOptions);
 
@@ -114,12 +123,12 @@ export class LocalAws {
     // Saving a notification configuration makes S3 send a test event to the queue.
     await sqs.send(new SendMessageCommand({ QueueUrl: queue.QueueUrl, MessageBody: testEvent(bucket) }));
     logger.info({ endpoint, bucket, queueUrl: queue.QueueUrl, dlqUrl: dlq.QueueUrl }, 'embedded S3 and SQS listening on loopback');
-    return new LocalAws(app, endpoint, region, bucket, queue.QueueUrl!, dlq.QueueUrl!, pendingNotifications, { s3, sqs });
+    return new LocalAws(app, endpoint, region, bucket, queue.QueueUrl!, dlq.QueueUrl!, credentials, pendingNotifications, { s3, sqs });
   }
 
-  /** Options for clients of this emulator (endpoint, region, any credentials). */
+  /** Options for clients of this emulator (endpoint, region, its credentials). */
   clientOptions(overrides: Partial<AwsClientOptions> = {}): AwsClientOptions {
-    return { endpoint: this.endpoint, region: this.region, credentials: LOCAL_CREDENTIALS, ...overrides };
+    return { endpoint: this.endpoint, region: this.region, credentials: this.credentials, ...overrides };
   }
 
   /** The environment a second terminal (or the worker) needs to use this emulator. */
@@ -127,11 +136,11 @@ export class LocalAws {
     return {
       AWS_ENDPOINT_URL: this.endpoint,
       AWS_REGION: this.region,
-      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      AWS_ACCESS_KEY_ID: this.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: this.credentials.secretAccessKey,
       [WORKER_ENVIRONMENT.bucketName]: this.bucket,
       [WORKER_ENVIRONMENT.queueUrl]: this.queueUrl,
-      DLQ_URL: this.dlqUrl,
+      [DEAD_LETTER_QUEUE_URL_VARIABLE]: this.dlqUrl,
     };
   }
 

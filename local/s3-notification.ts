@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { encodeS3EventKey } from '../functions/worker/s3-event.js';
+import { encodeS3EventKey } from '../pipeline/s3-event.js';
 
 /** One S3 → SQS notification rule, as a bucket's notification configuration states it. */
 export interface NotificationRule {

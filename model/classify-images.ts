@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import pLimit from 'p-limit';
-import type { ImageClassifier } from './image-classifier.js';
+import type { BatchClassifier } from './image-classifier.js';
 import { decodeImage, type PreprocessOptions } from './preprocess.js';
 import { errorOutcome, type ClassificationOutcome } from './result.js';
 
@@ -16,7 +16,7 @@ export interface ClassifyImagesOptions {
   readonly batchSize?: number;
   /** Images read and decoded at once. Default: the machine's available parallelism. */
   readonly preprocessConcurrency?: number;
-  /** Size limits for each image. Default: those of `preprocessImage`. */
+  /** Size limits for each image. Default: those of `decodeImage`. */
   readonly preprocess?: PreprocessOptions;
 }
 
@@ -36,7 +36,7 @@ type Prepared = { rgb: Uint8Array; preprocessMs: number } | { error: unknown; pr
  */
 export async function* classifyImages(
   sources: readonly ImageSource[],
-  classifier: ImageClassifier,
+  classifier: BatchClassifier,
   options: ClassifyImagesOptions = {},
 ): AsyncGenerator<ImageClassification> {
   const batchSize = Math.min(options.batchSize ?? classifier.maxBatchSize, classifier.maxBatchSize);
@@ -67,14 +67,14 @@ export async function* classifyImages(
 async function* classifyPrepared(
   sources: readonly ImageSource[],
   prepared: readonly Prepared[],
-  classifier: ImageClassifier,
+  classifier: BatchClassifier,
 ): AsyncGenerator<ImageClassification> {
   const images = prepared.flatMap((item) => ('rgb' in item ? [item.rgb] : []));
   const started = performance.now();
-  let labels: Awaited<ReturnType<ImageClassifier['classifyBatch']>> | undefined;
+  let labels: Awaited<ReturnType<BatchClassifier['classifyBatch']>> | undefined;
   let inferenceError: unknown;
   try {
-    labels = await classifier.classifyDecodedBatch(images);
+    labels = await classifier.classifyBatch(images);
   } catch (error) {
     inferenceError = error;
   }

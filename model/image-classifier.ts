@@ -1,7 +1,6 @@
 import type { Logger } from '../common/logger.js';
 import { silentLogger } from '../common/logger.js';
 import { imagenetClassNames } from './class-labels.js';
-import { IMAGE_TENSOR_LENGTH } from './constants.js';
 import type { Device } from './devices.js';
 import { InferenceSession, type InferenceSessionOptions } from './inference-session.js';
 import { readModelFile, type ModelIdentity } from './model-file.js';
@@ -14,12 +13,22 @@ export interface ImageClassifierOptions extends InferenceSessionOptions, Omit<Re
   readonly topK?: number;
 }
 
+/** What the pipelines need of a classifier: decoded images in, labelled top-k predictions out. */
+export interface BatchClassifier {
+  readonly model: ModelIdentity;
+  readonly device: Device;
+  readonly maxBatchSize: number;
+  readonly topK: number;
+  classifyBatch(images: readonly Uint8Array[]): Promise<LabelScore[][]>;
+}
+
 /**
- * The model as callers see it: preprocessed tensors in, labelled top-k predictions out. The run
- * stage (one ONNX session) and the postprocess stage (softmax, top-k, names) are separate and
- * each tested alone; preprocessing lives in `preprocess.ts`.
+ * The model as callers see it: decoded images in, labelled top-k predictions out. Inference runs
+ * as three stages a reader can see — preprocess (`decodeImage` on the caller's side, normalisation
+ * on the inference thread), run (one ONNX session) and postprocess (softmax, top-k, names) — each
+ * tested alone.
  */
-export class ImageClassifier {
+export class ImageClassifier implements BatchClassifier {
   private constructor(
     private readonly session: InferenceSession,
     private readonly classNames: readonly string[],
@@ -54,21 +63,13 @@ export class ImageClassifier {
     return this.session.maxBatchSize;
   }
 
-  /** Classifies up to `maxBatchSize` preprocessed (normalised) images in one inference run. */
-  async classifyBatch(tensors: readonly Float32Array[]): Promise<LabelScore[][]> {
-    if (tensors.length === 0) return [];
-    const batch = new Float32Array(tensors.length * IMAGE_TENSOR_LENGTH);
-    tensors.forEach((tensor, i) => batch.set(tensor, i * IMAGE_TENSOR_LENGTH));
-    return this.postprocess(await this.session.run(batch, tensors.length), tensors.length);
-  }
-
   /**
-   * Classifies up to `maxBatchSize` decoded images (`decodeImage`'s 224×224 RGB) in one run; the
-   * pipelines use this, leaving normalisation to the inference thread.
+   * Classifies up to `maxBatchSize` decoded images (`decodeImage`'s 224×224 RGB) in one inference
+   * run; the inference thread normalises them (see `packBatch`).
    */
-  async classifyDecodedBatch(images: readonly Uint8Array[]): Promise<LabelScore[][]> {
+  async classifyBatch(images: readonly Uint8Array[]): Promise<LabelScore[][]> {
     if (images.length === 0) return [];
-    return this.postprocess(await this.session.runDecoded(images), images.length);
+    return this.postprocess(await this.session.run(images), images.length);
   }
 
   private postprocess(logits: Float32Array, count: number): LabelScore[][] {

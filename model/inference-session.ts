@@ -1,8 +1,8 @@
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { Worker as Thread } from 'node:worker_threads';
 import type { Logger } from '../common/logger.js';
 import { silentLogger } from '../common/logger.js';
-import { CLASS_COUNT, IMAGE_TENSOR_LENGTH, MODEL_INPUT } from './constants.js';
+import { CLASS_COUNT, MODEL_INPUT } from './constants.js';
 import type { Device, DeviceChoice } from './devices.js';
 import { ModelError, type ModelErrorCode } from './errors.js';
 import type { InferenceThreadReply, InferenceThreadRequest } from './inference-thread-protocol.js';
@@ -24,7 +24,7 @@ type Output = Extract<InferenceThreadReply, { type: 'output' }>;
 
 /**
  * The one owner of the ONNX Runtime session, created once, reused for every batch, disposed on
- * shutdown. The session lives on its own thread (see `inference-thread-worker.ts`), so a running
+ * shutdown. The session lives on its own thread (see `inference-thread.ts`), so a running
  * batch never blocks downloads and decoding on the main thread. Checks that the model takes
  * `[N,3,224,224]` floats and gives `[N,1000]`, whatever its input and output are named.
  */
@@ -34,7 +34,7 @@ export class InferenceSession {
   private closed = false;
 
   private constructor(
-    private readonly thread: Worker,
+    private readonly thread: Thread,
     readonly model: ModelIdentity,
     readonly device: Device,
     readonly maxBatchSize: number,
@@ -57,7 +57,7 @@ export class InferenceSession {
     const logger = options.logger ?? silentLogger;
     const maxBatchSize = options.maxBatchSize ?? 32;
     const threads = options.threads ?? availableParallelism();
-    const thread = new Worker(new URL('./inference-thread-worker.js', import.meta.url));
+    const thread = new Thread(new URL('./inference-thread.js', import.meta.url));
     const opened = await request(thread, { type: 'open', modelPath: modelFile.path, device: options.device ?? 'auto', threads }, 'opened');
     if (opened.type === 'failed') {
       await thread.terminate();
@@ -81,22 +81,13 @@ export class InferenceSession {
   }
 
   /**
-   * Runs `count` images laid out back to back in `batch` (each `[3,224,224]`) and returns their
-   * logits, `count × 1000` floats. The batch's memory is handed to the inference thread: do not
-   * use `batch` afterwards.
+   * Runs decoded 224×224 RGB images (see `decodeImage`) and returns their logits, `count × 1000`
+   * floats. The inference thread normalises them into the batch, so the main thread neither
+   * allocates nor copies float tensors.
    */
-  async run(batch: Float32Array, count: number): Promise<Float32Array> {
-    this.checkBatchSize(count);
-    return this.logitsOf(this.runRaw(batch.subarray(0, count * IMAGE_TENSOR_LENGTH), count), count);
-  }
-
-  /**
-   * Runs decoded 224×224 RGB images (see `decodeImage`): the inference thread normalises them into
-   * the batch, so the main thread neither allocates nor copies float tensors.
-   */
-  async runDecoded(images: readonly Uint8Array[]): Promise<Float32Array> {
-    this.checkBatchSize(images.length);
-    return this.logitsOf(this.send((id) => ({ type: 'run-decoded', id, images }), []), images.length);
+  async run(images: readonly Uint8Array[]): Promise<Float32Array> {
+    if (images.length < 1 || images.length > this.maxBatchSize) throw new RangeError(`batch of ${images.length} images is outside 1..${this.maxBatchSize}`);
+    return this.logitsOf(this.send(images), images.length);
   }
 
   async dispose(): Promise<void> {
@@ -104,10 +95,6 @@ export class InferenceSession {
     this.closed = true;
     await request(this.thread, { type: 'close' }, 'closed').catch(() => undefined);
     await this.thread.terminate();
-  }
-
-  private checkBatchSize(count: number): void {
-    if (count < 1 || count > this.maxBatchSize) throw new RangeError(`batch of ${count} images is outside 1..${this.maxBatchSize}`);
   }
 
   /** The logits of a run, with any failure that is not already a ModelError reported as INFERENCE_FAILED. */
@@ -120,27 +107,20 @@ export class InferenceSession {
     }
   }
 
-  private runRaw(input: Float32Array, count: number): Promise<Output> {
-    // Copy only when the view does not own its whole buffer; otherwise hand the buffer over.
-    const owned = input.byteOffset === 0 && input.byteLength === input.buffer.byteLength ? input : input.slice();
-    const dims = [count, MODEL_INPUT.channels, MODEL_INPUT.cropSize, MODEL_INPUT.cropSize];
-    return this.send((id) => ({ type: 'run', id, input: owned, dims }), [owned.buffer as ArrayBuffer]);
-  }
-
-  private send(message: (id: number) => InferenceThreadRequest, transfer: ArrayBuffer[]): Promise<Output> {
+  private send(images: readonly Uint8Array[]): Promise<Output> {
     if (this.closed) return Promise.reject(new Error('the inference session is disposed'));
     const id = this.nextId++;
     return new Promise<Output>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.thread.postMessage(message(id), transfer);
+      this.thread.postMessage({ type: 'run', id, images } satisfies InferenceThreadRequest);
     });
   }
 
-  /** One image of zeros must give `[1,1000]` floats; anything else is not an ImageNet classifier. */
+  /** One black image must give `[1,1000]` floats; anything else is not an ImageNet classifier. */
   private async checkSignature(modelFile: ModelFile): Promise<void> {
     let output: Output;
     try {
-      output = await this.runRaw(new Float32Array(IMAGE_TENSOR_LENGTH), 1);
+      output = await this.send([new Uint8Array(MODEL_INPUT.cropSize * MODEL_INPUT.cropSize * MODEL_INPUT.channels)]);
     } catch (error) {
       await this.dispose();
       throw invalidModel(modelFile, `it does not accept a [N,3,224,224] float input (${(error as Error).message})`, error);
@@ -159,7 +139,7 @@ export class InferenceSession {
 
 /** Sends one request and waits for the reply of the given type (or a failure). */
 function request<T extends InferenceThreadReply['type']>(
-  thread: Worker,
+  thread: Thread,
   message: InferenceThreadRequest,
   expected: T,
 ): Promise<Extract<InferenceThreadReply, { type: T }> | Extract<InferenceThreadReply, { type: 'failed' }>> {

@@ -3,9 +3,8 @@ import type { DeviceChoice, Device } from './devices.js';
 /** Messages from the main thread to the inference thread. */
 export type InferenceThreadRequest =
   | { readonly type: 'open'; readonly modelPath: string; readonly device: DeviceChoice; readonly threads: number }
-  | { readonly type: 'run'; readonly id: number; readonly input: Float32Array; readonly dims: readonly number[] }
   /** Decoded 224×224 RGB images: the thread normalises them into one batch, then runs it. */
-  | { readonly type: 'run-decoded'; readonly id: number; readonly images: readonly Uint8Array[] }
+  | { readonly type: 'run'; readonly id: number; readonly images: readonly Uint8Array[] }
   | { readonly type: 'close' };
 
 /** Messages from the inference thread to the main thread. */

@@ -1,4 +1,4 @@
-import { MODEL_INPUT } from './constants.js';
+import { IMAGE_TENSOR_LENGTH, MODEL_INPUT } from './constants.js';
 
 /**
  * Interleaved 8-bit RGB (HWC) to the network's input: planar CHW floats, scaled to [0, 1] and
@@ -21,4 +21,12 @@ export function normalizeRgbToChw(
     }
   }
   return target;
+}
+
+/** The network's input for a batch: decoded 224×224 RGB images normalised into one `[N,3,224,224]` tensor. */
+export function packBatch(images: readonly Uint8Array[]): { input: Float32Array; dims: number[] } {
+  const pixelCount = MODEL_INPUT.cropSize * MODEL_INPUT.cropSize;
+  const input = new Float32Array(images.length * IMAGE_TENSOR_LENGTH);
+  images.forEach((rgb, i) => normalizeRgbToChw(rgb, pixelCount, input, i * IMAGE_TENSOR_LENGTH));
+  return { input, dims: [images.length, MODEL_INPUT.channels, MODEL_INPUT.cropSize, MODEL_INPUT.cropSize] };
 }

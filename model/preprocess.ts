@@ -1,13 +1,21 @@
 import sharp, { type Metadata } from 'sharp';
-// One libvips thread per image: images are decoded several at a time (see the callers' limits),
-// which uses the cores with less synchronisation than splitting each small image across threads.
-// No operation cache: every image is new, so caching would only cost memory and hashing.
-sharp.concurrency(1);
-sharp.cache(false);
-import { IMAGE_TENSOR_LENGTH, MODEL_INPUT } from './constants.js';
+import { MODEL_INPUT } from './constants.js';
 import { ImageError } from './errors.js';
+import { describeImageFormats, IMAGE_FORMATS } from './image-formats.js';
+import { checkFileSize } from './image-limits.js';
 import { centerCropRegion, resizedSize, uprightSize, type CropRegion, type Size } from './image-size.js';
-import { normalizeRgbToChw } from './normalize.js';
+
+/**
+ * libvips settings for decoding many small images at once; the entry points (the worker, the CLI,
+ * the benchmark) call this once at start-up. One libvips thread per image: images are decoded
+ * several at a time (see the callers' limits), which uses the cores with less synchronisation than
+ * splitting each small image across threads. No operation cache: every image is new, so caching
+ * would only cost memory and hashing.
+ */
+export function configureImageDecoding(): void {
+  sharp.concurrency(1);
+  sharp.cache(false);
+}
 
 /** Limits that protect memory from hostile or accidental inputs. */
 export interface PreprocessOptions {
@@ -28,8 +36,8 @@ export const DEFAULT_PREPROCESS_OPTIONS: Required<PreprocessOptions> = {
   shrinkOnLoad: true,
 };
 
-/** Formats accepted as input. AVIF is reported by libvips as `heif` with AV1 compression. */
-const ACCEPTED_FORMATS = new Set(['jpeg', 'png', 'webp', 'gif', 'tiff', 'avif']);
+/** Formats accepted as input (libvips' names). AVIF is reported by libvips as `heif` with AV1 compression. */
+const ACCEPTED_FORMATS = new Set<string>(IMAGE_FORMATS.map((format) => format.decoderName));
 
 /** One image decoded, resized and cropped: 224×224 interleaved 8-bit RGB, not yet normalised. */
 export interface DecodedImage {
@@ -41,24 +49,6 @@ export interface DecodedImage {
   readonly size: Size;
 }
 
-/** One image ready for the network, with what was learnt while decoding it. */
-export interface PreprocessedImage {
-  /** `[3, 224, 224]` float32, CHW, normalised. */
-  readonly tensor: Float32Array;
-  readonly format: string;
-  readonly size: Size;
-}
-
-/**
- * torchvision's ImageNet evaluation transform on encoded image bytes: {@link decodeImage}, then
- * scale and normalise ({@link normalizeRgbToChw}).
- */
-export async function preprocessImage(bytes: Uint8Array, options: PreprocessOptions = {}): Promise<PreprocessedImage> {
-  const { rgb, format, size } = await decodeImage(bytes, options);
-  const pixelCount = MODEL_INPUT.cropSize * MODEL_INPUT.cropSize;
-  return { tensor: normalizeRgbToChw(rgb, pixelCount, new Float32Array(IMAGE_TENSOR_LENGTH)), format, size };
-}
-
 /**
  * The decoding half of torchvision's ImageNet evaluation transform: turn upright by EXIF
  * orientation, convert to 8-bit sRGB RGB, resize the shorter side to 256 (bilinear with
@@ -68,11 +58,7 @@ export async function preprocessImage(bytes: Uint8Array, options: PreprocessOpti
 export async function decodeImage(bytes: Uint8Array, options: PreprocessOptions = {}): Promise<DecodedImage> {
   const { maxBytes, maxPixels, shrinkOnLoad } = { ...DEFAULT_PREPROCESS_OPTIONS, ...options };
   if (bytes.length === 0) throw new ImageError('EMPTY_FILE', 'the file is empty (0 bytes)');
-  if (bytes.length > maxBytes) {
-    throw new ImageError('FILE_TOO_LARGE', `the file has ${bytes.length} bytes, more than the limit of ${maxBytes}`, {
-      context: { bytes: bytes.length, maxBytes },
-    });
-  }
+  checkFileSize(bytes.length, maxBytes);
 
   const header = await readImageHeader(bytes, maxPixels);
   const { format, size } = header;
@@ -130,13 +116,13 @@ async function readImageHeader(bytes: Uint8Array, maxPixels: number): Promise<{ 
   } catch (error) {
     const message = (error as Error).message;
     if (/unsupported image format/i.test(message)) {
-      throw new ImageError('NOT_AN_IMAGE', 'the content is not an image in any format this tool reads (JPEG, PNG, WebP, GIF, TIFF, AVIF)', { cause: error });
+      throw new ImageError('NOT_AN_IMAGE', `the content is not an image in any format this tool reads (${describeImageFormats()})`, { cause: error });
     }
     throw new ImageError('CORRUPT_IMAGE', `the image header cannot be read: ${message}`, { cause: error });
   }
   const format = metadata.format === 'heif' && metadata.compression === 'av1' ? 'avif' : String(metadata.format);
   if (!ACCEPTED_FORMATS.has(format)) {
-    throw new ImageError('UNSUPPORTED_FORMAT', `${format} images are not supported; use JPEG, PNG, WebP, GIF, TIFF or AVIF`, {
+    throw new ImageError('UNSUPPORTED_FORMAT', `${format} images are not supported; use ${describeImageFormats()}`, {
       context: { format },
     });
   }

@@ -3,7 +3,6 @@ import path from 'node:path';
 import type { Logger } from '../common/logger.js';
 import { silentLogger } from '../common/logger.js';
 import { cacheDirectory, projectRoot } from '../common/paths.js';
-import { writeAlexNetOnnx } from './build-alexnet-onnx.js';
 import { DEFAULT_DEV_MODEL_SEED } from './constants.js';
 import { ModelError } from './errors.js';
 
@@ -50,6 +49,7 @@ export async function resolveModelPath(options: ResolveModelOptions = {}): Promi
   const devFile = devModelFile(seed, options.cacheDirectory ?? cacheDirectory);
   if (!(await exists(devFile))) {
     logger.info({ path: devFile, seed }, 'building the dev model (AlexNet graph with seeded He-initialised weights)');
+    const { writeAlexNetOnnx } = await import('./build-alexnet-onnx.js');
     await writeAlexNetOnnx(devFile, { seed });
   }
   logger.warn({ path: devFile, seed }, 'using the dev model: its weights are UNTRAINED, so labels are not real predictions');

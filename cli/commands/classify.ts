@@ -3,14 +3,8 @@ import { readFile, stat } from 'node:fs/promises';
 import { once } from 'node:events';
 import { Command, Option } from 'commander';
 import type { Logger } from '../../common/logger.js';
-import {
-  classifyImages,
-  ImageClassifier,
-  ImageError,
-  RESULT_SCHEMA_VERSION,
-  type ImageSource,
-  type PreprocessOptions,
-} from '../../model/index.js';
+import { checkFileSize, classifyImages, ImageClassifier, ImageError, type ImageSource, type PreprocessOptions } from '../../model/index.js';
+import { buildResult } from '../../pipeline/result-document.js';
 import { expandImagePaths } from '../image-files.js';
 import { addModelOptions, classifierOptionsFrom, preprocessOptionsFrom, type ModelCommandOptions } from '../model-options.js';
 import { createProgress } from '../progress-bar.js';
@@ -48,9 +42,9 @@ async function runClassify(paths: string[], options: ClassifyCommandOptions, log
   let failed = 0;
   try {
     const sources = files.map((file) => fileImageSource(file, preprocess));
-    for await (const { source, outcome } of classifyImages(sources, classifier, { batchSize: options.batchSize, preprocess })) {
+    for await (const { source, outcome, timings } of classifyImages(sources, classifier, { batchSize: options.batchSize, preprocess })) {
       if (outcome.status === 'error') failed++;
-      const line = JSON.stringify({ schemaVersion: RESULT_SCHEMA_VERSION, file: source.name, ...outcome, model: classifier.model });
+      const line = JSON.stringify(buildResult({ file: source.name }, { outcome, model: classifier.model, device: classifier.device, timings, processedAt: new Date() }));
       if (!output.write(`${line}\n`)) await once(output, 'drain');
       progress.increment();
     }
@@ -71,9 +65,7 @@ export function fileImageSource(file: string, limits: PreprocessOptions = {}): I
       try {
         const info = await stat(file);
         if (!info.isFile()) throw new ImageError('READ_FAILED', `${file} is not a regular file`);
-        if (limits.maxBytes !== undefined && info.size > limits.maxBytes) {
-          throw new ImageError('FILE_TOO_LARGE', `the file has ${info.size} bytes, more than the limit of ${limits.maxBytes}`);
-        }
+        if (limits.maxBytes !== undefined) checkFileSize(info.size, limits.maxBytes, { file });
         return await readFile(file);
       } catch (error) {
         if (error instanceof ImageError) throw error;

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Command, Option } from 'commander';
 import type { Logger } from '../../common/logger.js';
-import { resultKeyFor, resultsPrefixFor, uploadKeyFor } from '../../functions/worker/object-keys.js';
-import type { ResultDocument } from '../../functions/worker/result-document.js';
+import { resultKeyFor, resultsPrefixFor, uploadKeyFor } from '../../pipeline/object-keys.js';
+import type { ResultDocument } from '../../pipeline/result-document.js';
 import { hasImageExtension } from '../../model/index.js';
 import { explainAwsError } from '../aws-errors.js';
 import { listKeys, readResult } from '../bucket-reader.js';

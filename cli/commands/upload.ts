@@ -6,7 +6,7 @@ import { Command, Option } from 'commander';
 import mime from 'mime-types';
 import pLimit from 'p-limit';
 import type { Logger } from '../../common/logger.js';
-import { hasImageExtension } from '../../model/index.js';
+import { describeImageExtensions, hasImageExtension } from '../../model/index.js';
 import { explainAwsError } from '../aws-errors.js';
 import { CliError } from '../cli-error.js';
 import { filesBelow } from '../image-files.js';
@@ -35,7 +35,7 @@ export function uploadCommand(logger: Logger): Command {
   addTargetOptions(command).action(async (paths: string[], options: UploadOptions) => {
     const target = await resolveTarget(options, ['bucket']);
     const { uploads, skipped } = await planUploads(paths, target.layout.uploadsPrefix + normalizePrefix(options.prefix));
-    for (const file of skipped) logger.warn({ file }, 'skipped: not an image (jpg, jpeg, png, webp, gif, tif, tiff, avif)');
+    for (const file of skipped) logger.warn({ file }, `skipped: not an image (${describeImageExtensions()})`);
     if (uploads.length === 0) throw new CliError('nothing to upload: no image files among the given paths');
     const keys = await uploadAll(target, uploads, options.concurrency);
     for (const key of keys) process.stdout.write(`uploaded s3://${target.bucket}/${key}\n`);

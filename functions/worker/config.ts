@@ -2,7 +2,8 @@ import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { ConfigurationError } from '../../common/errors.js';
 import { DEFAULT_PREPROCESS_OPTIONS, DEVICES } from '../../model/index.js';
-import { WORKER_DEFAULTS, WORKER_ENVIRONMENT as ENV } from './constants.js';
+import { keyLayoutProblems } from '../../pipeline/object-keys.js';
+import { WORKER_DEFAULTS, WORKER_ENVIRONMENT as ENV } from '../../pipeline/worker-environment.js';
 
 const integer = (min: number, max: number, fallback: number) =>
   z
@@ -14,11 +15,10 @@ const integer = (min: number, max: number, fallback: number) =>
     .optional()
     .transform((value) => value ?? fallback);
 
-const prefix = (fallback: string) =>
+const textOr = (fallback: string) =>
   z
     .string()
     .trim()
-    .regex(/^[^/].*\/$/, 'must be a key prefix that ends with "/" and does not start with one (e.g. "uploads/")')
     .optional()
     .transform((value) => value ?? fallback);
 
@@ -27,8 +27,8 @@ const environmentSchema = z
   .object({
     [ENV.queueUrl]: z.string({ error: 'is required (the SQS queue URL to consume)' }).url('must be a URL'),
     [ENV.bucketName]: z.string().min(3).max(63).optional(),
-    [ENV.uploadsPrefix]: prefix(WORKER_DEFAULTS.uploadsPrefix),
-    [ENV.resultsPrefix]: prefix(WORKER_DEFAULTS.resultsPrefix),
+    [ENV.uploadsPrefix]: textOr(WORKER_DEFAULTS.uploadsPrefix),
+    [ENV.resultsPrefix]: textOr(WORKER_DEFAULTS.resultsPrefix),
     [ENV.maxBatch]: integer(1, 256, WORKER_DEFAULTS.maxBatch),
     [ENV.maxWaitMs]: integer(0, 60_000, WORKER_DEFAULTS.maxWaitMs),
     [ENV.maxImagesInFlight]: integer(1, 10_000, WORKER_DEFAULTS.maxImagesInFlight),
@@ -53,10 +53,8 @@ const environmentSchema = z
         message: `must be shorter than ${ENV.visibilityTimeoutSeconds} (${env[ENV.visibilityTimeoutSeconds]} s), or messages reappear while they are worked on`,
       });
     }
-    const uploads = env[ENV.uploadsPrefix];
-    const results = env[ENV.resultsPrefix];
-    if (uploads.startsWith(results) || results.startsWith(uploads)) {
-      context.addIssue({ code: 'custom', path: [ENV.resultsPrefix], message: `must not overlap ${ENV.uploadsPrefix} ("${uploads}"), or results would trigger the pipeline` });
+    for (const problem of keyLayoutProblems({ uploadsPrefix: env[ENV.uploadsPrefix], resultsPrefix: env[ENV.resultsPrefix] })) {
+      context.addIssue({ code: 'custom', path: [ENV[problem.field]], message: problem.message });
     }
   });
 

@@ -2,13 +2,13 @@ import { availableParallelism } from 'node:os';
 import pLimit from 'p-limit';
 import { PipelineError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
-import { decodeImage, errorOutcome, type ClassificationOutcome, type ImageClassifier, type LabelScore } from '../../model/index.js';
+import { decodeImage, errorOutcome, type BatchClassifier, type ClassificationOutcome, type LabelScore } from '../../model/index.js';
+import { resultKeyFor, skipReasonFor } from '../../pipeline/object-keys.js';
+import { buildResult, normalizeEtag } from '../../pipeline/result-document.js';
+import type { S3ObjectRecord } from '../../pipeline/s3-event.js';
 import type { WorkerConfig } from './config.js';
 import type { ImageBatcher } from './image-batcher.js';
 import type { ObjectStore } from './object-store.js';
-import { resultKeyFor, skipReasonFor } from './object-keys.js';
-import { buildResultDocument, normalizeEtag } from './result-document.js';
-import type { S3ObjectRecord } from './s3-event.js';
 import type { StoredResultLookup } from './stored-result-lookup.js';
 
 /** `done`: the record needs nothing more (result stored, skipped, or already there). `retry`: send the message back. */
@@ -29,7 +29,7 @@ export interface ImageJobDependencies {
   readonly store: ObjectStore;
   readonly storedResults: StoredResultLookup;
   readonly batcher: ImageBatcher<LabelScore[]>;
-  readonly classifier: ImageClassifier;
+  readonly classifier: BatchClassifier;
   readonly logger: Logger;
   readonly stats: ImageJobStats;
 }
@@ -83,19 +83,7 @@ export class ImageJobRunner {
       outcome = errorOutcome(error);
       logger.warn({ key, messageId, code: outcome.status === 'error' ? outcome.error.code : undefined }, 'image cannot be classified; storing an error result');
     }
-    const document = buildResultDocument({
-      outcome,
-      source: { bucket, key, etag, size: record.size },
-      model: classifier.model,
-      device: classifier.device,
-      processedAt: new Date(),
-      timings: {
-        downloadMs: Math.round(timings.downloadMs),
-        preprocessMs: Math.round(timings.preprocessMs),
-        inferenceMs: Math.round(timings.inferenceMs),
-        batchSize: timings.batchSize,
-      },
-    });
+    const document = buildResult({ source: { bucket, key, etag, size: record.size } }, { outcome, model: classifier.model, device: classifier.device, timings, processedAt: new Date() });
     try {
       await store.writeResult(bucket, resultKey, document);
     } catch (error) {

@@ -2,9 +2,9 @@
 import { ConfigurationError } from '../../common/errors.js';
 import { createS3Client, createSqsClient } from '../../common/aws-clients.js';
 import { createLogger } from '../../common/logger.js';
-import { ImageClassifier } from '../../model/index.js';
+import { configureImageDecoding, ImageClassifier } from '../../model/index.js';
 import { loadWorkerConfig } from './config.js';
-import { Worker } from './worker.js';
+import { QueueConsumer } from './queue-consumer.js';
 
 /**
  * The container task's entry point: configuration from the environment, the AWS clients from the
@@ -18,7 +18,8 @@ try {
     { modelPath: config.modelPath, device: config.device, threads: config.threads, maxBatchSize: config.maxBatch, topK: config.topK },
     logger,
   );
-  const worker = new Worker(config, { s3: createS3Client(), sqs: createSqsClient(), classifier, logger });
+  configureImageDecoding();
+  const worker = new QueueConsumer(config, { s3: createS3Client(), sqs: createSqsClient(), classifier, logger });
   const shutDown = async (signal: string) => {
     logger.info({ signal }, 'shutdown requested');
     await worker.stop();

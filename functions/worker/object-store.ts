@@ -1,7 +1,7 @@
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { ImageError } from '../../model/index.js';
-import { isNotFoundError, SourceObjectMissingError, TransientAwsError } from './errors.js';
-import { normalizeEtag, RESULT_METADATA, type ResultDocument } from './result-document.js';
+import { checkFileSize, ImageError } from '../../model/index.js';
+import { isNotFoundError, SourceObjectMissingError, TransientAwsError } from '../../pipeline/errors.js';
+import { normalizeEtag, RESULT_METADATA, type ResultDocument } from '../../pipeline/result-document.js';
 
 /** What a stored result was computed from: it is reused only for the same source ETag and model. */
 export interface StoredResultTag {
@@ -24,10 +24,11 @@ export class ObjectStore {
   async download(bucket: string, key: string, maxBytes: number): Promise<Uint8Array> {
     try {
       const response = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      const size = response.ContentLength ?? 0;
-      if (size > maxBytes) {
+      try {
+        checkFileSize(response.ContentLength ?? 0, maxBytes, { bucket, key });
+      } catch (error) {
         (response.Body as { destroy?: () => void } | undefined)?.destroy?.();
-        throw new ImageError('FILE_TOO_LARGE', `the object has ${size} bytes, more than the limit of ${maxBytes}`, { context: { bucket, key } });
+        throw error;
       }
       if (!response.Body) throw new Error('GetObject returned no body');
       return await response.Body.transformToByteArray();

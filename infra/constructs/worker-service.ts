@@ -9,7 +9,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { projectRoot } from '../../common/paths.js';
-import { WORKER_DEFAULTS, WORKER_ENVIRONMENT } from '../../functions/worker/constants.js';
+import { WORKER_DEFAULTS, WORKER_ENVIRONMENT } from '../../pipeline/worker-environment.js';
 import type { GpuCapacity } from './gpu-capacity.js';
 
 /** Props of {@link WorkerService}. */

@@ -6,9 +6,9 @@ import { queueDepth } from '../../cli/commands/status.js';
 import { createS3Client, createSqsClient } from '../../common/aws-clients.js';
 import { silentLogger } from '../../common/logger.js';
 import { loadWorkerConfig, type WorkerConfig } from '../../functions/worker/config.js';
-import { Worker } from '../../functions/worker/worker.js';
+import { QueueConsumer } from '../../functions/worker/queue-consumer.js';
 import { LocalAws, type LocalAwsOptions } from '../../local/local-aws.js';
-import type { ImageClassifier } from '../../model/index.js';
+import type { BatchClassifier } from '../../model/index.js';
 
 /** Worker settings that keep integration tests quick: short polls, short visibility, no retry delay. */
 export const FAST_WORKER_ENVIRONMENT = {
@@ -39,8 +39,8 @@ export class LocalPipeline {
   }
 
   /** A worker in this process, with its own S3 client (so tests can make it fail fast). */
-  startWorker(classifier: ImageClassifier, overrides: Record<string, string> = {}, s3 = this.s3): Worker {
-    const worker = new Worker(this.workerConfig(overrides), { s3, sqs: this.sqs, classifier, logger: silentLogger });
+  startWorker(classifier: BatchClassifier, overrides: Record<string, string> = {}, s3 = this.s3): QueueConsumer {
+    const worker = new QueueConsumer(this.workerConfig(overrides), { s3, sqs: this.sqs, classifier, logger: silentLogger });
     worker.start();
     return worker;
   }

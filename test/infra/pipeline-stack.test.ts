@@ -7,6 +7,7 @@ import { acknowledgeNagFindings } from '../../infra/nag-acknowledgements.js';
 import { PipelineStack } from '../../infra/pipeline-stack.js';
 import { PARAMETER_DEFAULTS, readPipelineParameters, type PipelineParameters } from '../../infra/stack-parameters.js';
 import { IMAGE_EXTENSIONS } from '../../model/index.js';
+import { STACK_OUTPUT } from '../../pipeline/stack-outputs.js';
 
 function synthesize(overrides: Partial<PipelineParameters> = {}): { stack: PipelineStack; template: Template } {
   const app = new App();
@@ -146,8 +147,12 @@ describe('PipelineStack: operations', () => {
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
   });
 
-  it('outputs what the CLI reads', () => {
-    for (const name of ['BucketName', 'QueueUrl', 'DeadLetterQueueUrl', 'DashboardUrl', 'LogGroupName']) template.hasOutput(name, {});
+  it('outputs what the CLI reads, the key layout included', () => {
+    for (const name of Object.values(STACK_OUTPUT)) template.hasOutput(name, {});
+    template.hasOutput(STACK_OUTPUT.uploadsPrefix, { Value: 'uploads/' });
+    const custom = synthesize({ uploadsPrefix: 'in/', resultsPrefix: 'labels/' }).template;
+    custom.hasOutput(STACK_OUTPUT.uploadsPrefix, { Value: 'in/' });
+    custom.hasOutput(STACK_OUTPUT.resultsPrefix, { Value: 'labels/' });
   });
 
   it('passes cdk-nag AwsSolutions, every acknowledgement carrying a reason', () => {

@@ -1,15 +1,8 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
-import {
-  ALEXNET_LAYERS,
-  buildAlexNetOnnx,
-  countParameters,
-  DEV_MODEL_INPUT_NAME,
-  DEV_MODEL_OUTPUT_NAME,
-  readModelMetadata,
-  WEIGHTS_METADATA_KEY,
-} from '../../model/index.js';
+import { buildAlexNetOnnx, DEV_MODEL_INPUT_NAME, DEV_MODEL_OUTPUT_NAME } from '../../model/build-alexnet-onnx.js';
+import { ALEXNET_LAYERS, countParameters, readModelMetadata, WEIGHTS_METADATA_KEY } from '../../model/index.js';
 import { OnnxModelProto } from '../../model/onnx-schema.js';
 
 type Decoded = {

@@ -3,14 +3,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import {
-  IMAGE_TENSOR_LENGTH,
-  ImageClassifier,
-  InferenceSession,
-  ModelError,
-  preprocessImage,
-  readModelFile,
-} from '../../model/index.js';
+import { decodeImage, ImageClassifier, InferenceSession, MODEL_INPUT, ModelError, readModelFile } from '../../model/index.js';
 import { OnnxModelProto } from '../../model/onnx-schema.js';
 import { loadDevModelFile } from '../helpers/dev-model.js';
 import { fixtureImageNames, readFixtureImage } from '../helpers/shared-fixtures.js';
@@ -44,7 +37,9 @@ describe('InferenceSession', () => {
       assert.equal(session.outputName, 'logits');
       assert.equal(session.model.pretrained, false);
       assert.match(session.model.sha256, /^[0-9a-f]{64}$/);
-      await assert.rejects(session.run(new Float32Array(5 * IMAGE_TENSOR_LENGTH), 5), RangeError);
+      const black = () => new Uint8Array(MODEL_INPUT.cropSize * MODEL_INPUT.cropSize * MODEL_INPUT.channels);
+      assert.equal((await session.run([black(), black()])).length, 2000);
+      await assert.rejects(session.run(Array.from({ length: 5 }, black)), RangeError);
     } finally {
       await session.dispose();
     }
@@ -82,7 +77,7 @@ describe('ImageClassifier', () => {
   after(() => classifier.dispose());
 
   it('gives each image the same labels alone as in a batch, and different images different scores', async () => {
-    const tensors = await Promise.all(fixtureImageNames().map(async (name) => (await preprocessImage(readFixtureImage(name))).tensor));
+    const tensors = await Promise.all(fixtureImageNames().map(async (name) => (await decodeImage(readFixtureImage(name))).rgb));
     const batched = await classifier.classifyBatch(tensors);
     assert.equal(batched.length, tensors.length);
     for (let i = 0; i < tensors.length; i++) {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
-import { ImageError, MODEL_INPUT, preprocessImage } from '../../model/index.js';
+import { ImageError, MODEL_INPUT } from '../../model/index.js';
 import {
   phoneSizedJpeg,
   pngClaimingSize,
@@ -9,13 +9,14 @@ import {
   textPretendingToBeAnImage,
   truncated,
 } from '../helpers/image-factories.js';
+import { networkInput } from '../helpers/network-input.js';
 import { fixtureImageNames, meanAbsoluteDifference, readFixtureImage, readReferenceTensor } from '../helpers/shared-fixtures.js';
 
 const TOLERANCE = 0.015;
 const chelsea = readFixtureImage('chelsea.jpg');
 
 async function rejects(bytes: Buffer, code: string, options = {}) {
-  await assert.rejects(preprocessImage(bytes, options), (error: unknown) => {
+  await assert.rejects(networkInput(bytes, options), (error: unknown) => {
     assert.ok(error instanceof ImageError, `expected ImageError, got ${String(error)}`);
     assert.equal(error.code, code);
     assert.ok(error.message.length > 10);
@@ -23,35 +24,35 @@ async function rejects(bytes: Buffer, code: string, options = {}) {
   });
 }
 
-describe('preprocessImage against torchvision', () => {
+describe('decodeImage + packBatch (the production path) against torchvision', () => {
   for (const name of fixtureImageNames()) {
     it(`${name} is within ${TOLERANCE} of the reference tensor`, async () => {
-      const { tensor } = await preprocessImage(readFixtureImage(name));
+      const { tensor } = await networkInput(readFixtureImage(name));
       const difference = meanAbsoluteDifference(tensor, readReferenceTensor(name));
       assert.ok(difference <= TOLERANCE, `mean absolute difference ${difference.toFixed(4)}`);
     });
   }
 
   it('turns an image upright by its EXIF orientation', async () => {
-    const rotated = await preprocessImage(readFixtureImage('chelsea-exif-rotated.jpg'));
-    const upright = await preprocessImage(chelsea);
+    const rotated = await networkInput(readFixtureImage('chelsea-exif-rotated.jpg'));
+    const upright = await networkInput(chelsea);
     assert.deepEqual(rotated.size, { width: 451, height: 300 });
     // The rotated fixture was re-encoded, so it differs from chelsea.jpg by JPEG noise (~0.03) only.
     assert.ok(meanAbsoluteDifference(rotated.tensor, upright.tensor) < 0.05);
-    const ignoringOrientation = await preprocessImage(await sharp(readFixtureImage('chelsea-exif-rotated.jpg')).jpeg({ quality: 95 }).toBuffer());
+    const ignoringOrientation = await networkInput(await sharp(readFixtureImage('chelsea-exif-rotated.jpg')).jpeg({ quality: 95 }).toBuffer());
     assert.ok(meanAbsoluteDifference(ignoringOrientation.tensor, upright.tensor) > 0.2, 'stripping EXIF must change the result');
   });
 
   it('stays within tolerance on a phone-sized photo when the decoder shrinks on load', async () => {
     const phone = await phoneSizedJpeg(chelsea);
-    const fast = await preprocessImage(phone);
-    const exact = await preprocessImage(phone, { shrinkOnLoad: false });
+    const fast = await networkInput(phone);
+    const exact = await networkInput(phone, { shrinkOnLoad: false });
     assert.deepEqual(fast.size, { width: 4032, height: 3024 });
     assert.ok(meanAbsoluteDifference(fast.tensor, exact.tensor) <= TOLERANCE);
   });
 });
 
-describe('preprocessImage input formats', () => {
+describe('decodeImage input formats', () => {
   const reference = readReferenceTensor('chelsea.jpg');
   const pixels = MODEL_INPUT.cropSize * MODEL_INPUT.cropSize;
   const cases: Array<[string, () => Promise<Buffer>, number]> = [
@@ -67,7 +68,7 @@ describe('preprocessImage input formats', () => {
   ];
   for (const [label, make, tolerance] of cases) {
     it(`reads ${label} as 8-bit sRGB RGB`, async () => {
-      const { tensor } = await preprocessImage(await make());
+      const { tensor } = await networkInput(await make());
       assert.equal(tensor.length, 3 * pixels);
       const difference = meanAbsoluteDifference(tensor, reference);
       assert.ok(difference <= tolerance, `${label}: mean absolute difference ${difference.toFixed(4)} > ${tolerance}`);
@@ -75,7 +76,7 @@ describe('preprocessImage input formats', () => {
   }
 
   it('reads grayscale as three equal channels', async () => {
-    const { tensor } = await preprocessImage(await sharp(chelsea).grayscale().png().toBuffer());
+    const { tensor } = await networkInput(await sharp(chelsea).grayscale().png().toBuffer());
     const unnormalised = (channel: number, i: number) => tensor[channel * pixels + i]! * MODEL_INPUT.std[channel]! + MODEL_INPUT.mean[channel]!;
     for (let i = 0; i < pixels; i += 997) {
       assert.ok(Math.abs(unnormalised(0, i) - unnormalised(1, i)) < 1e-5);
@@ -89,14 +90,14 @@ describe('preprocessImage input formats', () => {
     const animated = await sharp(Buffer.concat([red, blue]), { raw: { width: 64, height: 128, channels: 3, pageHeight: 64 } })
       .gif({ loop: 0, delay: [100, 100] })
       .toBuffer();
-    const { tensor, size } = await preprocessImage(animated);
+    const { tensor, size } = await networkInput(animated);
     assert.deepEqual(size, { width: 64, height: 64 });
     const redValue = tensor[0]! * MODEL_INPUT.std[0] + MODEL_INPUT.mean[0];
     assert.ok(redValue > 0.95, `first frame is red, got red channel ${redValue}`);
   });
 });
 
-describe('preprocessImage bad input', () => {
+describe('decodeImage bad input', () => {
   it('rejects zero bytes', () => rejects(Buffer.alloc(0), 'EMPTY_FILE'));
   it('rejects a truncated JPEG', () => rejects(truncated(chelsea), 'CORRUPT_IMAGE'));
   it('rejects text renamed .jpg', () => rejects(textPretendingToBeAnImage, 'NOT_AN_IMAGE'));

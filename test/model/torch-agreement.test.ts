@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { projectRoot } from '../../common/paths.js';
-import { IMAGE_TENSOR_LENGTH, ImageClassifier, InferenceSession, readModelFile } from '../../model/index.js';
+import { decodeImage, ImageClassifier, InferenceSession, packBatch, readModelFile } from '../../model/index.js';
 import { loadDevModelFile } from '../helpers/dev-model.js';
 import { findPythonWithTorch } from '../helpers/python-torch.js';
-import { fixtureImageNames, readReferenceTensor } from '../helpers/shared-fixtures.js';
+import { fixtureImageNames, readFixtureImage } from '../helpers/shared-fixtures.js';
 
 const torch = findPythonWithTorch();
 const skip = torch.python ? false : `skipped: ${torch.reason}`;
@@ -22,15 +22,16 @@ describe('agreement with PyTorch', { skip }, () => {
   it('the dev graph computes what torchvision’s AlexNet computes with the same weights', async () => {
     const folder = await mkdtemp(path.join(tmpdir(), 'alexnet-torch-'));
     const names = fixtureImageNames();
-    const batch = new Float32Array(names.length * IMAGE_TENSOR_LENGTH);
-    names.forEach((name, i) => batch.set(readReferenceTensor(name), i * IMAGE_TENSOR_LENGTH));
+    // The production path: decoded images, normalised into the batch as the inference thread does.
+    const images = await Promise.all(names.map(async (name) => (await decodeImage(readFixtureImage(name))).rgb));
+    const batch = packBatch(images).input;
     await writeFile(path.join(folder, 'input.f32'), new Uint8Array(batch.buffer));
     const model = await loadDevModelFile();
     runPython([path.join(projectRoot, 'test', 'model', 'torch_reference_logits.py'), model.path, path.join(folder, 'input.f32'), path.join(folder, 'torch.f32')]);
     const torchLogits = new Float32Array(new Uint8Array(await readFile(path.join(folder, 'torch.f32'))).buffer);
 
     const session = await InferenceSession.create(model, { device: 'cpu', maxBatchSize: names.length });
-    const ortLogits = await session.run(batch, names.length);
+    const ortLogits = await session.run(images);
     await session.dispose();
 
     assert.equal(ortLogits.length, torchLogits.length);
@@ -53,8 +54,8 @@ describe('agreement with PyTorch', { skip }, () => {
     const classifier = await ImageClassifier.load({ modelPath: out, maxBatchSize: 3, device: 'cpu' });
     try {
       assert.equal(classifier.modelSource, 'explicit');
-      const tensors = fixtureImageNames().slice(0, 3).map(readReferenceTensor);
-      const labels = await classifier.classifyBatch(tensors);
+      const images = await Promise.all(fixtureImageNames().slice(0, 3).map(async (name) => (await decodeImage(readFixtureImage(name))).rgb));
+      const labels = await classifier.classifyBatch(images);
       assert.equal(labels.length, 3);
     } finally {
       await classifier.dispose();

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { createS3Client } from '../../../common/aws-clients.js';
-import { TransientAwsError } from '../../../functions/worker/errors.js';
+import { TransientAwsError } from '../../../pipeline/errors.js';
 import { ObjectStore, type StoredResultTag } from '../../../functions/worker/object-store.js';
-import { buildResultDocument } from '../../../functions/worker/result-document.js';
+import { buildResult } from '../../../pipeline/result-document.js';
 import { StoredResultLookup } from '../../../functions/worker/stored-result-lookup.js';
 import { LocalAws, type FaultInjector } from '../../../local/local-aws.js';
 
@@ -27,14 +27,10 @@ function storeResult(store: ObjectStore, bucket: string, resultKey: string, etag
   return store.writeResult(
     bucket,
     resultKey,
-    buildResultDocument({
-      outcome: { status: 'ok', labels: [] },
-      source: { bucket, key: resultKey, etag, size: 1 },
-      model: MODEL,
-      device: 'cpu',
-      processedAt: new Date(),
-      timings: { downloadMs: 0, preprocessMs: 0, inferenceMs: 0, batchSize: 1 },
-    }),
+    buildResult(
+      { source: { bucket, key: resultKey, etag, size: 1 } },
+      { outcome: { status: 'ok', labels: [] }, model: MODEL, device: 'cpu', processedAt: new Date(), timings: { downloadMs: 0, preprocessMs: 0, inferenceMs: 0, batchSize: 1 } },
+    ),
   );
 }
 

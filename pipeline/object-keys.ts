@@ -1,9 +1,37 @@
-import { hasImageExtension } from '../../model/index.js';
+import { hasImageExtension } from '../model/image-formats.js';
+import { WORKER_DEFAULTS } from './worker-environment.js';
 
 /** Where uploads and results live in the bucket. */
 export interface KeyLayout {
   readonly uploadsPrefix: string;
   readonly resultsPrefix: string;
+}
+
+/** `uploads/` and `results/`. */
+export const DEFAULT_KEY_LAYOUT: KeyLayout = { uploadsPrefix: WORKER_DEFAULTS.uploadsPrefix, resultsPrefix: WORKER_DEFAULTS.resultsPrefix };
+
+/** What a key prefix must look like, for messages. */
+export const KEY_PREFIX_RULE = 'must be a key prefix that ends with "/" and does not start with one (e.g. "uploads/")';
+
+/** True when `prefix` is a usable key prefix (see {@link KEY_PREFIX_RULE}). */
+export function isKeyPrefix(prefix: string): boolean {
+  return /^[^/].*\/$/s.test(prefix);
+}
+
+/**
+ * The rules a key layout must keep, for the worker's configuration and the stack's parameters
+ * alike: each prefix well formed, and the two not overlapping (results below the uploads prefix
+ * would trigger the pipeline again). Returns one problem per broken rule, naming the field.
+ */
+export function keyLayoutProblems(layout: KeyLayout): Array<{ field: keyof KeyLayout; message: string }> {
+  const problems: Array<{ field: keyof KeyLayout; message: string }> = [];
+  for (const field of ['uploadsPrefix', 'resultsPrefix'] as const) {
+    if (!isKeyPrefix(layout[field])) problems.push({ field, message: `${KEY_PREFIX_RULE}, got "${layout[field]}"` });
+  }
+  if (problems.length === 0 && (layout.uploadsPrefix.startsWith(layout.resultsPrefix) || layout.resultsPrefix.startsWith(layout.uploadsPrefix))) {
+    problems.push({ field: 'resultsPrefix', message: `must not overlap the uploads prefix ("${layout.uploadsPrefix}"), or results would trigger the pipeline, got "${layout.resultsPrefix}"` });
+  }
+  return problems;
 }
 
 /** Why a record is not processed; `undefined` means it is an image to classify. */

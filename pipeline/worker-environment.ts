@@ -1,6 +1,7 @@
 /**
- * Names shared by the worker, the local emulation and the CDK stack: environment variables and
- * their defaults. The stack reads these names only, so the two cannot drift apart.
+ * Names shared by the worker, the local emulation, the CLI and the CDK stack: the worker's
+ * environment variables and their defaults. The stack reads these names only, so the two cannot
+ * drift apart.
  */
 export const WORKER_ENVIRONMENT = {
   bucketName: 'BUCKET_NAME',
@@ -39,3 +40,6 @@ export const WORKER_DEFAULTS = {
   shutdownGraceSeconds: 25,
   topK: 5,
 } as const;
+
+/** The dead-letter queue's URL for the CLI (`status`, `redrive`); the worker never reads it. */
+export const DEAD_LETTER_QUEUE_URL_VARIABLE = 'DLQ_URL';

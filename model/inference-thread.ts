@@ -3,10 +3,9 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
-import { IMAGE_TENSOR_LENGTH, MODEL_INPUT } from './constants.js';
 import type { Device, DeviceChoice } from './devices.js';
 import type { InferenceThreadReply, InferenceThreadRequest } from './inference-thread-protocol.js';
-import { normalizeRgbToChw } from './normalize.js';
+import { packBatch } from './normalize.js';
 
 /**
  * The inference thread: owns the ONNX Runtime session. onnxruntime-node runs a model synchronously
@@ -39,9 +38,9 @@ async function handle(request: InferenceThreadRequest): Promise<void> {
       const failure = error as { code?: string; message: string };
       reply({ type: 'failed', code: failure.code ?? 'MODEL_INVALID', message: failure.message.split('\n')[0] ?? 'ONNX Runtime cannot load the model' });
     }
-  } else if (request.type === 'run' || request.type === 'run-decoded') {
+  } else if (request.type === 'run') {
     try {
-      const { input, dims } = request.type === 'run' ? request : packDecodedBatch(request.images);
+      const { input, dims } = packBatch(request.images);
       const feeds = { [session!.inputNames[0]!]: new ort.Tensor('float32', input, dims) };
       const outputs = await session!.run(feeds);
       const output = outputs[session!.outputNames[0]!] as ort.Tensor;
@@ -56,14 +55,6 @@ async function handle(request: InferenceThreadRequest): Promise<void> {
     reply({ type: 'closed' });
     port.close();
   }
-}
-
-/** Normalises decoded RGB images straight into one `[N,3,224,224]` batch. */
-function packDecodedBatch(images: readonly Uint8Array[]): { input: Float32Array; dims: number[] } {
-  const pixelCount = MODEL_INPUT.cropSize * MODEL_INPUT.cropSize;
-  const input = new Float32Array(images.length * IMAGE_TENSOR_LENGTH);
-  images.forEach((rgb, i) => normalizeRgbToChw(rgb, pixelCount, input, i * IMAGE_TENSOR_LENGTH));
-  return { input, dims: [images.length, MODEL_INPUT.channels, MODEL_INPUT.cropSize, MODEL_INPUT.cropSize] };
 }
 
 async function openOnDevice(modelPath: string, choice: DeviceChoice, threads: number): Promise<{ session: ort.InferenceSession; device: Device; reason: string }> {

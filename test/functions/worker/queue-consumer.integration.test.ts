@@ -6,7 +6,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { createS3Client, createSqsClient } from '../../../common/aws-clients.js';
 import { silentLogger } from '../../../common/logger.js';
 import { projectRoot } from '../../../common/paths.js';
-import { Worker } from '../../../functions/worker/worker.js';
+import { QueueConsumer } from '../../../functions/worker/queue-consumer.js';
 import { objectCreatedEvent } from '../../../local/s3-notification.js';
 import { ImageClassifier } from '../../../model/index.js';
 import { textPretendingToBeAnImage, truncated } from '../../helpers/image-factories.js';
@@ -19,7 +19,7 @@ const eventFor = (key: string, eTag = 'etag-0', size = 10) => objectCreatedEvent
 describe('worker against embedded S3 and SQS', () => {
   let classifier: ImageClassifier;
   let pipeline: LocalPipeline;
-  let worker: Worker | undefined;
+  let worker: QueueConsumer | undefined;
 
   before(async () => {
     classifier = await ImageClassifier.load({ maxBatchSize: 32, device: 'cpu' });
@@ -190,7 +190,7 @@ describe('worker against embedded S3 and SQS', () => {
       { step: 'initialize', name: 'recordVisibilityChanges' },
     );
     // One image and a long batching wait: the message sits in the worker for 3.5 s, heartbeat every 1 s.
-    worker = new Worker(pipeline.workerConfig({ HEARTBEAT_INTERVAL_SECONDS: '1', MAX_WAIT_MS: '3500' }), { s3: pipeline.s3, sqs, classifier, logger: silentLogger });
+    worker = new QueueConsumer(pipeline.workerConfig({ HEARTBEAT_INTERVAL_SECONDS: '1', MAX_WAIT_MS: '3500' }), { s3: pipeline.s3, sqs, classifier, logger: silentLogger });
     worker.start();
     await pipeline.upload('uploads/patient.jpg', readFixtureImage('coffee.jpg'));
     await pipeline.waitForKeys(['results/patient.jpg.json']);

@@ -8,6 +8,8 @@ export const STACK_OUTPUT = {
   deadLetterQueueUrl: 'DeadLetterQueueUrl',
   dashboardUrl: 'DashboardUrl',
   logGroupName: 'LogGroupName',
+  uploadsPrefix: 'UploadsPrefix',
+  resultsPrefix: 'ResultsPrefix',
 } as const;
 
 /** The stack's default name (`cdk deploy` from the project root). */

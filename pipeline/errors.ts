@@ -1,4 +1,4 @@
-import { PipelineError } from '../../common/errors.js';
+import { PipelineError } from '../common/errors.js';
 
 /** A queue message whose body is not an S3 event notification. It must end in the DLQ. */
 export class MessageFormatError extends PipelineError {

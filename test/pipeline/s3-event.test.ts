@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MessageFormatError } from '../../../functions/worker/errors.js';
-import { decodeS3EventKey, encodeS3EventKey, parseS3Event } from '../../../functions/worker/s3-event.js';
-import { objectCreatedEvent, testEvent } from '../../../local/s3-notification.js';
+import { MessageFormatError } from '../../pipeline/errors.js';
+import { decodeS3EventKey, encodeS3EventKey, parseS3Event } from '../../pipeline/s3-event.js';
+import { objectCreatedEvent, testEvent } from '../../local/s3-notification.js';
 
 const rule = { id: 'uploads', bucket: 'photos', prefix: 'uploads/', suffixes: ['.jpg'] };
 

@@ -3,42 +3,42 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import type { PipelineError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
-import type { ImageClassifier, LabelScore } from '../../model/index.js';
+import type { BatchClassifier, LabelScore } from '../../model/index.js';
+import { MessageFormatError } from '../../pipeline/errors.js';
+import { parseS3Event } from '../../pipeline/s3-event.js';
 import type { WorkerConfig } from './config.js';
-import { MessageFormatError } from './errors.js';
 import { ImageBatcher } from './image-batcher.js';
 import { ImageJobRunner, type ImageJobStats } from './image-job.js';
 import { ObjectStore } from './object-store.js';
 import { changeVisibility, MessageDeleter, type MessageHandle } from './queue-operations.js';
-import { parseS3Event } from './s3-event.js';
 import { StoredResultLookup } from './stored-result-lookup.js';
 import { TaskProtection } from './task-protection.js';
 
-/** What the worker is given: every client it talks through. */
-export interface WorkerDependencies {
+/** What the queue consumer is given: every client it talks through. */
+export interface QueueConsumerDependencies {
   readonly s3: S3Client;
   readonly sqs: SQSClient;
-  readonly classifier: ImageClassifier;
+  readonly classifier: BatchClassifier;
   readonly logger: Logger;
   /** ECS scale-in protection. Default: from `$ECS_AGENT_URI` (a no-op without it). */
   readonly taskProtection?: TaskProtection;
 }
 
 /** Counters since start, for logs, tests and the benchmark. */
-export interface WorkerStats extends ImageJobStats {
+export interface QueueConsumerStats extends ImageJobStats {
   messages: number;
   invalidMessages: number;
   batches: number;
 }
 
 /**
- * The queue-driven worker: several long polls in flight, S3 event records turned into image jobs,
+ * The worker's queue consumer: several long polls in flight, S3 event records turned into image jobs,
  * downloads and decoding running ahead of inference (bounded by `maxImagesInFlight`), images from
  * many messages gathered into one batch, one result JSON per image, and a message deleted only
  * once the results of all its records are stored. A heartbeat keeps in-flight messages invisible.
  */
-export class Worker {
-  readonly stats: WorkerStats = { messages: 0, classified: 0, errorResults: 0, skipped: 0, duplicates: 0, retried: 0, invalidMessages: 0, batches: 0 };
+export class QueueConsumer {
+  readonly stats: QueueConsumerStats = { messages: 0, classified: 0, errorResults: 0, skipped: 0, duplicates: 0, retried: 0, invalidMessages: 0, batches: 0 };
   private readonly abort = new AbortController();
   private readonly deleter: MessageDeleter;
   private readonly batcher: ImageBatcher<LabelScore[]>;
@@ -55,7 +55,7 @@ export class Worker {
 
   constructor(
     private readonly config: WorkerConfig,
-    private readonly dependencies: WorkerDependencies,
+    private readonly dependencies: QueueConsumerDependencies,
   ) {
     this.deleter = new MessageDeleter(dependencies.sqs, config.queueUrl, dependencies.logger);
     this.taskProtection = dependencies.taskProtection ?? new TaskProtection({ agentUri: process.env.ECS_AGENT_URI, logger: dependencies.logger });
@@ -64,7 +64,7 @@ export class Worker {
       maxWaitMs: config.maxWaitMs,
       runBatch: async (images) => {
         const started = performance.now();
-        const labels = await dependencies.classifier.classifyDecodedBatch(images);
+        const labels = await dependencies.classifier.classifyBatch(images);
         this.stats.batches++;
         dependencies.logger.info(
           { batchSize: images.length, inferenceMs: Math.round(performance.now() - started), imagesInFlight: this.imagesInFlight, waiting: this.batcher.waiting },

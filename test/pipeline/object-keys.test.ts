@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { resultKeyFor, resultsPrefixFor, skipReasonFor, uploadKeyFor } from '../../../functions/worker/object-keys.js';
+import { DEFAULT_KEY_LAYOUT, keyLayoutProblems, resultKeyFor, resultsPrefixFor, skipReasonFor, uploadKeyFor } from '../../pipeline/object-keys.js';
 
 const layout = { uploadsPrefix: 'uploads/', resultsPrefix: 'results/' };
 
@@ -34,5 +34,25 @@ describe('skipReasonFor', () => {
     assert.equal(skipReasonFor('elsewhere/a.jpg', layout), 'outside-uploads-prefix');
     assert.equal(skipReasonFor('uploads/notes.txt', layout), 'not-an-image-name');
     assert.equal(skipReasonFor('uploads/jpg', layout), 'not-an-image-name');
+  });
+});
+
+describe('keyLayoutProblems', () => {
+  it('accepts the defaults and any two well-formed prefixes that do not overlap', () => {
+    assert.deepEqual(keyLayoutProblems(DEFAULT_KEY_LAYOUT), []);
+    assert.deepEqual(keyLayoutProblems({ uploadsPrefix: 'in/photos/', resultsPrefix: 'out/' }), []);
+  });
+
+  it('names each malformed prefix', () => {
+    assert.deepEqual(keyLayoutProblems({ uploadsPrefix: 'uploads', resultsPrefix: '/results/' }).map((p) => p.field), ['uploadsPrefix', 'resultsPrefix']);
+    assert.match(keyLayoutProblems({ uploadsPrefix: 'uploads', resultsPrefix: 'results/' })[0]!.message, /ends with "\/".*got "uploads"/);
+  });
+
+  it('refuses prefixes that overlap, in either direction', () => {
+    for (const layout of [{ uploadsPrefix: 'uploads/', resultsPrefix: 'uploads/results/' }, { uploadsPrefix: 'data/in/', resultsPrefix: 'data/' }, { uploadsPrefix: 'same/', resultsPrefix: 'same/' }]) {
+      const [problem] = keyLayoutProblems(layout);
+      assert.equal(problem?.field, 'resultsPrefix', JSON.stringify(layout));
+      assert.match(problem!.message, /must not overlap/);
+    }
   });
 });

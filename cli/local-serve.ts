@@ -1,0 +1,48 @@
+import { once } from 'node:events';
+import type { Logger } from '../common/logger.js';
+import type { LocalAws } from '../local/local-aws.js';
+import { WORKER_ENVIRONMENT } from '../pipeline/worker-environment.js';
+import { EXIT } from './cli-error.js';
+import { writeLocalState, type LocalServeState } from './local-state.js';
+
+/**
+ * `local --serve`: writes the state file that `--local` commands read, prints how to reach the
+ * pipeline (the commands, and the environment for any AWS client or a standalone worker), and
+ * waits for Ctrl-C or SIGTERM.
+ */
+export async function servePipeline(aws: LocalAws, state: LocalServeState, options: { withWorker: boolean; logger: Logger }): Promise<number> {
+  const stateFile = await writeLocalState(state);
+  const environment = {
+    ...aws.environment(),
+    [WORKER_ENVIRONMENT.uploadsPrefix]: state.layout.uploadsPrefix,
+    [WORKER_ENVIRONMENT.resultsPrefix]: state.layout.resultsPrefix,
+  };
+  const exports = Object.entries(environment).map(([name, value]) => `  export ${name}=${value}`);
+  const lines = options.withWorker
+    ? [`Local pipeline running at ${aws.endpoint} (embedded S3 + SQS on loopback, worker in this process). Ctrl-C stops it.`]
+    : [
+        `Embedded S3 + SQS running at ${aws.endpoint} on loopback, with no worker (--no-worker). Ctrl-C stops it.`,
+        'Run the worker as the container runs it, in another terminal with the exports below:',
+        '  node dist/functions/worker/main.js',
+      ];
+  process.stdout.write(
+    [
+      ...lines,
+      `  bucket: ${aws.bucket}   queue: ${aws.queueUrl}`,
+      '',
+      'In another terminal, from this folder:',
+      '  npx alexnet-pipeline upload --local <files or folders> [--prefix cats/]',
+      '  npx alexnet-pipeline results --local <key or prefix> --wait',
+      '  npx alexnet-pipeline status --local',
+      '  npx alexnet-pipeline redrive --local',
+      '',
+      'Or from anywhere, with the standard AWS variables (commands then need no --local):',
+      ...exports,
+      '',
+    ].join('\n'),
+  );
+  options.logger.debug({ stateFile }, 'local state written');
+  const signal = await Promise.race([once(process, 'SIGINT').then(() => 'SIGINT'), once(process, 'SIGTERM').then(() => 'SIGTERM')]);
+  options.logger.info({ signal }, 'stopping the local pipeline');
+  return EXIT.ok;
+}

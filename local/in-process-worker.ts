@@ -1,0 +1,43 @@
+import type { Logger } from '../common/logger.js';
+import { createS3Client, createSqsClient } from '../common/aws-clients.js';
+import { loadWorkerConfig } from '../functions/worker/config.js';
+import { QueueConsumer } from '../functions/worker/queue-consumer.js';
+import type { BatchClassifier } from '../model/index.js';
+import type { LocalAws } from './local-aws.js';
+
+/** Options of {@link startInProcessWorker}. */
+export interface InProcessWorkerOptions {
+  readonly aws: LocalAws;
+  readonly classifier: BatchClassifier;
+  readonly logger: Logger;
+  /** Worker environment variables on top of the emulator's (e.g. `MAX_BATCH`). Default: none. */
+  readonly environment?: Readonly<Record<string, string>>;
+}
+
+/** A running in-process worker. */
+export interface InProcessWorker {
+  readonly consumer: QueueConsumer;
+  /** Stops the consumer (draining what it holds) and closes its clients. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The container's queue consumer, run in this process against the embedded emulator with the same
+ * configuration path and SDK clients it has on AWS (`local`, the benchmark).
+ */
+export function startInProcessWorker(options: InProcessWorkerOptions): InProcessWorker {
+  const config = loadWorkerConfig({ ...options.aws.environment(), ...options.environment });
+  const clientOptions = options.aws.clientOptions();
+  const s3 = createS3Client(clientOptions);
+  const sqs = createSqsClient(clientOptions);
+  const consumer = new QueueConsumer(config, { s3, sqs, classifier: options.classifier, logger: options.logger });
+  consumer.start();
+  return {
+    consumer,
+    async stop() {
+      await consumer.stop();
+      s3.destroy();
+      sqs.destroy();
+    },
+  };
+}
