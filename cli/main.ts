@@ -26,7 +26,7 @@ const program = new Command('alexnet-pipeline')
   .addCommand(uploadCommand(logger))
   .addCommand(resultsCommand(logger))
   .addCommand(statusCommand())
-  .addCommand(redriveCommand(logger));
+  .addCommand(redriveCommand());
 
 try {
   await program.parseAsync(process.argv);

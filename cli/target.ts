@@ -5,7 +5,7 @@ import { Option, type Command } from 'commander';
 import { createS3Client, createSqsClient } from '../common/aws-clients.js';
 import { DEFAULT_KEY_LAYOUT, keyLayoutProblems, type KeyLayout } from '../pipeline/object-keys.js';
 import { DEFAULT_STACK_NAME, STACK_OUTPUT } from '../pipeline/stack-outputs.js';
-import { DEAD_LETTER_QUEUE_URL_VARIABLE, WORKER_ENVIRONMENT } from '../pipeline/worker-environment.js';
+import { WORKER_ENVIRONMENT } from '../pipeline/worker-environment.js';
 import { CliError } from './cli-error.js';
 import { readLocalState, type LocalServeState } from './local-state.js';
 
@@ -39,7 +39,7 @@ export function addTargetOptions(command: Command): Command {
     .addOption(new Option('--local', 'use the pipeline started by `alexnet-pipeline local --serve`'))
     .addOption(new Option('--bucket <name>', 'S3 bucket').env(WORKER_ENVIRONMENT.bucketName))
     .addOption(new Option('--queue-url <url>', 'SQS queue URL').env(WORKER_ENVIRONMENT.queueUrl))
-    .addOption(new Option('--dlq-url <url>', 'dead-letter queue URL').env(DEAD_LETTER_QUEUE_URL_VARIABLE))
+    .addOption(new Option('--dlq-url <url>', 'dead-letter queue URL').env(WORKER_ENVIRONMENT.deadLetterQueueUrl))
     .addOption(new Option('--outputs-file <file>', 'CDK outputs file (default: ./cdk-outputs.json when it exists)'))
     .addOption(new Option('--stack <name>', 'stack name inside the outputs file').default(DEFAULT_STACK_NAME))
     .addOption(new Option('--region <region>', 'AWS region (default: the SDK chain, e.g. AWS_REGION)'))

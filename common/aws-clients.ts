@@ -11,6 +11,38 @@ export interface AwsClientOptions {
   readonly credentials?: { accessKeyId: string; secretAccessKey: string };
   /** Attempts per call including retries. Default: the SDK's (3). */
   readonly maxAttempts?: number;
+  /**
+   * Connection and request timeouts. Default: the SDK's (none: a stalled connection or request
+   * waits forever, which a long-running worker must not).
+   */
+  readonly timeouts?: AwsTimeouts;
+}
+
+/** How long a call may take before it fails (and is retried by the SDK). */
+export interface AwsTimeouts {
+  /** To establish the connection, ms. */
+  readonly connectionMs: number;
+  /** To the response headers, ms; a call may pass a longer one (a long poll's wait plus a margin). */
+  readonly requestMs: number;
+  /** The longest silence of a connection, ms, body downloads included: at least any call's request timeout. */
+  readonly socketIdleMs: number;
+}
+
+/**
+ * The HTTP handler settings for {@link AwsTimeouts}. `throwOnRequestTimeout` matters: without it,
+ * @smithy/node-http-handler 4 only logs a warning when a request overruns `requestTimeout` and
+ * keeps waiting.
+ */
+function requestHandlerFor(timeouts: AwsTimeouts | undefined) {
+  if (!timeouts) return {};
+  return {
+    requestHandler: {
+      connectionTimeout: timeouts.connectionMs,
+      requestTimeout: timeouts.requestMs,
+      socketTimeout: timeouts.socketIdleMs,
+      throwOnRequestTimeout: true,
+    },
+  };
 }
 
 function customEndpoint(explicit: string | undefined, serviceVariable: string): string | undefined {
@@ -27,6 +59,7 @@ export function createS3Client(options: AwsClientOptions = {}): S3Client {
     region: options.region,
     credentials: options.credentials,
     maxAttempts: options.maxAttempts,
+    ...requestHandlerFor(options.timeouts),
     // The pipeline never uses S3 Express directory buckets; skipping their session-auth step saves
     // CPU on every call.
     disableS3ExpressSessionAuth: true,
@@ -46,6 +79,7 @@ export function createSqsClient(options: AwsClientOptions = {}): SQSClient {
     region: options.region,
     credentials: options.credentials,
     maxAttempts: options.maxAttempts,
+    ...requestHandlerFor(options.timeouts),
     ...(endpoint ? { endpoint, useQueueUrlAsEndpoint: false } : {}),
   });
 }

@@ -1,6 +1,6 @@
 import type { Logger } from '../common/logger.js';
 import { createS3Client, createSqsClient } from '../common/aws-clients.js';
-import { loadWorkerConfig } from '../functions/worker/config.js';
+import { loadWorkerConfig, workerClientTimeouts } from '../functions/worker/config.js';
 import { QueueConsumer } from '../functions/worker/queue-consumer.js';
 import type { BatchClassifier } from '../model/index.js';
 import type { LocalAws } from './local-aws.js';
@@ -17,6 +17,8 @@ export interface InProcessWorkerOptions {
 /** A running in-process worker. */
 export interface InProcessWorker {
   readonly consumer: QueueConsumer;
+  /** Resolves with the cause if the worker fails (its messages are then released). */
+  readonly failed: Promise<Error>;
   /** Stops the consumer (draining what it holds) and closes its clients. */
   stop(): Promise<void>;
 }
@@ -27,13 +29,14 @@ export interface InProcessWorker {
  */
 export function startInProcessWorker(options: InProcessWorkerOptions): InProcessWorker {
   const config = loadWorkerConfig({ ...options.aws.environment(), ...options.environment });
-  const clientOptions = options.aws.clientOptions();
-  const s3 = createS3Client(clientOptions);
-  const sqs = createSqsClient(clientOptions);
+  const timeouts = workerClientTimeouts(config);
+  const s3 = createS3Client(options.aws.clientOptions({ timeouts: timeouts.s3 }));
+  const sqs = createSqsClient(options.aws.clientOptions({ timeouts: timeouts.sqs }));
   const consumer = new QueueConsumer(config, { s3, sqs, classifier: options.classifier, logger: options.logger });
   consumer.start();
   return {
     consumer,
+    failed: consumer.failed,
     async stop() {
       await consumer.stop();
       s3.destroy();

@@ -6,7 +6,7 @@ import { createS3Client, createSqsClient, type AwsClientOptions } from '../commo
 import type { Logger } from '../common/logger.js';
 import { silentLogger } from '../common/logger.js';
 import { IMAGE_EXTENSIONS } from '../model/image-formats.js';
-import { DEAD_LETTER_QUEUE_URL_VARIABLE, WORKER_DEFAULTS, WORKER_ENVIRONMENT } from '../pipeline/worker-environment.js';
+import { WORKER_DEFAULTS, WORKER_ENVIRONMENT } from '../pipeline/worker-environment.js';
 import { objectCreatedEvent, ruleMatches, testEvent, type NotificationRule } from './s3-notification.js';
 
 /** An injected failure: the HTTP status to answer instead of serving the request. */
@@ -140,7 +140,7 @@ export class LocalAws {
       AWS_SECRET_ACCESS_KEY: this.credentials.secretAccessKey,
       [WORKER_ENVIRONMENT.bucketName]: this.bucket,
       [WORKER_ENVIRONMENT.queueUrl]: this.queueUrl,
-      [DEAD_LETTER_QUEUE_URL_VARIABLE]: this.dlqUrl,
+      [WORKER_ENVIRONMENT.deadLetterQueueUrl]: this.dlqUrl,
     };
   }
 

@@ -28,3 +28,10 @@ export const WEIGHTS_METADATA_KEY = 'alexnet_pipeline.weights';
 
 /** The weights value prefix that marks real, pretrained ImageNet weights. */
 export const PRETRAINED_WEIGHTS_PREFIX = 'torchvision:IMAGENET1K';
+
+/**
+ * Version of what preprocessing makes of an image. Bump it whenever a change to decoding,
+ * resizing, cropping or normalisation changes the network's input: stored results then no longer
+ * match the worker's fingerprint and are computed again on replay.
+ */
+export const PREPROCESSING_VERSION = 'torchvision-imagenet-eval/1';

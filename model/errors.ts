@@ -26,6 +26,10 @@ export const MODEL_ERROR_CODE = {
   MODEL_INVALID: 'MODEL_INVALID',
   DEVICE_UNAVAILABLE: 'DEVICE_UNAVAILABLE',
   INFERENCE_FAILED: 'INFERENCE_FAILED',
+  /** The inference thread ended (crashed or was killed): the session cannot run anything again. */
+  INFERENCE_THREAD_EXITED: 'INFERENCE_THREAD_EXITED',
+  /** A batch ran past its deadline: the inference thread is stuck. */
+  INFERENCE_TIMEOUT: 'INFERENCE_TIMEOUT',
 } as const;
 export type ModelErrorCode = (typeof MODEL_ERROR_CODE)[keyof typeof MODEL_ERROR_CODE];
 

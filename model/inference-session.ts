@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
 import { Worker as Thread } from 'node:worker_threads';
 import type { Logger } from '../common/logger.js';
 import { silentLogger } from '../common/logger.js';
@@ -16,6 +17,11 @@ export interface InferenceSessionOptions {
   readonly threads?: number;
   /** Largest batch one `run` accepts. Default: 32. */
   readonly maxBatchSize?: number;
+  /**
+   * A batch still running after this long means the inference thread is stuck: the run fails
+   * with `INFERENCE_TIMEOUT` and the session refuses every later run. Default: 60 s.
+   */
+  readonly batchTimeoutMs?: number;
   /** Where the device choice is logged. Default: silent. */
   readonly logger?: Logger;
 }
@@ -27,11 +33,17 @@ type Output = Extract<InferenceThreadReply, { type: 'output' }>;
  * shutdown. The session lives on its own thread (see `inference-thread.ts`), so a running
  * batch never blocks downloads and decoding on the main thread. Checks that the model takes
  * `[N,3,224,224]` floats and gives `[N,1000]`, whatever its input and output are named.
+ *
+ * A session that can no longer work says so at once: when its thread exits, or a batch overruns
+ * `batchTimeoutMs`, every pending and later run fails with the cause (`INFERENCE_THREAD_EXITED`,
+ * `INFERENCE_TIMEOUT`) instead of waiting for a reply that will never come.
  */
 export class InferenceSession {
   private nextId = 0;
-  private readonly pending = new Map<number, { resolve: (output: Output) => void; reject: (error: Error) => void }>();
-  private closed = false;
+  private readonly pending = new Map<number, { resolve: (output: Output) => void; reject: (error: Error) => void; timer: NodeJS.Timeout }>();
+  private disposed = false;
+  /** Why the session cannot run anything any more, once that is so. */
+  private broken: ModelError | undefined;
 
   private constructor(
     private readonly thread: Thread,
@@ -40,17 +52,21 @@ export class InferenceSession {
     readonly maxBatchSize: number,
     readonly inputName: string,
     readonly outputName: string,
+    private readonly batchTimeoutMs: number,
   ) {
     thread.on('message', (message: InferenceThreadReply) => {
       if (message.type !== 'output' && message.type !== 'failed') return;
       const waiter = message.id === undefined ? undefined : this.pending.get(message.id);
       if (!waiter || message.id === undefined) return;
       this.pending.delete(message.id);
+      clearTimeout(waiter.timer);
       if (message.type === 'output') waiter.resolve(message);
       else waiter.reject(new ModelError(message.code as ModelErrorCode, message.message));
     });
-    thread.on('error', (error) => this.failAll(error));
-    thread.on('exit', () => this.failAll(new Error('the inference thread exited')));
+    thread.on('error', (error) => this.breakDown(new ModelError('INFERENCE_THREAD_EXITED', `the inference thread crashed: ${error.message}`, { cause: error })));
+    thread.on('exit', (exitCode) => {
+      if (!this.disposed) this.breakDown(new ModelError('INFERENCE_THREAD_EXITED', `the inference thread exited (code ${exitCode})`));
+    });
   }
 
   static async create(modelFile: ModelFile, options: InferenceSessionOptions = {}): Promise<InferenceSession> {
@@ -75,7 +91,7 @@ export class InferenceSession {
       await thread.terminate();
       throw invalidModel(modelFile, `its input is ${opened.inputType}, not float32`);
     }
-    const session = new InferenceSession(thread, modelFile.identity, opened.device, maxBatchSize, inputName, outputName);
+    const session = new InferenceSession(thread, modelFile.identity, opened.device, maxBatchSize, inputName, outputName, options.batchTimeoutMs ?? 60_000);
     await session.checkSignature(modelFile);
     return session;
   }
@@ -90,11 +106,18 @@ export class InferenceSession {
     return this.logitsOf(this.send(images), images.length);
   }
 
+  /** Why the session cannot run any more, or undefined while it can. */
+  get failure(): ModelError | undefined {
+    return this.broken;
+  }
+
   async dispose(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await request(this.thread, { type: 'close' }, 'closed').catch(() => undefined);
-    await this.thread.terminate();
+    if (this.disposed) return;
+    this.disposed = true;
+    // A stuck or dead thread cannot answer `close`: it is only terminated (bounded, as a thread
+    // blocked in native code ends only when the process does).
+    if (!this.broken) await request(this.thread, { type: 'close' }, 'closed').catch(() => undefined);
+    await Promise.race([this.thread.terminate(), delay(5_000, undefined, { ref: false })]);
   }
 
   /** The logits of a run, with any failure that is not already a ModelError reported as INFERENCE_FAILED. */
@@ -108,10 +131,14 @@ export class InferenceSession {
   }
 
   private send(images: readonly Uint8Array[]): Promise<Output> {
-    if (this.closed) return Promise.reject(new Error('the inference session is disposed'));
+    if (this.broken) return Promise.reject(this.broken);
+    if (this.disposed) return Promise.reject(new Error('the inference session is disposed'));
     const id = this.nextId++;
     return new Promise<Output>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      const timer = setTimeout(() => {
+        this.breakDown(new ModelError('INFERENCE_TIMEOUT', `a batch of ${images.length} images has run for more than ${this.batchTimeoutMs} ms: the inference thread is stuck`));
+      }, this.batchTimeoutMs);
+      this.pending.set(id, { resolve, reject, timer });
       this.thread.postMessage({ type: 'run', id, images } satisfies InferenceThreadRequest);
     });
   }
@@ -131,8 +158,13 @@ export class InferenceSession {
     }
   }
 
-  private failAll(error: Error): void {
-    for (const waiter of this.pending.values()) waiter.reject(error);
+  /** Marks the session unusable and fails every pending run with the cause (the first cause wins). */
+  private breakDown(cause: ModelError): void {
+    this.broken ??= cause;
+    for (const waiter of this.pending.values()) {
+      clearTimeout(waiter.timer);
+      waiter.reject(this.broken);
+    }
     this.pending.clear();
   }
 }

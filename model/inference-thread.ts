@@ -6,6 +6,7 @@ import ort from 'onnxruntime-node';
 import type { Device, DeviceChoice } from './devices.js';
 import type { InferenceThreadReply, InferenceThreadRequest } from './inference-thread-protocol.js';
 import { packBatch } from './normalize.js';
+import { hangForever, INFERENCE_FAULT_VARIABLE, readInferenceFaults } from './inference-faults.js';
 
 /**
  * The inference thread: owns the ONNX Runtime session. onnxruntime-node runs a model synchronously
@@ -14,6 +15,8 @@ import { packBatch } from './normalize.js';
  */
 let session: ort.InferenceSession | undefined;
 const port = parentPort!;
+const faults = readInferenceFaults(process.env[INFERENCE_FAULT_VARIABLE]);
+let batchesRun = 0;
 const reply = (message: InferenceThreadReply, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
 
 port.on('message', (request: InferenceThreadRequest) => {
@@ -39,6 +42,9 @@ async function handle(request: InferenceThreadRequest): Promise<void> {
       reply({ type: 'failed', code: failure.code ?? 'MODEL_INVALID', message: failure.message.split('\n')[0] ?? 'ONNX Runtime cannot load the model' });
     }
   } else if (request.type === 'run') {
+    batchesRun++;
+    if (faults.exitOnBatch === batchesRun) process.exit(70);
+    if (faults.hangOnBatch === batchesRun) hangForever();
     try {
       const { input, dims } = packBatch(request.images);
       const feeds = { [session!.inputNames[0]!]: new ort.Tensor('float32', input, dims) };

@@ -30,6 +30,13 @@ export interface PreprocessOptions {
   readonly shrinkOnLoad?: boolean;
 }
 
+/**
+ * Holds memory for one decode: called with the decode's estimated working memory (see
+ * {@link decodeMemoryEstimate}) once the header is read and before any pixel is decoded; the
+ * returned function is called when the decode is over. The worker bounds its memory with it.
+ */
+export type ReserveDecodeMemory = (bytes: number) => Promise<() => void>;
+
 export const DEFAULT_PREPROCESS_OPTIONS: Required<PreprocessOptions> = {
   maxBytes: 50 * 1024 * 1024,
   maxPixels: 100_000_000,
@@ -55,7 +62,7 @@ export interface DecodedImage {
  * antialiasing; libvips' `linear` kernel is that filter) and centre-crop 224. Normalisation is
  * left to whoever packs the batch. Throws {@link ImageError} for anything that cannot become a tensor.
  */
-export async function decodeImage(bytes: Uint8Array, options: PreprocessOptions = {}): Promise<DecodedImage> {
+export async function decodeImage(bytes: Uint8Array, options: PreprocessOptions = {}, reserveMemory?: ReserveDecodeMemory): Promise<DecodedImage> {
   const { maxBytes, maxPixels, shrinkOnLoad } = { ...DEFAULT_PREPROCESS_OPTIONS, ...options };
   if (bytes.length === 0) throw new ImageError('EMPTY_FILE', 'the file is empty (0 bytes)');
   checkFileSize(bytes.length, maxBytes);
@@ -71,6 +78,7 @@ export async function decodeImage(bytes: Uint8Array, options: PreprocessOptions 
   const crop = centerCropRegion(resized);
 
   let rgb: Buffer;
+  const releaseMemory = await reserveMemory?.(decodeMemoryEstimate(header));
   try {
     rgb = await decodeResizeAndCrop(bytes, { maxPixels, shrinkOnLoad, hasAlpha: header.hasAlpha, resized, crop });
   } catch (error) {
@@ -78,6 +86,8 @@ export async function decodeImage(bytes: Uint8Array, options: PreprocessOptions 
       cause: error,
       context: { format },
     });
+  } finally {
+    releaseMemory?.();
   }
   const expected = MODEL_INPUT.cropSize * MODEL_INPUT.cropSize * MODEL_INPUT.channels;
   if (rgb.length !== expected) {
@@ -108,7 +118,30 @@ async function decodeResizeAndCrop(
     .toBuffer();
 }
 
-async function readImageHeader(bytes: Uint8Array, maxPixels: number): Promise<{ format: string; size: Size; hasAlpha: boolean }> {
+/** What the header says about an image: enough to plan and bound its decode. */
+export interface ImageHeader {
+  readonly format: string;
+  /** Upright size of the first frame. */
+  readonly size: Size;
+  readonly hasAlpha: boolean;
+  /** Bands per pixel as stored (1 grey … 4 CMYK or RGBA). */
+  readonly channels: number;
+  /** Bytes per band (1 for 8-bit, 2 for 16-bit). */
+  readonly bytesPerChannel: number;
+}
+
+/**
+ * The most memory one decode of this image may take: the full first frame at its stored depth
+ * and bands, plus the 8-bit copy an image with alpha gets (libvips then materialises the frame).
+ * Shrink-on-load usually needs far less; this is the bound, not the typical case.
+ */
+export function decodeMemoryEstimate(header: ImageHeader): number {
+  const pixels = header.size.width * header.size.height;
+  const decoded = pixels * header.channels * header.bytesPerChannel;
+  return header.hasAlpha ? decoded + pixels * 3 : decoded;
+}
+
+async function readImageHeader(bytes: Uint8Array, maxPixels: number): Promise<ImageHeader> {
   let metadata: Metadata;
   try {
     // Header only: the pixel limit is checked below with a clearer error than libvips' own.
@@ -134,5 +167,11 @@ async function readImageHeader(bytes: Uint8Array, maxPixels: number): Promise<{ 
       context: { width, height, maxPixels },
     });
   }
-  return { format, size: uprightSize({ width, height }, metadata.orientation), hasAlpha: metadata.hasAlpha === true };
+  return {
+    format,
+    size: uprightSize({ width, height }, metadata.orientation),
+    hasAlpha: metadata.hasAlpha === true,
+    channels: metadata.channels ?? 3,
+    bytesPerChannel: metadata.depth === 'ushort' || metadata.depth === 'short' ? 2 : metadata.depth === 'float' || metadata.depth === 'uint' || metadata.depth === 'int' ? 4 : metadata.depth === 'double' ? 8 : 1,
+  };
 }

@@ -1,6 +1,6 @@
 import { PipelineError } from '../common/errors.js';
 
-/** A queue message whose body is not an S3 event notification. It must end in the DLQ. */
+/** A queue message whose body is not a usable S3 event notification. Retrying cannot fix it: it goes to the DLQ. */
 export class MessageFormatError extends PipelineError {
   constructor(message: string, context: { messageId?: string } = {}, cause?: unknown) {
     super('INVALID_MESSAGE', message, { context, cause, retryable: false });
@@ -14,6 +14,27 @@ export class SourceObjectMissingError extends PipelineError {
   }
 }
 
+/**
+ * The object no longer has the ETag the event names: it was overwritten, and the newer upload's
+ * own event computes its result. The older event is skipped, not stored.
+ */
+export class SourceSupersededError extends PipelineError {
+  constructor(bucket: string, key: string, etag: string, cause?: unknown) {
+    super('SOURCE_SUPERSEDED', `s3://${bucket}/${key} no longer has ETag ${etag}: a newer upload replaced it`, { context: { bucket, key, etag }, cause, retryable: false });
+  }
+}
+
+/**
+ * The bucket an event or the configuration names does not exist: a configuration error, not a
+ * missing image. The message goes back to the queue (and to the DLQ if it persists), and the
+ * worker says so loudly.
+ */
+export class BucketNotFoundError extends PipelineError {
+  constructor(bucket: string, cause?: unknown) {
+    super('BUCKET_NOT_FOUND', `bucket ${bucket} does not exist: check BUCKET_NAME and the stack's outputs`, { context: { bucket }, cause, retryable: true });
+  }
+}
+
 /** A failure that retrying may fix (network, throttling, 5xx): the message goes back to the queue. */
 export class TransientAwsError extends PipelineError {
   constructor(operation: string, context: Record<string, unknown>, cause: unknown) {
@@ -21,10 +42,22 @@ export class TransientAwsError extends PipelineError {
   }
 }
 
-const PERMANENT_NOT_FOUND = new Set(['NoSuchKey', 'NotFound']);
+type AwsFailure = { name?: string; $metadata?: { httpStatusCode?: number } };
 
-/** True when an AWS SDK error says the object does not exist. */
+/** True when an AWS SDK error says the bucket does not exist. */
+export function isNoSuchBucketError(error: unknown): boolean {
+  return (error as AwsFailure)?.name === 'NoSuchBucket';
+}
+
+/** True when an AWS SDK error says the object does not exist (a missing bucket is not that). */
 export function isNotFoundError(error: unknown): boolean {
-  const candidate = error as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return PERMANENT_NOT_FOUND.has(candidate?.name ?? '') || candidate?.$metadata?.httpStatusCode === 404;
+  const candidate = error as AwsFailure;
+  if (isNoSuchBucketError(error)) return false;
+  return candidate?.name === 'NoSuchKey' || candidate?.name === 'NotFound' || candidate?.$metadata?.httpStatusCode === 404;
+}
+
+/** True when a conditional request's precondition (If-Match) failed: HTTP 412. */
+export function isPreconditionFailedError(error: unknown): boolean {
+  const candidate = error as AwsFailure;
+  return candidate?.name === 'PreconditionFailed' || candidate?.$metadata?.httpStatusCode === 412;
 }

@@ -4,7 +4,7 @@ import type { ClassificationOutcome, Device, ModelIdentity } from '../model/inde
 export const RESULT_SCHEMA_VERSION = 1;
 
 /** S3 user metadata on each result object, so idempotency needs a HEAD and not a GET. */
-export const RESULT_METADATA = { sourceEtag: 'source-etag', modelSha256: 'model-sha256' } as const;
+export const RESULT_METADATA = { sourceEtag: 'source-etag', fingerprint: 'result-fingerprint' } as const;
 
 /** How long each stage took for one image, in milliseconds, and the size of its inference batch. */
 export interface ResultTimings {
@@ -27,6 +27,8 @@ export interface ResultSource {
 export type ResultBody = {
   readonly schemaVersion: number;
   readonly model: ModelIdentity;
+  /** What the result was computed with (see `resultFingerprint`). */
+  readonly fingerprint: string;
   readonly device: Device;
   readonly timings: ResultTimings;
   readonly processedAt: string;
@@ -42,6 +44,7 @@ export type ClassifyResultLine = ResultBody & { readonly file: string };
 export interface ResultFields {
   readonly outcome: ClassificationOutcome;
   readonly model: ModelIdentity;
+  readonly fingerprint: string;
   readonly device: Device;
   readonly timings: ResultTimings;
   readonly processedAt: Date;
@@ -61,6 +64,7 @@ export function buildResult(origin: { source: ResultSource } | { file: string },
     ...fields.outcome,
     ...origin,
     model: fields.model,
+    fingerprint: fields.fingerprint,
     device: fields.device,
     timings: {
       ...(downloadMs === undefined ? {} : { downloadMs: Math.round(downloadMs) }),

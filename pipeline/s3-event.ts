@@ -41,10 +41,16 @@ export function parseS3Event(body: string | undefined, messageId?: string): Pars
       throw new MessageFormatError(`Records[${index}] is not an S3 event record`, { messageId });
     }
     if (!eventName.startsWith('ObjectCreated:')) continue;
+    let key: string;
+    try {
+      key = decodeS3EventKey(object.key);
+    } catch (error) {
+      throw new MessageFormatError(`Records[${index}].s3.object.key is not URL-encoded as S3 encodes keys: ${JSON.stringify(object.key.slice(0, 200))}`, { messageId }, error);
+    }
     records.push({
       eventName,
       bucket,
-      key: decodeS3EventKey(object.key),
+      key,
       size: typeof object.size === 'number' ? object.size : 0,
       eTag: typeof object.eTag === 'string' ? object.eTag : '',
     });

@@ -23,6 +23,12 @@ export const WORKER_ENVIRONMENT = {
   topK: 'TOP_K',
   maxImageBytes: 'MAX_IMAGE_BYTES',
   maxImagePixels: 'MAX_IMAGE_PIXELS',
+  imageMemoryMiB: 'IMAGE_MEMORY_MIB',
+  batchTimeoutSeconds: 'BATCH_TIMEOUT_SECONDS',
+  deadLetterQueueUrl: 'DLQ_URL',
+  sdkConnectionTimeoutMs: 'SDK_CONNECTION_TIMEOUT_MS',
+  sdkRequestTimeoutMs: 'SDK_REQUEST_TIMEOUT_MS',
+  healthFile: 'HEALTH_FILE',
 } as const;
 
 /** Defaults of the worker's settings; the CDK stack derives its queue timeouts from them. */
@@ -39,7 +45,22 @@ export const WORKER_DEFAULTS = {
   retryDelaySeconds: 5,
   shutdownGraceSeconds: 25,
   topK: 5,
+  imageMemoryMiB: 1024,
+  batchTimeoutSeconds: 60,
+  sdkConnectionTimeoutMs: 3_000,
+  sdkRequestTimeoutMs: 15_000,
+  /** Touched every {@link HEALTH_FILE_TOUCH_SECONDS} by the event loop; the container health check reads its age. */
+  healthFile: '/tmp/alexnet-worker.alive',
 } as const;
 
-/** The dead-letter queue's URL for the CLI (`status`, `redrive`); the worker never reads it. */
-export const DEAD_LETTER_QUEUE_URL_VARIABLE = 'DLQ_URL';
+/** How often the worker's event loop touches its health file. */
+export const HEALTH_FILE_TOUCH_SECONDS = 5;
+
+/** The health file is stale, and the container unhealthy, after this long without a touch. */
+export const HEALTH_FILE_STALE_SECONDS = 30;
+
+/** The message attribute a message the worker sends to the DLQ itself carries: the id it had in the queue. */
+export const ORIGINAL_MESSAGE_ID_ATTRIBUTE = 'alexnet-original-message-id';
+
+/** A long poll's HTTP request may take its wait plus this long before it is abandoned. */
+export const LONG_POLL_MARGIN_SECONDS = 5;

@@ -15,6 +15,7 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   cli: ['local', 'pipeline', 'model', 'common'],
   infra: ['pipeline', 'model', 'common'],
   bench: ['cli', 'local', 'pipeline', 'model', 'common'],
+  faults: ['cli', 'local', 'pipeline', 'model', 'common'],
 };
 
 function layerOf(file: string): string {

@@ -5,6 +5,7 @@ import { Command, Option } from 'commander';
 import type { Logger } from '../../common/logger.js';
 import { checkFileSize, classifyImages, ImageClassifier, ImageError, type ImageSource, type PreprocessOptions } from '../../model/index.js';
 import { buildResult } from '../../pipeline/result-document.js';
+import { resultFingerprint } from '../../pipeline/result-fingerprint.js';
 import { expandImagePaths } from '../image-files.js';
 import { addModelOptions, classifierOptionsFrom, preprocessOptionsFrom, type ModelCommandOptions } from '../model-options.js';
 import { createProgress } from '../progress-bar.js';
@@ -39,12 +40,13 @@ async function runClassify(paths: string[], options: ClassifyCommandOptions, log
   const output = options.out ? createWriteStream(options.out) : process.stdout;
   const progress = createProgress(files.length, 'classify');
   const preprocess = preprocessOptionsFrom(options);
+  const fingerprint = resultFingerprint({ modelSha256: classifier.model.sha256, topK: classifier.topK, maxImageBytes: options.maxBytes, maxImagePixels: options.maxPixels });
   let failed = 0;
   try {
     const sources = files.map((file) => fileImageSource(file, preprocess));
     for await (const { source, outcome, timings } of classifyImages(sources, classifier, { batchSize: options.batchSize, preprocess })) {
       if (outcome.status === 'error') failed++;
-      const line = JSON.stringify(buildResult({ file: source.name }, { outcome, model: classifier.model, device: classifier.device, timings, processedAt: new Date() }));
+      const line = JSON.stringify(buildResult({ file: source.name }, { outcome, model: classifier.model, fingerprint, device: classifier.device, timings, processedAt: new Date() }));
       if (!output.write(`${line}\n`)) await once(output, 'drain');
       progress.increment();
     }

@@ -1,36 +1,32 @@
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
-import { Command } from 'commander';
-import type { Logger } from '../../common/logger.js';
+import { Command, Option } from 'commander';
 import { explainAwsError } from '../aws-errors.js';
+import { CliError } from '../cli-error.js';
+import { redriveDeadLetters } from '../dead-letter-redrive.js';
+import { integerInRange } from '../option-parsers.js';
 import { addTargetOptions, resolveTarget, type TargetOptions } from '../target.js';
 
-/**
- * `redrive`: moves dead-lettered messages back to the main queue. Works the same on AWS and on the
- * local emulator: receive from the DLQ, send to the queue, and delete from the DLQ only what was sent.
- */
-export function redriveCommand(logger: Logger): Command {
-  const command = new Command('redrive').description('move dead-lettered messages back to the main queue');
-  addTargetOptions(command).action(async (options: TargetOptions) => {
+interface RedriveOptions extends TargetOptions {
+  timeout: number;
+}
+
+/** `redrive`: moves dead-lettered messages back to the main queue, each at most once per run. */
+export function redriveCommand(): Command {
+  const command = new Command('redrive')
+    .description('move dead-lettered messages back to the main queue (on AWS with an SQS message move task)')
+    .addOption(new Option('--timeout <seconds>', 'give up waiting for the move task after this long').argParser(integerInRange(1, 86_400)).default(300));
+  addTargetOptions(command).action(async (options: RedriveOptions) => {
     const target = await resolveTarget(options, ['queue', 'dlq']);
-    let moved = 0;
     try {
-      for (;;) {
-        const received = await target.sqs.send(new ReceiveMessageCommand({ QueueUrl: target.dlqUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 30 }));
-        const messages = received.Messages ?? [];
-        if (messages.length === 0) break;
-        const sent = await target.sqs.send(
-          new SendMessageBatchCommand({ QueueUrl: target.queueUrl, Entries: messages.map((message, i) => ({ Id: String(i), MessageBody: message.Body ?? '' })) }),
-        );
-        const sentIds = new Set((sent.Successful ?? []).map((entry) => entry.Id));
-        for (const failure of sent.Failed ?? []) logger.warn({ messageId: messages[Number(failure.Id)]?.MessageId, code: failure.Code }, 'message not moved; it stays in the DLQ');
-        const toDelete = messages.map((message, i) => ({ Id: String(i), ReceiptHandle: message.ReceiptHandle })).filter((entry) => sentIds.has(entry.Id));
-        if (toDelete.length > 0) await target.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: target.dlqUrl, Entries: toDelete }));
-        moved += toDelete.length;
+      const report = await redriveDeadLetters({ sqs: target.sqs, queueUrl: target.queueUrl!, deadLetterQueueUrl: target.dlqUrl!, timeoutSeconds: options.timeout });
+      const plural = (count: number) => (count === 1 ? '' : 's');
+      process.stdout.write(`moved ${report.moved} message${plural(report.moved)} from the dead-letter queue to the queue${report.method === 'move-task' ? ' (SQS message move task)' : ''}\n`);
+      if (report.cameBack > 0) {
+        process.stdout.write(`${report.cameBack} message${plural(report.cameBack)} failed again and went back to the dead-letter queue during this run; left there (inspect ${report.cameBack === 1 ? 'it' : 'them'}: they do not get better by moving)\n`);
       }
     } catch (error) {
+      if (error instanceof CliError) throw error;
       throw explainAwsError(error, { queueUrl: target.dlqUrl, endpoint: target.endpoint });
     }
-    process.stdout.write(`moved ${moved} message${moved === 1 ? '' : 's'} from the dead-letter queue to the queue\n`);
   });
   return command;
 }

@@ -32,6 +32,7 @@ export class ImageBatcher<R> {
   private readonly pending: Pending<R>[] = [];
   private running = false;
   private timer: NodeJS.Timeout | undefined;
+  private closedBy: Error | undefined;
 
   constructor(private readonly options: ImageBatcherOptions<R>) {
     if (!Number.isInteger(options.maxBatch) || options.maxBatch < 1) throw new RangeError(`maxBatch must be a positive integer, got ${options.maxBatch}`);
@@ -40,10 +41,19 @@ export class ImageBatcher<R> {
 
   /** Queues one decoded image; resolves with its result after its batch ran, or rejects if the batch failed. */
   add(image: Uint8Array): Promise<BatchedResult<R>> {
+    if (this.closedBy) return Promise.reject(this.closedBy);
     return new Promise((resolve, reject) => {
       this.pending.push({ image, arrivedAt: performance.now(), resolve, reject });
       this.schedule();
     });
+  }
+
+  /** Fails every waiting item and every later `add` with `cause` (the worker cannot infer any more). */
+  close(cause: Error): void {
+    this.closedBy ??= cause;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const item of this.pending.splice(0)) item.reject(this.closedBy);
   }
 
   /** Items waiting for a batch. */

@@ -1,6 +1,5 @@
 import { availableParallelism } from 'node:os';
 import pLimit from 'p-limit';
-import { PipelineError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
 import { decodeImage, errorOutcome, type BatchClassifier, type ClassificationOutcome, type LabelScore } from '../../model/index.js';
 import { resultKeyFor, skipReasonFor } from '../../pipeline/object-keys.js';
@@ -8,11 +7,21 @@ import { buildResult, normalizeEtag } from '../../pipeline/result-document.js';
 import type { S3ObjectRecord } from '../../pipeline/s3-event.js';
 import type { WorkerConfig } from './config.js';
 import type { ImageBatcher } from './image-batcher.js';
-import type { ObjectStore } from './object-store.js';
-import type { StoredResultLookup } from './stored-result-lookup.js';
+import type { MemoryBudget, ReleaseMemory } from './memory-budget.js';
 
-/** `done`: the record needs nothing more (result stored, skipped, or already there). `retry`: send the message back. */
-export type ImageJobOutcome = 'done' | 'retry';
+/**
+ * The worker's image memory (`IMAGE_MEMORY_MIB`), in two halves: downloaded uploads held until
+ * they are decoded, and the working memory of the decodes under way (estimated from each header).
+ * Two budgets, not one: a download holds its bytes while it waits to be decoded, so downloads
+ * alone could take a shared budget and leave no room for any decode to free them.
+ */
+export interface ImageMemory {
+  readonly downloads: MemoryBudget;
+  readonly decoding: MemoryBudget;
+}
+import type { ObjectStore } from './object-store.js';
+import { classifyFailure, type RecordOutcome } from './outcome-policy.js';
+import type { StoredResultLookup } from './stored-result-lookup.js';
 
 /** Counters the jobs keep, part of the worker's stats. */
 export interface ImageJobStats {
@@ -20,6 +29,7 @@ export interface ImageJobStats {
   errorResults: number;
   skipped: number;
   duplicates: number;
+  superseded: number;
   retried: number;
 }
 
@@ -30,28 +40,36 @@ export interface ImageJobDependencies {
   readonly storedResults: StoredResultLookup;
   readonly batcher: ImageBatcher<LabelScore[]>;
   readonly classifier: BatchClassifier;
+  readonly memory: ImageMemory;
+  /** What results are computed with; a stored result with another fingerprint is computed again. */
+  readonly fingerprint: string;
   readonly logger: Logger;
   readonly stats: ImageJobStats;
 }
 
+/** Smallest reservation for a download whose event states no size. */
+const MIN_DOWNLOAD_RESERVATION = 64 * 1024;
+
 /**
  * One S3 record from skip decision to stored result: skip what is not an upload image, skip what
- * is already stored for the same ETag and model, download, decode (a few at a time), wait for a
- * batch, and store the result. Image errors become error results; transient failures ask for a retry.
+ * is already stored for the same ETag and fingerprint, download that ETag's bytes (memory
+ * reserved first), decode (a few at a time, working memory reserved), drop the bytes, wait for a
+ * batch, and store the result. `classifyFailure` decides what a failure becomes; a fatal one is
+ * thrown to the queue consumer.
  */
 export class ImageJobRunner {
   private readonly limitDecode = pLimit(availableParallelism());
 
   constructor(private readonly dependencies: ImageJobDependencies) {}
 
-  async run(record: S3ObjectRecord, messageId: string): Promise<ImageJobOutcome> {
-    const { config, store, storedResults, batcher, classifier, logger, stats } = this.dependencies;
+  async run(record: S3ObjectRecord, messageId: string): Promise<RecordOutcome> {
+    const { config, store, storedResults, batcher, classifier, memory, fingerprint, logger, stats } = this.dependencies;
     const { bucket, key } = record;
     const skipReason = config.bucketName && bucket !== config.bucketName ? 'other-bucket' : skipReasonFor(key, config);
     if (skipReason) {
       stats.skipped++;
       logger.info({ bucket, key, reason: skipReason, messageId }, 'record skipped');
-      return 'done';
+      return 'skipped';
     }
     const resultKey = resultKeyFor(key, config);
     const etag = normalizeEtag(record.eTag);
@@ -59,46 +77,80 @@ export class ImageJobRunner {
     let outcome: ClassificationOutcome;
     try {
       const existing = await storedResults.find(bucket, resultKey);
-      if (existing && existing.sourceEtag === etag && existing.modelSha256 === classifier.model.sha256) {
+      if (existing && existing.sourceEtag === etag && existing.fingerprint === fingerprint) {
         stats.duplicates++;
-        logger.info({ key, resultKey, messageId }, 'result already stored for this ETag and model; not recomputed');
-        return 'done';
+        logger.info({ key, resultKey, messageId }, 'result already stored for this ETag and fingerprint; not recomputed');
+        return 'duplicate';
       }
-      let started = performance.now();
-      const bytes = await store.download(bucket, key, config.maxImageBytes);
-      timings.downloadMs = performance.now() - started;
-      started = performance.now();
-      const image = await this.limitDecode(() => decodeImage(bytes, { maxBytes: config.maxImageBytes, maxPixels: config.maxImagePixels }));
-      timings.preprocessMs = performance.now() - started;
-      const batched = await batcher.add(image.rgb);
+      const rgb = await this.downloadAndDecode(record, etag, timings);
+      const batched = await batcher.add(rgb);
       timings.inferenceMs = batched.inferenceMs;
       timings.batchSize = batched.batchSize;
       outcome = { status: 'ok', labels: batched.result };
     } catch (error) {
-      if (isRetryable(error)) {
+      const kind = classifyFailure(error);
+      const code = (error as { code?: string }).code;
+      if (kind === 'fatal') throw error;
+      if (kind === 'superseded') {
+        stats.superseded++;
+        logger.info({ key, etag, messageId }, 'event superseded by a newer upload of the same key; skipped');
+        return 'superseded';
+      }
+      if (kind === 'configuration') {
         stats.retried++;
-        logger.warn({ key, messageId, code: (error as PipelineError).code, err: error }, 'transient failure; the message goes back to the queue');
+        logger.error({ key, messageId, code, err: error }, 'configuration error: the message goes back to the queue until it is fixed');
+        return 'retry';
+      }
+      if (kind === 'transient') {
+        stats.retried++;
+        logger.warn({ key, messageId, code, err: error }, 'transient failure; the message goes back to the queue');
         return 'retry';
       }
       outcome = errorOutcome(error);
-      logger.warn({ key, messageId, code: outcome.status === 'error' ? outcome.error.code : undefined }, 'image cannot be classified; storing an error result');
+      logger.warn({ key, messageId, code }, 'image cannot be classified; storing an error result');
     }
-    const document = buildResult({ source: { bucket, key, etag, size: record.size } }, { outcome, model: classifier.model, device: classifier.device, timings, processedAt: new Date() });
+    const document = buildResult({ source: { bucket, key, etag, size: record.size } }, { outcome, model: classifier.model, fingerprint, device: classifier.device, timings, processedAt: new Date() });
     try {
       await store.writeResult(bucket, resultKey, document);
     } catch (error) {
+      if (classifyFailure(error) === 'configuration') logger.error({ key, resultKey, messageId, err: error }, 'configuration error: the result cannot be stored');
       stats.retried++;
       logger.warn({ key, resultKey, messageId, err: error }, 'result could not be stored; the message goes back to the queue');
       return 'retry';
     }
     if (outcome.status === 'ok') stats.classified++;
     else stats.errorResults++;
-    return 'done';
+    return outcome.status === 'ok' ? 'stored' : 'error-stored';
   }
-}
 
-/** Transient AWS failures and failed inference runs go back to the queue; the rest become error results. */
-export function isRetryable(error: unknown): boolean {
-  if (error instanceof PipelineError) return error.retryable || error.code === 'INFERENCE_FAILED';
-  return true;
+  /**
+   * The download and the decode, inside the memory budget: the upload's bytes are reserved before
+   * they are read and released, with the last reference to them, once the image is decoded.
+   */
+  private async downloadAndDecode(record: S3ObjectRecord, etag: string, timings: { downloadMs: number; preprocessMs: number }): Promise<Uint8Array> {
+    const { config, store, memory } = this.dependencies;
+    let reserved = Math.min(config.maxImageBytes, Math.max(MIN_DOWNLOAD_RESERVATION, record.size));
+    const releases: ReleaseMemory[] = [await memory.downloads.reserve(reserved)];
+    try {
+      let started = performance.now();
+      let bytes: Uint8Array | undefined = await store.download(record.bucket, record.key, {
+        etag,
+        maxBytes: config.maxImageBytes,
+        // The event's size is only a claim: reserve more if the object is larger.
+        beforeBody: async (contentLength) => {
+          if (contentLength > reserved) releases.push(await memory.downloads.reserve(contentLength - reserved));
+          reserved = Math.max(reserved, contentLength);
+        },
+      });
+      timings.downloadMs = performance.now() - started;
+      started = performance.now();
+      const limits = { maxBytes: config.maxImageBytes, maxPixels: config.maxImagePixels };
+      const image = await this.limitDecode(() => decodeImage(bytes!, limits, (decodeBytes) => memory.decoding.reserve(decodeBytes)));
+      bytes = undefined;
+      timings.preprocessMs = performance.now() - started;
+      return image.rgb;
+    } finally {
+      for (const release of releases) release();
+    }
+  }
 }

@@ -1,31 +1,55 @@
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { checkFileSize, ImageError } from '../../model/index.js';
-import { isNotFoundError, SourceObjectMissingError, TransientAwsError } from '../../pipeline/errors.js';
+import {
+  BucketNotFoundError,
+  isNoSuchBucketError,
+  isNotFoundError,
+  isPreconditionFailedError,
+  SourceObjectMissingError,
+  SourceSupersededError,
+  TransientAwsError,
+} from '../../pipeline/errors.js';
 import { normalizeEtag, RESULT_METADATA, type ResultDocument } from '../../pipeline/result-document.js';
 
-/** What a stored result was computed from: it is reused only for the same source ETag and model. */
+/** What a stored result was computed from: it is reused only for the same source ETag and fingerprint. */
 export interface StoredResultTag {
   readonly sourceEtag: string;
-  readonly modelSha256: string;
+  readonly fingerprint: string;
+}
+
+/** Options of {@link ObjectStore.download}. */
+export interface DownloadOptions {
+  /** The ETag the event names: a different object (overwritten since) is not downloaded. */
+  readonly etag: string;
+  /** Larger objects are refused before their body is read. */
+  readonly maxBytes: number;
+  /** Called with the object's size before its body is read (to reserve memory for it). */
+  readonly beforeBody?: (contentLength: number) => Promise<void>;
 }
 
 /** Keys per ListObjectsV2 page: S3's maximum. */
 export const LIST_PAGE_SIZE = 1000;
 
 /**
- * The worker's S3 calls with its error policy: a missing upload is permanent, an oversized one is
- * an image error, and everything else (network, throttling, 5xx, access) is transient, so the
- * message goes back to the queue and ends in the DLQ if it keeps failing.
+ * The worker's S3 calls with its error policy: a missing upload is permanent, an overwritten one
+ * is superseded, an oversized one is an image error, a missing bucket is a configuration error,
+ * and everything else (network, throttling, 5xx, access) is transient, so the message goes back
+ * to the queue and ends in the DLQ if it keeps failing.
  */
 export class ObjectStore {
   constructor(private readonly s3: S3Client) {}
 
-  /** Downloads an upload, refusing one larger than `maxBytes` before reading its body. */
-  async download(bucket: string, key: string, maxBytes: number): Promise<Uint8Array> {
+  /**
+   * Downloads the upload an event names — that version only (`If-Match` its ETag), so a result
+   * never describes other bytes than the event's — refusing one larger than `maxBytes` before
+   * reading its body.
+   */
+  async download(bucket: string, key: string, options: DownloadOptions): Promise<Uint8Array> {
     try {
-      const response = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      const response = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, IfMatch: `"${options.etag}"` }));
       try {
-        checkFileSize(response.ContentLength ?? 0, maxBytes, { bucket, key });
+        checkFileSize(response.ContentLength ?? 0, options.maxBytes, { bucket, key });
+        await options.beforeBody?.(response.ContentLength ?? 0);
       } catch (error) {
         (response.Body as { destroy?: () => void } | undefined)?.destroy?.();
         throw error;
@@ -34,9 +58,16 @@ export class ObjectStore {
       return await response.Body.transformToByteArray();
     } catch (error) {
       if (error instanceof ImageError) throw error;
-      if (isNotFoundError(error)) throw new SourceObjectMissingError(bucket, key, error);
-      throw new TransientAwsError('GetObject', { bucket, key }, error);
+      if (isPreconditionFailedError(error)) throw new SourceSupersededError(bucket, key, options.etag, error);
+      throw this.classified(error, 'GetObject', bucket, key, () => new SourceObjectMissingError(bucket, key, error));
     }
+  }
+
+  /** A missing bucket, a missing object (when the caller has a meaning for it), or a transient failure. */
+  private classified(error: unknown, operation: string, bucket: string, key: string | undefined, onNotFound?: () => Error): Error {
+    if (isNoSuchBucketError(error)) return new BucketNotFoundError(bucket, error);
+    if (onNotFound && isNotFoundError(error)) return onNotFound();
+    return new TransientAwsError(operation, { bucket, key }, error);
   }
 
   /**
@@ -58,7 +89,7 @@ export class ObjectStore {
         listed = new Set((page.Contents ?? []).map((object) => object.Key ?? ''));
         complete = page.IsTruncated !== true;
       } catch (error) {
-        throw new TransientAwsError('ListObjectsV2', { bucket, prefix }, error);
+        throw this.classified(error, 'ListObjectsV2', bucket, prefix);
       }
     }
     await Promise.all(
@@ -75,15 +106,15 @@ export class ObjectStore {
       const head = await this.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: resultKey }));
       return {
         sourceEtag: normalizeEtag(head.Metadata?.[RESULT_METADATA.sourceEtag]),
-        modelSha256: head.Metadata?.[RESULT_METADATA.modelSha256] ?? '',
+        fingerprint: head.Metadata?.[RESULT_METADATA.fingerprint] ?? '',
       };
     } catch (error) {
       if (isNotFoundError(error)) return undefined;
-      throw new TransientAwsError('HeadObject', { bucket, key: resultKey }, error);
+      throw this.classified(error, 'HeadObject', bucket, resultKey);
     }
   }
 
-  /** Stores a result JSON, tagged with what makes it reusable (source ETag, model SHA-256). */
+  /** Stores a result JSON, tagged with what makes it reusable (source ETag, result fingerprint). */
   async writeResult(bucket: string, resultKey: string, document: ResultDocument): Promise<void> {
     try {
       await this.s3.send(
@@ -92,11 +123,11 @@ export class ObjectStore {
           Key: resultKey,
           Body: JSON.stringify(document),
           ContentType: 'application/json',
-          Metadata: { [RESULT_METADATA.sourceEtag]: normalizeEtag(document.source.etag), [RESULT_METADATA.modelSha256]: document.model.sha256 },
+          Metadata: { [RESULT_METADATA.sourceEtag]: normalizeEtag(document.source.etag), [RESULT_METADATA.fingerprint]: document.fingerprint },
         }),
       );
     } catch (error) {
-      throw new TransientAwsError('PutObject', { bucket, key: resultKey }, error);
+      throw this.classified(error, 'PutObject', bucket, resultKey);
     }
   }
 }

@@ -1,16 +1,20 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
-import type { PipelineError } from '../../common/errors.js';
+import type { Message, SQSClient } from '@aws-sdk/client-sqs';
 import type { Logger } from '../../common/logger.js';
 import type { BatchClassifier, LabelScore } from '../../model/index.js';
-import { MessageFormatError } from '../../pipeline/errors.js';
-import { parseS3Event } from '../../pipeline/s3-event.js';
+import { resultFingerprint } from '../../pipeline/result-fingerprint.js';
+import { parseS3Event, type S3ObjectRecord } from '../../pipeline/s3-event.js';
+import { CapacityGate } from './capacity-gate.js';
 import type { WorkerConfig } from './config.js';
 import { ImageBatcher } from './image-batcher.js';
-import { ImageJobRunner, type ImageJobStats } from './image-job.js';
+import { ImageJobRunner, type ImageJobStats, type ImageMemory } from './image-job.js';
+import { MemoryBudget } from './memory-budget.js';
+import { MessageLease } from './message-lease.js';
 import { ObjectStore } from './object-store.js';
-import { changeVisibility, MessageDeleter, type MessageHandle } from './queue-operations.js';
+import { classifyFailure, decideLeaseEnd, type RecordOutcome } from './outcome-policy.js';
+import { MessageDeleter } from './queue-operations.js';
+import { ReceiveLoop } from './receive-loop.js';
 import { StoredResultLookup } from './stored-result-lookup.js';
 import { TaskProtection } from './task-protection.js';
 
@@ -31,47 +35,65 @@ export interface QueueConsumerStats extends ImageJobStats {
   batches: number;
 }
 
+/** Failed inference runs in a row after which the worker gives up (a broken GPU fails every batch). */
+const MAX_CONSECUTIVE_FAILED_BATCHES = 3;
+
 /**
- * The worker's queue consumer: several long polls in flight, S3 event records turned into image jobs,
- * downloads and decoding running ahead of inference (bounded by `maxImagesInFlight`), images from
- * many messages gathered into one batch, one result JSON per image, and a message deleted only
- * once the results of all its records are stored. A heartbeat keeps in-flight messages invisible.
+ * The worker's queue consumer, built from parts a reader can see: a {@link ReceiveLoop} of long
+ * polls that ask for no more than the {@link CapacityGate} has room for; one {@link MessageLease}
+ * per received message, which owns its visibility until the one final delete, retry, release or
+ * dead-letter; {@link ImageJobRunner}s that download, decode and store within a
+ * {@link MemoryBudget}; and an {@link ImageBatcher} that gathers images of many messages into one
+ * inference run. `decideLeaseEnd` and `classifyFailure` (outcome-policy.ts) make every decision.
+ *
+ * Two ways to stop: `stop()` (SIGTERM) finishes what it holds within the grace period and
+ * releases the rest; a fatal failure (the inference thread died or is stuck, the queue is gone)
+ * releases everything at once and resolves {@link failed}, after which the process should exit
+ * non-zero so that ECS replaces the task.
  */
 export class QueueConsumer {
-  readonly stats: QueueConsumerStats = { messages: 0, classified: 0, errorResults: 0, skipped: 0, duplicates: 0, retried: 0, invalidMessages: 0, batches: 0 };
-  private readonly abort = new AbortController();
+  readonly stats: QueueConsumerStats = { messages: 0, classified: 0, errorResults: 0, skipped: 0, duplicates: 0, superseded: 0, retried: 0, invalidMessages: 0, batches: 0 };
+  /** Resolves with the cause once the consumer has failed and released its messages. */
+  readonly failed: Promise<Error>;
+  private resolveFailed!: (cause: Error) => void;
+  private failure: Error | undefined;
+  private readonly gate: CapacityGate;
+  private readonly memory: ImageMemory;
+  private readonly receiver: ReceiveLoop;
   private readonly deleter: MessageDeleter;
   private readonly batcher: ImageBatcher<LabelScore[]>;
   private readonly jobs: ImageJobRunner;
   private readonly taskProtection: TaskProtection;
-  private readonly inFlight = new Map<string, MessageHandle>();
-  private readonly released = new Set<string>();
+  private readonly leases = new Set<MessageLease>();
   private readonly active = new Set<Promise<void>>();
-  private capacityWaiters: Array<() => void> = [];
-  private imagesInFlight = 0;
-  private receiveLoops: Promise<void>[] = [];
-  private heartbeat: NodeJS.Timeout | undefined;
+  private consecutiveFailedBatches = 0;
   private stopping: Promise<void> | undefined;
 
   constructor(
     private readonly config: WorkerConfig,
     private readonly dependencies: QueueConsumerDependencies,
   ) {
-    this.deleter = new MessageDeleter(dependencies.sqs, config.queueUrl, dependencies.logger);
-    this.taskProtection = dependencies.taskProtection ?? new TaskProtection({ agentUri: process.env.ECS_AGENT_URI, logger: dependencies.logger });
+    const { sqs, logger, classifier } = dependencies;
+    this.failed = new Promise((resolve) => (this.resolveFailed = resolve));
+    this.gate = new CapacityGate(config.maxImagesInFlight);
+    this.memory = { downloads: new MemoryBudget(config.imageMemoryBytes / 2), decoding: new MemoryBudget(config.imageMemoryBytes / 2) };
+    this.deleter = new MessageDeleter(sqs, config.queueUrl, logger);
+    this.taskProtection = dependencies.taskProtection ?? new TaskProtection({ agentUri: process.env.ECS_AGENT_URI, logger });
+    this.receiver = new ReceiveLoop({
+      sqs,
+      queueUrl: config.queueUrl,
+      concurrency: config.receiveConcurrency,
+      waitSeconds: config.receiveWaitSeconds,
+      visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
+      gate: this.gate,
+      logger,
+      onMessage: (message) => this.track(this.handleMessage(message)),
+      onFatal: (error) => this.fail(error),
+    });
     this.batcher = new ImageBatcher({
-      maxBatch: Math.min(config.maxBatch, dependencies.classifier.maxBatchSize),
+      maxBatch: Math.min(config.maxBatch, classifier.maxBatchSize),
       maxWaitMs: config.maxWaitMs,
-      runBatch: async (images) => {
-        const started = performance.now();
-        const labels = await dependencies.classifier.classifyBatch(images);
-        this.stats.batches++;
-        dependencies.logger.info(
-          { batchSize: images.length, inferenceMs: Math.round(performance.now() - started), imagesInFlight: this.imagesInFlight, waiting: this.batcher.waiting },
-          'batch classified',
-        );
-        return labels;
-      },
+      runBatch: (images) => this.runBatch(images),
     });
     const store = new ObjectStore(dependencies.s3);
     this.jobs = new ImageJobRunner({
@@ -79,160 +101,172 @@ export class QueueConsumer {
       store,
       storedResults: new StoredResultLookup(store),
       batcher: this.batcher,
-      classifier: dependencies.classifier,
-      logger: dependencies.logger,
+      classifier,
+      memory: this.memory,
+      fingerprint: resultFingerprint({ modelSha256: classifier.model.sha256, topK: classifier.topK, maxImageBytes: config.maxImageBytes, maxImagePixels: config.maxImagePixels }),
+      logger,
       stats: this.stats,
     });
   }
 
-  /** Starts the receive loops and the heartbeat. */
+  /** Starts receiving. */
   start(): void {
     const { logger, classifier } = this.dependencies;
-    logger.info(
-      { queueUrl: this.config.queueUrl, device: classifier.device, model: classifier.model, maxBatch: this.config.maxBatch, maxWaitMs: this.config.maxWaitMs, receiveConcurrency: this.config.receiveConcurrency },
-      'worker started',
-    );
+    const { queueUrl, maxBatch, maxWaitMs, receiveConcurrency, maxImagesInFlight, imageMemoryBytes } = this.config;
+    logger.info({ queueUrl, device: classifier.device, model: classifier.model, maxBatch, maxWaitMs, receiveConcurrency, maxImagesInFlight, imageMemoryBytes }, 'worker started');
     if (!classifier.model.pretrained) logger.warn({ weights: classifier.model.weights }, 'the model weights are NOT pretrained: labels are not real predictions');
-    this.receiveLoops = Array.from({ length: this.config.receiveConcurrency }, () => this.receiveLoop());
-    this.heartbeat = setInterval(() => void this.extendVisibility(), this.config.heartbeatIntervalSeconds * 1000);
-    this.heartbeat.unref();
+    this.receiver.start();
   }
 
   /**
    * Stops receiving, lets in-flight messages finish within the grace period, makes the rest
    * visible again at once, and flushes deletions. Safe to call more than once.
-   *
-   * Long polls under way are not aborted: SQS may already have handed them messages, which an
-   * aborted request would hide until their visibility timeout. They end within
-   * `receiveWaitSeconds`, and whatever they bring is made visible again at once.
    */
   stop(): Promise<void> {
     this.stopping ??= this.shutDown();
     return this.stopping;
   }
 
-  private async shutDown(): Promise<void> {
-    const { logger } = this.dependencies;
-    logger.info({ inFlightMessages: this.inFlight.size }, 'worker stopping: no more receives');
-    this.abort.abort();
-    this.wakeCapacityWaiters();
-    const graceMs = this.config.shutdownGraceSeconds * 1000;
-    const drained = Promise.all(this.receiveLoops).then(() => Promise.all([...this.active])).then(() => true);
-    const finished = await Promise.race([drained, sleep(graceMs, false, { ref: false })]);
-    if (!finished) {
-      const remaining = [...this.inFlight.values()];
-      for (const handle of remaining) this.released.add(handle.messageId);
-      await changeVisibility(this.dependencies.sqs, this.config.queueUrl, remaining, 0, logger);
-      logger.warn({ released: remaining.length, graceMs }, 'grace period over: unfinished messages made visible again');
-    }
-    await Promise.all(this.receiveLoops);
-    clearInterval(this.heartbeat);
-    await this.deleter.flush();
-    await this.taskProtection.release();
-    logger.info({ ...this.stats }, 'worker stopped');
+  /** Leases held now (messages received and not yet ended). */
+  get messagesInFlight(): number {
+    return this.leases.size;
   }
 
-  private async receiveLoop(): Promise<void> {
-    const { sqs, logger } = this.dependencies;
-    while (!this.abort.signal.aborted) {
-      await this.waitForCapacity();
-      if (this.abort.signal.aborted) break;
-      let messages: Message[];
-      try {
-        const response = await sqs.send(
-          new ReceiveMessageCommand({
-            QueueUrl: this.config.queueUrl,
-            MaxNumberOfMessages: 10,
-            WaitTimeSeconds: this.config.receiveWaitSeconds,
-            VisibilityTimeout: this.config.visibilityTimeoutSeconds,
-            MessageSystemAttributeNames: ['ApproximateReceiveCount'],
-          }),
-        );
-        messages = response.Messages ?? [];
-      } catch (error) {
-        if (this.abort.signal.aborted) break;
-        logger.warn({ err: error }, 'receive failed; retrying in 1 s');
-        await sleep(1000, undefined, { signal: this.abort.signal }).catch(() => undefined);
-        continue;
-      }
-      if (this.abort.signal.aborted) {
-        // Received while stopping: hand them straight back rather than start them.
-        await changeVisibility(sqs, this.config.queueUrl, messages.map(toHandle), 0, logger);
-        break;
-      }
-      for (const message of messages) {
-        const task = this.handleMessage(message).finally(() => this.active.delete(task));
-        this.active.add(task);
-      }
+  private async shutDown(): Promise<void> {
+    const { logger } = this.dependencies;
+    logger.info({ inFlightMessages: this.leases.size }, 'worker stopping: no more receives');
+    const receiving = this.receiver.stop();
+    const graceMs = this.config.shutdownGraceSeconds * 1000;
+    const drained = receiving.then(() => this.settled()).then(() => true);
+    const finished = await Promise.race([drained, sleep(graceMs, false, { ref: false })]);
+    if (!finished) {
+      const remaining = [...this.leases];
+      await Promise.all(remaining.map((lease) => lease.end('release')));
+      logger.warn({ released: remaining.length, graceMs }, 'grace period over: unfinished messages made visible again');
     }
+    await receiving;
+    await this.deleter.flush();
+    await this.taskProtection.release();
+    logger.info({ ...this.stats, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024) }, 'worker stopped');
+  }
+
+  /** Waits until every message handler has finished, including those started meanwhile. */
+  private async settled(): Promise<void> {
+    while (this.active.size > 0) await Promise.all([...this.active]);
+  }
+
+  private track(task: Promise<void>): void {
+    const tracked = task.finally(() => this.active.delete(tracked));
+    this.active.add(tracked);
   }
 
   private async handleMessage(message: Message): Promise<void> {
     const { logger } = this.dependencies;
-    const handle = toHandle(message);
+    const lease = new MessageLease(message, {
+      sqs: this.dependencies.sqs,
+      queueUrl: this.config.queueUrl,
+      deleter: this.deleter,
+      deadLetterQueueUrl: this.config.deadLetterQueueUrl,
+      visibilityTimeoutSeconds: this.config.visibilityTimeoutSeconds,
+      heartbeatIntervalSeconds: this.config.heartbeatIntervalSeconds,
+      retryDelaySeconds: this.config.retryDelaySeconds,
+      logger,
+    }).start();
+    this.leases.add(lease);
+    this.taskProtection.update(true);
     this.stats.messages++;
-    this.inFlight.set(handle.messageId, handle);
-    let reserved = 1;
-    this.reserveCapacity(1);
-    let decision: 'delete' | 'retry' | 'release';
+    await lease.end(decideLeaseEnd(await this.handleBody(lease)));
+    this.leases.delete(lease);
+    this.taskProtection.update(this.leases.size > 0);
+  }
+
+  /** What became of a message's body: its records' outcomes, or the error that stopped it. */
+  private async handleBody(lease: MessageLease): Promise<Parameters<typeof decideLeaseEnd>[0]> {
+    const { logger } = this.dependencies;
+    let records: readonly S3ObjectRecord[];
     try {
-      const parsed = parseS3Event(message.Body, handle.messageId);
-      if (parsed.kind === 'test-event') {
-        logger.info({ messageId: handle.messageId, bucket: parsed.bucket }, 's3:TestEvent received and deleted');
-        decision = 'delete';
-      } else {
-        this.reserveCapacity(parsed.records.length - 1);
-        reserved += parsed.records.length - 1;
-        const outcomes = await Promise.all(parsed.records.map((record) => this.jobs.run(record, handle.messageId)));
-        decision = outcomes.every((outcome) => outcome === 'done') ? 'delete' : 'retry';
+      const parsed = parseS3Event(lease.body, lease.messageId);
+      if (parsed.kind === 'test-event') logger.info({ messageId: lease.messageId, bucket: parsed.bucket }, 's3:TestEvent received and deleted');
+      records = parsed.kind === 'test-event' ? [] : parsed.records;
+    } catch (error) {
+      this.gate.release(1);
+      this.stats.invalidMessages++;
+      logger.error({ messageId: lease.messageId, receiveCount: lease.receiveCount, code: (error as { code?: string }).code, err: error }, 'message is not a usable S3 event; it goes to the DLQ');
+      return { error };
+    }
+    try {
+      return { records: await this.runRecords(records, lease.messageId) };
+    } catch (error) {
+      if (classifyFailure(error) === 'fatal') this.fail(error as Error);
+      else logger.error({ messageId: lease.messageId, err: error }, 'message failed; it goes back to the queue');
+      return { error };
+    }
+  }
+
+  /**
+   * Runs a message's records, admitting them as capacity frees: the first takes over the slot the
+   * message was received with, every further one waits for a slot of its own, and each gives its
+   * slot back when it is done.
+   */
+  private async runRecords(records: readonly S3ObjectRecord[], messageId: string): Promise<RecordOutcome[]> {
+    if (records.length === 0) {
+      this.gate.release(1);
+      return [];
+    }
+    const runs: Array<Promise<RecordOutcome>> = [];
+    try {
+      for (const [index, record] of records.entries()) {
+        if (index > 0) await this.gate.acquire();
+        runs.push(this.jobs.run(record, messageId).finally(() => this.gate.release(1)));
       }
     } catch (error) {
-      this.stats.invalidMessages++;
-      const receiveCount = message.Attributes?.ApproximateReceiveCount;
-      logger.error({ messageId: handle.messageId, receiveCount, code: (error as PipelineError).code, err: error }, 'message is not an S3 event; returned to the queue for the DLQ');
-      decision = error instanceof MessageFormatError ? 'release' : 'retry';
-    } finally {
-      this.inFlight.delete(handle.messageId);
-      this.releaseCapacity(reserved);
+      await Promise.allSettled(runs);
+      throw error;
     }
-    if (this.released.has(handle.messageId)) return;
-    if (decision === 'delete') this.deleter.delete(handle);
-    else {
-      const delay = decision === 'release' ? 0 : this.config.retryDelaySeconds;
-      await changeVisibility(this.dependencies.sqs, this.config.queueUrl, [handle], delay, logger);
-    }
+    return Promise.all(runs);
   }
 
-  private async extendVisibility(): Promise<void> {
-    const handles = [...this.inFlight.values()].filter((handle) => !this.released.has(handle.messageId));
-    if (handles.length === 0) return;
-    await changeVisibility(this.dependencies.sqs, this.config.queueUrl, handles, this.config.visibilityTimeoutSeconds, this.dependencies.logger);
-  }
-
-  private async waitForCapacity(): Promise<void> {
-    while (this.imagesInFlight >= this.config.maxImagesInFlight && !this.abort.signal.aborted) {
-      await new Promise<void>((resolve) => this.capacityWaiters.push(resolve));
+  private async runBatch(images: readonly Uint8Array[]): Promise<LabelScore[][]> {
+    const started = performance.now();
+    try {
+      const labels = await this.dependencies.classifier.classifyBatch(images);
+      this.consecutiveFailedBatches = 0;
+      this.stats.batches++;
+      this.dependencies.logger.info(
+        { batchSize: images.length, inferenceMs: Math.round(performance.now() - started), imagesInFlight: this.gate.held, waiting: this.batcher.waiting, memoryHeldMb: Math.round((this.memory.downloads.heldBytes + this.memory.decoding.heldBytes) / 2 ** 20) },
+        'batch classified',
+      );
+      return labels;
+    } catch (error) {
+      if (classifyFailure(error) === 'fatal') this.fail(error as Error);
+      else if (++this.consecutiveFailedBatches >= MAX_CONSECUTIVE_FAILED_BATCHES) {
+        this.fail(Object.assign(new Error(`${this.consecutiveFailedBatches} inference runs in a row failed; last: ${(error as Error).message}`), { code: 'INFERENCE_KEEPS_FAILING', cause: error }));
+      }
+      throw error;
     }
   }
 
-  private reserveCapacity(images: number): void {
-    this.imagesInFlight += images;
-    this.taskProtection.update(this.imagesInFlight > 0);
+  /**
+   * The worker cannot go on: one fatal log line naming the cause, no more receives, every held
+   * message visible again at once, and {@link failed} resolved. Only the first cause counts.
+   * Long polls under way are not aborted (SQS could hand them the very messages just released,
+   * hiding them until their visibility timeout); they end within their wait, and what they bring
+   * is released too, so {@link failed} resolves at most a long-poll wait later.
+   */
+  private fail(cause: Error): void {
+    if (this.failure) return;
+    this.failure = cause;
+    const { logger } = this.dependencies;
+    logger.fatal({ code: (cause as { code?: string }).code, err: cause, inFlightMessages: this.leases.size }, `worker failing: ${cause.message}; its messages are released and it exits`);
+    const receiving = this.receiver.stop();
+    this.batcher.close(cause);
+    this.gate.close();
+    this.memory.downloads.close();
+    this.memory.decoding.close();
+    void Promise.all([...this.leases].map((lease) => lease.end('release')))
+      .then(() => receiving)
+      .then(() => this.deleter.flush())
+      .then(() => this.taskProtection.release())
+      .then(() => this.resolveFailed(cause));
   }
-
-  private releaseCapacity(images: number): void {
-    this.imagesInFlight -= images;
-    this.taskProtection.update(this.imagesInFlight > 0);
-    this.wakeCapacityWaiters();
-  }
-
-  private wakeCapacityWaiters(): void {
-    const waiters = this.capacityWaiters;
-    this.capacityWaiters = [];
-    for (const wake of waiters) wake();
-  }
-}
-
-function toHandle(message: Message): MessageHandle {
-  return { messageId: message.MessageId ?? '', receiptHandle: message.ReceiptHandle ?? '' };
 }

@@ -47,12 +47,19 @@ export async function changeVisibility(
   );
 }
 
+interface QueuedDelete {
+  readonly handle: MessageHandle;
+  readonly done: () => void;
+}
+
 /**
  * Deletes messages in batches of ten with `DeleteMessageBatch`. Callers add a message only after
  * all of its results are stored; deletions within `flushDelayMs` of each other share a call.
+ * Each deletion's promise settles when its call has finished; a refused or failed delete is
+ * logged (the message comes back and is found already done).
  */
 export class MessageDeleter {
-  private queued: MessageHandle[] = [];
+  private queued: QueuedDelete[] = [];
   private flushing: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
 
@@ -64,10 +71,12 @@ export class MessageDeleter {
     private readonly flushDelayMs = 20,
   ) {}
 
-  delete(handle: MessageHandle): void {
-    this.queued.push(handle);
-    if (this.queued.length >= SQS_BATCH_LIMIT) void this.flush();
-    else this.timer ??= setTimeout(() => void this.flush(), this.flushDelayMs);
+  delete(handle: MessageHandle): Promise<void> {
+    return new Promise<void>((done) => {
+      this.queued.push({ handle, done });
+      if (this.queued.length >= SQS_BATCH_LIMIT) void this.flush();
+      else this.timer ??= setTimeout(() => void this.flush(), this.flushDelayMs);
+    });
   }
 
   /** Sends what is queued; resolves when every delete call so far has finished. */
@@ -81,16 +90,18 @@ export class MessageDeleter {
     return this.flushing;
   }
 
-  private async send(batch: MessageHandle[]): Promise<void> {
+  private async send(batch: QueuedDelete[]): Promise<void> {
     try {
       const response = await this.sqs.send(
-        new DeleteMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: batch.map((h, i) => ({ Id: String(i), ReceiptHandle: h.receiptHandle })) }),
+        new DeleteMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: batch.map((entry, i) => ({ Id: String(i), ReceiptHandle: entry.handle.receiptHandle })) }),
       );
       for (const failure of response.Failed ?? []) {
-        this.logger.warn({ messageId: batch[Number(failure.Id)]?.messageId, code: failure.Code }, 'message delete refused; it will be redelivered and found already done');
+        this.logger.warn({ messageId: batch[Number(failure.Id)]?.handle.messageId, code: failure.Code }, 'message delete refused; it will be redelivered and found already done');
       }
     } catch (error) {
       this.logger.warn({ err: error, messages: batch.length }, 'message delete failed; the messages will be redelivered and found already done');
+    } finally {
+      for (const entry of batch) entry.done();
     }
   }
 }

@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,7 +7,8 @@ import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { createS3Client, createSqsClient } from '../../common/aws-clients.js';
 import { objectCreatedEvent } from '../../local/s3-notification.js';
-import { cliEntry, jsonLines, runCli } from '../helpers/run-cli.js';
+import { startLocalServe, type LocalServeProcess } from '../../faults/local-serve-process.js';
+import { jsonLines, runCli } from '../helpers/run-cli.js';
 import { fixtureImageNames, fixtureImagesDirectory } from '../helpers/shared-fixtures.js';
 
 describe('alexnet-pipeline local', () => {
@@ -53,31 +52,20 @@ describe('alexnet-pipeline local', () => {
 });
 
 describe('alexnet-pipeline local --serve with upload, results, status and redrive', () => {
-  let serve: ChildProcess;
-  let environment: Record<string, string>;
+  let serve: LocalServeProcess;
+  let environment: Readonly<Record<string, string>>;
   let folder: string;
   const cliEnv = () => ({ ALEXNET_LOCAL_STATE_FILE: path.join(folder, 'state.json') });
 
   before(async () => {
     folder = await mkdtemp(path.join(tmpdir(), 'alexnet-serve-'));
-    serve = spawn(process.execPath, [cliEntry, 'local', '--serve'], { env: { ...process.env, ...cliEnv() }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    serve.stdout!.setEncoding('utf8');
-    await new Promise<void>((resolve, reject) => {
-      serve.stdout!.on('data', (chunk: string) => {
-        output += chunk;
-        if (output.includes('export DLQ_URL=')) resolve();
-      });
-      serve.on('exit', (code) => reject(new Error(`serve exited early with ${code}`)));
-    });
-    environment = Object.fromEntries([...output.matchAll(/export (\w+)=(\S+)/g)].map((match) => [match[1]!, match[2]!]));
-    assert.match(output, /Local pipeline running at http:\/\/127\.0\.0\.1:\d+/);
+    serve = await startLocalServe([], cliEnv());
+    environment = serve.environment;
+    assert.match(serve.banner, /Local pipeline running at http:\/\/127\.0\.0\.1:\d+/);
   });
 
   after(async () => {
-    serve.kill('SIGINT');
-    const [code] = await once(serve, 'exit');
-    assert.equal(code, 0, 'Ctrl-C stops it cleanly');
+    assert.equal(await serve.stop(), 0, 'Ctrl-C stops it cleanly');
   });
 
   it('uploads, then waits for and shows results as table, json and csv', async () => {

@@ -1,5 +1,8 @@
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { Upload } from '@aws-sdk/lib-storage';
+import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { Logger } from '../../common/logger.js';
+import { objectCreatedEvent } from '../../local/s3-notification.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { listKeys, readResult } from '../../cli/bucket-reader.js';
 import { queueDepth } from '../../cli/commands/status.js';
@@ -35,22 +38,46 @@ export class LocalPipeline {
   }
 
   workerConfig(overrides: Record<string, string> = {}): WorkerConfig {
-    return loadWorkerConfig({ QUEUE_URL: this.aws.queueUrl, BUCKET_NAME: this.aws.bucket, ...FAST_WORKER_ENVIRONMENT, ...overrides });
+    return loadWorkerConfig({ QUEUE_URL: this.aws.queueUrl, DLQ_URL: this.aws.dlqUrl, BUCKET_NAME: this.aws.bucket, ...FAST_WORKER_ENVIRONMENT, ...overrides });
   }
 
-  /** A worker in this process, with its own S3 client (so tests can make it fail fast). */
-  startWorker(classifier: BatchClassifier, overrides: Record<string, string> = {}, s3 = this.s3): QueueConsumer {
-    const worker = new QueueConsumer(this.workerConfig(overrides), { s3, sqs: this.sqs, classifier, logger: silentLogger });
+  /** A worker in this process; tests may give it their own clients (to make S3 fail fast, or to record calls). */
+  startWorker(classifier: BatchClassifier, overrides: Record<string, string> = {}, clients: { s3?: S3Client; sqs?: SQSClient; logger?: Logger } = {}): QueueConsumer {
+    const worker = new QueueConsumer(this.workerConfig(overrides), { s3: clients.s3 ?? this.s3, sqs: clients.sqs ?? this.sqs, classifier, logger: clients.logger ?? silentLogger });
     worker.start();
     return worker;
   }
 
-  async upload(key: string, body: Uint8Array | string): Promise<void> {
-    await this.s3.send(new PutObjectCommand({ Bucket: this.aws.bucket, Key: key, Body: body }));
+  /** Sends the S3 event of an object, as S3 would (for redeliveries and events in another order). */
+  async sendEventFor(key: string, eTag: string, size: number, queueUrl = this.aws.queueUrl): Promise<void> {
+    const rule = { id: 'test', bucket: this.aws.bucket, prefix: '', suffixes: [''] };
+    await this.sendMessage(objectCreatedEvent({ rule, region: this.aws.region, eventName: 'ObjectCreated:Put', key, size, eTag }), queueUrl);
   }
 
-  async sendMessage(body: string): Promise<void> {
-    await this.sqs.send(new SendMessageCommand({ QueueUrl: this.aws.queueUrl, MessageBody: body }));
+  /** The object's current ETag (unquoted) and size. */
+  async head(key: string): Promise<{ etag: string; size: number }> {
+    const head = await this.s3.send(new HeadObjectCommand({ Bucket: this.aws.bucket, Key: key }));
+    return { etag: (head.ETag ?? '').replace(/"/g, ''), size: head.ContentLength ?? 0 };
+  }
+
+  /** Receives and deletes everything queued (the notifications of uploads a test wants to replay itself). */
+  async drainQueue(): Promise<void> {
+    await this.aws.notificationsDelivered();
+    for (;;) {
+      const { Messages = [] } = await this.sqs.send(new ReceiveMessageCommand({ QueueUrl: this.aws.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+      if (Messages.length === 0) return;
+      for (const message of Messages) await this.sqs.send(new DeleteMessageCommand({ QueueUrl: this.aws.queueUrl, ReceiptHandle: message.ReceiptHandle }));
+    }
+  }
+
+  /** Uploads as a client would: one PUT, or a multipart upload above 8 MiB (the emulator takes PUTs of 11 MiB at most). */
+  async upload(key: string, body: Uint8Array | string): Promise<void> {
+    if (body.length <= 8 * 2 ** 20) await this.s3.send(new PutObjectCommand({ Bucket: this.aws.bucket, Key: key, Body: body }));
+    else await new Upload({ client: this.s3, params: { Bucket: this.aws.bucket, Key: key, Body: body }, partSize: 8 * 2 ** 20 }).done();
+  }
+
+  async sendMessage(body: string, queueUrl = this.aws.queueUrl): Promise<void> {
+    await this.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
   }
 
   async readJson(key: string): Promise<Record<string, any>> {

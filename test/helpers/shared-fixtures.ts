@@ -29,3 +29,8 @@ export function meanAbsoluteDifference(a: ArrayLike<number>, b: ArrayLike<number
   for (let i = 0; i < a.length; i++) sum += Math.abs(a[i]! - b[i]!);
   return sum / a.length;
 }
+
+/** An S3 event notification body exactly as AWS delivers it (`../shared/fixtures/aws/<name>`). */
+export function readAwsEventFixture(name: string): string {
+  return readFileSync(path.join(sharedDirectory, 'fixtures', 'aws', name), 'utf8');
+}

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { MessageFormatError } from '../../pipeline/errors.js';
 import { decodeS3EventKey, encodeS3EventKey, parseS3Event } from '../../pipeline/s3-event.js';
 import { objectCreatedEvent, testEvent } from '../../local/s3-notification.js';
+import { readAwsEventFixture } from '../helpers/shared-fixtures.js';
 
 const rule = { id: 'uploads', bucket: 'photos', prefix: 'uploads/', suffixes: ['.jpg'] };
 
@@ -47,4 +48,35 @@ describe('parseS3Event', () => {
       assert.throws(() => parseS3Event(body, 'm-1'), (error: unknown) => error instanceof MessageFormatError && error.code === 'INVALID_MESSAGE' && error.context.messageId === 'm-1');
     });
   }
+});
+
+describe('parseS3Event on event JSON as AWS documents it (not our own encoder)', () => {
+  it('decodes a Put event key: + for spaces, UTF-8 escapes, %28 %29, and %2B for a literal +', () => {
+    assert.deepEqual(parseS3Event(readAwsEventFixture('s3-object-created-put.json')), {
+      kind: 'records',
+      records: [{ eventName: 'ObjectCreated:Put', bucket: 'alexnet-pipeline-images', key: 'uploads/holiday 2026/café (1) + more.jpg', size: 1_048_576, eTag: 'd41d8cd98f00b204e9800998ecf8427e' }],
+    });
+  });
+
+  it('reads a multipart upload in another region with a versioned object', () => {
+    const parsed = parseS3Event(readAwsEventFixture('s3-object-created-multipart.json'));
+    assert.equal(parsed.kind, 'records');
+    const [record] = parsed.kind === 'records' ? parsed.records : [];
+    assert.equal(record?.eventName, 'ObjectCreated:CompleteMultipartUpload');
+    assert.match(record!.eTag, /-2$/);
+  });
+
+  it('recognises the s3:TestEvent S3 sends when notifications are configured', () => {
+    assert.equal(parseS3Event(readAwsEventFixture('s3-test-event.json')).kind, 'test-event');
+  });
+
+  it('refuses a key with a malformed %-escape as an invalid message (retrying cannot fix it)', () => {
+    const document = JSON.parse(readAwsEventFixture('s3-object-created-put.json'));
+    document.Records[0].s3.object.key = 'uploads/100%-off.jpg';
+    assert.throws(() => parseS3Event(JSON.stringify(document), 'm-2'), (error: unknown) => {
+      assert.ok(error instanceof MessageFormatError);
+      assert.match(error.message, /Records\[0\]\.s3\.object\.key is not URL-encoded as S3 encodes keys/);
+      return true;
+    });
+  });
 });

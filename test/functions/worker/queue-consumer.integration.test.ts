@@ -1,20 +1,17 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { createS3Client, createSqsClient } from '../../../common/aws-clients.js';
-import { silentLogger } from '../../../common/logger.js';
-import { projectRoot } from '../../../common/paths.js';
-import { QueueConsumer } from '../../../functions/worker/queue-consumer.js';
-import { objectCreatedEvent } from '../../../local/s3-notification.js';
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { createSqsClient } from '../../../common/aws-clients.js';
+import type { QueueConsumer } from '../../../functions/worker/queue-consumer.js';
 import { ImageClassifier } from '../../../model/index.js';
 import { textPretendingToBeAnImage, truncated } from '../../helpers/image-factories.js';
-import { FAST_WORKER_ENVIRONMENT, LocalPipeline } from '../../helpers/local-pipeline.js';
-import { fixtureImageNames, readFixtureImage } from '../../helpers/shared-fixtures.js';
+import { LocalPipeline } from '../../helpers/local-pipeline.js';
+import { fixtureImageNames, readAwsEventFixture, readFixtureImage } from '../../helpers/shared-fixtures.js';
 
-const rule = { id: 'test', bucket: 'alexnet-pipeline-local', prefix: '', suffixes: [''] };
-const eventFor = (key: string, eTag = 'etag-0', size = 10) => objectCreatedEvent({ rule, region: 'us-east-1', eventName: 'ObjectCreated:Put', key, size, eTag });
+const emptyQueue = (pipeline: LocalPipeline) => async () => {
+  const depth = await pipeline.depth();
+  return depth.visible === 0 && depth.inFlight === 0;
+};
 
 describe('worker against embedded S3 and SQS', () => {
   let classifier: ImageClassifier;
@@ -50,6 +47,7 @@ describe('worker against embedded S3 and SQS', () => {
       assert.equal(result.labels.length, 5);
       assert.equal(result.schemaVersion, 1);
       assert.deepEqual(result.model, classifier.model);
+      assert.match(result.fingerprint, /^[0-9a-f]{32}$/);
       assert.equal(result.device, 'cpu');
       assert.equal(result.source.bucket, pipeline.aws.bucket);
       assert.equal(result.source.key, key.replace(/^results\//, 'uploads/').replace(/\.json$/, ''));
@@ -64,10 +62,7 @@ describe('worker against embedded S3 and SQS', () => {
       assert.equal(result.error.code, code, key);
       assert.equal(result.labels, undefined);
     }
-    await pipeline.waitFor('an empty queue', async () => {
-      const depth = await pipeline.depth();
-      return depth.visible === 0 && depth.inFlight === 0;
-    });
+    await pipeline.waitFor('an empty queue', emptyQueue(pipeline));
     assert.equal(worker.stats.classified, names.length);
     assert.equal(worker.stats.errorResults, 3);
     assert.ok(worker.stats.batches < names.length + 3, 'images from several messages share batches');
@@ -83,26 +78,30 @@ describe('worker against embedded S3 and SQS', () => {
     for (const [i, key] of resultKeys.entries()) assert.equal((await pipeline.readJson(key)).source.key, keys[i]);
   });
 
-  it('deletes the test event, skips non-images and keys outside uploads/, and sends a non-S3 body to the DLQ', async () => {
+  it('deletes the test event, skips non-images and keys outside uploads/, and sends an unusable body straight to the DLQ', async () => {
     pipeline = await LocalPipeline.start();
     worker = pipeline.startWorker(classifier);
+    const { etag, size } = { etag: 'etag-0', size: 10 };
     await pipeline.upload('uploads/notes.txt', 'not an image');
-    await pipeline.sendMessage(eventFor('uploads/readme.md'));
-    await pipeline.sendMessage(eventFor('results/loop.jpg.json'));
-    await pipeline.sendMessage(eventFor('elsewhere/photo.jpg'));
+    await pipeline.sendEventFor('uploads/readme.md', etag, size);
+    await pipeline.sendEventFor('results/loop.jpg.json', etag, size);
+    await pipeline.sendEventFor('elsewhere/photo.jpg', etag, size);
     await pipeline.sendMessage('{"hello": "this is not an S3 event"}');
+    const badEscape = JSON.parse(readAwsEventFixture('s3-object-created-put.json'));
+    badEscape.Records[0].s3.object.key = 'uploads/100%-off.jpg';
+    await pipeline.sendMessage(JSON.stringify(badEscape));
 
-    await pipeline.waitFor('the invalid message in the DLQ', async () => (await pipeline.depth(pipeline.aws.dlqUrl)).visible === 1);
-    await pipeline.waitFor('an empty main queue', async () => {
-      const depth = await pipeline.depth();
-      return depth.visible === 0 && depth.inFlight === 0;
-    });
+    await pipeline.waitFor('both unusable messages in the DLQ', async () => (await pipeline.depth(pipeline.aws.dlqUrl)).visible === 2);
+    await pipeline.waitFor('an empty main queue', emptyQueue(pipeline));
     assert.equal(worker.stats.skipped, 3);
-    assert.ok(worker.stats.invalidMessages >= 3, 'the invalid body was received until the redrive policy moved it');
+    assert.equal(worker.stats.invalidMessages, 2, 'each unusable message was received once: retrying cannot fix it');
+    const { Messages = [] } = await pipeline.sqs.send(new ReceiveMessageCommand({ QueueUrl: pipeline.aws.dlqUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'] }));
+    assert.ok(Messages.some((message) => message.Body?.includes('100%-off')));
+    assert.ok(Messages.every((message) => message.MessageAttributes?.['alexnet-original-message-id']?.StringValue));
     assert.deepEqual(await pipeline.listKeys('results/'), []);
   });
 
-  it('does not recompute a duplicate event for a result with the same ETag and model', async () => {
+  it('does not recompute a duplicate event for a result with the same ETag and fingerprint', async () => {
     pipeline = await LocalPipeline.start();
     worker = pipeline.startWorker(classifier);
     await pipeline.upload('uploads/dup.jpg', readFixtureImage('coffee.jpg'));
@@ -111,28 +110,74 @@ describe('worker against embedded S3 and SQS', () => {
     const firstModified = await pipeline.lastModified('results/dup.jpg.json');
     await pipeline.waitFor('the first message deleted', async () => (await pipeline.depth()).inFlight === 0);
 
-    await pipeline.sendMessage(eventFor('uploads/dup.jpg', first.source.etag, first.source.size));
+    await pipeline.sendEventFor('uploads/dup.jpg', first.source.etag, first.source.size);
     await pipeline.waitFor('the duplicate handled', async () => worker!.stats.duplicates === 1);
     assert.equal((await pipeline.readJson('results/dup.jpg.json')).processedAt, first.processedAt);
     assert.deepEqual(await pipeline.lastModified('results/dup.jpg.json'), firstModified);
     assert.equal(worker.stats.classified, 1);
   });
 
-  it('in a burst of redelivered events, recomputes only the image whose ETag changed', async () => {
+  it('recomputes a redelivered event when a setting that changes the result (top-k) changed', async () => {
+    pipeline = await LocalPipeline.start();
+    worker = pipeline.startWorker(classifier);
+    await pipeline.upload('uploads/topk.jpg', readFixtureImage('coffee.jpg'));
+    await pipeline.waitForKeys(['results/topk.jpg.json']);
+    await pipeline.waitFor('the first message deleted', emptyQueue(pipeline));
+    await worker.stop();
+    const first = await pipeline.readJson('results/topk.jpg.json');
+
+    const topThree = await ImageClassifier.load({ maxBatchSize: 8, device: 'cpu', topK: 3 });
+    try {
+      worker = pipeline.startWorker(topThree);
+      await pipeline.sendEventFor('uploads/topk.jpg', first.source.etag, first.source.size);
+      await pipeline.waitFor('the event handled', async () => worker!.stats.classified + worker!.stats.duplicates === 1);
+      assert.equal(worker.stats.classified, 1, 'same ETag and model, other top-k: computed again');
+      const second = await pipeline.readJson('results/topk.jpg.json');
+      assert.equal(second.labels.length, 3);
+      assert.notEqual(second.fingerprint, first.fingerprint);
+      await worker.stop();
+    } finally {
+      await topThree.dispose();
+    }
+  });
+
+  it('never stores a result for bytes other than the event’s: an older event arriving after a newer one is skipped as superseded', async () => {
+    pipeline = await LocalPipeline.start();
+    await pipeline.upload('uploads/twice.jpg', readFixtureImage('coffee.jpg'));
+    const older = await pipeline.head('uploads/twice.jpg');
+    await pipeline.upload('uploads/twice.jpg', readFixtureImage('chelsea.jpg'));
+    const newer = await pipeline.head('uploads/twice.jpg');
+    await pipeline.drainQueue();
+    // S3 events arrive unordered: the newer upload's event first, then the older one's.
+    await pipeline.sendEventFor('uploads/twice.jpg', newer.etag, newer.size);
+    await pipeline.sendEventFor('uploads/twice.jpg', older.etag, older.size);
+    worker = pipeline.startWorker(classifier);
+    await pipeline.waitFor('both events handled', async () => worker!.stats.classified + worker!.stats.superseded === 2);
+    await pipeline.waitFor('an empty queue', emptyQueue(pipeline));
+
+    assert.equal(worker.stats.superseded, 1);
+    const result = await pipeline.readJson('results/twice.jpg.json');
+    assert.deepEqual([result.source.etag, result.source.size], [newer.etag, newer.size], 'the result describes the bytes it was computed from');
+    const chelseaAlone = await classifier.classifyBatch([(await (await import('../../../model/index.js')).decodeImage(readFixtureImage('chelsea.jpg'))).rgb]);
+    assert.equal(result.labels[0].index, chelseaAlone[0]![0]!.index, 'and its labels are the newer bytes’');
+  });
+
+  it('in a burst of redelivered events, recomputes only the image that was uploaded again', async () => {
     pipeline = await LocalPipeline.start();
     worker = pipeline.startWorker(classifier);
     const keys = ['uploads/burst/a.jpg', 'uploads/burst/b.jpg', 'uploads/burst/c.jpg'];
     await Promise.all(keys.map((key) => pipeline.upload(key, readFixtureImage('chelsea.jpg'))));
     const resultKeys = keys.map((key) => key.replace('uploads/', 'results/') + '.json');
     await pipeline.waitForKeys(resultKeys);
-    await pipeline.waitFor('the first messages deleted', async () => (await pipeline.depth()).inFlight === 0);
+    await pipeline.waitFor('the first messages deleted', emptyQueue(pipeline));
     await worker.stop();
     const before = await Promise.all(resultKeys.map((key) => pipeline.readJson(key)));
 
     // Queued while no worker runs, so that one receive takes them together (one results list).
-    await pipeline.sendMessage(eventFor(keys[0]!, before[0]!.source.etag, before[0]!.source.size));
-    await pipeline.sendMessage(eventFor(keys[1]!, 'an-etag-from-a-newer-upload', before[1]!.source.size));
-    await pipeline.sendMessage(eventFor(keys[2]!, before[2]!.source.etag, before[2]!.source.size));
+    await pipeline.sendEventFor(keys[0]!, before[0]!.source.etag, before[0]!.source.size);
+    await pipeline.upload(keys[1]!, readFixtureImage('astronaut.jpg'));
+    await pipeline.sendEventFor(keys[2]!, before[2]!.source.etag, before[2]!.source.size);
+    await pipeline.aws.notificationsDelivered();
     worker = pipeline.startWorker(classifier);
     await pipeline.waitFor('the three events handled', async () => worker!.stats.duplicates + worker!.stats.classified === 3);
 
@@ -140,99 +185,45 @@ describe('worker against embedded S3 and SQS', () => {
     assert.equal(worker.stats.classified, 1);
     const after = await Promise.all(resultKeys.map((key) => pipeline.readJson(key)));
     assert.equal(after[0]!.processedAt, before[0]!.processedAt);
-    assert.equal(after[1]!.source.etag, 'an-etag-from-a-newer-upload');
+    assert.notEqual(after[1]!.source.etag, before[1]!.source.etag);
     assert.equal(after[2]!.processedAt, before[2]!.processedAt);
   });
 
-  it('retries transient S3 failures (download, then result write) through the queue and then succeeds', async () => {
-    // Two failed receives of the three the redrive policy allows; the third succeeds.
-    const failures = { download: 1, resultWrite: 1 };
-    pipeline = await LocalPipeline.start({
-      faultInjector: ({ method, key }) => {
-        if (method === 'GET' && key === 'uploads/flaky.jpg' && failures.download > 0) return failures.download--, 503;
-        if (method === 'PUT' && key === 'results/flaky.jpg.json' && failures.resultWrite > 0) return failures.resultWrite--, 503;
-        return undefined;
-      },
-    });
-    const failFastS3 = createS3Client(pipeline.aws.clientOptions({ maxAttempts: 1 }));
-    worker = pipeline.startWorker(classifier, {}, failFastS3);
-    await pipeline.upload('uploads/flaky.jpg', readFixtureImage('astronaut.jpg'));
-    await pipeline.waitForKeys(['results/flaky.jpg.json']);
-    assert.equal((await pipeline.readJson('results/flaky.jpg.json')).status, 'ok');
-    assert.equal(worker.stats.retried, 2);
-    assert.deepEqual(failures, { download: 0, resultWrite: 0 });
-    await pipeline.waitFor('the message deleted, none dead-lettered', async () => {
-      const depth = await pipeline.depth();
-      return depth.visible + depth.inFlight === 0 && (await pipeline.depth(pipeline.aws.dlqUrl)).visible === 0;
-    });
-  });
-
-  it('moves a message that keeps failing transiently to the DLQ after maxReceiveCount, with no result', async () => {
-    pipeline = await LocalPipeline.start({ faultInjector: ({ method, key }) => (method === 'GET' && key === 'uploads/down.jpg' ? 503 : undefined) });
-    worker = pipeline.startWorker(classifier, {}, createS3Client(pipeline.aws.clientOptions({ maxAttempts: 1 })));
-    await pipeline.upload('uploads/down.jpg', readFixtureImage('chelsea.jpg'));
-    await pipeline.waitFor('the message in the DLQ', async () => (await pipeline.depth(pipeline.aws.dlqUrl)).visible === 1);
-    assert.equal(worker.stats.retried, 3);
-    assert.equal(await pipeline.exists('results/down.jpg.json'), false);
-  });
-
-  it('keeps a waiting message invisible with heartbeats instead of letting it be redelivered', async () => {
+  it('asks SQS for no more messages than it has free capacity', async () => {
     pipeline = await LocalPipeline.start();
     const sqs = createSqsClient(pipeline.aws.clientOptions());
-    const visibilityChanges: number[] = [];
+    const asked: number[] = [];
     sqs.middlewareStack.add(
       (next, context) => async (args) => {
-        if (context.commandName === 'ChangeMessageVisibilityBatchCommand') {
-          visibilityChanges.push(...((args.input as { Entries: Array<{ VisibilityTimeout: number }> }).Entries.map((entry) => entry.VisibilityTimeout)));
-        }
+        if (context.commandName === 'ReceiveMessageCommand') asked.push((args.input as { MaxNumberOfMessages: number }).MaxNumberOfMessages);
         return next(args);
       },
-      { step: 'initialize', name: 'recordVisibilityChanges' },
+      { step: 'initialize', name: 'recordReceives' },
     );
-    // One image and a long batching wait: the message sits in the worker for 3.5 s, heartbeat every 1 s.
-    worker = new QueueConsumer(pipeline.workerConfig({ HEARTBEAT_INTERVAL_SECONDS: '1', MAX_WAIT_MS: '3500' }), { s3: pipeline.s3, sqs, classifier, logger: silentLogger });
-    worker.start();
-    await pipeline.upload('uploads/patient.jpg', readFixtureImage('coffee.jpg'));
-    await pipeline.waitForKeys(['results/patient.jpg.json']);
-    assert.ok(visibilityChanges.length >= 2, `heartbeats sent: ${visibilityChanges.length}`);
-    assert.ok(visibilityChanges.every((seconds) => seconds === 10), 'each heartbeat extends to VISIBILITY_TIMEOUT_SECONDS');
-    assert.equal(worker.stats.classified, 1);
-    assert.equal(worker.stats.messages, 2, 'the test event and the image, each received once');
+    worker = pipeline.startWorker(classifier, { MAX_IMAGES_IN_FLIGHT: '3', RECEIVE_CONCURRENCY: '2', MAX_WAIT_MS: '300' }, { sqs });
+    const keys = Array.from({ length: 12 }, (_, i) => `uploads/capacity/${i}.jpg`);
+    await Promise.all(keys.map((key) => pipeline.upload(key, readFixtureImage('coffee.jpg'))));
+    await pipeline.waitForKeys(keys.map((key) => key.replace('uploads/', 'results/') + '.json'));
+    assert.ok(asked.length > 0);
+    assert.ok(Math.max(...asked) <= 3, `asked for ${Math.max(...asked)} messages with room for 3`);
+    assert.ok(asked.reduce((a, b) => a + b, 0) >= keys.length);
   });
 
-  it('loses nothing on SIGTERM in the middle of a batch: every image ends with exactly one result', async () => {
-    pipeline = await LocalPipeline.start({ visibilityTimeoutSeconds: 10 });
-    const count = 48;
-    const names = fixtureImageNames();
-    const keys = Array.from({ length: count }, (_, i) => `uploads/burst/${String(i).padStart(3, '0')}-${names[i % names.length]}`);
-    await Promise.all(keys.map((key, i) => pipeline.upload(key, readFixtureImage(names[i % names.length]!))));
-    await pipeline.aws.notificationsDelivered();
-
-    const child = spawn(process.execPath, [path.join(projectRoot, 'dist', 'functions', 'worker', 'main.js')], {
-      // Few images in flight and no grace period: most messages are still queued at SIGTERM and the
-      // in-flight ones are released back to the queue rather than finished.
-      env: { ...process.env, ...pipeline.aws.environment(), ...FAST_WORKER_ENVIRONMENT, MAX_BATCH: '4', MAX_IMAGES_IN_FLIGHT: '8', SHUTDOWN_GRACE_SECONDS: '0', LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let logs = '';
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (logs += chunk));
-    await pipeline.waitFor('the first batch', async () => logs.includes('"batch classified"'), 60_000);
-    child.kill('SIGTERM');
-    const [exitCode] = await once(child, 'exit');
-    assert.equal(exitCode, 0, logs.slice(-2000));
-    assert.match(logs, /worker stopping/);
-    const doneBeforeRestart = (await pipeline.listKeys('results/burst/')).length;
-    assert.ok(doneBeforeRestart < count, 'the worker was stopped before it finished everything');
-
-    worker = pipeline.startWorker(classifier);
-    const resultKeys = keys.map((key) => key.replace(/^uploads\//, 'results/') + '.json');
-    await pipeline.waitForKeys(resultKeys, 60_000);
-    assert.deepEqual((await pipeline.listKeys('results/burst/')).sort(), resultKeys.sort());
-    for (const key of resultKeys) assert.equal((await pipeline.readJson(key)).status, 'ok');
-    await pipeline.waitFor('empty queues', async () => {
-      const depth = await pipeline.depth();
-      const dead = await pipeline.depth(pipeline.aws.dlqUrl);
-      return depth.visible + depth.inFlight + dead.visible === 0;
-    });
+  it('treats a bucket that does not exist as a configuration error: retried, said loudly, no error result', async () => {
+    pipeline = await LocalPipeline.start();
+    const lines: Array<Record<string, unknown>> = [];
+    const { pino } = await import('pino');
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    worker = pipeline.startWorker(classifier, { BUCKET_NAME: '', RETRY_DELAY_SECONDS: '30' }, { logger });
+    const event = JSON.parse(readAwsEventFixture('s3-object-created-put.json'));
+    event.Records[0].s3.bucket.name = 'no-such-bucket-anywhere';
+    await pipeline.sendMessage(JSON.stringify(event));
+    await pipeline.waitFor('the failure logged', async () => lines.some((line) => line.code === 'BUCKET_NOT_FOUND'));
+    const logged = lines.find((line) => line.code === 'BUCKET_NOT_FOUND')!;
+    assert.equal(logged.level, 50, 'logged at error level');
+    assert.match(String(logged.msg), /configuration error/);
+    assert.equal(worker.stats.errorResults, 0);
+    assert.equal(worker.stats.retried, 1);
+    assert.equal((await pipeline.depth()).inFlight, 1, 'the message waits for its retry, it is not deleted');
   });
 });

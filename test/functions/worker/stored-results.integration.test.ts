@@ -9,6 +9,7 @@ import { StoredResultLookup } from '../../../functions/worker/stored-result-look
 import { LocalAws, type FaultInjector } from '../../../local/local-aws.js';
 
 const MODEL = { sha256: 'a'.repeat(64), pretrained: false, weights: 'test' };
+const FINGERPRINT = 'f'.repeat(32);
 
 /** The emulator, recording the S3 requests it gets (SQS calls have no bucket and are left out). */
 async function startRecording(fault?: FaultInjector) {
@@ -29,12 +30,12 @@ function storeResult(store: ObjectStore, bucket: string, resultKey: string, etag
     resultKey,
     buildResult(
       { source: { bucket, key: resultKey, etag, size: 1 } },
-      { outcome: { status: 'ok', labels: [] }, model: MODEL, device: 'cpu', processedAt: new Date(), timings: { downloadMs: 0, preprocessMs: 0, inferenceMs: 0, batchSize: 1 } },
+      { outcome: { status: 'ok', labels: [] }, model: MODEL, fingerprint: FINGERPRINT, device: 'cpu', processedAt: new Date(), timings: { downloadMs: 0, preprocessMs: 0, inferenceMs: 0, batchSize: 1 } },
     ),
   );
 }
 
-const tag = (sourceEtag: string): StoredResultTag => ({ sourceEtag, modelSha256: MODEL.sha256 });
+const tag = (sourceEtag: string): StoredResultTag => ({ sourceEtag, fingerprint: FINGERPRINT });
 
 describe('stored result lookup against embedded S3', () => {
   let aws: LocalAws | undefined;

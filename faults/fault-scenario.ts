@@ -1,0 +1,269 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import pLimit from 'p-limit';
+import { createS3Client, createSqsClient } from '../common/aws-clients.js';
+import { projectRoot } from '../common/paths.js';
+import { resultKeyFor, DEFAULT_KEY_LAYOUT } from '../pipeline/object-keys.js';
+import { FaultProxy, NO_FAULTS, type FaultRates } from './fault-proxy.js';
+import { startLocalServe } from './local-serve-process.js';
+
+/** One fault scenario: a set of uploads, the faults to inject, and how long it may take. */
+export interface FaultScenario {
+  readonly name: string;
+  /** Good images to upload (the sample photos, round-robin). */
+  readonly images: number;
+  /** Broken files among them (half truncated JPEGs, half text named .jpg): each must get an error result. */
+  readonly brokenFiles?: number;
+  /** Faults the proxy in front of S3 and SQS injects. Default: none. */
+  readonly faults?: FaultRates;
+  /** SIGKILL the worker this many times, evenly over the run, restarting it each time. Default: 0. */
+  readonly kills?: number;
+  /** `ALEXNET_INFERENCE_FAULT` for the first worker process only (e.g. `exit-on-batch:5`). */
+  readonly inferenceFault?: string;
+  /** Sample the worker's RSS every second. Default: false. */
+  readonly sampleRss?: boolean;
+  readonly timeoutSeconds: number;
+  /** Extra worker environment (e.g. `BATCH_TIMEOUT_SECONDS`). */
+  readonly workerEnvironment?: Readonly<Record<string, string>>;
+  /** Seed of the fault dice, so that a run can be repeated. Default: 1. */
+  readonly seed?: number;
+  /** Progress lines. Default: none. */
+  readonly log?: (line: string) => void;
+}
+
+/** What a scenario found. Lost, wrong and dead-lettered must all be zero. */
+export interface FaultReport {
+  readonly name: string;
+  readonly images: number;
+  readonly durationSeconds: number;
+  /** Expected results that never appeared. */
+  readonly lost: number;
+  /** Results with the wrong status or error code. */
+  readonly wrong: number;
+  readonly deadLettered: number;
+  /** Result writes beyond one per image (a redelivery computed again, or a write retried after a lost response). */
+  readonly extraResultWrites: number;
+  readonly faults: { readonly serviceUnavailable: number; readonly resetsBeforeUpstream: number; readonly resetsAfterUpstream: number; readonly kills: number; readonly workerExits: readonly number[] };
+  /** Peak RSS of the middle and the last third of the run, MB. */
+  readonly rss?: { readonly middlePeakMb: number; readonly lastPeakMb: number; readonly growth: number };
+}
+
+const SAMPLES = path.join(projectRoot, 'samples');
+const WORKER_ENTRY = path.join(projectRoot, 'dist', 'functions', 'worker', 'main.js');
+
+/**
+ * Runs one scenario against `local --serve --no-worker` in its own process, with standalone
+ * worker processes (restarted whenever one exits or is killed, as ECS would) talking to it through
+ * the fault proxy, then checks every expected result.
+ */
+export async function runFaultScenario(scenario: FaultScenario): Promise<FaultReport> {
+  const log = scenario.log ?? (() => undefined);
+  const folder = await mkdtemp(path.join(tmpdir(), 'alexnet-faults-'));
+  const serve = await startLocalServe(['--no-worker'], { ALEXNET_LOCAL_STATE_FILE: path.join(folder, 'state.json') });
+  const env = serve.environment;
+  const proxy = await FaultProxy.start(env.AWS_ENDPOINT_URL!, scenario.faults ?? NO_FAULTS, seededRandom(scenario.seed ?? 1));
+  const clientOptions = { endpoint: env.AWS_ENDPOINT_URL!, region: env.AWS_REGION!, credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID!, secretAccessKey: env.AWS_SECRET_ACCESS_KEY! } };
+  const s3 = createS3Client(clientOptions);
+  const sqs = createSqsClient(clientOptions);
+  const workers = new WorkerSupervisor({
+    ...env,
+    AWS_ENDPOINT_URL: proxy.endpoint,
+    RECEIVE_WAIT_SECONDS: '2',
+    VISIBILITY_TIMEOUT_SECONDS: '10',
+    HEARTBEAT_INTERVAL_SECONDS: '3',
+    RETRY_DELAY_SECONDS: '1',
+    HEALTH_FILE: path.join(folder, 'alive'),
+    LOG_LEVEL: 'warn',
+    ...scenario.workerEnvironment,
+  });
+  try {
+    const expected = await uploadScenarioImages(s3, env.BUCKET_NAME!, scenario, log);
+    log(`${scenario.name}: ${expected.size} uploads queued; starting the worker`);
+    const started = performance.now();
+    workers.start(scenario.inferenceFault ? { ALEXNET_INFERENCE_FAULT: scenario.inferenceFault } : {});
+    const rss = scenario.sampleRss ? workers.sampleRss() : undefined;
+    let kills = 0;
+    const deadline = Date.now() + scenario.timeoutSeconds * 1000;
+    for (;;) {
+      const done = await countKeys(s3, env.BUCKET_NAME!, DEFAULT_KEY_LAYOUT.resultsPrefix);
+      if (kills < (scenario.kills ?? 0) && done >= (expected.size * (kills + 1)) / ((scenario.kills ?? 0) + 1)) {
+        kills++;
+        log(`${scenario.name}: SIGKILL ${kills} at ${done} results`);
+        await workers.killAndRestart();
+      }
+      if (done >= expected.size && (await queueIsEmpty(sqs, env.QUEUE_URL!))) break;
+      if (Date.now() > deadline) break;
+      await sleep(500);
+    }
+    const durationSeconds = (performance.now() - started) / 1000;
+    const samples = rss?.stop() ?? [];
+    await workers.stop();
+    const check = await checkResults(s3, env.BUCKET_NAME!, expected);
+    const deadLettered = await queueDepth(sqs, env.DLQ_URL!);
+    const writes = [...proxy.counts.resultWrites.values()].reduce((sum, count) => sum + count, 0);
+    return {
+      name: scenario.name,
+      images: expected.size,
+      durationSeconds,
+      lost: check.lost,
+      wrong: check.wrong,
+      deadLettered,
+      extraResultWrites: writes - proxy.counts.resultWrites.size,
+      faults: { serviceUnavailable: proxy.counts.serviceUnavailable, resetsBeforeUpstream: proxy.counts.resetsBeforeUpstream, resetsAfterUpstream: proxy.counts.resetsAfterUpstream, kills, workerExits: workers.unexpectedExits },
+      ...(samples.length >= 6 ? { rss: rssGrowth(samples) } : {}),
+    };
+  } finally {
+    await workers.stop();
+    s3.destroy();
+    sqs.destroy();
+    await proxy.stop();
+    await serve.stop();
+    await rm(folder, { recursive: true, force: true });
+  }
+}
+
+/** Uploads the scenario's files straight to the emulator; returns result key → expected status or error code. */
+async function uploadScenarioImages(s3: S3Client, bucket: string, scenario: FaultScenario, log: (line: string) => void): Promise<Map<string, string>> {
+  const names = (await readdir(SAMPLES)).sort();
+  const photos = await Promise.all(names.map((name) => readFile(path.join(SAMPLES, name))));
+  const broken = [
+    { name: 'truncated.jpg', body: photos[0]!.subarray(0, Math.floor(photos[0]!.length / 2)), code: 'CORRUPT_IMAGE' },
+    { name: 'shopping-list.jpg', body: Buffer.from('milk\neggs\nbread\n'), code: 'NOT_AN_IMAGE' },
+  ];
+  const uploads: Array<{ key: string; body: Uint8Array; expect: string }> = [];
+  for (let i = 0; i < scenario.images; i++) uploads.push({ key: `uploads/faults/${i}-${names[i % names.length]}`, body: photos[i % photos.length]!, expect: 'ok' });
+  for (let i = 0; i < (scenario.brokenFiles ?? 0); i++) {
+    const file = broken[i % broken.length]!;
+    uploads.push({ key: `uploads/faults/broken-${i}-${file.name}`, body: file.body, expect: file.code });
+  }
+  const limit = pLimit(16);
+  let sent = 0;
+  await Promise.all(
+    uploads.map((upload) =>
+      limit(async () => {
+        await s3.send(new PutObjectCommand({ Bucket: bucket, Key: upload.key, Body: upload.body }));
+        if (++sent % 2000 === 0) log(`${scenario.name}: ${sent} uploaded`);
+      }),
+    ),
+  );
+  return new Map(uploads.map((upload) => [resultKeyFor(upload.key, DEFAULT_KEY_LAYOUT), upload.expect]));
+}
+
+async function countKeys(s3: S3Client, bucket: string, prefix: string): Promise<number> {
+  let count = 0;
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    count += page.KeyCount ?? page.Contents?.length ?? 0;
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return count;
+}
+
+async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<number> {
+  const { Attributes = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
+  return Number(Attributes.ApproximateNumberOfMessages ?? 0) + Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0);
+}
+
+async function queueIsEmpty(sqs: SQSClient, queueUrl: string): Promise<boolean> {
+  return (await queueDepth(sqs, queueUrl)) === 0;
+}
+
+async function checkResults(s3: S3Client, bucket: string, expected: ReadonlyMap<string, string>): Promise<{ lost: number; wrong: number }> {
+  let lost = 0;
+  let wrong = 0;
+  const limit = pLimit(32);
+  await Promise.all(
+    [...expected].map(([key, expect]) =>
+      limit(async () => {
+        try {
+          const document = JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToString());
+          const got = document.status === 'ok' ? 'ok' : document.error?.code;
+          if (got !== expect) wrong++;
+        } catch {
+          lost++;
+        }
+      }),
+    ),
+  );
+  return { lost, wrong };
+}
+
+/** The peak RSS of the middle and the last third of the samples, and the growth between them. */
+export function rssGrowth(samplesMb: readonly number[]): { middlePeakMb: number; lastPeakMb: number; growth: number } {
+  const third = Math.floor(samplesMb.length / 3);
+  const middlePeakMb = Math.max(...samplesMb.slice(third, 2 * third));
+  const lastPeakMb = Math.max(...samplesMb.slice(2 * third));
+  return { middlePeakMb, lastPeakMb, growth: lastPeakMb / middlePeakMb - 1 };
+}
+
+/** mulberry32: a small seeded generator, so that a fault run can be repeated exactly. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Keeps one standalone worker process running, as ECS keeps a task running: it restarts one that exits. */
+class WorkerSupervisor {
+  private current: ChildProcess | undefined;
+  private stopping = false;
+  readonly unexpectedExits: number[] = [];
+
+  constructor(private readonly environment: Record<string, string>) {}
+
+  start(extra: Record<string, string> = {}): void {
+    const child = spawn(process.execPath, [WORKER_ENTRY], { env: { ...process.env, ...this.environment, ...extra }, stdio: ['ignore', 'ignore', 'inherit'] });
+    this.current = child;
+    child.once('exit', (code, signal) => {
+      if (this.stopping || signal === 'SIGKILL' || child !== this.current) return;
+      this.unexpectedExits.push(code ?? -1);
+      this.start();
+    });
+  }
+
+  async killAndRestart(): Promise<void> {
+    const child = this.current!;
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+    this.start();
+  }
+
+  /** Samples the running worker's RSS (VmRSS) every second until stopped; returns the samples in MB. */
+  sampleRss(): { stop(): number[] } {
+    const samples: number[] = [];
+    const timer = setInterval(() => {
+      void readFile(`/proc/${this.current?.pid}/status`, 'utf8')
+        .then((status) => {
+          const match = /VmRSS:\s+(\d+) kB/.exec(status);
+          if (match) samples.push(Number(match[1]) / 1024);
+        })
+        .catch(() => undefined);
+    }, 1000);
+    return {
+      stop() {
+        clearInterval(timer);
+        return samples;
+      },
+    };
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const child = this.current;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    await once(child, 'exit');
+  }
+}

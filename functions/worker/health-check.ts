@@ -1,0 +1,21 @@
+#!/usr/bin/env node
+import { statSync } from 'node:fs';
+import { HEALTH_FILE_STALE_SECONDS, WORKER_DEFAULTS, WORKER_ENVIRONMENT } from '../../pipeline/worker-environment.js';
+
+/**
+ * The container health check (`node dist/functions/worker/health-check.js`): healthy (exit 0)
+ * while the worker's health file was touched in the last {@link HEALTH_FILE_STALE_SECONDS}
+ * seconds, unhealthy (exit 1) otherwise. Kept free of the worker's other modules so that it
+ * starts fast.
+ */
+const file = process.env[WORKER_ENVIRONMENT.healthFile] || WORKER_DEFAULTS.healthFile;
+try {
+  const ageSeconds = (Date.now() - statSync(file).mtimeMs) / 1000;
+  if (ageSeconds > HEALTH_FILE_STALE_SECONDS) {
+    process.stderr.write(`unhealthy: ${file} was last touched ${Math.round(ageSeconds)} s ago (limit ${HEALTH_FILE_STALE_SECONDS} s): the event loop is stuck\n`);
+    process.exit(1);
+  }
+} catch (error) {
+  process.stderr.write(`unhealthy: ${file} cannot be read (${(error as Error).message})\n`);
+  process.exit(1);
+}

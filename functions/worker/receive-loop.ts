@@ -1,0 +1,97 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
+import type { Logger } from '../../common/logger.js';
+import { LONG_POLL_MARGIN_SECONDS } from '../../pipeline/worker-environment.js';
+import type { CapacityGate } from './capacity-gate.js';
+import { changeVisibility } from './queue-operations.js';
+
+/** Options of {@link ReceiveLoop}. */
+export interface ReceiveLoopOptions {
+  readonly sqs: SQSClient;
+  readonly queueUrl: string;
+  /** Long polls in flight at once. */
+  readonly concurrency: number;
+  readonly waitSeconds: number;
+  readonly visibilityTimeoutSeconds: number;
+  readonly gate: CapacityGate;
+  readonly logger: Logger;
+  /** Called with each received message, which owns one capacity slot from then on. */
+  readonly onMessage: (message: Message) => void;
+  /** Called when receiving cannot go on (the queue does not exist). */
+  readonly onFatal: (error: Error) => void;
+}
+
+const MISSING_QUEUE = new Set(['QueueDoesNotExist', 'AWS.SimpleQueueService.NonExistentQueue']);
+
+/**
+ * Several long polls in flight, each asking SQS for no more messages than there are free slots
+ * (see {@link CapacityGate}), and each rescheduling itself until stopped. A long poll's request
+ * may take its wait plus a margin, after which it is abandoned and tried again.
+ */
+export class ReceiveLoop {
+  private stopping = false;
+  private loops: Promise<void>[] = [];
+
+  constructor(private readonly options: ReceiveLoopOptions) {}
+
+  start(): void {
+    this.loops = Array.from({ length: this.options.concurrency }, () => this.poll());
+  }
+
+  /**
+   * Stops receiving. Polls under way are not aborted: SQS may already have handed them messages,
+   * which an aborted request would hide until their visibility timeout. They end within the wait,
+   * and whatever they bring is made visible again at once.
+   */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await Promise.all(this.loops);
+  }
+
+  private async poll(): Promise<void> {
+    const { sqs, queueUrl, gate, logger } = this.options;
+    while (!this.stopping) {
+      let slots: number;
+      try {
+        slots = await gate.reserveForReceive();
+      } catch {
+        return; // the gate was closed: the worker is failing
+      }
+      if (this.stopping) {
+        gate.release(slots);
+        return;
+      }
+      let messages: Message[];
+      try {
+        const response = await sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: queueUrl,
+            MaxNumberOfMessages: slots,
+            WaitTimeSeconds: this.options.waitSeconds,
+            VisibilityTimeout: this.options.visibilityTimeoutSeconds,
+            MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+          }),
+          { requestTimeout: (this.options.waitSeconds + LONG_POLL_MARGIN_SECONDS) * 1000 },
+        );
+        messages = response.Messages ?? [];
+      } catch (error) {
+        gate.release(slots);
+        if (MISSING_QUEUE.has((error as { name?: string }).name ?? '')) {
+          this.options.onFatal(Object.assign(new Error(`the queue ${queueUrl} does not exist: check QUEUE_URL`), { code: 'QUEUE_NOT_FOUND', cause: error }));
+          return;
+        }
+        logger.warn({ err: error }, 'receive failed; retrying in 1 s');
+        await sleep(1000);
+        continue;
+      }
+      gate.release(slots - messages.length);
+      if (this.stopping) {
+        // Received while stopping: hand them straight back rather than start them.
+        await changeVisibility(sqs, queueUrl, messages.map((m) => ({ messageId: m.MessageId ?? '', receiptHandle: m.ReceiptHandle ?? '' })), 0, logger);
+        gate.release(messages.length);
+        return;
+      }
+      for (const message of messages) this.options.onMessage(message);
+    }
+  }
+}
