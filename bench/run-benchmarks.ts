@@ -5,11 +5,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { projectRoot } from '../common/paths.js';
 import { resolveModelPath } from '../model/index.js';
+import { costPerMillion, LIST_PRICES } from './cost-model.js';
 import { phoneSizedPhotos, repeatedFixtures, type ImageSet } from './image-sets.js';
 
 /**
- * `npm run bench`: throughput and peak memory of each stage and of the whole `classify`, on the
- * fixtures repeated to 256 images and on 64 phone-sized photos. Each phase runs in its own process.
+ * `npm run bench`: throughput and peak memory of each stage, of `classify` and of the worker end to
+ * end, the worker/classify ratio over several pairs, and the worker's CPU time outside inference
+ * (what paces a GPU host) turned into cost per image. Each phase runs in its own process.
  * Figures are noisy on a shared 2-core machine: compare the ratios printed in one run.
  */
 interface PhaseFigures {
@@ -23,6 +25,11 @@ interface PhaseFigures {
 const phaseScript = path.join(path.dirname(fileURLToPath(import.meta.url)), 'bench-phase.js');
 const fixtures = path.resolve(projectRoot, '..', 'shared', 'fixtures', 'images');
 
+/** How many worker/classify pairs to run; their median ratio is the figure (timings here are noisy). */
+const WORKER_PAIRS = Number(process.env.BENCH_REPEATS ?? 5);
+/** Images in the end-to-end sets: at ~100 images/s, timed phases of about ten seconds. */
+const END_TO_END_IMAGES = Number(process.env.BENCH_IMAGES ?? 1024);
+
 export function runPhase(phase: string, batchSize: number, files: readonly string[]): PhaseFigures {
   const run = spawnSync(process.execPath, [phaseScript, phase, String(batchSize), ...files], { encoding: 'utf8', maxBuffer: 1 << 24, env: { ...process.env, LOG_LEVEL: 'warn' } });
   if (run.status !== 0) throw new Error(`phase ${phase} failed: ${run.stderr}`);
@@ -30,37 +37,50 @@ export function runPhase(phase: string, batchSize: number, files: readonly strin
 }
 
 export function formatFigures(label: string, figures: PhaseFigures): string {
-  return `${label.padEnd(34)} ${figures.imagesPerSecond.toFixed(1).padStart(7)} img/s  ${figures.cpuMsPerImage.toFixed(1).padStart(6)} ms CPU/img  peak RSS ${figures.peakRssMb.toFixed(0).padStart(5)} MB  (${figures.images} images, ${figures.seconds.toFixed(2)} s)`;
-}
-
-/** How many worker/classify pairs to run; their median ratio is the figure (timings here are noisy). */
-const WORKER_REPEATS = Number(process.env.BENCH_REPEATS ?? 5);
-
-/**
- * The worker end to end against `classify` on the same images, in pairs run back to back so that
- * both see the same machine; the median of the pairs' ratios is reported.
- */
-function compareWorkerWithClassify(set: ImageSet, firstClassify: PhaseFigures): void {
-  const ratios: number[] = [];
-  const extraCpu: number[] = [];
-  for (let run = 0; run < WORKER_REPEATS; run++) {
-    const classify = run === 0 ? firstClassify : runPhase('classify', 32, set.files);
-    const worker = runPhase('worker', 32, set.files);
-    if (run > 0) console.log(formatFigures(`classify end to end (pair ${run + 1})`, classify));
-    console.log(formatFigures(`worker via embedded S3 + SQS (pair ${run + 1})`, worker));
-    ratios.push(worker.imagesPerSecond / classify.imagesPerSecond);
-    extraCpu.push(worker.cpuMsPerImage - classify.cpuMsPerImage);
-  }
-  const ratio = median(ratios);
-  const extra = median(extraCpu);
-  console.log(`worker / classify per pair: ${ratios.map((r) => r.toFixed(2)).join(', ')}; median ${ratio.toFixed(2)} (target ≥ 0.8: ${ratio >= 0.8 ? 'met' : 'NOT met'})`);
-  console.log(`extra CPU per image (worker − classify) per pair: ${extraCpu.map((e) => e.toFixed(1)).join(', ')} ms; median ${extra.toFixed(1)} ms (target ≤ 8: ${extra <= 8 ? 'met' : 'NOT met'})`);
+  return `${label.padEnd(38)} ${figures.imagesPerSecond.toFixed(1).padStart(7)} img/s  ${figures.cpuMsPerImage.toFixed(1).padStart(6)} ms CPU/img  peak RSS ${figures.peakRssMb.toFixed(0).padStart(5)} MB  (${figures.images} images, ${figures.seconds.toFixed(2)} s)`;
 }
 
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** "median 0.84 (spread 0.78–0.89)". */
+function medianWithSpread(values: readonly number[], digits: number): string {
+  return `median ${median(values).toFixed(digits)} (spread ${Math.min(...values).toFixed(digits)}–${Math.max(...values).toFixed(digits)})`;
+}
+
+/**
+ * The worker end to end against `classify` on the same images, in pairs run back to back so that
+ * both see the same machine; the median of the pairs' ratios is the figure, printed with its spread.
+ */
+function compareWorkerWithClassify(set: ImageSet, firstClassify: PhaseFigures): void {
+  const ratios: number[] = [];
+  const extraCpu: number[] = [];
+  for (let pair = 0; pair < WORKER_PAIRS; pair++) {
+    const classify = pair === 0 ? firstClassify : runPhase('classify', 32, set.files);
+    const worker = runPhase('worker', 32, set.files);
+    if (pair > 0) console.log(formatFigures(`classify end to end (pair ${pair + 1})`, classify));
+    console.log(formatFigures(`worker via embedded S3 + SQS (pair ${pair + 1})`, worker));
+    ratios.push(worker.imagesPerSecond / classify.imagesPerSecond);
+    extraCpu.push(worker.cpuMsPerImage - classify.cpuMsPerImage);
+  }
+  const ratio = median(ratios);
+  console.log(`worker / classify per pair: ${ratios.map((r) => r.toFixed(2)).join(', ')}; ${medianWithSpread(ratios, 2)} (target ≥ 0.8: ${ratio >= 0.8 ? 'met' : 'NOT met'})`);
+  console.log(`extra CPU per image (worker − classify) per pair: ${extraCpu.map((e) => e.toFixed(1)).join(', ')} ms; ${medianWithSpread(extraCpu, 1)} ms (target ≤ 8: ${median(extraCpu) <= 8 ? 'met' : 'NOT met'})`);
+}
+
+/** The worker's CPU per image outside inference, and what it means for a GPU host's throughput and cost. */
+function reportOutsideInference(label: string, files: readonly string[], goalMs: number): void {
+  const figures = runPhase('worker-outside-inference', 32, files);
+  console.log(formatFigures(`worker outside inference, ${label}`, figures));
+  const cost = costPerMillion(figures.cpuMsPerImage);
+  console.log(
+    `  ${figures.cpuMsPerImage.toFixed(1)} ms CPU/img (goal ≤ ${goalMs}: ${figures.cpuMsPerImage <= goalMs ? 'met' : 'NOT met'}) → ${cost.imagesPerSecondPerVcpu.toFixed(0)} img/s per vCPU, ` +
+      `${cost.imagesPerSecond.toFixed(0)} img/s on a ${LIST_PRICES.instance} (${LIST_PRICES.vcpus} vCPUs) → compute $${cost.onDemand.toFixed(2)} per million images on demand, $${cost.spot.toFixed(2)} on Spot; ` +
+      `requests $${cost.requests.toFixed(2)} per million (result PUTs ${(cost.resultPutShare * 100).toFixed(0)}% of it)`,
+  );
 }
 
 async function main(): Promise<void> {
@@ -75,21 +95,23 @@ async function main(): Promise<void> {
     }
     console.log(`inference batch 32 target ≥ 110 img/s: ${inference[32]!.imagesPerSecond >= 110 ? 'met' : 'NOT met'}`);
 
-    const sets: ImageSet[] = [
-      await repeatedFixtures(fixtures, path.join(workFolder, 'fixtures'), 256),
-      await phoneSizedPhotos(fixtures, path.join(workFolder, 'phone'), 64),
-    ];
-    for (const set of sets) {
+    const small = await repeatedFixtures(fixtures, path.join(workFolder, 'fixtures'), END_TO_END_IMAGES);
+    const phone = await phoneSizedPhotos(fixtures, path.join(workFolder, 'phone'), 64);
+    for (const set of [small, phone]) {
       console.log(`\n# ${set.name}`);
       const preprocess = runPhase('preprocess', 32, set.files);
-      console.log(formatFigures('preprocess alone', preprocess));
+      console.log(formatFigures('decode alone', preprocess));
       const classify = runPhase('classify', 32, set.files);
       console.log(formatFigures('classify end to end (batch 32)', classify));
       const bound = 1 / (1 / preprocess.imagesPerSecond + 1 / inference[32]!.imagesPerSecond);
       const ratio = classify.imagesPerSecond / bound;
-      console.log(`combined bound 1/(1/pre + 1/inf) = ${bound.toFixed(1)} img/s; classify / bound = ${ratio.toFixed(2)} (target ≥ 0.85: ${ratio >= 0.85 ? 'met' : 'NOT met'})`);
-      if (set === sets[0]) compareWorkerWithClassify(set, classify);
+      console.log(`combined bound 1/(1/decode + 1/inference) = ${bound.toFixed(1)} img/s; classify / bound = ${ratio.toFixed(2)} (target ≥ 0.85: ${ratio >= 0.85 ? 'met' : 'NOT met'})`);
+      if (set === small) compareWorkerWithClassify(set, classify);
     }
+
+    console.log('\n# cost per image: the worker with inference excluded (a stand-in classifier that normalises each batch), the emulator in its own process');
+    reportOutsideInference(`small images ×${Math.min(512, small.files.length)}`, small.files.slice(0, 512), 4);
+    reportOutsideInference('12-MP photos ×256', Array.from({ length: 256 }, (_, i) => phone.files[i % phone.files.length]!), 12);
   } finally {
     await rm(workFolder, { recursive: true, force: true });
   }

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { once } from 'node:events';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -71,7 +72,7 @@ export async function runFaultScenario(scenario: FaultScenario): Promise<FaultRe
   const clientOptions = { endpoint: env.AWS_ENDPOINT_URL!, region: env.AWS_REGION!, credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID!, secretAccessKey: env.AWS_SECRET_ACCESS_KEY! } };
   const s3 = createS3Client(clientOptions);
   const sqs = createSqsClient(clientOptions);
-  const workers = new WorkerSupervisor({
+  const workers = new WorkerSupervisor(path.join(folder, 'worker.log'), {
     ...env,
     AWS_ENDPOINT_URL: proxy.endpoint,
     RECEIVE_WAIT_SECONDS: '2',
@@ -99,12 +100,13 @@ export async function runFaultScenario(scenario: FaultScenario): Promise<FaultRe
       }
       if (done >= expected.size && (await queueIsEmpty(sqs, env.QUEUE_URL!))) break;
       if (Date.now() > deadline) break;
-      await sleep(500);
+      await sleep(200);
     }
     const durationSeconds = (performance.now() - started) / 1000;
     const samples = rss?.stop() ?? [];
     await workers.stop();
     const check = await checkResults(s3, env.BUCKET_NAME!, expected);
+    if (check.lost + check.wrong > 0) log(`${scenario.name}: the last worker log lines:\n${(await readFile(path.join(folder, 'worker.log'), 'utf8').catch(() => '')).split('\n').slice(-20).join('\n')}`);
     const deadLettered = await queueDepth(sqs, env.DLQ_URL!);
     const writes = [...proxy.counts.resultWrites.values()].reduce((sum, count) => sum + count, 0);
     return {
@@ -221,10 +223,15 @@ class WorkerSupervisor {
   private stopping = false;
   readonly unexpectedExits: number[] = [];
 
-  constructor(private readonly environment: Record<string, string>) {}
+  constructor(
+    private readonly logFile: string,
+    private readonly environment: Record<string, string>,
+  ) {}
 
   start(extra: Record<string, string> = {}): void {
-    const child = spawn(process.execPath, [WORKER_ENTRY], { env: { ...process.env, ...this.environment, ...extra }, stdio: ['ignore', 'ignore', 'inherit'] });
+    const log = openSync(this.logFile, 'a');
+    const child = spawn(process.execPath, [WORKER_ENTRY], { env: { ...process.env, ...this.environment, ...extra }, stdio: ['ignore', 'ignore', log] });
+    closeSync(log);
     this.current = child;
     child.once('exit', (code, signal) => {
       if (this.stopping || signal === 'SIGKILL' || child !== this.current) return;

@@ -41,11 +41,13 @@ export class PipelineStack extends Stack {
       instanceType: parameters.instanceType,
       maxInstances: parameters.maxInstances,
       spot: parameters.spot,
+      spotInstanceTypes: parameters.spotInstanceTypes,
     });
     this.worker = new WorkerService(this, 'Worker', {
       capacity: this.capacity,
       bucket: this.storage.bucket,
       queue: this.storage.queue,
+      deadLetterQueue: this.storage.deadLetterQueue,
       uploadsPrefix: parameters.uploadsPrefix,
       resultsPrefix: parameters.resultsPrefix,
       batchSize: parameters.batchSize,

@@ -1,14 +1,18 @@
+import { ConfigurationError } from '../common/errors.js';
 import { keyLayoutProblems } from '../pipeline/object-keys.js';
 import { WORKER_DEFAULTS } from '../pipeline/worker-environment.js';
+import { DEFAULT_SPOT_INSTANCE_TYPES, instanceTypeProblem } from './gpu-runtime.js';
 
 /** The deploy-time parameters, read from CDK context (`cdk deploy -c instanceType=g5.xlarge`). */
 export interface PipelineParameters {
-  /** GPU instance type. Default: `g4dn.xlarge` (one NVIDIA T4). */
+  /** GPU instance type (on-demand). Default: `g4dn.xlarge` (one NVIDIA T4, 4 vCPUs). */
   readonly instanceType: string;
   /** Most GPU instances (and worker tasks) at once. Default: 2. */
   readonly maxInstances: number;
-  /** Run on Spot instances (cheaper, may be reclaimed; messages then come back). Default: false. */
+  /** Run on Spot instances (cheaper, may be reclaimed with two minutes' notice; messages then come back). Default: false. */
   readonly spot: boolean;
+  /** With Spot: the instance types the group may launch, one GPU each. Default: `g4dn.xlarge,g5.xlarge,g6.xlarge`. */
+  readonly spotInstanceTypes: readonly string[];
   /** Images per GPU batch (`MAX_BATCH`). Default: 32. */
   readonly batchSize: number;
   /** Key prefix that triggers the pipeline. Default: `uploads/`. */
@@ -31,6 +35,7 @@ export const PARAMETER_DEFAULTS: PipelineParameters = {
   instanceType: 'g4dn.xlarge',
   maxInstances: 2,
   spot: false,
+  spotInstanceTypes: DEFAULT_SPOT_INSTANCE_TYPES,
   batchSize: WORKER_DEFAULTS.maxBatch,
   uploadsPrefix: WORKER_DEFAULTS.uploadsPrefix,
   resultsPrefix: WORKER_DEFAULTS.resultsPrefix,
@@ -40,19 +45,44 @@ export const PARAMETER_DEFAULTS: PipelineParameters = {
   oldestMessageAlarmMinutes: 30,
 };
 
+/** The context keys this app reads: anything else a user passes is a typo and stops synth. */
+export const PARAMETER_KEYS: readonly (keyof PipelineParameters)[] = [
+  'instanceType',
+  'maxInstances',
+  'spot',
+  'spotInstanceTypes',
+  'batchSize',
+  'uploadsPrefix',
+  'resultsPrefix',
+  'maxReceiveCount',
+  'taskMemoryMiB',
+  'logRetentionDays',
+  'oldestMessageAlarmMinutes',
+  'alarmEmail',
+];
+
 /** CloudWatch Logs accepts only these retention periods. */
 const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 
-/** Accelerated instance families with NVIDIA GPUs that the ECS GPU-optimised AMI supports. */
-const GPU_FAMILIES = /^(g4dn|g5|g6|g6e|gr6|p3|p3dn|p4d|p4de|p5|p5e)\.[a-z0-9]+$/;
+/** Context that belongs to the CDK itself (feature flags, the CLI's own keys), not to this app. */
+function isCdkOwnKey(key: string): boolean {
+  return key.startsWith('@aws-cdk') || key.startsWith('aws:cdk:') || key.startsWith('aws-cdk:') || key.startsWith('cdk-') || key === 'acknowledged-issue-numbers' || key.includes(':');
+}
 
 /**
  * Reads and validates the parameters. `context` is what `node.tryGetContext` returns for each
- * name (strings from the command line, or values from cdk.json). Every problem is reported at
- * once, naming the context key and what it accepts.
+ * name (strings from the command line, or values from cdk.json); `givenKeys` are all context keys
+ * (`node.getAllContext()`), so that a misspelt one is refused rather than ignored. Every problem is
+ * reported at once, naming the context key and what it accepts; a {@link ConfigurationError} stops synth.
  */
-export function readPipelineParameters(context: (key: string) => unknown): PipelineParameters {
+export function readPipelineParameters(context: (key: string) => unknown, givenKeys: readonly string[] = []): PipelineParameters {
   const problems: string[] = [];
+  for (const key of givenKeys) {
+    if (!isCdkOwnKey(key) && !(PARAMETER_KEYS as readonly string[]).includes(key)) {
+      const near = PARAMETER_KEYS.find((known) => known.toLowerCase() === key.toLowerCase() || known.toLowerCase().startsWith(key.toLowerCase().slice(0, 5)));
+      problems.push(`unknown context key "${key}"${near ? ` (did you mean ${near}?)` : ''}; the keys are ${PARAMETER_KEYS.join(', ')}`);
+    }
+  }
   const text = (key: keyof PipelineParameters, fallback: string) => {
     const value = context(key);
     return value === undefined ? fallback : String(value);
@@ -72,27 +102,38 @@ export function readPipelineParameters(context: (key: string) => unknown): Pipel
     problems.push(`${key} must be true or false, got "${String(value)}"`);
     return fallback;
   };
+  const list = (key: keyof PipelineParameters, fallback: readonly string[]) => {
+    const value = context(key);
+    if (value === undefined) return fallback;
+    const items = (Array.isArray(value) ? value.map(String) : String(value).split(',')).map((item) => item.trim()).filter((item) => item.length > 0);
+    if (items.length === 0) problems.push(`${key} must list at least one instance type, e.g. g4dn.xlarge,g5.xlarge`);
+    return items;
+  };
 
   const parameters: PipelineParameters = {
     instanceType: text('instanceType', PARAMETER_DEFAULTS.instanceType),
     maxInstances: integer('maxInstances', PARAMETER_DEFAULTS.maxInstances, 1, 100),
     spot: flag('spot', PARAMETER_DEFAULTS.spot),
+    spotInstanceTypes: list('spotInstanceTypes', PARAMETER_DEFAULTS.spotInstanceTypes),
     batchSize: integer('batchSize', PARAMETER_DEFAULTS.batchSize, 1, 256),
     uploadsPrefix: text('uploadsPrefix', PARAMETER_DEFAULTS.uploadsPrefix),
     resultsPrefix: text('resultsPrefix', PARAMETER_DEFAULTS.resultsPrefix),
     maxReceiveCount: integer('maxReceiveCount', PARAMETER_DEFAULTS.maxReceiveCount, 1, 1000),
-    taskMemoryMiB: integer('taskMemoryMiB', PARAMETER_DEFAULTS.taskMemoryMiB, 2048, 1_048_576),
+    taskMemoryMiB: integer('taskMemoryMiB', PARAMETER_DEFAULTS.taskMemoryMiB, 4096, 1_048_576),
     logRetentionDays: integer('logRetentionDays', PARAMETER_DEFAULTS.logRetentionDays, 1, 3653),
     oldestMessageAlarmMinutes: integer('oldestMessageAlarmMinutes', PARAMETER_DEFAULTS.oldestMessageAlarmMinutes, 1, 20_160),
     ...(context('alarmEmail') === undefined ? {} : { alarmEmail: String(context('alarmEmail')) }),
   };
 
-  if (!GPU_FAMILIES.test(parameters.instanceType)) {
-    problems.push(`instanceType must be an NVIDIA GPU instance type such as g4dn.xlarge, g5.xlarge or g6.xlarge, got "${parameters.instanceType}"`);
+  const typeProblem = instanceTypeProblem(parameters.instanceType);
+  if (typeProblem) problems.push(`instanceType ${typeProblem}`);
+  for (const type of parameters.spotInstanceTypes) {
+    const problem = instanceTypeProblem(type);
+    if (problem) problems.push(`spotInstanceTypes ${problem}`);
   }
   for (const problem of keyLayoutProblems(parameters)) problems.push(`${problem.field} ${problem.message}`);
   if (!LOG_RETENTION_DAYS.includes(parameters.logRetentionDays)) problems.push(`logRetentionDays must be one of ${LOG_RETENTION_DAYS.join(', ')}, got ${parameters.logRetentionDays}`);
   if (parameters.alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(parameters.alarmEmail)) problems.push(`alarmEmail must be an e-mail address, got "${parameters.alarmEmail}"`);
-  if (problems.length > 0) throw new Error(`invalid CDK context: ${problems.join('; ')}`);
+  if (problems.length > 0) throw new ConfigurationError(`invalid CDK context: ${problems.join('; ')}`, { keys: problems.length });
   return parameters;
 }

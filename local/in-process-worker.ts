@@ -3,11 +3,18 @@ import { createS3Client, createSqsClient } from '../common/aws-clients.js';
 import { loadWorkerConfig, workerClientTimeouts } from '../functions/worker/config.js';
 import { QueueConsumer } from '../functions/worker/queue-consumer.js';
 import type { BatchClassifier } from '../model/index.js';
-import type { LocalAws } from './local-aws.js';
+import type { AwsClientOptions } from '../common/aws-clients.js';
+
+/** What the worker needs of an emulator: its clients' options and its environment (`LocalAws` has both). */
+export interface EmulatorConnection {
+  clientOptions(overrides?: Partial<AwsClientOptions>): AwsClientOptions;
+  environment(): Record<string, string>;
+}
 
 /** Options of {@link startInProcessWorker}. */
 export interface InProcessWorkerOptions {
-  readonly aws: LocalAws;
+  /** The emulator in this process, or one in another process (`local --serve --no-worker`). */
+  readonly aws: EmulatorConnection;
   readonly classifier: BatchClassifier;
   readonly logger: Logger;
   /** Worker environment variables on top of the emulator's (e.g. `MAX_BATCH`). Default: none. */

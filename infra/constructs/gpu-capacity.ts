@@ -7,20 +7,23 @@ import { Construct } from 'constructs';
 
 /** Props of {@link GpuCapacity}. */
 export interface GpuCapacityProps {
-  /** GPU instance type, e.g. `g4dn.xlarge`. */
+  /** GPU instance type of on-demand capacity, e.g. `g4dn.xlarge`; with Spot, the launch template's default. */
   readonly instanceType: string;
   /** Most instances at once. */
   readonly maxInstances: number;
-  /** Use Spot capacity only (price-capacity-optimised). */
+  /** Use Spot capacity only (price-capacity-optimised, capacity rebalancing, Spot draining). */
   readonly spot: boolean;
+  /** With Spot: the instance types the group may launch. Ignored without Spot. */
+  readonly spotInstanceTypes: readonly string[];
 }
 
 /**
  * An ECS cluster on GPU instances that scales from and to zero: an Auto Scaling group on the ECS
- * GPU-optimised AMI (NVIDIA driver and container toolkit included), attached through a capacity
- * provider with managed scaling and managed termination protection. Instances live in public
- * subnets with public addresses, so no NAT gateway is needed; S3 traffic takes a free gateway
- * endpoint. Nothing is accepted inbound.
+ * GPU-optimised Amazon Linux 2023 AMI (NVIDIA driver 580, which runs CUDA 13, and the container
+ * toolkit), attached through a capacity provider with managed scaling and managed termination
+ * protection. Instances live in public subnets with public addresses, so no NAT gateway is
+ * needed; S3 traffic takes a free gateway endpoint. Nothing is accepted inbound, and IMDSv2 with a
+ * hop limit of 1 keeps containers (one hop further, on the bridge network) from the instance role.
  */
 export class GpuCapacity extends Construct {
   public readonly vpc: ec2.Vpc;
@@ -53,13 +56,18 @@ export class GpuCapacity extends Construct {
     });
     securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to S3, SQS, ECS, ECR, CloudWatch');
 
+    const userData = ec2.UserData.forLinux();
+    // CDK writes this only for groups with a spotPrice; a mixed-instances group needs it too, so that
+    // ECS drains a task within the two-minute interruption notice.
+    if (props.spot) userData.addCommands('echo ECS_ENABLE_SPOT_INSTANCE_DRAINING=true >> /etc/ecs/ecs.config');
     const launchTemplate = new ec2.LaunchTemplate(this, 'LaunchTemplate', {
       instanceType: new ec2.InstanceType(props.instanceType),
-      machineImage: ecs.EcsOptimizedImage.amazonLinux2(ecs.AmiHardwareType.GPU),
-      userData: ec2.UserData.forLinux(),
+      machineImage: ecs.EcsOptimizedImage.amazonLinux2023(ecs.AmiHardwareType.GPU),
+      userData,
       securityGroup,
       associatePublicIpAddress: true,
       requireImdsv2: true,
+      httpPutResponseHopLimit: 1,
       // The capacity provider attaches the ECS agent's permissions to this role.
       role: new iam.Role(this, 'InstanceRole', { assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com') }),
       blockDevices: [{ deviceName: '/dev/xvda', volume: ec2.BlockDeviceVolume.ebs(100, { encrypted: true, volumeType: ec2.EbsDeviceVolumeType.GP3 }) }],
@@ -75,11 +83,14 @@ export class GpuCapacity extends Construct {
         ? {
             mixedInstancesPolicy: {
               launchTemplate,
+              launchTemplateOverrides: props.spotInstanceTypes.map((type) => ({ instanceType: new ec2.InstanceType(type) })),
               instancesDistribution: {
                 onDemandPercentageAboveBaseCapacity: 0,
                 spotAllocationStrategy: autoscaling.SpotAllocationStrategy.PRICE_CAPACITY_OPTIMIZED,
               },
             },
+            // Replace an instance at risk of interruption before the two-minute notice comes.
+            capacityRebalance: true,
           }
         : { launchTemplate }),
     });

@@ -1,4 +1,5 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -32,6 +33,8 @@ export const METRIC_NAMESPACE = 'AlexnetPipeline';
  */
 export class PipelineMonitoring extends Construct {
   public readonly alarmTopic: sns.Topic;
+  /** The alarm topic's key: customer-managed, because CloudWatch cannot use the AWS-managed SNS key. */
+  public readonly alarmKey: kms.Key;
   public readonly deadLetterAlarm: cloudwatch.Alarm;
   public readonly oldestMessageAlarm: cloudwatch.Alarm;
   public readonly dashboard: cloudwatch.Dashboard;
@@ -40,10 +43,24 @@ export class PipelineMonitoring extends Construct {
     super(scope, id);
     const minute = Duration.minutes(1);
 
-    this.alarmTopic = new sns.Topic(this, 'Alarms', {
-      enforceSSL: true,
-      masterKey: kms.Alias.fromAliasName(this, 'SnsKey', 'alias/aws/sns'),
+    // With the AWS-managed key (alias/aws/sns) every alarm publish fails silently: CloudWatch may
+    // not use that key. A customer-managed key whose policy lets CloudWatch use it is required.
+    this.alarmKey = new kms.Key(this, 'AlarmTopicKey', {
+      description: 'Encrypts the alexnet-pipeline alarm topic; CloudWatch alarms may use it to publish',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.DESTROY,
+      pendingWindow: Duration.days(7),
     });
+    this.alarmKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCloudWatchAlarmsToPublish',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+      }),
+    );
+    this.alarmTopic = new sns.Topic(this, 'Alarms', { enforceSSL: true, masterKey: this.alarmKey });
     if (props.alarmEmail) this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
 
     this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLetters', {

@@ -33,7 +33,9 @@ export class PipelineStorage extends Construct {
       encryption: s3.BucketEncryption.S3_MANAGED,
       enforceSSL: true,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      // ACLs off: S3 delivers access logs under a bucket policy (cdk.json sets
+      // @aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy), not the legacy LogDeliveryWrite ACL.
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       lifecycleRules: [{ expiration: Duration.days(90) }],
       removalPolicy: RemovalPolicy.RETAIN,
     });

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { Aws, Duration, Stack } from 'aws-cdk-lib';
+import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -17,6 +18,8 @@ export interface WorkerServiceProps {
   readonly capacity: GpuCapacity;
   readonly bucket: s3.IBucket;
   readonly queue: sqs.IQueue;
+  /** Where the worker sends a message that is not an S3 event at once. */
+  readonly deadLetterQueue: sqs.IQueue;
   readonly uploadsPrefix: string;
   readonly resultsPrefix: string;
   /** Images per GPU batch. */
@@ -28,14 +31,20 @@ export interface WorkerServiceProps {
   readonly logRetention: logs.RetentionDays;
 }
 
-/** Seconds ECS waits after SIGTERM before SIGKILL (the most it allows); the worker drains within it. */
+/**
+ * Seconds ECS waits after SIGTERM before SIGKILL; the worker drains within it, 30 s earlier. It
+ * also fits the two-minute notice of a Spot interruption.
+ */
 const STOP_TIMEOUT_SECONDS = 120;
 
 /**
  * The worker as an ECS service on the GPU capacity: one task per GPU, the container built from
- * `infra/Dockerfile`, its settings as environment variables, logs with a retention period, and
+ * `infra/Dockerfile` for linux/amd64 whatever machine deploys, its settings as environment
+ * variables, a health check that catches a wedged event loop, logs with a retention period, and
  * scaling on the queue backlog (visible + in-flight messages) from zero tasks to `maxTasks` and
- * back to zero. CPU-based scaling is deliberately absent: the backlog is the signal.
+ * back to zero. CPU-based scaling is deliberately absent: the backlog is the signal. The service
+ * sets no desired count: CloudFormation would apply it again on every deploy and drop a busy
+ * service to it; the scaling policy owns the count.
  */
 export class WorkerService extends Construct {
   public readonly service: ecs.Ec2Service;
@@ -51,15 +60,27 @@ export class WorkerService extends Construct {
     this.logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention });
     this.taskDefinition = new ecs.Ec2TaskDefinition(this, 'Task', { networkMode: ecs.NetworkMode.BRIDGE });
     this.taskDefinition.addContainer('worker', {
-      image: ecs.ContainerImage.fromAsset(projectRoot, { file: path.join('infra', 'Dockerfile') }),
+      // linux/amd64 from any machine: an Apple-silicon laptop would otherwise build arm64, which
+      // fails with "exec format error" on GPU instances and has no CUDA provider at all.
+      image: ecs.ContainerImage.fromAsset(projectRoot, { file: path.join('infra', 'Dockerfile'), platform: Platform.LINUX_AMD64 }),
       gpuCount: 1,
       memoryLimitMiB: props.memoryLimitMiB,
       memoryReservationMiB: Math.min(4096, props.memoryLimitMiB),
       logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: 'worker' }),
       stopTimeout: Duration.seconds(STOP_TIMEOUT_SECONDS),
+      // The worker's event loop touches its health file every few seconds; a stale file means a
+      // wedged process, and ECS replaces the task.
+      healthCheck: {
+        command: ['CMD', 'node', 'dist/functions/worker/health-check.js'],
+        interval: Duration.seconds(15),
+        timeout: Duration.seconds(5),
+        retries: 3,
+        startPeriod: Duration.seconds(180),
+      },
       environment: {
         [WORKER_ENVIRONMENT.bucketName]: bucket.bucketName,
         [WORKER_ENVIRONMENT.queueUrl]: queue.queueUrl,
+        [WORKER_ENVIRONMENT.deadLetterQueueUrl]: props.deadLetterQueue.queueUrl,
         [WORKER_ENVIRONMENT.uploadsPrefix]: props.uploadsPrefix,
         [WORKER_ENVIRONMENT.resultsPrefix]: props.resultsPrefix,
         [WORKER_ENVIRONMENT.maxBatch]: String(props.batchSize),
@@ -78,7 +99,6 @@ export class WorkerService extends Construct {
     this.service = new ecs.Ec2Service(this, 'Service', {
       cluster: props.capacity.cluster,
       taskDefinition: this.taskDefinition,
-      desiredCount: 0,
       minHealthyPercent: 0,
       maxHealthyPercent: 100,
       capacityProviderStrategies: [{ capacityProvider: props.capacity.capacityProvider.capacityProviderName, weight: 1 }],
@@ -86,8 +106,11 @@ export class WorkerService extends Construct {
       circuitBreaker: { enable: true, rollback: true },
     });
 
+    // SQS publishes nothing for an idle queue's in-flight count, and a missing term would make the
+    // whole sum missing: each term counts as 0 when it has no data, so an idle stack scales to zero
+    // and the first upload scales it up.
     this.backlog = new cloudwatch.MathExpression({
-      expression: 'visible + inFlight',
+      expression: 'FILL(visible, 0) + FILL(inFlight, 0)',
       label: 'Backlog (visible + in flight)',
       period: Duration.minutes(1),
       usingMetrics: {
@@ -106,6 +129,11 @@ export class WorkerService extends Construct {
       datapointsToAlarm: 1,
       cooldown: Duration.minutes(1),
     });
+    // FILL makes missing data rare; should it happen anyway, it means an empty queue: no reason to
+    // scale out, every reason to scale in.
+    for (const alarm of scaling.node.findAll().filter((child): child is cloudwatch.CfnAlarm => child instanceof cloudwatch.CfnAlarm)) {
+      alarm.treatMissingData = alarm.node.path.includes('LowerAlarm') ? cloudwatch.TreatMissingData.BREACHING : cloudwatch.TreatMissingData.NOT_BREACHING;
+    }
   }
 
   /** The task reads uploads, writes results, consumes the queue, and may protect itself from scale-in. */
@@ -119,6 +147,8 @@ export class WorkerService extends Construct {
     // it a HEAD on a missing result would also answer 403 instead of 404.
     role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [props.bucket.bucketArn] }));
     props.queue.grantConsumeMessages(role);
+    // An unusable message goes to the DLQ at once (retrying cannot fix it).
+    props.deadLetterQueue.grantSendMessages(role);
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ['ecs:UpdateTaskProtection', 'ecs:GetTaskProtection'],

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { projectRoot } from '../../common/paths.js';
 import { App } from 'aws-cdk-lib';
+import { AssetManifestArtifact } from 'aws-cdk-lib/cx-api';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { acknowledgeNagFindings } from '../../infra/nag-acknowledgements.js';
@@ -8,9 +12,13 @@ import { PipelineStack } from '../../infra/pipeline-stack.js';
 import { PARAMETER_DEFAULTS, readPipelineParameters, type PipelineParameters } from '../../infra/stack-parameters.js';
 import { IMAGE_EXTENSIONS } from '../../model/index.js';
 import { STACK_OUTPUT } from '../../pipeline/stack-outputs.js';
+import { GPU_AMI_PARAMETER } from '../../infra/gpu-runtime.js';
+
+/** The feature flags `cdk deploy` applies (cdk.json), so that the tests see the template a deploy sees. */
+const CDK_JSON_CONTEXT = JSON.parse(readFileSync(path.join(projectRoot, 'cdk.json'), 'utf8')).context as Record<string, unknown>;
 
 function synthesize(overrides: Partial<PipelineParameters> = {}): { stack: PipelineStack; template: Template } {
-  const app = new App();
+  const app = new App({ context: CDK_JSON_CONTEXT });
   const stack = new PipelineStack(app, 'TestPipeline', { parameters: { ...PARAMETER_DEFAULTS, ...overrides }, env: { account: '123456789012', region: 'eu-west-1' } });
   acknowledgeNagFindings(stack);
   return { stack, template: Template.fromStack(stack) };
@@ -69,13 +77,31 @@ describe('PipelineStack: queues', () => {
 });
 
 describe('PipelineStack: GPU capacity and service', () => {
-  it('asks for one GPU per worker container, on the GPU-optimised ECS AMI', () => {
+  it('asks for one GPU per worker container', () => {
     template.hasResourceProperties('AWS::ECS::TaskDefinition', {
       ContainerDefinitions: [Match.objectLike({ ResourceRequirements: [{ Type: 'GPU', Value: '1' }], Memory: 8192, StopTimeout: 120 })],
       NetworkMode: 'bridge',
     });
-    template.hasParameter('*', { Type: 'AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>', Default: Match.stringLikeRegexp('amazon-linux-2/gpu/recommended') });
     template.hasResourceProperties('AWS::EC2::LaunchTemplate', { LaunchTemplateData: Match.objectLike({ InstanceType: 'g4dn.xlarge' }) });
+  });
+
+  it('runs hosts on the Amazon Linux 2023 ECS GPU AMI, whose driver runs CUDA 13 (not AL2’s 550 driver)', () => {
+    template.hasParameter('*', { Type: 'AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>', Default: GPU_AMI_PARAMETER });
+    assert.ok(!JSON.stringify(template.toJSON()).includes('amazon-linux-2/'), 'no Amazon Linux 2 AMI anywhere');
+  });
+
+  it('requires IMDSv2 with a hop limit of 1, so containers on the bridge network cannot read the instance role', () => {
+    template.hasResourceProperties('AWS::EC2::LaunchTemplate', { LaunchTemplateData: Match.objectLike({ MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: 1 } }) });
+  });
+
+  it('encrypts the hosts’ root volume', () => {
+    template.hasResourceProperties('AWS::EC2::LaunchTemplate', { LaunchTemplateData: Match.objectLike({ BlockDeviceMappings: [Match.objectLike({ Ebs: Match.objectLike({ Encrypted: true }) })] }) });
+  });
+
+  it('replaces a container whose event loop is wedged: a health check on the worker’s health file', () => {
+    template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      ContainerDefinitions: [Match.objectLike({ HealthCheck: Match.objectLike({ Command: ['CMD', 'node', 'dist/functions/worker/health-check.js'], Retries: 3 }) })],
+    });
   });
 
   it('passes the worker its configuration, and insists on CUDA', () => {
@@ -98,13 +124,34 @@ describe('PipelineStack: GPU capacity and service', () => {
       PolicyType: 'StepScaling',
       StepScalingPolicyConfiguration: Match.objectLike({ AdjustmentType: 'ExactCapacity', StepAdjustments: [{ MetricIntervalUpperBound: 0, ScalingAdjustment: 0 }] }),
     });
-    const alarms = resourcesOf('AWS::CloudWatch::Alarm').filter((a) => a.Properties.Metrics?.some((m: { Expression?: string }) => m.Expression === 'visible + inFlight'));
+    const alarms = resourcesOf('AWS::CloudWatch::Alarm').filter((a) => a.Properties.Metrics?.some((m: { Expression?: string }) => m.Expression === 'FILL(visible, 0) + FILL(inFlight, 0)'));
     assert.equal(alarms.length, 2, 'an upper and a lower alarm on visible + in-flight messages');
     const metricNames = alarms[0]!.Properties.Metrics.filter((m: any) => m.MetricStat).map((m: any) => m.MetricStat.Metric.MetricName).sort();
     assert.deepEqual(metricNames, ['ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesVisible']);
     const policies = resourcesOf('AWS::ApplicationAutoScaling::ScalingPolicy');
     assert.ok(policies.every((p) => p.Properties.PolicyType !== 'TargetTrackingScaling'), 'no CPU target tracking');
-    template.hasResourceProperties('AWS::ECS::Service', { DesiredCount: 0 });
+  });
+
+  it('scales from zero without metric data: each backlog term is FILLed with 0, and the scaling alarms say how they treat missing data', () => {
+    const alarms = resourcesOf('AWS::CloudWatch::Alarm').filter((a) => a.Properties.Metrics?.some((m: { Expression?: string }) => m.Expression?.includes('inFlight')));
+    assert.equal(alarms.length, 2);
+    for (const alarm of alarms) assert.match(alarm.Properties.Metrics.find((m: { Expression?: string }) => m.Expression).Expression, /^FILL\(visible, 0\) \+ FILL\(inFlight, 0\)$/);
+    const treatments = alarms.map((alarm) => [alarm.Properties.ComparisonOperator, alarm.Properties.TreatMissingData]).sort();
+    assert.deepEqual(treatments, [['GreaterThanOrEqualToThreshold', 'notBreaching'], ['LessThanOrEqualToThreshold', 'breaching']]);
+    for (const alarm of resourcesOf('AWS::CloudWatch::Alarm')) assert.ok(alarm.Properties.TreatMissingData, `${alarm.Properties.AlarmDescription ?? 'an alarm'} states how it treats missing data`);
+  });
+
+  it('leaves the desired count to scaling: the service sets none, so a deploy never drops a busy service', () => {
+    const [service] = resourcesOf('AWS::ECS::Service');
+    assert.equal('DesiredCount' in service!.Properties, false);
+  });
+
+  it('builds the worker image for linux/amd64 whatever machine deploys', () => {
+    const assembly = (stack.node.root as App).synth();
+    const manifest = assembly.artifacts.find((artifact): artifact is AssetManifestArtifact => artifact instanceof AssetManifestArtifact)!;
+    const images = Object.values(JSON.parse(readFileSync(manifest.file, 'utf8')).dockerImages) as Array<{ source: { platform?: string } }>;
+    assert.equal(images.length, 1);
+    assert.equal(images[0]!.source.platform, 'linux/amd64');
   });
 
   it('needs no NAT gateway', () => {
@@ -114,11 +161,21 @@ describe('PipelineStack: GPU capacity and service', () => {
 
   it('uses Spot only when asked', () => {
     template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', { MixedInstancesPolicy: Match.absent() });
-    const spot = synthesize({ spot: true, instanceType: 'g5.xlarge', maxInstances: 4 }).template;
+    assert.ok(!JSON.stringify(template.toJSON()).includes('ECS_ENABLE_SPOT_INSTANCE_DRAINING'));
+  });
+
+  it('with Spot: several one-GPU instance types, capacity rebalancing, and Spot draining in the hosts’ user data', () => {
+    const spot = synthesize({ spot: true, maxInstances: 4 }).template;
     spot.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
       MaxSize: '4',
-      MixedInstancesPolicy: Match.objectLike({ InstancesDistribution: Match.objectLike({ OnDemandPercentageAboveBaseCapacity: 0, SpotAllocationStrategy: 'price-capacity-optimized' }) }),
+      CapacityRebalance: true,
+      MixedInstancesPolicy: Match.objectLike({
+        InstancesDistribution: Match.objectLike({ OnDemandPercentageAboveBaseCapacity: 0, SpotAllocationStrategy: 'price-capacity-optimized' }),
+        LaunchTemplate: Match.objectLike({ Overrides: [{ InstanceType: 'g4dn.xlarge' }, { InstanceType: 'g5.xlarge' }, { InstanceType: 'g6.xlarge' }] }),
+      }),
     });
+    const [launchTemplate] = Object.values(spot.findResources('AWS::EC2::LaunchTemplate')) as Array<{ Properties: Record<string, any> }>;
+    assert.match(JSON.stringify(launchTemplate!.Properties.LaunchTemplateData.UserData), /ECS_ENABLE_SPOT_INSTANCE_DRAINING=true/);
   });
 });
 
@@ -126,25 +183,40 @@ describe('PipelineStack: least privilege', () => {
   it('lets the task read uploads/*, write results/*, consume the queue, protect itself, and nothing else', () => {
     const statements = taskRolePolicy();
     const bucketArn = { 'Fn::GetAtt': [stack.getLogicalId(stack.storage.bucket.node.defaultChild as never), 'Arn'] };
-    const actionsOn = (resource: unknown) => statements.filter((s) => JSON.stringify(s.Resource) === JSON.stringify(resource)).flatMap((s) => [s.Action].flat()).sort();
+    // Statements may be merged (minimizePolicies): a statement grants its actions on each of its resources.
+    const actionsOn = (resource: unknown) =>
+      [...new Set(statements.filter((s) => [s.Resource].flat().some((r) => JSON.stringify(r) === JSON.stringify(resource))).flatMap((s) => [s.Action].flat()))].sort();
     assert.deepEqual(actionsOn({ 'Fn::Join': ['', [bucketArn, '/uploads/*']] }), ['s3:GetObject']);
     assert.deepEqual(actionsOn({ 'Fn::Join': ['', [bucketArn, '/results/*']] }), ['s3:GetObject', 's3:PutObject']);
     assert.deepEqual(actionsOn(bucketArn), ['s3:ListBucket']);
+    const dlqArn = { 'Fn::GetAtt': [stack.getLogicalId(stack.storage.deadLetterQueue.node.defaultChild as never), 'Arn'] };
+    assert.deepEqual(actionsOn(dlqArn), ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'], 'the DLQ: send only (unusable messages go there at once)');
     const all = statements.flatMap((s) => [s.Action].flat());
-    for (const action of all) assert.match(action, /^(s3:(GetObject|PutObject|ListBucket)|sqs:(ReceiveMessage|ChangeMessageVisibility|GetQueueUrl|DeleteMessage|GetQueueAttributes)|ecs:(UpdateTaskProtection|GetTaskProtection))$/);
+    for (const action of all) assert.match(action, /^(s3:(GetObject|PutObject|ListBucket)|sqs:(ReceiveMessage|ChangeMessageVisibility|GetQueueUrl|DeleteMessage|GetQueueAttributes|SendMessage)|ecs:(UpdateTaskProtection|GetTaskProtection))$/);
     assert.ok(!all.some((action) => /Delete(Object|Bucket)|\*/.test(action)));
     assert.ok(statements.every((s) => s.Effect === 'Allow' && s.Resource !== '*'));
   });
 });
 
 describe('PipelineStack: operations', () => {
-  it('alarms on a non-empty DLQ and on old messages, to an encrypted topic', () => {
+  it('alarms on a non-empty DLQ and on old messages', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', AlarmActions: Match.anyValue() });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateAgeOfOldestMessage', Threshold: 1800 });
-    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
     template.resourceCountIs('AWS::Logs::MetricFilter', 3);
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  });
+
+  it('delivers alarms: the topic’s key is customer-managed, rotated, and lets CloudWatch use it (the AWS-managed SNS key does not)', () => {
+    const keyId = stack.getLogicalId(stack.monitoring.alarmKey.node.defaultChild as never);
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } });
+    template.hasResourceProperties('AWS::KMS::Key', {
+      EnableKeyRotation: true,
+      KeyPolicy: Match.objectLike({
+        Statement: Match.arrayWith([Match.objectLike({ Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: Match.arrayWith(['kms:Decrypt', 'kms:GenerateDataKey*']), Effect: 'Allow' })]),
+      }),
+    });
+    assert.ok(!JSON.stringify(template.toJSON()).includes('alias/aws/sns'));
   });
 
   it('outputs what the CLI reads, the key layout included', () => {
@@ -176,6 +248,9 @@ describe('readPipelineParameters', () => {
 
   for (const [context, named] of [
     [{ instanceType: 'm5.large' }, 'instanceType'],
+    [{ instanceType: 'p3.2xlarge' }, 'instanceType p3.2xlarge: Volta'],
+    [{ spotInstanceTypes: 'g4dn.xlarge,p3dn.24xlarge' }, 'spotInstanceTypes p3dn'],
+    [{ spotInstanceTypes: ' , ' }, 'spotInstanceTypes'],
     [{ maxInstances: '0' }, 'maxInstances'],
     [{ spot: 'maybe' }, 'spot'],
     [{ batchSize: 'big' }, 'batchSize'],
@@ -186,6 +261,38 @@ describe('readPipelineParameters', () => {
   ] as const) {
     it(`rejects a bad ${named} with a message naming it`, () => {
       assert.throws(() => readPipelineParameters((key) => (context as Record<string, string>)[key]), new RegExp(`invalid CDK context: .*${named}`));
+    });
+  }
+});
+
+describe('readPipelineParameters: keys and lists', () => {
+  it('refuses a misspelt key, suggesting the right one, and ignores the CDK’s own context', () => {
+    const context: Record<string, string> = { maxInstance: '4' };
+    assert.throws(() => readPipelineParameters((key) => context[key], ['maxInstance', '@aws-cdk/aws-iam:minimizePolicies', 'aws:cdk:enable-path-metadata']), /unknown context key "maxInstance" \(did you mean maxInstances\?\)/);
+    assert.doesNotThrow(() => readPipelineParameters(() => undefined, ['@aws-cdk/core:enablePartitionLiterals', 'acknowledged-issue-numbers']));
+  });
+
+  it('reads the Spot instance types as a comma list', () => {
+    const context: Record<string, string> = { spot: 'true', spotInstanceTypes: 'g5.xlarge, g6.xlarge' };
+    assert.deepEqual(readPipelineParameters((key) => context[key]).spotInstanceTypes, ['g5.xlarge', 'g6.xlarge']);
+  });
+});
+
+describe('every documented context combination', () => {
+  const combinations: Array<Partial<PipelineParameters>> = [
+    {},
+    { spot: true },
+    { spot: true, spotInstanceTypes: ['g5.xlarge', 'g6.xlarge'], maxInstances: 4 },
+    { instanceType: 'g5.xlarge', maxInstances: 4 },
+    { instanceType: 'g6.xlarge', spot: true, maxInstances: 8 },
+    { uploadsPrefix: 'in/', resultsPrefix: 'labels/' },
+    { alarmEmail: 'ops@example.com', logRetentionDays: 90, oldestMessageAlarmMinutes: 60, batchSize: 64, taskMemoryMiB: 12288, maxReceiveCount: 5 },
+  ];
+  for (const overrides of combinations) {
+    it(`synthesizes and passes cdk-nag with ${JSON.stringify(overrides)}`, () => {
+      const { stack: combined } = synthesize(overrides);
+      const report = new AwsSolutionsChecks().validateScope(combined);
+      assert.deepEqual(report.violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName}: ${v.description}`)), []);
     });
   }
 });
