@@ -6,6 +6,7 @@ import { configureImageDecoding } from '../model/index.js';
 import { CliError } from './cli-error.js';
 import { classifyCommand } from './commands/classify.js';
 import { localCommand } from './commands/local.js';
+import { modelCommand } from './commands/model.js';
 import { redriveCommand } from './commands/redrive.js';
 import { resultsCommand } from './commands/results.js';
 import { statusCommand } from './commands/status.js';
@@ -23,6 +24,7 @@ const program = new Command('alexnet-pipeline')
   .showHelpAfterError('(run with --help for usage)')
   .addCommand(localCommand(logger))
   .addCommand(classifyCommand(logger))
+  .addCommand(modelCommand(logger))
   .addCommand(uploadCommand(logger))
   .addCommand(resultsCommand(logger))
   .addCommand(statusCommand())

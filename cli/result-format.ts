@@ -26,7 +26,7 @@ export function resultRow(image: string, result: ResultDocument | undefined): Re
 
 /** The line every labelled output carries when the weights are not pretrained. */
 export const UNTRAINED_NOTICE =
-  'NOTE: these labels come from UNTRAINED weights (the dev model): they depend on the image but are not real predictions. Deploy with pretrained weights for real labels.';
+  'NOTE: these labels come from UNTRAINED weights (the dev model): they depend on the image but are not real predictions. `npx alexnet-pipeline model fetch` gets real labels (a 233 MB download).';
 
 export function formatTable(rows: readonly ResultRow[]): string {
   const table = new Table({ head: ['image', 'status', 'top label', 'score', 'device', 'processed at'], style: { head: [], border: [], compact: true } });

@@ -1,7 +1,8 @@
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { endianness } from 'node:os';
 import path from 'node:path';
 import { ALEXNET_LAYERS, type AlexNetLayer } from './alexnet-architecture.js';
-import { CLASS_COUNT, DEFAULT_DEV_MODEL_SEED, MODEL_INPUT, WEIGHTS_METADATA_KEY } from './constants.js';
+import { CLASS_COUNT, DEFAULT_DEV_MODEL_SEED, MODEL_INPUT, PRETRAINED_METADATA_KEY, WEIGHTS_METADATA_KEY } from './constants.js';
 import { ONNX_ATTRIBUTE_TYPE, ONNX_DATA_TYPE, OnnxModelProto } from './onnx-schema.js';
 import { SeededNormalRandom } from './seeded-random.js';
 
@@ -12,10 +13,25 @@ const IR_VERSION = 8;
 export const DEV_MODEL_INPUT_NAME = 'pixel_values';
 export const DEV_MODEL_OUTPUT_NAME = 'logits';
 
-/** Options of {@link buildAlexNetOnnx}. */
+/** Options of {@link buildDevAlexNetOnnx}. */
 export interface BuildAlexNetOptions {
   /** Seed of the He-initialised weights. Default: {@link DEFAULT_DEV_MODEL_SEED}. */
   readonly seed?: number;
+}
+
+/**
+ * Where the graph's parameters come from: called once per parameter, in torchvision's state_dict
+ * order (each layer's weight, then its bias), with its name and dims; returns its values, row-major.
+ */
+export type AlexNetParameterSource = (name: string, dims: readonly number[]) => Float32Array;
+
+/** What the ONNX says about its weights (metadata every result carries). */
+export interface AlexNetWeightsIdentity {
+  /** `alexnet_pipeline.weights`, e.g. `torchvision:IMAGENET1K_V1`. */
+  readonly weights: string;
+  /** Written as `alexnet_pipeline.pretrained` when given; left out, the weights label decides. */
+  readonly pretrained?: boolean;
+  readonly docString: string;
 }
 
 type Attribute = Record<string, unknown>;
@@ -28,13 +44,30 @@ export function devWeightsDescription(seed: number): string {
 }
 
 /**
- * Builds torchvision's AlexNet as a serialized ONNX model with seeded, He-initialised weights
- * (normal, std √(2/fan_in)) and zero biases: untrained, but every output depends on the image.
- * The same seed gives the same bytes.
+ * Seeded, He-initialised weights (normal, std √(2/fan_in)) and zero biases: untrained, but every
+ * output depends on the image. The same seed gives the same values, drawn in parameter order.
  */
-export function buildAlexNetOnnx(options: BuildAlexNetOptions = {}): Uint8Array {
-  const seed = options.seed ?? DEFAULT_DEV_MODEL_SEED;
+export function heNormalParameters(seed: number): AlexNetParameterSource {
   const random = new SeededNormalRandom(seed);
+  return (name, dims) => {
+    const values = new Float32Array(dims.reduce((product, size) => product * size, 1));
+    if (name.endsWith('.bias')) return values;
+    const fanIn = dims.slice(1).reduce((product, size) => product * size, 1);
+    return random.fillNormal(values, Math.sqrt(2 / fanIn));
+  };
+}
+
+/** The dev model: torchvision's AlexNet with {@link heNormalParameters}. The same seed gives the same bytes. */
+export function buildDevAlexNetOnnx(options: BuildAlexNetOptions = {}): Uint8Array {
+  const seed = options.seed ?? DEFAULT_DEV_MODEL_SEED;
+  return buildAlexNetOnnx(heNormalParameters(seed), {
+    weights: devWeightsDescription(seed),
+    docString: 'torchvision AlexNet architecture with untrained He-initialised weights (for development and tests)',
+  });
+}
+
+/** Builds torchvision's AlexNet graph as a serialized ONNX model with the given parameters. */
+export function buildAlexNetOnnx(parameters: AlexNetParameterSource, identity: AlexNetWeightsIdentity): Uint8Array {
   const nodes: Node[] = [];
   const initializers: Initializer[] = [];
   let current = DEV_MODEL_INPUT_NAME;
@@ -42,19 +75,21 @@ export function buildAlexNetOnnx(options: BuildAlexNetOptions = {}): Uint8Array 
   for (const layer of ALEXNET_LAYERS) {
     const isLast = layer === ALEXNET_LAYERS[ALEXNET_LAYERS.length - 1];
     const output = isLast ? DEV_MODEL_OUTPUT_NAME : `${layer.name}.output`;
-    const { node, parameters } = layerToOnnx(layer, current, output, random);
+    const { node, parameters: layerParameters } = layerToOnnx(layer, current, output, parameters);
     nodes.push(node);
-    initializers.push(...parameters);
+    initializers.push(...layerParameters);
     current = output;
   }
 
+  const metadataProps = [{ key: WEIGHTS_METADATA_KEY, value: identity.weights }];
+  if (identity.pretrained !== undefined) metadataProps.push({ key: PRETRAINED_METADATA_KEY, value: String(identity.pretrained) });
   const model = OnnxModelProto.fromObject({
     irVersion: IR_VERSION,
     producerName: 'alexnet-pipeline',
     producerVersion: '1',
-    docString: 'torchvision AlexNet architecture with untrained He-initialised weights (for development and tests)',
+    docString: identity.docString,
     opsetImport: [{ domain: '', version: OPSET_VERSION }],
-    metadataProps: [{ key: WEIGHTS_METADATA_KEY, value: devWeightsDescription(seed) }],
+    metadataProps,
     graph: {
       name: 'alexnet',
       node: nodes,
@@ -66,19 +101,29 @@ export function buildAlexNetOnnx(options: BuildAlexNetOptions = {}): Uint8Array 
   return OnnxModelProto.encode(model).finish();
 }
 
-/** Builds the dev model and writes it atomically (write to a temporary name, then rename). */
-export async function writeAlexNetOnnx(filePath: string, options: BuildAlexNetOptions = {}): Promise<void> {
+/** Writes a model atomically (a temporary name, then rename), so a reader never sees half a file. */
+export async function writeOnnxAtomically(filePath: string, bytes: Uint8Array): Promise<void> {
   await mkdir(path.dirname(filePath), { recursive: true });
   const temporary = `${filePath}.${process.pid}.${Date.now()}.tmp`;
-  await writeFile(temporary, buildAlexNetOnnx(options));
-  await rename(temporary, filePath);
+  try {
+    await writeFile(temporary, bytes);
+    await rename(temporary, filePath);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
+}
+
+/** Builds the dev model and writes it atomically. */
+export async function writeDevAlexNetOnnx(filePath: string, options: BuildAlexNetOptions = {}): Promise<void> {
+  await writeOnnxAtomically(filePath, buildDevAlexNetOnnx(options));
 }
 
 function layerToOnnx(
   layer: AlexNetLayer,
   input: string,
   output: string,
-  random: SeededNormalRandom,
+  source: AlexNetParameterSource,
 ): { node: Node; parameters: Initializer[] } {
   const node = (opType: string, inputs: string[], attribute: Attribute[] = []): Node => ({
     input: inputs,
@@ -89,11 +134,9 @@ function layerToOnnx(
   });
   switch (layer.kind) {
     case 'conv': {
-      const fanIn = layer.inChannels * layer.kernel * layer.kernel;
-      const weight = heNormal(random, layer.outChannels * fanIn, fanIn);
       const parameters = [
-        floatInitializer(`${layer.name}.weight`, [layer.outChannels, layer.inChannels, layer.kernel, layer.kernel], weight),
-        floatInitializer(`${layer.name}.bias`, [layer.outChannels], new Float32Array(layer.outChannels)),
+        parameterInitializer(source, `${layer.name}.weight`, [layer.outChannels, layer.inChannels, layer.kernel, layer.kernel]),
+        parameterInitializer(source, `${layer.name}.bias`, [layer.outChannels]),
       ];
       const attributes = [
         intsAttribute('kernel_shape', [layer.kernel, layer.kernel]),
@@ -103,10 +146,9 @@ function layerToOnnx(
       return { node: node('Conv', [input, ...parameters.map((p) => p.name)], attributes), parameters };
     }
     case 'linear': {
-      const weight = heNormal(random, layer.outFeatures * layer.inFeatures, layer.inFeatures);
       const parameters = [
-        floatInitializer(`${layer.name}.weight`, [layer.outFeatures, layer.inFeatures], weight),
-        floatInitializer(`${layer.name}.bias`, [layer.outFeatures], new Float32Array(layer.outFeatures)),
+        parameterInitializer(source, `${layer.name}.weight`, [layer.outFeatures, layer.inFeatures]),
+        parameterInitializer(source, `${layer.name}.bias`, [layer.outFeatures]),
       ];
       // Gemm with transB = 1 takes the weight in torch's [out, in] layout, as torch.onnx exports it.
       const attributes = [intAttribute('transB', 1)];
@@ -137,15 +179,16 @@ function layerToOnnx(
   }
 }
 
-function heNormal(random: SeededNormalRandom, length: number, fanIn: number): Float32Array {
-  return random.fillNormal(new Float32Array(length), Math.sqrt(2 / fanIn));
-}
-
-function floatInitializer(name: string, dims: number[], values: Float32Array): Initializer {
+function parameterInitializer(source: AlexNetParameterSource, name: string, dims: number[]): Initializer {
+  const values = source(name, dims);
+  const expected = dims.reduce((product, size) => product * size, 1);
+  if (values.length !== expected) throw new RangeError(`${name} has ${values.length} values, expected ${expected} for [${dims.join(', ')}]`);
   return { name, dims, dataType: ONNX_DATA_TYPE.FLOAT, rawData: littleEndianBytes(values) };
 }
 
+/** ONNX raw data is little-endian: on a little-endian machine (all we run on) that is a view, not a copy. */
 function littleEndianBytes(values: Float32Array): Uint8Array {
+  if (endianness() === 'LE') return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
   const bytes = new Uint8Array(values.length * 4);
   const view = new DataView(bytes.buffer);
   for (let i = 0; i < values.length; i++) view.setFloat32(i * 4, values[i]!, true);

@@ -3,6 +3,14 @@ import path from 'node:path';
 import { projectRoot } from '../common/paths.js';
 import { CLASS_COUNT } from './constants.js';
 
+/** ImageNet's domestic cat classes: tabby, tiger cat, Persian, Siamese and Egyptian cat (torchvision's indices). */
+export const DOMESTIC_CAT_CLASS_INDICES: readonly number[] = [281, 282, 283, 284, 285];
+
+/** True when a class index is a domestic cat: what pretrained weights must call the sample cat. */
+export function isDomesticCat(classIndex: number): boolean {
+  return DOMESTIC_CAT_CLASS_INDICES.includes(classIndex);
+}
+
 /** The ImageNet class names file shipped with the model, one name a line in index order. */
 export const CLASS_NAMES_FILE = path.join(projectRoot, 'model', 'imagenet-classes.txt');
 

@@ -26,6 +26,12 @@ export const DEFAULT_DEV_MODEL_SEED = 20240611;
  */
 export const WEIGHTS_METADATA_KEY = 'alexnet_pipeline.weights';
 
+/**
+ * ONNX `metadata_props` key that says, when present, whether the weights are pretrained
+ * (`true`/`false`); `model convert` writes it. Without it the weights label decides (below).
+ */
+export const PRETRAINED_METADATA_KEY = 'alexnet_pipeline.pretrained';
+
 /** The weights value prefix that marks real, pretrained ImageNet weights. */
 export const PRETRAINED_WEIGHTS_PREFIX = 'torchvision:IMAGENET1K';
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import protobuf from 'protobufjs';
-import { PRETRAINED_WEIGHTS_PREFIX, WEIGHTS_METADATA_KEY } from './constants.js';
+import { PRETRAINED_METADATA_KEY, PRETRAINED_WEIGHTS_PREFIX, WEIGHTS_METADATA_KEY } from './constants.js';
 import { ModelError } from './errors.js';
 import { MODEL_METADATA_PROPS_FIELD, OnnxStringStringEntryProto } from './onnx-schema.js';
 
@@ -36,10 +36,12 @@ export async function readModelFile(filePath: string): Promise<ModelFile> {
     });
   }
   const sha256 = createHash('sha256').update(bytes).digest('hex');
-  const weights = readModelMetadata(bytes, filePath)[WEIGHTS_METADATA_KEY] ?? 'unknown';
+  const metadata = readModelMetadata(bytes, filePath);
+  const weights = metadata[WEIGHTS_METADATA_KEY] ?? 'unknown';
+  const declared = metadata[PRETRAINED_METADATA_KEY];
   return {
     path: filePath,
-    identity: { sha256, weights, pretrained: weights.startsWith(PRETRAINED_WEIGHTS_PREFIX) },
+    identity: { sha256, weights, pretrained: declared === undefined ? weights.startsWith(PRETRAINED_WEIGHTS_PREFIX) : declared === 'true' },
   };
 }
 

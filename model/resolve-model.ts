@@ -49,8 +49,8 @@ export async function resolveModelPath(options: ResolveModelOptions = {}): Promi
   const devFile = devModelFile(seed, options.cacheDirectory ?? cacheDirectory);
   if (!(await exists(devFile))) {
     logger.info({ path: devFile, seed }, 'building the dev model (AlexNet graph with seeded He-initialised weights)');
-    const { writeAlexNetOnnx } = await import('./build-alexnet-onnx.js');
-    await writeAlexNetOnnx(devFile, { seed });
+    const { writeDevAlexNetOnnx } = await import('./build-alexnet-onnx.js');
+    await writeDevAlexNetOnnx(devFile, { seed });
   }
   logger.warn({ path: devFile, seed }, 'using the dev model: its weights are UNTRAINED, so labels are not real predictions');
   return { path: devFile, source: 'dev' };

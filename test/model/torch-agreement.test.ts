@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { projectRoot } from '../../common/paths.js';
-import { decodeImage, ImageClassifier, InferenceSession, packBatch, readModelFile } from '../../model/index.js';
+import { convertAlexNetCheckpoint } from '../../model/checkpoint/convert-alexnet-checkpoint.js';
+import { decodeImage, InferenceSession, packBatch, readModelFile } from '../../model/index.js';
 import { loadDevModelFile } from '../helpers/dev-model.js';
 import { findPythonWithTorch } from '../helpers/python-torch.js';
 import { fixtureImageNames, readFixtureImage } from '../helpers/shared-fixtures.js';
@@ -45,20 +46,33 @@ describe('agreement with PyTorch', { skip }, () => {
     assert.ok(maxDifference <= 1e-3 * Math.max(1, maxMagnitude), `max |ORT − torch| = ${maxDifference} (max |logit| ${maxMagnitude})`);
   });
 
-  it('the export script writes a model with a dynamic batch that the pipeline loads', async () => {
-    const folder = await mkdtemp(path.join(tmpdir(), 'alexnet-export-'));
-    const out = path.join(folder, 'torchvision-none.onnx');
-    runPython([path.join(projectRoot, 'model', 'export_pretrained.py'), '--weights', 'none', '--out', out]);
-    const modelFile = await readModelFile(out);
-    assert.deepEqual({ weights: modelFile.identity.weights, pretrained: modelFile.identity.pretrained }, { weights: 'torchvision:none', pretrained: false });
-    const classifier = await ImageClassifier.load({ modelPath: out, maxBatchSize: 3, device: 'cpu' });
-    try {
-      assert.equal(classifier.modelSource, 'explicit');
-      const images = await Promise.all(fixtureImageNames().slice(0, 3).map(async (name) => (await decodeImage(readFixtureImage(name))).rgb));
-      const labels = await classifier.classifyBatch(images);
-      assert.equal(labels.length, 3);
-    } finally {
-      await classifier.dispose();
-    }
-  });
+  for (const [layout, precision] of [
+    ['zip', 'float'],
+    ['legacy', 'float'],
+    ['zip', 'half'],
+  ] as const) {
+    it(`a ${layout}-format ${precision} checkpoint saved by PyTorch converts to a model with the dev model's logits`, async () => {
+      const folder = await mkdtemp(path.join(tmpdir(), 'alexnet-torch-save-'));
+      const dev = await loadDevModelFile();
+      const checkpoint = path.join(folder, `alexnet-${layout}-${precision}.pth`);
+      runPython([path.join(projectRoot, 'test', 'model', 'save_state_dict.py'), dev.path, checkpoint, layout, precision]);
+      const out = path.join(folder, 'converted.onnx');
+      const report = await convertAlexNetCheckpoint(checkpoint, { out });
+      assert.equal(report.format, layout);
+      const images = await Promise.all(fixtureImageNames().map(async (name) => (await decodeImage(readFixtureImage(name))).rgb));
+      const logitsOf = async (model: string) => {
+        const session = await InferenceSession.create(await readModelFile(model), { device: 'cpu', maxBatchSize: images.length });
+        try {
+          return await session.run(images);
+        } finally {
+          await session.dispose();
+        }
+      };
+      const [expected, converted] = [await logitsOf(dev.path), await logitsOf(out)];
+      let maxDifference = 0;
+      for (let i = 0; i < expected.length; i++) maxDifference = Math.max(maxDifference, Math.abs(expected[i]! - converted[i]!));
+      // float32 round-trips exactly; float16 keeps about three significant digits.
+      assert.ok(precision === 'float' ? maxDifference === 0 : maxDifference < 0.05 * Math.max(...expected.map(Math.abs)), `max |difference| ${maxDifference}`);
+    });
+  }
 });

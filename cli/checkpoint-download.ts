@@ -1,0 +1,89 @@
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { once } from 'node:events';
+import { CliError } from './cli-error.js';
+import { createProgress } from './progress-bar.js';
+
+/** Options of {@link downloadVerified}. */
+export interface DownloadOptions {
+  readonly url: string;
+  /** Where the bytes go (removed again on any failure). */
+  readonly file: string;
+  /** The full SHA-256, or a prefix of it (a torch.hub name's 8 hex digits), the bytes must have. */
+  readonly expectedSha256: string;
+  /** The download fails when no byte arrives for this long. Default: 30 s. */
+  readonly idleTimeoutMs?: number;
+  /** Says where to get the file by other means (printed with network failures). */
+  readonly offlineHint: string;
+  /** Injected for tests. Default: global fetch. */
+  readonly fetch?: typeof fetch;
+}
+
+/** The system error code somewhere in a fetch failure's cause chain (ECONNREFUSED, ENOTFOUND, …). */
+function networkCode(error: unknown): string | undefined {
+  for (let current = error as { code?: unknown; cause?: unknown; errors?: unknown[] } | undefined; current; current = current.cause as typeof current) {
+    if (typeof current.code === 'string' && /^E[A-Z]+$/.test(current.code)) return current.code;
+    const nested = current.errors?.map(networkCode).find(Boolean);
+    if (nested) return nested;
+  }
+  return undefined;
+}
+
+/**
+ * Downloads a file with a progress bar on a terminal, hashing it as it streams, and refuses it
+ * (removing what was written) unless its SHA-256 is the expected one. Every failure is one line:
+ * no network, an HTTP error, a connection that broke off, a wrong hash.
+ */
+export async function downloadVerified(options: DownloadOptions): Promise<{ sha256: string; bytes: number }> {
+  const { url, file } = options;
+  const idle = new AbortController();
+  let idleTimer: NodeJS.Timeout | undefined;
+  const touch = () => {
+    clearTimeout(idleTimer);
+    idleTimer = setTimeout(() => idle.abort(), options.idleTimeoutMs ?? 30_000);
+  };
+  touch();
+  let response: Response;
+  try {
+    response = await (options.fetch ?? fetch)(url, { signal: idle.signal, redirect: 'follow' });
+  } catch (error) {
+    clearTimeout(idleTimer);
+    const code = idle.signal.aborted ? 'no answer in time' : networkCode(error) ?? ((error as { cause?: Error }).cause ?? (error as Error)).message;
+    throw new CliError(`cannot download ${url} (${code}). Without a network: get the file elsewhere, then run \`alexnet-pipeline model convert <file.pth>\`. ${options.offlineHint}`, { cause: error, code: 'DOWNLOAD_FAILED' });
+  }
+  if (!response.ok || !response.body) {
+    clearTimeout(idleTimer);
+    throw new CliError(`${url} answered HTTP ${response.status} ${response.statusText}: nothing downloaded`, { code: 'DOWNLOAD_FAILED' });
+  }
+  const total = Number(response.headers.get('content-length') ?? 0);
+  const progress = createProgress(total, 'download');
+  const hash = createHash('sha256');
+  const out = createWriteStream(file);
+  let bytes = 0;
+  try {
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      touch();
+      hash.update(chunk);
+      bytes += chunk.length;
+      progress.increment(chunk.length);
+      if (!out.write(chunk)) await once(out, 'drain');
+    }
+    if (total > 0 && bytes !== total) throw new Error(`ended after ${bytes} of ${total} bytes`);
+    await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
+  } catch (error) {
+    out.destroy();
+    await rm(file, { force: true });
+    const why = idle.signal.aborted ? `no data for ${(options.idleTimeoutMs ?? 30_000) / 1000} s` : (error as Error).message;
+    throw new CliError(`the download of ${url} broke off after ${bytes}${total ? ` of ${total}` : ''} bytes (${why}); run the command again`, { cause: error, code: 'DOWNLOAD_FAILED' });
+  } finally {
+    clearTimeout(idleTimer);
+    progress.stop();
+  }
+  const sha256 = hash.digest('hex');
+  if (!sha256.startsWith(options.expectedSha256.toLowerCase())) {
+    await rm(file, { force: true });
+    throw new CliError(`refused ${url}: its SHA-256 is ${sha256}, expected ${options.expectedSha256}${options.expectedSha256.length < 64 ? '…' : ''}; nothing was written`, { code: 'CHECKSUM_MISMATCH' });
+  }
+  return { sha256, bytes };
+}
