@@ -5,9 +5,11 @@ import { createLogger } from '../common/logger.js';
 import { configureImageDecoding } from '../model/index.js';
 import { CliError } from './cli-error.js';
 import { classifyCommand } from './commands/classify.js';
+import { doctorCommand } from './commands/doctor.js';
 import { localCommand } from './commands/local.js';
 import { modelCommand } from './commands/model.js';
 import { redriveCommand } from './commands/redrive.js';
+import { smokeCommand } from './commands/smoke.js';
 import { resultsCommand } from './commands/results.js';
 import { statusCommand } from './commands/status.js';
 import { uploadCommand } from './commands/upload.js';
@@ -28,7 +30,9 @@ const program = new Command('alexnet-pipeline')
   .addCommand(uploadCommand(logger))
   .addCommand(resultsCommand(logger))
   .addCommand(statusCommand())
-  .addCommand(redriveCommand());
+  .addCommand(redriveCommand())
+  .addCommand(doctorCommand())
+  .addCommand(smokeCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -24,6 +24,8 @@ export interface TargetOptions {
 /** A pipeline to talk to: the running `local --serve`, or a deployed stack. */
 export interface Target {
   readonly description: string;
+  /** `local`: an emulator on this machine (`--local`, or an endpoint on loopback); `aws`: a deployed stack. */
+  readonly kind: 'local' | 'aws';
   readonly bucket: string;
   readonly queueUrl?: string;
   readonly dlqUrl?: string;
@@ -67,6 +69,7 @@ export function localTarget(emulator: Omit<LocalServeState, 'pid'>): Target {
   const clientOptions = { endpoint: emulator.endpoint, region: emulator.region, credentials: emulator.credentials };
   return {
     description: `local pipeline at ${emulator.endpoint}`,
+    kind: 'local',
     bucket: emulator.bucket,
     queueUrl: emulator.queueUrl,
     dlqUrl: emulator.dlqUrl,
@@ -106,6 +109,7 @@ export async function resolveTarget(options: TargetOptions, needs: readonly Need
   const clientOptions = { endpoint: options.endpointUrl, region: options.region };
   return {
     description: endpoint ? `pipeline at ${endpoint}` : `AWS bucket ${bucket}`,
+    kind: endpoint && isLoopback(endpoint) ? 'local' : 'aws',
     bucket: bucket ?? '',
     queueUrl,
     dlqUrl,
@@ -129,6 +133,15 @@ function readStackOutputs(options: TargetOptions): Record<string, string> | unde
   const stack = document[options.stack ?? DEFAULT_STACK_NAME] ?? (stacks.length === 1 ? document[stacks[0]!] : undefined);
   if (!stack) throw new CliError(`${file} has no stack ${options.stack}; it has ${stacks.join(', ') || 'none'} (use --stack)`);
   return stack;
+}
+
+/** True for an endpoint on this machine (127.0.0.1, localhost, ::1). */
+export function isLoopback(endpoint: string): boolean {
+  try {
+    return ['127.0.0.1', 'localhost', '[::1]', '::1'].includes(new URL(endpoint).hostname);
+  } catch {
+    return false;
+  }
 }
 
 function isRunning(pid: number): boolean {

@@ -5,7 +5,7 @@ import { ConfigurationError } from '../common/errors.js';
 import { DEFAULT_STACK_NAME } from '../pipeline/stack-outputs.js';
 import { acknowledgeNagFindings } from './nag-acknowledgements.js';
 import { PipelineStack } from './pipeline-stack.js';
-import { readPipelineParameters, type PipelineParameters } from './stack-parameters.js';
+import { readPipelineParameters, type PipelineParameters } from '../pipeline/deploy-parameters.js';
 
 /** The CDK app (`npx cdk synth` / `npx cdk deploy` from the project root; see cdk.json). */
 const app = new App();

@@ -7,7 +7,7 @@ import { GpuCapacity } from './constructs/gpu-capacity.js';
 import { PipelineMonitoring } from './constructs/pipeline-monitoring.js';
 import { PipelineStorage } from './constructs/pipeline-storage.js';
 import { WorkerService } from './constructs/worker-service.js';
-import type { PipelineParameters } from './stack-parameters.js';
+import type { PipelineParameters } from '../pipeline/deploy-parameters.js';
 
 /** Props of {@link PipelineStack}. */
 export interface PipelineStackProps extends StackProps {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { projectRoot } from '../../common/paths.js';
-import { GPU_RUNTIME } from '../../infra/gpu-runtime.js';
+import { GPU_RUNTIME } from '../../pipeline/gpu-runtime.js';
 
 /** No Docker engine here: the Dockerfile is checked as text, against the facts it must agree with. */
 const dockerfile = readFileSync(path.join(projectRoot, 'infra', 'Dockerfile'), 'utf8');

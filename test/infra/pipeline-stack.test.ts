@@ -9,10 +9,10 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { acknowledgeNagFindings } from '../../infra/nag-acknowledgements.js';
 import { PipelineStack } from '../../infra/pipeline-stack.js';
-import { PARAMETER_DEFAULTS, readPipelineParameters, type PipelineParameters } from '../../infra/stack-parameters.js';
+import { PARAMETER_DEFAULTS, readPipelineParameters, type PipelineParameters } from '../../pipeline/deploy-parameters.js';
 import { IMAGE_EXTENSIONS } from '../../model/index.js';
 import { STACK_OUTPUT } from '../../pipeline/stack-outputs.js';
-import { GPU_AMI_PARAMETER } from '../../infra/gpu-runtime.js';
+import { GPU_AMI_PARAMETER } from '../../pipeline/gpu-runtime.js';
 
 /** The feature flags `cdk deploy` applies (cdk.json), so that the tests see the template a deploy sees. */
 const CDK_JSON_CONTEXT = JSON.parse(readFileSync(path.join(projectRoot, 'cdk.json'), 'utf8')).context as Record<string, unknown>;

@@ -1,6 +1,6 @@
 import { ConfigurationError } from '../common/errors.js';
-import { keyLayoutProblems } from '../pipeline/object-keys.js';
-import { WORKER_DEFAULTS } from '../pipeline/worker-environment.js';
+import { keyLayoutProblems } from './object-keys.js';
+import { WORKER_DEFAULTS } from './worker-environment.js';
 import { DEFAULT_SPOT_INSTANCE_TYPES, instanceTypeProblem } from './gpu-runtime.js';
 
 /** The deploy-time parameters, read from CDK context (`cdk deploy -c instanceType=g5.xlarge`). */

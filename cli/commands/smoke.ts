@@ -1,0 +1,78 @@
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DeleteObjectsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { Command, Option } from 'commander';
+import { projectRoot } from '../../common/paths.js';
+import { isDomesticCat } from '../../model/index.js';
+import { resultKeyFor } from '../../pipeline/object-keys.js';
+import type { ResultDocument } from '../../pipeline/result-document.js';
+import { explainAwsError } from '../aws-errors.js';
+import { readResult } from '../bucket-reader.js';
+import { CliError, EXIT } from '../cli-error.js';
+import { integerInRange } from '../option-parsers.js';
+import { UNTRAINED_NOTICE } from '../result-format.js';
+import { addTargetOptions, resolveTarget, type TargetOptions } from '../target.js';
+
+/** The canary: the sample cat (scikit-image's chelsea, CC0). */
+export const CANARY_IMAGE = path.join(projectRoot, 'samples', 'chelsea.jpg');
+
+interface SmokeOptions extends TargetOptions {
+  timeout: number;
+}
+
+/** What a smoke run found wrong, or nothing. */
+export function smokeProblems(result: ResultDocument, kind: 'local' | 'aws'): string[] {
+  const problems: string[] = [];
+  if (result.status !== 'ok') problems.push(`the canary got an error result: ${result.error.code}: ${result.error.message}`);
+  if (kind === 'aws' && result.device !== 'cuda') problems.push(`the deployed worker ran on ${result.device}, not cuda: its GPU is not used (see the worker log group)`);
+  if (result.status === 'ok' && result.model.pretrained && !isDomesticCat(result.labels[0]!.index)) {
+    problems.push(`the pretrained weights call the sample cat "${result.labels[0]!.label}", not a cat: the model (${result.model.weights}, ${result.model.sha256}) is broken`);
+  }
+  return problems;
+}
+
+/**
+ * `smoke`: after a deploy (or against `--local`), uploads the sample cat below a unique prefix,
+ * waits for its result, prints the time to result (the cold start when the stack was idle), the
+ * device, whether the weights are pretrained and the top label, and removes its canary objects.
+ */
+export function smokeCommand(): Command {
+  const command = new Command('smoke')
+    .description('after a deploy: upload a canary image, wait for its result, report time, device and label, and clean up')
+    .addOption(new Option('--timeout <seconds>', 'give up waiting for the result after this long (a cold start from zero instances takes minutes)').argParser(integerInRange(1, 86_400)).default(900));
+  addTargetOptions(command).action(async (options: SmokeOptions) => {
+    const target = await resolveTarget(options, ['bucket']).catch((error: unknown) => {
+      if (error instanceof CliError) throw new CliError(`smoke needs a pipeline: ${error.message.replace(/^no pipeline to talk to: /, '')}`, { cause: error });
+      throw error;
+    });
+    const key = `${target.layout.uploadsPrefix}smoke-${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(3).toString('hex')}/chelsea.jpg`;
+    const resultKey = resultKeyFor(key, target.layout);
+    let result: ResultDocument | undefined;
+    const started = Date.now();
+    try {
+      await target.s3.send(new PutObjectCommand({ Bucket: target.bucket, Key: key, Body: await readFile(CANARY_IMAGE), ContentType: 'image/jpeg' }));
+      process.stdout.write(`uploaded the canary s3://${target.bucket}/${key}; waiting for its result (up to ${options.timeout} s)\n`);
+      const deadline = started + options.timeout * 1000;
+      while (!(result = await readResult(target.s3, target.bucket, resultKey))) {
+        if (Date.now() > deadline) break;
+        await sleep(1000);
+      }
+    } catch (error) {
+      throw explainAwsError(error, { bucket: target.bucket, endpoint: target.endpoint });
+    } finally {
+      await target.s3.send(new DeleteObjectsCommand({ Bucket: target.bucket, Delete: { Objects: [{ Key: key }, { Key: resultKey }] } })).catch(() => undefined);
+    }
+    if (!result) {
+      throw new CliError(`no result for the canary after ${options.timeout} s: check \`alexnet-pipeline status\` and the worker's log group (a result that comes later stays at ${resultKey})`, { exitCode: EXIT.error });
+    }
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    const top = result.status === 'ok' ? `${result.labels[0]!.label} (${result.labels[0]!.score.toFixed(3)})` : `error ${result.error.code}`;
+    process.stdout.write(`result after ${seconds} s: ${top} on ${result.device}, weights ${result.model.weights} (${result.model.pretrained ? 'pretrained' : 'NOT pretrained'}); canary objects removed\n`);
+    if (!result.model.pretrained) process.stdout.write(`${UNTRAINED_NOTICE}\n`);
+    const problems = smokeProblems(result, target.kind);
+    if (problems.length > 0) throw new CliError(problems.join('; '), { exitCode: EXIT.error });
+  });
+  return command;
+}
