@@ -6,7 +6,7 @@ import pLimit from 'p-limit';
 import { listKeys } from '../cli/bucket-reader.js';
 import { createS3Client } from '../common/aws-clients.js';
 import { silentLogger } from '../common/logger.js';
-import { startLocalServe } from '../faults/local-serve-process.js';
+import { startLocalServe } from '../local/local-serve-process.js';
 import { startInProcessWorker, type InProcessWorker } from '../local/in-process-worker.js';
 import { LocalAws } from '../local/local-aws.js';
 import { ImageClassifier, type BatchClassifier } from '../model/index.js';

@@ -12,7 +12,7 @@ import { createS3Client, createSqsClient } from '../common/aws-clients.js';
 import { projectRoot } from '../common/paths.js';
 import { resultKeyFor, DEFAULT_KEY_LAYOUT } from '../pipeline/object-keys.js';
 import { FaultProxy, NO_FAULTS, type FaultRates } from './fault-proxy.js';
-import { startLocalServe } from './local-serve-process.js';
+import { startLocalServe } from '../local/local-serve-process.js';
 
 /** One fault scenario: a set of uploads, the faults to inject, and how long it may take. */
 export interface FaultScenario {

@@ -7,7 +7,7 @@ import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { createS3Client, createSqsClient } from '../../common/aws-clients.js';
 import { objectCreatedEvent } from '../../local/s3-notification.js';
-import { startLocalServe, type LocalServeProcess } from '../../faults/local-serve-process.js';
+import { startLocalServe, type LocalServeProcess } from '../../local/local-serve-process.js';
 import { jsonLines, runCli } from '../helpers/run-cli.js';
 import { fixtureImageNames, fixtureImagesDirectory } from '../helpers/shared-fixtures.js';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { smokeProblems } from '../../cli/commands/smoke.js';
-import { startLocalServe, type LocalServeProcess } from '../../faults/local-serve-process.js';
+import { startLocalServe, type LocalServeProcess } from '../../local/local-serve-process.js';
 import { convertAlexNetCheckpoint } from '../../model/checkpoint/convert-alexnet-checkpoint.js';
 import { buildResult } from '../../pipeline/result-document.js';
 import { alexNetCheckpoint } from '../helpers/alexnet-checkpoint.js';

@@ -3,7 +3,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startLocalServe, type LocalServeProcess } from '../../faults/local-serve-process.js';
+import { startLocalServe, type LocalServeProcess } from '../../local/local-serve-process.js';
 import { runCli } from '../helpers/run-cli.js';
 import { fixtureImagesDirectory } from '../helpers/shared-fixtures.js';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process.js';
