@@ -1,4 +1,5 @@
 import { CliError } from './cli-error.js';
+import { isLoopback } from './loopback.js';
 
 /**
  * Turns an AWS SDK failure into a one-line message that says what to do: an unreachable endpoint,
@@ -8,8 +9,13 @@ export function explainAwsError(error: unknown, target: { bucket?: string; queue
   const failure = error as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number }; cause?: { code?: string } };
   const network = failure.code ?? failure.cause?.code;
   const where = target.endpoint ?? 'AWS';
+  if (failure.message === 'Region is missing' || /^Region not accepted: region=""/.test(failure.message ?? '')) {
+    return new CliError('no AWS region: set AWS_REGION, pass --region, or set region in your AWS profile (~/.aws/config)', { cause: error, code: 'NO_REGION' });
+  }
   if (network === 'ECONNREFUSED' || network === 'ENOTFOUND' || network === 'EHOSTUNREACH' || failure.name === 'TimeoutError') {
-    return new CliError(`cannot reach ${where} (${network ?? failure.name}): start it with \`alexnet-pipeline local --serve\`, or check --endpoint-url / AWS_ENDPOINT_URL`, { cause: error, code: 'UNREACHABLE' });
+    // Only a pipeline on this machine is started with `local --serve`.
+    const fix = target.endpoint && isLoopback(target.endpoint) ? 'start it with `alexnet-pipeline local --serve`, or check --endpoint-url / AWS_ENDPOINT_URL' : 'check your network, the region, and --endpoint-url / AWS_ENDPOINT_URL if you set one';
+    return new CliError(`cannot reach ${where} (${network ?? failure.name}): ${fix}`, { cause: error, code: 'UNREACHABLE' });
   }
   if (failure.name === 'NoSuchBucket') {
     return new CliError(`bucket ${target.bucket} does not exist at ${where}: check --bucket, BUCKET_NAME or cdk-outputs.json`, { cause: error, code: 'NO_SUCH_BUCKET' });

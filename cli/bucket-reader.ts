@@ -1,26 +1,43 @@
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { isNotFoundError } from '../pipeline/errors.js';
 import type { ResultDocument } from '../pipeline/result-document.js';
+import { parseResultDocument } from '../pipeline/result-schema.js';
+import { CliError } from './cli-error.js';
+import { listedKey } from '../pipeline/s3-event.js';
 
-/** Every key below a prefix (all pages). */
+/** Every key below a prefix (all pages), byte for byte (listed URL-encoded, then decoded). */
 export async function listKeys(s3: S3Client, bucket: string, prefix: string): Promise<string[]> {
   const keys: string[] = [];
   let token: string | undefined;
   do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
-    for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key);
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token, EncodingType: 'url' }));
+    for (const object of page.Contents ?? []) if (object.Key) keys.push(listedKey(object.Key, page.EncodingType));
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
   return keys;
 }
 
-/** A stored result, or undefined when it does not exist (yet). */
+/** A result object that is there but is not a result document (corrupt, or written by someone else). */
+export class UnreadableResultError extends CliError {
+  constructor(
+    readonly resultKey: string,
+    readonly problem: string,
+  ) {
+    super(`${resultKey} is not a readable result: ${problem}`, { code: 'UNREADABLE_RESULT' });
+  }
+}
+
+/** A stored result, or undefined when it does not exist (yet); {@link UnreadableResultError} when it is not a result. */
 export async function readResult(s3: S3Client, bucket: string, resultKey: string): Promise<ResultDocument | undefined> {
+  let text: string;
   try {
     const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: resultKey }));
-    return JSON.parse(await response.Body!.transformToString()) as ResultDocument;
+    text = await response.Body!.transformToString();
   } catch (error) {
     if (isNotFoundError(error)) return undefined;
     throw error;
   }
+  const parsed = parseResultDocument(text);
+  if ('problem' in parsed) throw new UnreadableResultError(resultKey, parsed.problem);
+  return parsed.document;
 }

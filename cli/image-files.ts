@@ -1,43 +1,74 @@
-import { readdir, stat } from 'node:fs/promises';
+import { lstat, readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { hasImageExtension } from '../model/index.js';
+import type { Logger } from '../common/logger.js';
+import { describeImageExtensions, hasImageExtension } from '../model/index.js';
 
-/** What expanding the command line's paths gave. */
-export interface ExpandedPaths {
-  /** Files in command-line order; folders expand to their images, sorted, recursively. */
-  readonly files: string[];
-  /** Files inside folders that were passed over because their names are not images. */
-  readonly skipped: string[];
+/** An image file found on the command line or below a folder named there. */
+export interface FoundFile {
+  readonly file: string;
+  /** Its path below the folder it was found in (a named file: its base name), `/`-separated. */
+  readonly relative: string;
+}
+
+/** A file passed over, and why. */
+export interface SkippedFile {
+  readonly file: string;
+  readonly reason: string;
+}
+
+/** Options of {@link collectImageFiles}. */
+export interface CollectOptions {
+  /** Keep a named path even when it is missing, special or not an image name (classify gives it an error line). Default: false. */
+  readonly keepNamedPaths?: boolean;
 }
 
 /**
- * Expands files and folders. A file named on the command line is always kept, even one that does
- * not exist or is not an image, so that it gets its own error result; inside folders only names
- * with image endings are taken.
+ * Expands files and folders into image files, by one rule for `upload` and `classify`: symbolic
+ * links are followed, to files and to folders, with a guard against loops; FIFOs, sockets and
+ * devices are never opened (reading one could block for ever) and are skipped with a reason; inside
+ * folders only names with image endings are taken, in sorted order.
  */
-export async function expandImagePaths(paths: readonly string[]): Promise<ExpandedPaths> {
-  const files: string[] = [];
-  const skipped: string[] = [];
+export async function collectImageFiles(paths: readonly string[], options: CollectOptions = {}): Promise<{ files: FoundFile[]; skipped: SkippedFile[]; missing: string[] }> {
+  const files: FoundFile[] = [];
+  const skipped: SkippedFile[] = [];
+  const missing: string[] = [];
   for (const given of paths) {
     const info = await stat(given).catch(() => undefined);
-    if (!info?.isDirectory()) {
-      files.push(given);
-      continue;
+    if (!info) {
+      const dangling = await lstat(given).then((link) => link.isSymbolicLink(), () => false);
+      if (options.keepNamedPaths) files.push({ file: given, relative: path.basename(given) });
+      else if (dangling) skipped.push({ file: given, reason: 'a symbolic link to nothing' });
+      else missing.push(given);
+    } else if (info.isDirectory()) {
+      await walk(given, '', new Set([await realpath(given)]), files, skipped);
+    } else if (options.keepNamedPaths || (info.isFile() && hasImageExtension(given))) {
+      files.push({ file: given, relative: path.basename(given) });
+    } else {
+      skipped.push({ file: given, reason: info.isFile() ? `not an image name (${describeImageExtensions()})` : 'not a regular file (a FIFO, socket or device is never read)' });
     }
-    for (const file of await filesBelow(given)) (hasImageExtension(file) ? files : skipped).push(file);
   }
-  return { files, skipped };
+  return { files, skipped, missing };
 }
 
-/** Every regular file below a folder, recursively, in sorted path order. */
-export async function filesBelow(folder: string): Promise<string[]> {
-  const files: string[] = [];
-  const entries = await readdir(folder, { withFileTypes: true });
-  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  for (const entry of entries) {
-    const full = path.join(folder, entry.name);
-    if (entry.isDirectory()) files.push(...(await filesBelow(full)));
-    else if (entry.isFile()) files.push(full);
+async function walk(folder: string, relative: string, seen: Set<string>, files: FoundFile[], skipped: SkippedFile[]): Promise<void> {
+  const entries = await readdir(folder);
+  entries.sort();
+  for (const name of entries) {
+    const full = path.join(folder, name);
+    const below = relative ? `${relative}/${name}` : name;
+    const info = await stat(full).catch(() => undefined);
+    if (!info) skipped.push({ file: full, reason: 'a symbolic link to nothing' });
+    else if (info.isDirectory()) {
+      const real = await realpath(full);
+      if (seen.has(real)) skipped.push({ file: full, reason: 'a symbolic link back into a folder already walked (a loop)' });
+      else await walk(full, below, new Set([...seen, real]), files, skipped);
+    } else if (!info.isFile()) skipped.push({ file: full, reason: 'not a regular file (a FIFO, socket or device is never read)' });
+    else if (hasImageExtension(name)) files.push({ file: full, relative: below });
+    else skipped.push({ file: full, reason: `not an image name (${describeImageExtensions()})` });
   }
-  return files;
+}
+
+/** One warning per skipped file, with its reason. */
+export function warnSkipped(logger: Logger, skipped: readonly SkippedFile[]): void {
+  for (const { file, reason } of skipped) logger.warn({ file, reason }, 'skipped');
 }

@@ -1,5 +1,6 @@
 import Table from 'cli-table3';
 import type { ResultDocument } from '../pipeline/result-document.js';
+import { csvField, visibleText } from './terminal-text.js';
 
 /** One line of a results summary. */
 export interface ResultRow {
@@ -11,8 +12,12 @@ export interface ResultRow {
   readonly processedAt: string;
 }
 
-export function resultRow(image: string, result: ResultDocument | undefined): ResultRow {
+/** A stored result as read back: the document, none yet, or an object that is not a result. */
+export type ReadBack = ResultDocument | undefined | { readonly unreadable: string };
+
+export function resultRow(image: string, result: ReadBack): ResultRow {
   if (!result) return { image, status: 'pending', topLabel: '', score: '', device: '', processedAt: '' };
+  if ('unreadable' in result) return { image, status: 'unreadable', topLabel: result.unreadable, score: '', device: '', processedAt: '' };
   const top = result.status === 'ok' ? result.labels[0] : undefined;
   return {
     image,
@@ -28,15 +33,18 @@ export function resultRow(image: string, result: ResultDocument | undefined): Re
 export const UNTRAINED_NOTICE =
   'NOTE: these labels come from UNTRAINED weights (the dev model): they depend on the image but are not real predictions. `npx alexnet-pipeline model fetch` gets real labels (a 233 MB download).';
 
+const COLUMNS = ['image', 'status', 'top label', 'score', 'device', 'processed at'];
+
+/** A table for a terminal; every cell's control characters are shown, not obeyed. */
 export function formatTable(rows: readonly ResultRow[]): string {
-  const table = new Table({ head: ['image', 'status', 'top label', 'score', 'device', 'processed at'], style: { head: [], border: [], compact: true } });
-  for (const row of rows) table.push([row.image, row.status, row.topLabel, row.score, row.device, row.processedAt]);
+  const table = new Table({ head: COLUMNS, style: { head: [], border: [], compact: true } });
+  for (const row of rows) table.push([row.image, row.status, row.topLabel, row.score, row.device, row.processedAt].map(visibleText));
   return table.toString();
 }
 
+/** CSV with a header line; fields quoted as RFC 4180 says, control characters shown. */
 export function formatCsv(rows: readonly ResultRow[]): string {
-  const quote = (value: string) => (/[",\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value);
-  const lines = [['image', 'status', 'top_label', 'score', 'device', 'processed_at'].join(',')];
-  for (const row of rows) lines.push([row.image, row.status, row.topLabel, row.score, row.device, row.processedAt].map(quote).join(','));
+  const lines = [COLUMNS.map((column) => column.replace(' ', '_')).join(',')];
+  for (const row of rows) lines.push([row.image, row.status, row.topLabel, row.score, row.device, row.processedAt].map(csvField).join(','));
   return lines.join('\n');
 }

@@ -7,7 +7,8 @@ import { DEFAULT_KEY_LAYOUT, keyLayoutProblems, type KeyLayout } from '../pipeli
 import { DEFAULT_STACK_NAME, STACK_OUTPUT } from '../pipeline/stack-outputs.js';
 import { WORKER_ENVIRONMENT } from '../pipeline/worker-environment.js';
 import { CliError } from './cli-error.js';
-import { readLocalState, type LocalServeState } from './local-state.js';
+import { isLoopback } from './loopback.js';
+import { isRunning, readLocalState, type LocalServeState } from './local-state.js';
 
 /** Options every command that talks to a pipeline accepts. */
 export interface TargetOptions {
@@ -18,6 +19,7 @@ export interface TargetOptions {
   outputsFile?: string;
   stack?: string;
   region?: string;
+  profile?: string;
   endpointUrl?: string;
 }
 
@@ -45,6 +47,7 @@ export function addTargetOptions(command: Command): Command {
     .addOption(new Option('--outputs-file <file>', 'CDK outputs file (default: ./cdk-outputs.json when it exists)'))
     .addOption(new Option('--stack <name>', 'stack name inside the outputs file').default(DEFAULT_STACK_NAME))
     .addOption(new Option('--region <region>', 'AWS region (default: the SDK chain, e.g. AWS_REGION)'))
+    .addOption(new Option('--profile <name>', 'AWS profile from ~/.aws/config (default: AWS_PROFILE)'))
     .addOption(new Option('--endpoint-url <url>', 'S3/SQS endpoint (default: AWS_ENDPOINT_URL or AWS)'));
 }
 
@@ -106,7 +109,7 @@ export async function resolveTarget(options: TargetOptions, needs: readonly Need
     throw new CliError(`no pipeline to talk to: pass --local for \`alexnet-pipeline local --serve\`, or ${missing.join(', ')}, or deploy with \`npx cdk deploy --outputs-file cdk-outputs.json\``);
   }
   const endpoint = options.endpointUrl ?? process.env.AWS_ENDPOINT_URL;
-  const clientOptions = { endpoint: options.endpointUrl, region: options.region };
+  const clientOptions = { endpoint: options.endpointUrl, region: options.region, profile: options.profile };
   return {
     description: endpoint ? `pipeline at ${endpoint}` : `AWS bucket ${bucket}`,
     kind: endpoint && isLoopback(endpoint) ? 'local' : 'aws',
@@ -135,20 +138,3 @@ function readStackOutputs(options: TargetOptions): Record<string, string> | unde
   return stack;
 }
 
-/** True for an endpoint on this machine (127.0.0.1, localhost, ::1). */
-export function isLoopback(endpoint: string): boolean {
-  try {
-    return ['127.0.0.1', 'localhost', '[::1]', '::1'].includes(new URL(endpoint).hostname);
-  } catch {
-    return false;
-  }
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

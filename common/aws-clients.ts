@@ -7,8 +7,10 @@ export interface AwsClientOptions {
   readonly region?: string;
   /** One endpoint for both services (e.g. the local emulator). Default: `AWS_ENDPOINT_URL_*` / `AWS_ENDPOINT_URL`, else AWS. */
   readonly endpoint?: string;
-  /** Static credentials (the local emulator accepts any). Default: the SDK's credential chain. */
+  /** Static credentials (the local emulator's). Default: the SDK's credential chain. */
   readonly credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** A profile of ~/.aws/config for the credential chain and region. Default: `AWS_PROFILE`, else `default`. */
+  readonly profile?: string;
   /** Attempts per call including retries. Default: the SDK's (3). */
   readonly maxAttempts?: number;
   /**
@@ -58,6 +60,7 @@ export function createS3Client(options: AwsClientOptions = {}): S3Client {
   return new S3Client({
     region: options.region,
     credentials: options.credentials,
+    ...(options.profile ? { profile: options.profile } : {}),
     maxAttempts: options.maxAttempts,
     ...requestHandlerFor(options.timeouts),
     // The pipeline never uses S3 Express directory buckets; skipping their session-auth step saves
@@ -78,6 +81,7 @@ export function createSqsClient(options: AwsClientOptions = {}): SQSClient {
   return new SQSClient({
     region: options.region,
     credentials: options.credentials,
+    ...(options.profile ? { profile: options.profile } : {}),
     maxAttempts: options.maxAttempts,
     ...requestHandlerFor(options.timeouts),
     ...(endpoint ? { endpoint, useQueueUrlAsEndpoint: false } : {}),

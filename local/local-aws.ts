@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { CreateBucketCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
@@ -8,6 +9,7 @@ import { silentLogger } from '../common/logger.js';
 import { IMAGE_EXTENSIONS } from '../model/image-formats.js';
 import { WORKER_DEFAULTS, WORKER_ENVIRONMENT } from '../pipeline/worker-environment.js';
 import { objectCreatedEvent, ruleMatches, testEvent, type NotificationRule } from './s3-notification.js';
+import { createdEventName, encodeListedKeys, parseS3Path, requestAccessKeyId, unsupportedObjectWrite, wantsUrlEncodedKeys, type ObjectCreatedEventName } from './s3-requests.js';
 
 /** An injected failure: the HTTP status to answer instead of serving the request. */
 export type FaultInjector = (request: { method: string; bucket?: string; key?: string }) => number | undefined;
@@ -30,6 +32,12 @@ export interface LocalAwsOptions {
   readonly uploadsPrefix?: string;
   /** Test hook: answer some requests with an error status instead of serving them. Default: none. */
   readonly faultInjector?: FaultInjector;
+  /**
+   * The only credentials the emulator accepts: `random` makes a new pair for this run (what
+   * `local` uses, so another local user cannot read or write the bucket). Default: the fixed
+   * `local`/`local` pair, for in-process tests.
+   */
+  readonly credentials?: LocalCredentials | 'random';
   readonly logger?: Logger;
 }
 
@@ -41,6 +49,17 @@ export interface LocalCredentials {
 
 /** The fixed credentials of an emulator started without its own. */
 const DEFAULT_LOCAL_CREDENTIALS: LocalCredentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+/** A new access key pair for one run of the emulator. */
+function randomCredentials(): LocalCredentials {
+  return { accessKeyId: `ALEXLOCAL${randomBytes(8).toString('hex').toUpperCase()}`, secretAccessKey: randomBytes(30).toString('base64url') };
+}
+
+/** An error answer in the protocol of the request: SQS's JSON, or S3's XML. */
+function errorReply(headers: Readonly<Record<string, unknown>>, status: number, code: string, message: string): { type: string; body: string; status: number } {
+  if (headers['x-amz-target']) return { status, type: 'application/x-amz-json-1.0', body: JSON.stringify({ __type: `com.amazonaws.sqs#${code}`, message }) };
+  return { status, type: 'application/xml', body: `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message></Error>` };
+}
 
 /**
  * Embedded S3 and SQS (fauxqs) on loopback, with the bucket, the queue and its dead-letter queue,
@@ -66,29 +85,39 @@ export class LocalAws {
     const queueName = options.queueName ?? 'alexnet-pipeline-jobs';
     const logger = options.logger ?? silentLogger;
     const app = buildApp({ logger: false, defaultRegion: region });
+    const credentials = options.credentials === 'random' ? randomCredentials() : (options.credentials ?? DEFAULT_LOCAL_CREDENTIALS);
     const rule: NotificationRule = { id: 'alexnet-uploads', bucket, prefix: options.uploadsPrefix ?? WORKER_DEFAULTS.uploadsPrefix, suffixes: imageSuffixes() };
     const pendingNotifications = new Set<Promise<void>>();
     let clients: { s3: S3Client; sqs: SQSClient; queueUrl: string } | undefined;
 
-    if (options.faultInjector) {
-      const inject = options.faultInjector;
-      app.addHook('onRequest', async (request, reply) => {
-        const status = inject({ method: request.method, ...parseS3Path(request.url) });
-        if (status !== undefined) {
-          await reply.code(status).header('content-type', 'application/xml').send(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>ServiceUnavailable</Code><Message>fault injected by the local emulator</Message></Error>`);
-        }
-      });
-    }
+    // Before the emulator sees a request: only this run's access key gets in (the emulator checks
+    // the key id, it does not verify signatures), writes the emulator would get wrong are refused,
+    // and the fault injector of a test may answer instead.
+    app.addHook('onRequest', async (request, reply) => {
+      const refuse = async (status: number, code: string, message: string) => {
+        const answer = errorReply(request.headers, status, code, message);
+        await reply.code(answer.status).header('content-type', answer.type).send(answer.body);
+      };
+      const accessKeyId = requestAccessKeyId(request.headers, request.url);
+      if (accessKeyId !== credentials.accessKeyId) {
+        return refuse(403, 'InvalidAccessKeyId', accessKeyId ? `The access key ${accessKeyId} is not this local pipeline's: use the credentials \`local --serve\` printed` : 'This local pipeline takes signed requests only: use the credentials `local --serve` printed');
+      }
+      const unsupported = unsupportedObjectWrite(request.method, request.url);
+      if (unsupported) return refuse(501, 'NotImplemented', `${unsupported} is not supported by the local emulator (it would overwrite the object); only PutObject, CopyObject and multipart uploads write objects here`);
+      const status = options.faultInjector?.({ method: request.method, ...parseS3Path(request.url) });
+      if (status !== undefined) return refuse(status, 'ServiceUnavailable', 'fault injected by the local emulator');
+    });
     // fauxqs answers a HEAD for a missing key without Content-Length, which makes Node close the
-    // connection after every such answer; S3 sends the header and keeps the connection open.
-    // Both hooks run on every request, so they are plain callbacks that return early.
+    // connection after every such answer; S3 sends the header and keeps the connection open. And
+    // it ignores encoding-type=url on lists, which S3 honours; keys with a carriage return need it.
     app.addHook('onSend', (request, reply, payload, done) => {
       if (request.method === 'HEAD' && !reply.hasHeader('content-length')) reply.header('content-length', '0');
+      if (typeof payload === 'string' && reply.statusCode === 200 && wantsUrlEncodedKeys(request.method, request.url)) return done(null, encodeListedKeys(payload));
       done(null, payload);
     });
     app.addHook('onResponse', (request, reply, done) => {
       done();
-      const eventName = createdEventName(request.method, request.url, reply.statusCode);
+      const eventName = createdEventName(request.method, request.url, reply.statusCode, request.headers);
       if (!eventName || !clients) return;
       const target = parseS3Path(request.url);
       if (!target.bucket || !target.key || !ruleMatches(rule, target.bucket, target.key)) return;
@@ -102,7 +131,6 @@ export class LocalAws {
     await app.listen({ host: '127.0.0.1', port: options.port ?? 0 });
     const { port } = app.server.address() as AddressInfo;
     const endpoint = `http://127.0.0.1:${port}`;
-    const credentials = DEFAULT_LOCAL_CREDENTIALS;
     const clientOptions: AwsClientOptions = { endpoint, region, credentials };
     const s3 = createS3Client(clientOptions);
     const sqs = createSqsClient(clientOptions);
@@ -161,31 +189,12 @@ async function deliverNotification(
   clients: { s3: S3Client; sqs: SQSClient; queueUrl: string },
   rule: NotificationRule,
   region: string,
-  eventName: 'ObjectCreated:Put' | 'ObjectCreated:CompleteMultipartUpload',
+  eventName: ObjectCreatedEventName,
   key: string,
 ): Promise<void> {
   const head = await clients.s3.send(new HeadObjectCommand({ Bucket: rule.bucket, Key: key }));
   const body = objectCreatedEvent({ rule, region, eventName, key, size: head.ContentLength ?? 0, eTag: head.ETag ?? '' });
   await clients.sqs.send(new SendMessageCommand({ QueueUrl: clients.queueUrl, MessageBody: body }));
-}
-
-/** The ObjectCreated event a successful S3 request causes, if any. */
-function createdEventName(method: string, url: string, status: number): 'ObjectCreated:Put' | 'ObjectCreated:CompleteMultipartUpload' | undefined {
-  if (status !== 200 || (method !== 'PUT' && method !== 'POST')) return undefined;
-  const query = new URLSearchParams(url.split('?')[1] ?? '');
-  if (method === 'PUT' && !query.has('partNumber') && !query.has('uploadId')) return 'ObjectCreated:Put';
-  if (method === 'POST' && query.has('uploadId')) return 'ObjectCreated:CompleteMultipartUpload';
-  return undefined;
-}
-
-/** Bucket and key of a path-style S3 URL (`/bucket/some/key?query`). */
-function parseS3Path(url: string): { bucket?: string; key?: string } {
-  const path = url.split('?')[0] ?? '';
-  const slash = path.indexOf('/', 1);
-  if (path.length <= 1) return {};
-  if (slash < 0) return { bucket: decodeURIComponent(path.slice(1)) };
-  const key = decodeURIComponent(path.slice(slash + 1));
-  return { bucket: decodeURIComponent(path.slice(1, slash)), key: key.length > 0 ? key : undefined };
 }
 
 /** Suffix filters for every image ending in lower and upper case (S3 suffix filters are case-sensitive). */

@@ -72,8 +72,9 @@ async function openOnDevice(modelPath: string, choice: DeviceChoice, threads: nu
     // Idle inference threads must not spin: decoding shares the cores between batches.
     extra: { session: { intra_op: { allow_spinning: '0' } } },
   };
-  if (choice === 'auto' && !cudaProviderInstalled()) {
-    const reason = 'the CUDA provider binaries are not installed (install with ONNXRUNTIME_NODE_INSTALL=cuda12)';
+  if (choice !== 'cpu' && !cudaProviderInstalled()) {
+    const reason = `the CUDA provider is not installed; ${CUDA_FIX}`;
+    if (choice === 'cuda') throw Object.assign(new Error(`--device cuda: ${reason}, or use --device auto or cpu`), { code: 'DEVICE_UNAVAILABLE' });
     return { session: await openOnCpu(modelPath, options), device: 'cpu', reason };
   }
   if (choice !== 'cpu') {
@@ -84,7 +85,7 @@ async function openOnDevice(modelPath: string, choice: DeviceChoice, threads: nu
     } catch (error) {
       const detail = (error as Error).message.split('\n')[0] ?? '';
       if (choice === 'cuda') {
-        throw Object.assign(new Error(`--device cuda was requested but the CUDA provider cannot be used: ${detail}`), { code: 'DEVICE_UNAVAILABLE' });
+        throw Object.assign(new Error(`--device cuda: the CUDA provider is installed but cannot run here (${detail}); it needs an NVIDIA GPU with a driver of the 580 series or later and CUDA 13 with cuDNN 9, or use --device auto or cpu`), { code: 'DEVICE_UNAVAILABLE' });
       }
       return { session: await openOnCpu(modelPath, options), device: 'cpu', reason: `the CUDA provider is unavailable (${detail})` };
     }
@@ -95,6 +96,9 @@ async function openOnDevice(modelPath: string, choice: DeviceChoice, threads: nu
 function openOnCpu(modelPath: string, options: ort.InferenceSession.SessionOptions): Promise<ort.InferenceSession> {
   return ort.InferenceSession.create(modelPath, { ...options, executionProviders: ['cpu'] });
 }
+
+/** How to get the CUDA provider, for messages. */
+const CUDA_FIX = 'install it on a machine with an NVIDIA GPU (driver 580+, CUDA 13, cuDNN 9) with `ONNXRUNTIME_NODE_INSTALL=true node node_modules/onnxruntime-node/script/install.js`';
 
 /**
  * onnxruntime-node ships the CPU provider; the CUDA provider library is added by its install script

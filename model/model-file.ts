@@ -64,7 +64,7 @@ export function readModelMetadata(bytes: Uint8Array, filePath = '<buffer>'): Rec
       }
     }
   } catch (error) {
-    throw new ModelError('MODEL_INVALID', `${filePath} is not an ONNX model: ${(error as Error).message}`, {
+    throw new ModelError('MODEL_INVALID', `${filePath} is not an ONNX model (its bytes do not parse as ONNX's protobuf)`, {
       cause: error,
       context: { path: filePath },
     });

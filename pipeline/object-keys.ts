@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { hasImageExtension } from '../model/image-formats.js';
 import { WORKER_DEFAULTS } from './worker-environment.js';
 
@@ -45,10 +46,27 @@ export function skipReasonFor(key: string, layout: KeyLayout): SkipReason | unde
   return undefined;
 }
 
-/** `uploads/cats/tabby 1.jpg` → `results/cats/tabby 1.jpg.json`. */
+/** S3 keys are at most this many bytes of UTF-8. */
+export const S3_MAX_KEY_BYTES = 1024;
+
+/** Where the results of uploads whose result key would be too long go, below the results prefix. */
+export const LONG_KEY_RESULTS_FOLDER = '_long-keys/';
+
+/**
+ * `uploads/cats/tabby 1.jpg` → `results/cats/tabby 1.jpg.json`. When that would pass S3's 1,024
+ * bytes (an upload key of 1,020 bytes or so), the result goes to a short key that depends on the
+ * upload key alone: `results/_long-keys/<SHA-256 of the upload key>.json`.
+ */
 export function resultKeyFor(key: string, layout: KeyLayout): string {
   if (!key.startsWith(layout.uploadsPrefix)) throw new RangeError(`${key} is not below ${layout.uploadsPrefix}`);
-  return `${layout.resultsPrefix}${key.slice(layout.uploadsPrefix.length)}.json`;
+  const mirrored = `${layout.resultsPrefix}${key.slice(layout.uploadsPrefix.length)}.json`;
+  if (Buffer.byteLength(mirrored, 'utf8') <= S3_MAX_KEY_BYTES) return mirrored;
+  return `${layout.resultsPrefix}${LONG_KEY_RESULTS_FOLDER}${createHash('sha256').update(key, 'utf8').digest('hex')}.json`;
+}
+
+/** True when an upload's result goes to the long-keys folder (see {@link resultKeyFor}). */
+export function hasLongKeyResult(key: string, layout: KeyLayout): boolean {
+  return resultKeyFor(key, layout).startsWith(`${layout.resultsPrefix}${LONG_KEY_RESULTS_FOLDER}`);
 }
 
 /** `uploads/cats/` → `results/cats/`: where the results of everything below an uploads prefix live. */
@@ -57,8 +75,9 @@ export function resultsPrefixFor(uploadPrefix: string, layout: KeyLayout): strin
   return `${layout.resultsPrefix}${uploadPrefix.slice(layout.uploadsPrefix.length)}`;
 }
 
-/** The upload key a result key belongs to: the inverse of {@link resultKeyFor}. */
+/** The upload key a result key belongs to: the inverse of {@link resultKeyFor} (a long-key result's upload key is in its `source.key`). */
 export function uploadKeyFor(resultKey: string, layout: KeyLayout): string {
   if (!resultKey.startsWith(layout.resultsPrefix) || !resultKey.endsWith('.json')) throw new RangeError(`${resultKey} is not a result key`);
+  if (resultKey.startsWith(`${layout.resultsPrefix}${LONG_KEY_RESULTS_FOLDER}`)) throw new RangeError(`${resultKey} holds the result of an upload key too long to mirror; its source.key names the upload`);
   return `${layout.uploadsPrefix}${resultKey.slice(layout.resultsPrefix.length, -'.json'.length)}`;
 }

@@ -77,3 +77,13 @@ export function encodeS3EventKey(key: string): string {
 function isObject(value: unknown): value is Record<string, any> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
+
+/**
+ * A key from a ListObjectsV2 response asked for with `EncodingType: 'url'` (S3 encodes keys the
+ * way it does in events): decoded when the response says it is encoded, as is otherwise. Keys are
+ * listed encoded because XML cannot carry some characters of a key byte for byte (a carriage
+ * return becomes a line feed).
+ */
+export function listedKey(key: string, encodingType: string | undefined): string {
+  return encodingType === 'url' ? decodeS3EventKey(key) : key;
+}

@@ -3,10 +3,12 @@ import { readFile, stat } from 'node:fs/promises';
 import { once } from 'node:events';
 import { Command, Option } from 'commander';
 import type { Logger } from '../../common/logger.js';
-import { checkFileSize, classifyImages, ImageClassifier, ImageError, type ImageSource, type PreprocessOptions } from '../../model/index.js';
+import { checkFileSize, classifyImages, describeImageExtensions, ImageClassifier, ImageError, type ImageSource, type PreprocessOptions } from '../../model/index.js';
 import { buildResult } from '../../pipeline/result-document.js';
 import { resultFingerprint } from '../../pipeline/result-fingerprint.js';
-import { expandImagePaths } from '../image-files.js';
+import { CliError } from '../cli-error.js';
+import { collectImageFiles, warnSkipped } from '../image-files.js';
+import { checkOutputFile } from '../output-file.js';
 import { addModelOptions, classifierOptionsFrom, preprocessOptionsFrom, type ModelCommandOptions } from '../model-options.js';
 import { createProgress } from '../progress-bar.js';
 
@@ -30,12 +32,11 @@ export function classifyCommand(logger: Logger): Command {
 }
 
 async function runClassify(paths: string[], options: ClassifyCommandOptions, logger: Logger): Promise<number> {
-  const { files, skipped } = await expandImagePaths(paths);
-  if (skipped.length > 0) logger.warn({ count: skipped.length, first: skipped[0] }, 'skipped files in folders that are not images');
-  if (files.length === 0) {
-    logger.error({ paths }, 'no image files found');
-    return CLASSIFY_EXIT.usage;
-  }
+  if (options.out) await checkOutputFile(options.out);
+  const found = await collectImageFiles(paths, { keepNamedPaths: true });
+  warnSkipped(logger, found.skipped);
+  const files = found.files.map((entry) => entry.file);
+  if (files.length === 0) throw new CliError(`no image files in ${paths.join(', ')} (images end in ${describeImageExtensions()})`);
   const classifier = await ImageClassifier.load(classifierOptionsFrom(options), logger);
   const output = options.out ? createWriteStream(options.out) : process.stdout;
   const progress = createProgress(files.length, 'classify');

@@ -1,14 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Command, Option } from 'commander';
 import type { Logger } from '../../common/logger.js';
-import { resultKeyFor, resultsPrefixFor, uploadKeyFor } from '../../pipeline/object-keys.js';
-import type { ResultDocument } from '../../pipeline/result-document.js';
 import { hasImageExtension } from '../../model/index.js';
+import { hasLongKeyResult, LONG_KEY_RESULTS_FOLDER, resultKeyFor, resultsPrefixFor, uploadKeyFor } from '../../pipeline/object-keys.js';
 import { explainAwsError } from '../aws-errors.js';
-import { listKeys, readResult } from '../bucket-reader.js';
+import { listKeys, readResult, UnreadableResultError } from '../bucket-reader.js';
 import { CliError, EXIT } from '../cli-error.js';
 import { integerInRange, oneOf } from '../option-parsers.js';
-import { formatCsv, formatTable, resultRow, UNTRAINED_NOTICE } from '../result-format.js';
+import { formatCsv, formatTable, resultRow, UNTRAINED_NOTICE, type ReadBack } from '../result-format.js';
 import { addTargetOptions, resolveTarget, type Target, type TargetOptions } from '../target.js';
 
 const FORMATS = ['table', 'json', 'csv'] as const;
@@ -23,15 +22,16 @@ interface ResultsOptions extends TargetOptions {
 export function resultsCommand(logger: Logger): Command {
   const command = new Command('results')
     .description("show one image's result (a key such as uploads/cats/tabby.jpg) or a summary of every image under a prefix (e.g. cats/)")
-    .argument('<key-or-prefix>', 'an image key (with or without the uploads/ prefix), a result key, or a folder prefix')
+    .argument('<key-or-prefix>', 'an image key (with or without the uploads/ prefix, or as s3://bucket/key), a result key, or a folder prefix')
     .addOption(new Option('--wait', 'poll until the results exist'))
     .addOption(new Option('--timeout <seconds>', 'give up waiting after this long').argParser(integerInRange(1, 86_400)).default(300))
     .addOption(new Option('--format <format>', 'output format').argParser(oneOf(FORMATS)).default('table'));
   addTargetOptions(command).action(async (keyOrPrefix: string, options: ResultsOptions) => {
     const target = await resolveTarget(options, ['bucket']);
+    const argument = keyInTargetBucket(keyOrPrefix, target);
     try {
-      if (hasImageExtension(keyOrPrefix) || keyOrPrefix.endsWith('.json')) await showOne(target, keyOrPrefix, options);
-      else await showPrefix(target, keyOrPrefix, options, logger);
+      if (hasImageExtension(argument) || argument.endsWith('.json')) await showOne(target, argument, options);
+      else await showPrefix(target, argument, options, logger);
     } catch (error) {
       if (error instanceof CliError) throw error;
       throw explainAwsError(error, { bucket: target.bucket, endpoint: target.endpoint });
@@ -40,32 +40,48 @@ export function resultsCommand(logger: Logger): Command {
   return command;
 }
 
+/** `s3://<bucket>/<key>` (the form `upload` prints) as a key of the target's bucket; anything else as given. */
+export function keyInTargetBucket(argument: string, target: Target): string {
+  const uri = /^s3:\/\/([^/]+)\/?(.*)$/s.exec(argument);
+  if (!uri) return argument;
+  if (uri[1] !== target.bucket) throw new CliError(`${argument} names bucket ${uri[1]}, but the pipeline's bucket is ${target.bucket}`);
+  return uri[2]!;
+}
+
 /** The upload key an argument names: a result key, an upload key, or a path below the uploads prefix. */
 export function uploadKeyFromArgument(argument: string, target: Target): string {
   const { uploadsPrefix, resultsPrefix } = target.layout;
-  if (argument.startsWith(resultsPrefix) && argument.endsWith('.json')) return uploadKeyFor(argument, target.layout);
+  if (argument.startsWith(resultsPrefix) && argument.endsWith('.json')) {
+    try {
+      return uploadKeyFor(argument, target.layout);
+    } catch (error) {
+      throw new CliError((error as Error).message);
+    }
+  }
   if (argument.startsWith(uploadsPrefix)) return argument;
   return uploadsPrefix + argument.replace(/^\/+/, '');
+}
+
+async function isUploaded(target: Target, uploadKey: string): Promise<boolean> {
+  return (await listKeys(target.s3, target.bucket, uploadKey)).includes(uploadKey);
 }
 
 async function showOne(target: Target, argument: string, options: ResultsOptions): Promise<void> {
   const uploadKey = uploadKeyFromArgument(argument, target);
   const resultKey = resultKeyFor(uploadKey, target.layout);
+  const neverUploaded = () => new CliError(`${uploadKey} was never uploaded to ${target.bucket}; upload it with \`alexnet-pipeline upload\``, { exitCode: EXIT.notReady });
   const deadline = Date.now() + options.timeout * 1000;
   let result = await readResult(target.s3, target.bucket, resultKey);
+  // Waiting for an image that is not there would only end in a timeout: say so at once.
+  if (!result && options.wait && !(await isUploaded(target, uploadKey))) throw neverUploaded();
   while (!result && options.wait) {
-    if (Date.now() > deadline) throw new CliError(`timed out after ${options.timeout} s waiting for ${resultKey}`, { exitCode: EXIT.notReady });
+    if (Date.now() > deadline) throw new CliError(`timed out after ${options.timeout} s waiting for ${resultKey}: the upload is there, its result is not (see \`alexnet-pipeline status\`)`, { exitCode: EXIT.notReady });
     await sleep(500);
     result = await readResult(target.s3, target.bucket, resultKey);
   }
   if (!result) {
-    const uploaded = (await listKeys(target.s3, target.bucket, uploadKey)).includes(uploadKey);
-    throw new CliError(
-      uploaded
-        ? `no result yet for ${uploadKey}: it is queued or being processed; add --wait to wait for it`
-        : `${uploadKey} was never uploaded to ${target.bucket}; upload it with \`alexnet-pipeline upload\``,
-      { exitCode: EXIT.notReady },
-    );
+    if (!(await isUploaded(target, uploadKey))) throw neverUploaded();
+    throw new CliError(`no result yet for ${uploadKey}: it is queued or being processed; add --wait to wait for it`, { exitCode: EXIT.notReady });
   }
   print([{ uploadKey, result }], options.format, true);
 }
@@ -76,15 +92,14 @@ async function showPrefix(target: Target, prefix: string, options: ResultsOption
   for (;;) {
     const uploads = (await listKeys(target.s3, target.bucket, folder)).filter(hasImageExtension);
     const resultKeys = new Set(await listKeys(target.s3, target.bucket, resultsPrefixFor(folder, target.layout)));
+    // Results of keys too long to mirror live in their own folder (see resultKeyFor).
+    if (uploads.some((key) => hasLongKeyResult(key, target.layout))) {
+      for (const key of await listKeys(target.s3, target.bucket, `${target.layout.resultsPrefix}${LONG_KEY_RESULTS_FOLDER}`)) resultKeys.add(key);
+    }
     const pending = uploads.filter((key) => !resultKeys.has(resultKeyFor(key, target.layout)));
     if (!options.wait || pending.length === 0) {
       if (uploads.length === 0) throw new CliError(`no images under ${folder} in ${target.bucket}`, { exitCode: EXIT.notReady });
-      const entries = await Promise.all(
-        uploads.map(async (uploadKey) => {
-          const resultKey = resultKeyFor(uploadKey, target.layout);
-          return { uploadKey, result: resultKeys.has(resultKey) ? await readResult(target.s3, target.bucket, resultKey) : undefined };
-        }),
-      );
+      const entries = await Promise.all(uploads.map(async (uploadKey) => ({ uploadKey, result: await readBack(target, resultKey(uploadKey), resultKeys) })));
       print(entries, options.format, false);
       if (pending.length > 0) throw new CliError(`${pending.length} of ${uploads.length} images have no result yet; add --wait to wait for them`, { exitCode: EXIT.notReady });
       return;
@@ -93,15 +108,33 @@ async function showPrefix(target: Target, prefix: string, options: ResultsOption
     logger.debug({ pending: pending.length, total: uploads.length }, 'waiting for results');
     await sleep(1000);
   }
+
+  function resultKey(uploadKey: string): string {
+    return resultKeyFor(uploadKey, target.layout);
+  }
 }
 
-function print(entries: ReadonlyArray<{ uploadKey: string; result: ResultDocument | undefined }>, format: ResultsOptions['format'], single: boolean): void {
+/** A listed result read back; one that is not a result document becomes an `unreadable` row, not a failure of the listing. */
+async function readBack(target: Target, resultKey: string, listed: ReadonlySet<string>): Promise<ReadBack> {
+  if (!listed.has(resultKey)) return undefined;
+  try {
+    return await readResult(target.s3, target.bucket, resultKey);
+  } catch (error) {
+    if (error instanceof UnreadableResultError) return { unreadable: error.problem };
+    throw error;
+  }
+}
+
+function print(entries: ReadonlyArray<{ uploadKey: string; result: ReadBack }>, format: ResultsOptions['format'], single: boolean): void {
   if (format === 'json') {
-    const documents = entries.map((entry) => entry.result ?? { source: { key: entry.uploadKey }, status: 'pending' });
+    const documents = entries.map((entry) =>
+      !entry.result ? { source: { key: entry.uploadKey }, status: 'pending' } : 'unreadable' in entry.result ? { source: { key: entry.uploadKey }, status: 'unreadable', problem: entry.result.unreadable } : entry.result,
+    );
     process.stdout.write(`${JSON.stringify(single ? documents[0] : documents, null, 2)}\n`);
     return;
   }
   const rows = entries.map((entry) => resultRow(entry.uploadKey, entry.result));
   process.stdout.write(`${format === 'csv' ? formatCsv(rows) : formatTable(rows)}\n`);
-  if (format === 'table' && entries.some((entry) => entry.result && !entry.result.model.pretrained)) process.stdout.write(`${UNTRAINED_NOTICE}\n`);
+  const untrained = entries.some((entry) => entry.result && !('unreadable' in entry.result) && !entry.result.model.pretrained);
+  if (format === 'table' && untrained) process.stdout.write(`${UNTRAINED_NOTICE}\n`);
 }

@@ -1,15 +1,13 @@
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import path from 'node:path';
 import { Upload } from '@aws-sdk/lib-storage';
 import { Command, Option } from 'commander';
 import mime from 'mime-types';
 import pLimit from 'p-limit';
 import type { Logger } from '../../common/logger.js';
-import { describeImageExtensions, hasImageExtension } from '../../model/index.js';
 import { explainAwsError } from '../aws-errors.js';
 import { CliError } from '../cli-error.js';
-import { filesBelow } from '../image-files.js';
+import { collectImageFiles, warnSkipped, type SkippedFile } from '../image-files.js';
+import { visibleText } from '../terminal-text.js';
 import { integerInRange } from '../option-parsers.js';
 import { createProgress } from '../progress-bar.js';
 import { addTargetOptions, resolveTarget, type Target, type TargetOptions } from '../target.js';
@@ -35,10 +33,10 @@ export function uploadCommand(logger: Logger): Command {
   addTargetOptions(command).action(async (paths: string[], options: UploadOptions) => {
     const target = await resolveTarget(options, ['bucket']);
     const { uploads, skipped } = await planUploads(paths, target.layout.uploadsPrefix + normalizePrefix(options.prefix));
-    for (const file of skipped) logger.warn({ file }, `skipped: not an image (${describeImageExtensions()})`);
+    warnSkipped(logger, skipped);
     if (uploads.length === 0) throw new CliError('nothing to upload: no image files among the given paths');
     const keys = await uploadAll(target, uploads, options.concurrency);
-    for (const key of keys) process.stdout.write(`uploaded s3://${target.bucket}/${key}\n`);
+    for (const key of keys) process.stdout.write(`uploaded s3://${target.bucket}/${visibleText(key)}\n`);
     logger.info({ uploaded: keys.length, skipped: skipped.length, target: target.description }, 'upload finished');
   });
   return command;
@@ -76,21 +74,11 @@ export async function uploadAll(target: Target, uploads: readonly PlannedUpload[
   return uploads.map((planned) => planned.key);
 }
 
-/** Maps files and folders to keys; a missing path is an error, a non-image file is skipped. */
-export async function planUploads(paths: readonly string[], keyPrefix: string): Promise<{ uploads: PlannedUpload[]; skipped: string[] }> {
-  const uploads: PlannedUpload[] = [];
-  const skipped: string[] = [];
-  for (const given of paths) {
-    const info = await stat(given).catch(() => undefined);
-    if (!info) throw new CliError(`${given} does not exist`);
-    const files = info.isDirectory() ? await filesBelow(given) : [given];
-    for (const file of files) {
-      const relative = info.isDirectory() ? path.relative(given, file) : path.basename(file);
-      if (hasImageExtension(file)) uploads.push({ file, key: keyPrefix + relative.split(path.sep).join('/') });
-      else skipped.push(file);
-    }
-  }
-  return { uploads, skipped };
+/** Maps files and folders to keys (see `collectImageFiles` for the rule); a missing path is an error. */
+export async function planUploads(paths: readonly string[], keyPrefix: string): Promise<{ uploads: PlannedUpload[]; skipped: SkippedFile[] }> {
+  const { files, skipped, missing } = await collectImageFiles(paths);
+  if (missing.length > 0) throw new CliError(`${missing[0]} does not exist`);
+  return { uploads: files.map(({ file, relative }) => ({ file, key: keyPrefix + relative })), skipped };
 }
 
 function normalizePrefix(prefix: string | undefined): string {

@@ -2,8 +2,8 @@ import { availableParallelism } from 'node:os';
 import pLimit from 'p-limit';
 import type { Logger } from '../../common/logger.js';
 import { decodeImage, errorOutcome, type BatchClassifier, type ClassificationOutcome, type LabelScore } from '../../model/index.js';
-import { resultKeyFor, skipReasonFor } from '../../pipeline/object-keys.js';
-import { buildResult, normalizeEtag } from '../../pipeline/result-document.js';
+import { hasLongKeyResult, resultKeyFor, S3_MAX_KEY_BYTES, skipReasonFor } from '../../pipeline/object-keys.js';
+import { buildResult, normalizeEtag, type ResultTimings } from '../../pipeline/result-document.js';
 import type { S3ObjectRecord } from '../../pipeline/s3-event.js';
 import type { WorkerConfig } from './config.js';
 import type { ImageBatcher } from './image-batcher.js';
@@ -75,6 +75,11 @@ export class ImageJobRunner {
     const etag = normalizeEtag(record.eTag);
     const timings = { downloadMs: 0, preprocessMs: 0, inferenceMs: 0, batchSize: 0 };
     let outcome: ClassificationOutcome;
+    if (hasLongKeyResult(key, config)) {
+      outcome = { status: 'error', error: { code: 'KEY_TOO_LONG', message: `the upload key is ${Buffer.byteLength(key, 'utf8')} bytes: its result key would pass S3's ${S3_MAX_KEY_BYTES}; shorten the key (this result is stored at ${resultKey})` } };
+      logger.warn({ key, resultKey, messageId }, 'upload key too long to mirror; storing an error result at its short key');
+      return this.store(record, etag, resultKey, outcome, timings, messageId);
+    }
     try {
       const existing = await storedResults.find(bucket, resultKey);
       if (existing && existing.sourceEtag === etag && existing.fingerprint === fingerprint) {
@@ -109,6 +114,13 @@ export class ImageJobRunner {
       outcome = errorOutcome(error);
       logger.warn({ key, messageId, code }, 'image cannot be classified; storing an error result');
     }
+    return this.store(record, etag, resultKey, outcome, timings, messageId);
+  }
+
+  /** Stores a result (an image's labels or its error); a failed write sends the message back. */
+  private async store(record: S3ObjectRecord, etag: string, resultKey: string, outcome: ClassificationOutcome, timings: ResultTimings, messageId: string): Promise<RecordOutcome> {
+    const { store, classifier, fingerprint, logger, stats } = this.dependencies;
+    const { bucket, key } = record;
     const document = buildResult({ source: { bucket, key, etag, size: record.size } }, { outcome, model: classifier.model, fingerprint, device: classifier.device, timings, processedAt: new Date() });
     try {
       await store.writeResult(bucket, resultKey, document);

@@ -10,6 +10,7 @@ import {
   TransientAwsError,
 } from '../../pipeline/errors.js';
 import { normalizeEtag, RESULT_METADATA, type ResultDocument } from '../../pipeline/result-document.js';
+import { listedKey } from '../../pipeline/s3-event.js';
 
 /** What a stored result was computed from: it is reused only for the same source ETag and fingerprint. */
 export interface StoredResultTag {
@@ -85,8 +86,8 @@ export class ObjectStore {
     if (wanted.length > 1) {
       const prefix = commonPrefix(wanted[0]!, wanted.at(-1)!);
       try {
-        const page = await this.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, StartAfter: withoutLastCodePoint(wanted[0]!), MaxKeys: pageSize }));
-        listed = new Set((page.Contents ?? []).map((object) => object.Key ?? ''));
+        const page = await this.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, StartAfter: withoutLastCodePoint(wanted[0]!), MaxKeys: pageSize, EncodingType: 'url' }));
+        listed = new Set((page.Contents ?? []).map((object) => listedKey(object.Key ?? '', page.EncodingType)));
         complete = page.IsTruncated !== true;
       } catch (error) {
         throw this.classified(error, 'ListObjectsV2', bucket, prefix);

@@ -76,7 +76,12 @@ export class TaskProtection {
     clearTimeout(this.releaseTimer);
     this.releaseTimer = undefined;
     if (this.enabled && (this.protectedUntil > 0 || this.enableRequested)) this.enqueue(false);
-    await this.calls;
+    await this.settled();
+  }
+
+  /** Resolves once every call already queued has been answered or has failed. */
+  settled(): Promise<void> {
+    return this.calls;
   }
 
   private enqueue(enabled: boolean): void {

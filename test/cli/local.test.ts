@@ -94,7 +94,7 @@ describe('alexnet-pipeline local --serve with upload, results, status and redriv
 
   it('names a bucket that does not exist', async () => {
     const run = await runCli(['upload', path.join(fixtureImagesDirectory, 'coffee.jpg'), '--bucket', 'no-such-bucket', '--endpoint-url', environment.AWS_ENDPOINT_URL!, '--region', 'us-east-1'], {
-      env: { AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' },
+      env: { AWS_ACCESS_KEY_ID: environment.AWS_ACCESS_KEY_ID!, AWS_SECRET_ACCESS_KEY: environment.AWS_SECRET_ACCESS_KEY! },
     });
     assert.equal(run.status, 1);
     assert.match(run.stderr, /^error: bucket no-such-bucket does not exist at http:\/\/127\.0\.0\.1:\d+/m);
@@ -113,7 +113,7 @@ describe('alexnet-pipeline local --serve with upload, results, status and redriv
     const { source } = JSON.parse(first.stdout);
 
     // Force the image's event into the DLQ, as if every attempt had failed, and drop its result.
-    const clientOptions = { endpoint: environment.AWS_ENDPOINT_URL, region: environment.AWS_REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
+    const clientOptions = { endpoint: environment.AWS_ENDPOINT_URL, region: environment.AWS_REGION, credentials: { accessKeyId: environment.AWS_ACCESS_KEY_ID!, secretAccessKey: environment.AWS_SECRET_ACCESS_KEY! } };
     await createS3Client(clientOptions).send(new DeleteObjectCommand({ Bucket: environment.BUCKET_NAME, Key: 'results/redrive/astronaut.jpg.json' }));
     const rule = { id: 'forced', bucket: environment.BUCKET_NAME!, prefix: '', suffixes: [''] };
     const event = objectCreatedEvent({ rule, region: 'us-east-1', eventName: 'ObjectCreated:Put', key: source.key, size: source.size, eTag: source.etag });

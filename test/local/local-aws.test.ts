@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteMessageCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectAclCommand, PutObjectCommand, PutObjectTaggingCommand } from '@aws-sdk/client-s3';
+import { listKeys } from '../../cli/bucket-reader.js';
 import { createS3Client, createSqsClient } from '../../common/aws-clients.js';
 import { LocalAws } from '../../local/local-aws.js';
 import { readFixtureImage } from '../helpers/shared-fixtures.js';
@@ -70,5 +71,62 @@ describe('LocalAws: embedded S3 and SQS with S3 notifications', () => {
     assert.equal(environment.BUCKET_NAME, aws.bucket);
     assert.equal(environment.QUEUE_URL, aws.queueUrl);
     assert.equal(environment.DLQ_URL, aws.dlqUrl);
+  });
+});
+
+describe('LocalAws: writes that are not uploads, keys XML cannot carry, and who may use it', () => {
+  let aws: LocalAws;
+  let s3: S3Client;
+  let sqs: SQSClient;
+  before(async () => {
+    aws = await LocalAws.start({ credentials: 'random' });
+    s3 = createS3Client(aws.clientOptions());
+    sqs = createSqsClient(aws.clientOptions());
+  });
+  after(async () => {
+    s3.destroy();
+    sqs.destroy();
+    await aws.stop();
+  });
+  const drain = async () => {
+    await aws.notificationsDelivered();
+    const names: string[] = [];
+    for (;;) {
+      const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: aws.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+      if (Messages.length === 0) return names;
+      for (const message of Messages) {
+        const body = JSON.parse(message.Body!);
+        if (body.Records) names.push(`${body.Records[0].eventName} ${body.Records[0].s3.object.key}`);
+        await sqs.send(new DeleteMessageCommand({ QueueUrl: aws.queueUrl, ReceiptHandle: message.ReceiptHandle }));
+      }
+    }
+  };
+
+  it('refuses PutObjectAcl and PutObjectTagging (the emulator would overwrite the object), and notifies only for real writes with S3’s event names', async () => {
+    const image = readFixtureImage('coffee.jpg');
+    await s3.send(new PutObjectCommand({ Bucket: aws.bucket, Key: 'uploads/keep.jpg', Body: image }));
+    await assert.rejects(s3.send(new PutObjectAclCommand({ Bucket: aws.bucket, Key: 'uploads/keep.jpg', ACL: 'private' })), (error: unknown) => (error as { name?: string }).name === 'NotImplemented' && /PUT \?acl is not supported by the local emulator/.test((error as Error).message));
+    await assert.rejects(s3.send(new PutObjectTaggingCommand({ Bucket: aws.bucket, Key: 'uploads/keep.jpg', Tagging: { TagSet: [{ Key: 'k', Value: 'v' }] } })), { name: 'NotImplemented' });
+    assert.equal((await s3.send(new HeadObjectCommand({ Bucket: aws.bucket, Key: 'uploads/keep.jpg' }))).ContentLength, image.length, 'the object is untouched');
+    await s3.send(new CopyObjectCommand({ Bucket: aws.bucket, Key: 'uploads/copy.jpg', CopySource: `${aws.bucket}/uploads/keep.jpg` }));
+    assert.deepEqual(await drain(), ['ObjectCreated:Put uploads/keep.jpg', 'ObjectCreated:Copy uploads/copy.jpg']);
+  });
+
+  it('lists a key holding a carriage return byte for byte (EncodingType=url, as S3 does)', async () => {
+    const key = 'uploads/line\rbreak.jpg';
+    await s3.send(new PutObjectCommand({ Bucket: aws.bucket, Key: key, Body: 'x' }));
+    assert.ok((await listKeys(s3, aws.bucket, 'uploads/line')).includes(key));
+    const raw = await s3.send(new ListObjectsV2Command({ Bucket: aws.bucket, Prefix: 'uploads/line' }));
+    assert.notEqual(raw.Contents?.[0]?.Key, key, 'without the encoding, XML turns \\r into \\n: the reason listings ask for it');
+  });
+
+  it('refuses requests signed with any other access key, or none', async () => {
+    assert.match(aws.credentials.accessKeyId, /^ALEXLOCAL[0-9A-F]{16}$/);
+    const intruder = createS3Client(aws.clientOptions({ credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 }));
+    await assert.rejects(intruder.send(new ListObjectsV2Command({ Bucket: aws.bucket })), { name: 'InvalidAccessKeyId' });
+    const intruderQueue = createSqsClient(aws.clientOptions({ credentials: { accessKeyId: 'someone-else', secretAccessKey: 'x' }, maxAttempts: 1 }));
+    await assert.rejects(intruderQueue.send(new ReceiveMessageCommand({ QueueUrl: aws.queueUrl })), (error: unknown) => /not this local pipeline's/.test((error as Error).message));
+    const anonymous = await fetch(`${aws.endpoint}/${aws.bucket}?list-type=2`);
+    assert.equal(anonymous.status, 403);
   });
 });

@@ -50,6 +50,7 @@ describe('TaskProtection against a stand-in ECS agent on loopback', () => {
     assert.deepEqual(requests.map((r) => r.enabled), [true]);
     protection.update(false);
     await waitFor(() => requests.length === 2, 'the release');
+    await protection.settled();
     assert.deepEqual(requests.map((r) => r.enabled), [true, false]);
     assert.equal(protection.held, false);
   });
@@ -60,6 +61,7 @@ describe('TaskProtection against a stand-in ECS agent on loopback', () => {
     protection.update(true);
     protection.update(false);
     await waitFor(() => requests.length === 2, 'both calls');
+    await protection.settled();
     assert.deepEqual(requests.map((r) => r.enabled), [true, false], 'the release lands last, so the task ends unprotected');
     assert.equal(protection.held, false);
   });
