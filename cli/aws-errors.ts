@@ -26,8 +26,12 @@ export function explainAwsError(error: unknown, target: { bucket?: string; queue
   if (failure.name === 'CredentialsProviderError') {
     return new CliError('no AWS credentials found: configure them (aws configure, AWS_PROFILE, …) or use --local', { cause: error, code: 'NO_CREDENTIALS' });
   }
-  if (failure.name === 'AccessDenied' || failure.$metadata?.httpStatusCode === 403) {
-    return new CliError(`access denied by ${where}: your credentials may not use ${target.bucket ?? target.queueUrl}`, { cause: error, code: 'ACCESS_DENIED' });
+  if (failure.name === 'AccessDenied' || failure.name === 'InvalidAccessKeyId' || failure.$metadata?.httpStatusCode === 403) {
+    // `local --serve` makes a key pair per run: old exports, or another user's, are refused.
+    const fix = target.endpoint && isLoopback(target.endpoint)
+      ? 'use --local, or the AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY that this run of `local --serve` printed'
+      : `your credentials may not use ${target.bucket ?? target.queueUrl}`;
+    return new CliError(`access denied by ${where}: ${fix}`, { cause: error, code: 'ACCESS_DENIED' });
   }
   return new CliError(`${failure.name ?? 'AWS error'}: ${failure.message ?? String(error)}`, { cause: error, code: 'AWS_ERROR' });
 }

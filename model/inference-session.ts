@@ -8,6 +8,7 @@ import type { Device, DeviceChoice } from './devices.js';
 import { ModelError, type ModelErrorCode } from './errors.js';
 import type { InferenceThreadReply, InferenceThreadRequest } from './inference-thread-protocol.js';
 import type { ModelFile, ModelIdentity } from './model-file.js';
+import { disableRuntimeTelemetry } from './runtime-telemetry.js';
 
 /** Options of {@link InferenceSession.create}. */
 export interface InferenceSessionOptions {
@@ -73,6 +74,8 @@ export class InferenceSession {
     const logger = options.logger ?? silentLogger;
     const maxBatchSize = options.maxBatchSize ?? 32;
     const threads = options.threads ?? availableParallelism();
+    // Before the thread starts: ONNX Runtime reads the variable when it creates its first session.
+    disableRuntimeTelemetry();
     const thread = new Thread(new URL('./inference-thread.js', import.meta.url));
     const opened = await request(thread, { type: 'open', modelPath: modelFile.path, device: options.device ?? 'auto', threads }, 'opened');
     if (opened.type === 'failed') {

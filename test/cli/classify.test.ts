@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { pngClaimingSize, svgDrawing, textPretendingToBeAnImage, truncated } from '../helpers/image-factories.js';
+import { ORT_TELEMETRY_VARIABLE } from '../../model/runtime-telemetry.js';
 import { jsonLines, runCli } from '../helpers/run-cli.js';
 import { fixtureImageNames, fixtureImagesDirectory, readFixtureImage } from '../helpers/shared-fixtures.js';
 
@@ -54,6 +55,23 @@ describe('alexnet-pipeline classify', () => {
       assert.equal(line.labels, undefined);
     }
     assert.equal(lines.at(-1)!.status, 'ok');
+  });
+
+  it('classifies photos named on a command line longer than 28 KB (ONNX Runtime telemetry would crash on it)', async () => {
+    // A shell glob over a big folder: 150 files whose paths are about 240 bytes each.
+    const folder = path.join(badFolder, 'a-folder-name-as-long-as-a-real-one-can-be-'.repeat(5));
+    await mkdir(folder, { recursive: true });
+    const files: string[] = [];
+    for (let i = 0; i < 150; i++) {
+      const file = path.join(folder, `holiday-photo-${String(i).padStart(3, '0')}.jpg`);
+      await copyFile(path.join(fixtureImagesDirectory, 'coffee.jpg'), file);
+      files.push(file);
+    }
+    assert.ok(files.join(' ').length > 32_000);
+    // As a user's shell would start it: nothing set ORT_DISABLE_TELEMETRY beforehand.
+    const run = await runCli(['classify', ...files, '--top-k', '1'], { env: { [ORT_TELEMETRY_VARIABLE]: undefined } });
+    assert.equal(run.status, 0, `exit ${run.status} ${run.signal ?? ''}: ${run.stderr.slice(-500)}`);
+    assert.equal(jsonLines(run.stdout).filter((line) => line.status === 'ok').length, 150);
   });
 
   it('writes to --out instead of stdout', async () => {

@@ -37,6 +37,15 @@ describe('the CLI at its edges, against local --serve', () => {
     assert.match(second.stderr, new RegExp(`^error: a local pipeline is already running for .* \\(pid ${serve.child.pid}, http://127\\.0\\.0\\.1:\\d+\\): stop it with Ctrl-C`, 'm'));
   });
 
+  it('refuses another access key, saying which credentials this run takes', async () => {
+    const e = serve.environment;
+    const intruder = await runCli(['status', '--bucket', e.BUCKET_NAME!, '--queue-url', e.QUEUE_URL!, '--dlq-url', e.DLQ_URL!, '--endpoint-url', e.AWS_ENDPOINT_URL!, '--region', e.AWS_REGION!], {
+      env: { AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' },
+    });
+    assert.equal(intruder.status, 1);
+    assert.match(intruder.stderr, /^error: access denied by http:\/\/127\.0\.0\.1:\d+: use --local, or the AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY that this run of `local --serve` printed$/m);
+  });
+
   it('shows keys with terminal escapes as text in upload and results output (table and CSV)', async () => {
     const hostile = path.join(folder, 'hostile');
     await mkdir(hostile);

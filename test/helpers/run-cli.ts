@@ -7,6 +7,8 @@ export const cliEntry = path.join(projectRoot, 'dist', 'cli', 'main.js');
 
 export interface CliRun {
   readonly status: number | null;
+  /** The signal that ended it, e.g. SIGSEGV, or null. */
+  readonly signal: NodeJS.Signals | null;
   readonly stdout: string;
   readonly stderr: string;
 }
@@ -25,7 +27,7 @@ export function runCli(args: readonly string[], options: { env?: NodeJS.ProcessE
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
+    child.on('close', (status, signal) => resolve({ status, signal, stdout, stderr }));
   });
 }
 
