@@ -71,6 +71,8 @@ export class PipelineStack extends Stack {
     // The CLI reads the key layout from these, so a stack deployed with other prefixes is found as it is.
     new CfnOutput(this, STACK_OUTPUT.uploadsPrefix, { value: parameters.uploadsPrefix, description: 'Key prefix whose images the pipeline classifies' });
     new CfnOutput(this, STACK_OUTPUT.resultsPrefix, { value: parameters.resultsPrefix, description: 'Key prefix the results are written below' });
+    new CfnOutput(this, STACK_OUTPUT.autoScalingGroupName, { value: this.capacity.autoScalingGroup.autoScalingGroupName, description: 'GPU instances (see the README before cdk destroy)' });
+    new CfnOutput(this, STACK_OUTPUT.clusterName, { value: this.capacity.cluster.clusterName });
     new CfnOutput(this, STACK_OUTPUT.dashboardUrl, {
       value: `https://${this.region}.console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards:name=${this.monitoring.dashboard.dashboardName}`,
     });

@@ -6,7 +6,7 @@ import { cacheDirectory, projectRoot } from '../common/paths.js';
 import { DEFAULT_DEV_MODEL_SEED } from './constants.js';
 import { ModelError } from './errors.js';
 
-/** Where the pretrained export lands (the container build writes it; see model/export_pretrained.py). */
+/** Where the pretrained model lands: `alexnet-pipeline model fetch` (or `model convert`) writes it, and so does the container build. */
 export const DEFAULT_MODEL_FILE = path.join(projectRoot, 'model', 'alexnet.onnx');
 
 /** How a model path was found. */

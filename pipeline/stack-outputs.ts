@@ -10,6 +10,10 @@ export const STACK_OUTPUT = {
   logGroupName: 'LogGroupName',
   uploadsPrefix: 'UploadsPrefix',
   resultsPrefix: 'ResultsPrefix',
+  /** The GPU instances' Auto Scaling group: the tear-down commands in the README name it. */
+  autoScalingGroupName: 'GpuAutoScalingGroupName',
+  /** The ECS cluster of the worker service. */
+  clusterName: 'ClusterName',
 } as const;
 
 /** The stack's default name (`cdk deploy` from the project root). */

@@ -16,7 +16,7 @@ const require = createRequire(import.meta.url);
 describe('infra/Dockerfile (static checks: Docker cannot run here)', () => {
   it('builds on the CUDA major that the installed onnxruntime-node’s CUDA provider is built for, with a fully pinned tag', () => {
     const image = argDefault('CUDA_IMAGE');
-    assert.equal(image, GPU_RUNTIME.baseImage, 'infra/gpu-runtime.ts and the Dockerfile name the same base image');
+    assert.equal(image, GPU_RUNTIME.baseImage, 'pipeline/gpu-runtime.ts and the Dockerfile name the same base image');
     const match = /^nvidia\/cuda:(\d+)\.(\d+)\.(\d+)-cudnn-runtime-ubuntu\d+\.\d+$/.exec(image!);
     assert.ok(match, `${image} is a full nvidia/cuda tag of the cudnn-runtime flavour`);
     assert.equal(Number(match[1]), GPU_RUNTIME.cudaMajor, `the base image is CUDA ${match[1]}; onnxruntime-node's provider needs CUDA ${GPU_RUNTIME.cudaMajor}`);
