@@ -18,6 +18,8 @@ const batchSize = Number(batchSizeText);
  * first ~1000 images while V8 compiles them, so a pass over the 1,024-image set is enough.
  */
 const WARM_UP_PASSES = Number(process.env.BENCH_WARM_UP_PASSES ?? 1);
+/** Length of each timed inference phase: long enough that two runs agree (shorter ones varied by 10%). */
+const INFERENCE_SECONDS = Number(process.env.BENCH_INFERENCE_SECONDS ?? 10);
 
 async function measure(images: number, work: () => Promise<void>): Promise<void> {
   const cpuBefore = process.cpuUsage();
@@ -49,8 +51,11 @@ if (phase === 'preprocess') {
   const session = await InferenceSession.create(model, { device: 'cpu', maxBatchSize: batchSize });
   const { rgb } = await decodeImage(await readFile(files[0]!));
   const batch = Array.from({ length: batchSize }, () => rgb);
-  await session.run(batch); // warm-up
-  const runs = Math.max(3, Math.ceil(160 / batchSize));
+  for (let i = 0; i < 3; i++) await session.run(batch); // warm-up
+  // As many batches as fit in INFERENCE_SECONDS, counted first so that `measure` times them alone.
+  const probeStarted = performance.now();
+  await session.run(batch);
+  const runs = Math.max(3, Math.ceil((INFERENCE_SECONDS * 1000) / (performance.now() - probeStarted)));
   await measure(runs * batchSize, async () => {
     for (let i = 0; i < runs; i++) await session.run(batch);
   });

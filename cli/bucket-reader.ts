@@ -1,20 +1,34 @@
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { isNotFoundError } from '../pipeline/errors.js';
-import type { ResultDocument } from '../pipeline/result-document.js';
+import { normalizeEtag, type ResultDocument } from '../pipeline/result-document.js';
 import { parseResultDocument } from '../pipeline/result-schema.js';
 import { CliError } from './cli-error.js';
 import { listedKey } from '../pipeline/s3-event.js';
 
-/** Every key below a prefix (all pages), byte for byte (listed URL-encoded, then decoded). */
-export async function listKeys(s3: S3Client, bucket: string, prefix: string): Promise<string[]> {
-  const keys: string[] = [];
+/** An object as a listing shows it. */
+export interface ListedObject {
+  readonly key: string;
+  readonly etag: string;
+  readonly size: number;
+}
+
+/** Every object below a prefix with its ETag and size (all pages), keys byte for byte. */
+export async function listObjects(s3: S3Client, bucket: string, prefix: string): Promise<ListedObject[]> {
+  const objects: ListedObject[] = [];
   let token: string | undefined;
   do {
     const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token, EncodingType: 'url' }));
-    for (const object of page.Contents ?? []) if (object.Key) keys.push(listedKey(object.Key, page.EncodingType));
+    for (const object of page.Contents ?? []) {
+      if (object.Key) objects.push({ key: listedKey(object.Key, page.EncodingType), etag: normalizeEtag(object.ETag), size: object.Size ?? 0 });
+    }
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
-  return keys;
+  return objects;
+}
+
+/** Every key below a prefix (all pages), byte for byte (listed URL-encoded, then decoded). */
+export async function listKeys(s3: S3Client, bucket: string, prefix: string): Promise<string[]> {
+  return (await listObjects(s3, bucket, prefix)).map((object) => object.key);
 }
 
 /** A result object that is there but is not a result document (corrupt, or written by someone else). */

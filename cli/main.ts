@@ -5,17 +5,8 @@ import { Command } from 'commander';
 import { PipelineError } from '../common/errors.js';
 import { createLogger } from '../common/logger.js';
 import { projectRoot } from '../common/paths.js';
-import { configureImageDecoding } from '../model/index.js';
+import type { Logger } from '../common/logger.js';
 import { CliError, EXIT } from './cli-error.js';
-import { classifyCommand } from './commands/classify.js';
-import { doctorCommand } from './commands/doctor.js';
-import { localCommand } from './commands/local.js';
-import { modelCommand } from './commands/model.js';
-import { redriveCommand } from './commands/redrive.js';
-import { resultsCommand } from './commands/results.js';
-import { smokeCommand } from './commands/smoke.js';
-import { statusCommand } from './commands/status.js';
-import { uploadCommand } from './commands/upload.js';
 import { visibleText } from './terminal-text.js';
 
 // The AWS SDK's notice that its releases after January 2027 need Node.js 22 is said once in the
@@ -30,22 +21,34 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 });
 
 const logger = createLogger('alexnet-pipeline', { pretty: process.stderr.isTTY === true });
-configureImageDecoding();
 const { version } = JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { version: string };
 
 const program = new Command('alexnet-pipeline')
   .description('Batch image classification with AlexNet: locally, or on AWS through S3, SQS and GPU containers.')
   .version(version, '-V, --version', 'print the version')
-  .showHelpAfterError('(run with --help for usage)')
-  .addCommand(localCommand(logger))
-  .addCommand(classifyCommand(logger))
-  .addCommand(modelCommand(logger))
-  .addCommand(uploadCommand(logger))
-  .addCommand(resultsCommand(logger))
-  .addCommand(statusCommand())
-  .addCommand(redriveCommand())
-  .addCommand(doctorCommand())
-  .addCommand(smokeCommand());
+  .showHelpAfterError('(run with --help for usage)');
+
+/**
+ * The commands, each loaded only when it runs: their dependencies (sharp, ONNX Runtime, DuckDB,
+ * the emulator, a dozen AWS clients) would otherwise cost every command about a second of start-up.
+ * `--help` and an unknown name load them all, for the full listing.
+ */
+const COMMANDS: Record<string, (logger: Logger) => Promise<Command>> = {
+  local: async (l) => (await import('./commands/local.js')).localCommand(l),
+  classify: async (l) => (await import('./commands/classify.js')).classifyCommand(l),
+  model: async (l) => (await import('./commands/model.js')).modelCommand(l),
+  upload: async (l) => (await import('./commands/upload.js')).uploadCommand(l),
+  results: async (l) => (await import('./commands/results.js')).resultsCommand(l),
+  query: async (l) => (await import('./commands/query.js')).queryCommand(l),
+  status: async () => (await import('./commands/status.js')).statusCommand(),
+  redrive: async () => (await import('./commands/redrive.js')).redriveCommand(),
+  doctor: async () => (await import('./commands/doctor.js')).doctorCommand(),
+  smoke: async () => (await import('./commands/smoke.js')).smokeCommand(),
+};
+const named = process.argv.slice(2).find((argument) => !argument.startsWith('-'));
+const onlyVersion = !named && process.argv.slice(2).some((argument) => argument === '-V' || argument === '--version');
+const wanted = onlyVersion ? [] : named && named in COMMANDS ? [named] : Object.keys(COMMANDS);
+for (const command of await Promise.all(wanted.map((name) => COMMANDS[name]!(logger)))) program.addCommand(command);
 
 // Every failure is one line on stderr with what to do; the details (a stack) only at LOG_LEVEL=debug.
 try {

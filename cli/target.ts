@@ -35,6 +35,8 @@ export interface Target {
   readonly layout: KeyLayout;
   readonly s3: S3Client;
   readonly sqs: SQSClient;
+  /** A deployed stack's Athena resources (from its outputs), for `query --engine athena`. */
+  readonly athena?: { readonly database: string; readonly workGroup: string };
 }
 
 /** Adds `--local`, `--bucket`, `--queue-url`, `--dlq-url`, `--outputs-file`, `--stack`, `--region`, `--endpoint-url`. */
@@ -120,6 +122,9 @@ export async function resolveTarget(options: TargetOptions, needs: readonly Need
     layout: keyLayout(outputs),
     s3: createS3Client(clientOptions),
     sqs: createSqsClient(clientOptions),
+    ...(outputs?.[STACK_OUTPUT.resultsDatabase] && outputs[STACK_OUTPUT.queryWorkGroup]
+      ? { athena: { database: outputs[STACK_OUTPUT.resultsDatabase]!, workGroup: outputs[STACK_OUTPUT.queryWorkGroup]! } }
+      : {}),
   };
 }
 

@@ -35,7 +35,7 @@ export interface AwsTimeouts {
  * @smithy/node-http-handler 4 only logs a warning when a request overruns `requestTimeout` and
  * keeps waiting.
  */
-function requestHandlerFor(timeouts: AwsTimeouts | undefined) {
+export function requestHandlerFor(timeouts: AwsTimeouts | undefined) {
   if (!timeouts) return {};
   return {
     requestHandler: {
@@ -47,7 +47,7 @@ function requestHandlerFor(timeouts: AwsTimeouts | undefined) {
   };
 }
 
-function customEndpoint(explicit: string | undefined, serviceVariable: string): string | undefined {
+export function customEndpoint(explicit: string | undefined, serviceVariable: string): string | undefined {
   return explicit ?? process.env[serviceVariable] ?? process.env.AWS_ENDPOINT_URL;
 }
 
@@ -87,3 +87,4 @@ export function createSqsClient(options: AwsClientOptions = {}): SQSClient {
     ...(endpoint ? { endpoint, useQueueUrlAsEndpoint: false } : {}),
   });
 }
+

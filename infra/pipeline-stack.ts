@@ -5,7 +5,9 @@ import { STACK_OUTPUT } from '../pipeline/stack-outputs.js';
 import { WORKER_DEFAULTS } from '../pipeline/worker-environment.js';
 import { GpuCapacity } from './constructs/gpu-capacity.js';
 import { PipelineMonitoring } from './constructs/pipeline-monitoring.js';
+import { ErrorNotifications } from './constructs/error-notifications.js';
 import { PipelineStorage } from './constructs/pipeline-storage.js';
+import { ResultQueries } from './constructs/result-queries.js';
 import { WorkerService } from './constructs/worker-service.js';
 import type { PipelineParameters } from '../pipeline/deploy-parameters.js';
 
@@ -24,6 +26,8 @@ export class PipelineStack extends Stack {
   public readonly capacity: GpuCapacity;
   public readonly worker: WorkerService;
   public readonly monitoring: PipelineMonitoring;
+  public readonly queries: ResultQueries;
+  public readonly errorNotifications?: ErrorNotifications;
   public readonly parameters: PipelineParameters;
 
   constructor(scope: Construct, id: string, props: PipelineStackProps) {
@@ -63,6 +67,20 @@ export class PipelineStack extends Stack {
       oldestMessageAlarmAge: Duration.minutes(parameters.oldestMessageAlarmMinutes),
       alarmEmail: parameters.alarmEmail,
     });
+    this.queries = new ResultQueries(this, 'Queries', {
+      bucket: this.storage.bucket,
+      resultsPrefix: parameters.resultsPrefix,
+      accessLogBucket: this.storage.accessLogBucket,
+      scanLimitGb: parameters.queryScanLimitGb,
+    });
+    if (parameters.notifyErrorsEmail || parameters.notifyErrorsTopicArn) {
+      this.errorNotifications = new ErrorNotifications(this, 'ErrorNotifications', {
+        bucket: this.storage.bucket,
+        topicKey: this.monitoring.alarmKey,
+        email: parameters.notifyErrorsEmail,
+        topicArn: parameters.notifyErrorsTopicArn,
+      });
+    }
 
     new CfnOutput(this, STACK_OUTPUT.bucketName, { value: this.storage.bucket.bucketName, description: `Upload images below ${parameters.uploadsPrefix}; results appear below ${parameters.resultsPrefix}` });
     new CfnOutput(this, STACK_OUTPUT.queueUrl, { value: this.storage.queue.queueUrl });
@@ -73,6 +91,8 @@ export class PipelineStack extends Stack {
     new CfnOutput(this, STACK_OUTPUT.resultsPrefix, { value: parameters.resultsPrefix, description: 'Key prefix the results are written below' });
     new CfnOutput(this, STACK_OUTPUT.autoScalingGroupName, { value: this.capacity.autoScalingGroup.autoScalingGroupName, description: 'GPU instances (see the README before cdk destroy)' });
     new CfnOutput(this, STACK_OUTPUT.clusterName, { value: this.capacity.cluster.clusterName });
+    new CfnOutput(this, STACK_OUTPUT.resultsDatabase, { value: this.queries.databaseName, description: 'Glue database of the results table (alexnet-pipeline query --engine athena)' });
+    new CfnOutput(this, STACK_OUTPUT.queryWorkGroup, { value: this.queries.workGroup.ref, description: 'Athena workgroup for queries of the results' });
     new CfnOutput(this, STACK_OUTPUT.dashboardUrl, {
       value: `https://${this.region}.console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards:name=${this.monitoring.dashboard.dashboardName}`,
     });

@@ -29,6 +29,12 @@ export interface PipelineParameters {
   readonly oldestMessageAlarmMinutes: number;
   /** E-mail address subscribed to the alarm topic. Default: none. */
   readonly alarmEmail?: string;
+  /** Most data one Athena query of the results may scan, GB (the workgroup's limit). Default: 10. */
+  readonly queryScanLimitGb: number;
+  /** E-mail address told of every error result. Default: none. */
+  readonly notifyErrorsEmail?: string;
+  /** An SNS topic (ARN) told of every error result; its policy must let EventBridge publish. Default: none. */
+  readonly notifyErrorsTopicArn?: string;
 }
 
 export const PARAMETER_DEFAULTS: PipelineParameters = {
@@ -43,6 +49,7 @@ export const PARAMETER_DEFAULTS: PipelineParameters = {
   taskMemoryMiB: 8192,
   logRetentionDays: 30,
   oldestMessageAlarmMinutes: 30,
+  queryScanLimitGb: 10,
 };
 
 /** The context keys this app reads: anything else a user passes is a typo and stops synth. */
@@ -59,7 +66,13 @@ export const PARAMETER_KEYS: readonly (keyof PipelineParameters)[] = [
   'logRetentionDays',
   'oldestMessageAlarmMinutes',
   'alarmEmail',
+  'queryScanLimitGb',
+  'notifyErrorsEmail',
+  'notifyErrorsTopicArn',
 ];
+
+const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
 
 /** CloudWatch Logs accepts only these retention periods. */
 const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
@@ -123,6 +136,9 @@ export function readPipelineParameters(context: (key: string) => unknown, givenK
     logRetentionDays: integer('logRetentionDays', PARAMETER_DEFAULTS.logRetentionDays, 1, 3653),
     oldestMessageAlarmMinutes: integer('oldestMessageAlarmMinutes', PARAMETER_DEFAULTS.oldestMessageAlarmMinutes, 1, 20_160),
     ...(context('alarmEmail') === undefined ? {} : { alarmEmail: String(context('alarmEmail')) }),
+    queryScanLimitGb: integer('queryScanLimitGb', PARAMETER_DEFAULTS.queryScanLimitGb, 1, 100_000),
+    ...(context('notifyErrorsEmail') === undefined ? {} : { notifyErrorsEmail: String(context('notifyErrorsEmail')) }),
+    ...(context('notifyErrorsTopicArn') === undefined ? {} : { notifyErrorsTopicArn: String(context('notifyErrorsTopicArn')) }),
   };
 
   const typeProblem = instanceTypeProblem(parameters.instanceType);
@@ -133,7 +149,13 @@ export function readPipelineParameters(context: (key: string) => unknown, givenK
   }
   for (const problem of keyLayoutProblems(parameters)) problems.push(`${problem.field} ${problem.message}`);
   if (!LOG_RETENTION_DAYS.includes(parameters.logRetentionDays)) problems.push(`logRetentionDays must be one of ${LOG_RETENTION_DAYS.join(', ')}, got ${parameters.logRetentionDays}`);
-  if (parameters.alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(parameters.alarmEmail)) problems.push(`alarmEmail must be an e-mail address, got "${parameters.alarmEmail}"`);
+  for (const key of ['alarmEmail', 'notifyErrorsEmail'] as const) {
+    const address = parameters[key];
+    if (address !== undefined && !EMAIL.test(address)) problems.push(`${key} must be an e-mail address, got "${address}"`);
+  }
+  if (parameters.notifyErrorsTopicArn !== undefined && !SNS_TOPIC_ARN.test(parameters.notifyErrorsTopicArn)) {
+    problems.push(`notifyErrorsTopicArn must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>), got "${parameters.notifyErrorsTopicArn}"`);
+  }
   if (problems.length > 0) throw new ConfigurationError(`invalid CDK context: ${problems.join('; ')}`, { keys: problems.length });
   return parameters;
 }

@@ -14,6 +14,9 @@ export const STACK_OUTPUT = {
   autoScalingGroupName: 'GpuAutoScalingGroupName',
   /** The ECS cluster of the worker service. */
   clusterName: 'ClusterName',
+  /** `query --engine athena`: the Glue database with the results table, and the workgroup to run in. */
+  resultsDatabase: 'ResultsDatabaseName',
+  queryWorkGroup: 'QueryWorkGroupName',
 } as const;
 
 /** The stack's default name (`cdk deploy` from the project root). */

@@ -29,6 +29,7 @@ export const WORKER_ENVIRONMENT = {
   sdkConnectionTimeoutMs: 'SDK_CONNECTION_TIMEOUT_MS',
   sdkRequestTimeoutMs: 'SDK_REQUEST_TIMEOUT_MS',
   healthFile: 'HEALTH_FILE',
+  eventBusName: 'EVENT_BUS_NAME',
 } as const;
 
 /** Defaults of the worker's settings; the CDK stack derives its queue timeouts from them. */

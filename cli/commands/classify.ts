@@ -3,7 +3,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { once } from 'node:events';
 import { Command, Option } from 'commander';
 import type { Logger } from '../../common/logger.js';
-import { checkFileSize, classifyImages, describeImageExtensions, ImageClassifier, ImageError, type ImageSource, type PreprocessOptions } from '../../model/index.js';
+import { checkFileSize, classifyImages, configureImageDecoding, describeImageExtensions, ImageClassifier, ImageError, type ImageSource, type PreprocessOptions } from '../../model/index.js';
 import { buildResult } from '../../pipeline/result-document.js';
 import { resultFingerprint } from '../../pipeline/result-fingerprint.js';
 import { CliError } from '../cli-error.js';
@@ -26,6 +26,7 @@ export function classifyCommand(logger: Logger): Command {
     .argument('<paths...>', 'image files or folders (folders are searched recursively for images)')
     .addOption(new Option('--out <file>', 'write the JSON lines to this file instead of stdout'));
   addModelOptions(command).action(async (paths: string[], options: ClassifyCommandOptions) => {
+    configureImageDecoding();
     process.exitCode = await runClassify(paths, options, logger);
   });
   return command;

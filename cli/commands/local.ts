@@ -4,7 +4,7 @@ import type { Logger } from '../../common/logger.js';
 import { projectRoot } from '../../common/paths.js';
 import { startInProcessWorker, type InProcessWorker } from '../../local/in-process-worker.js';
 import { LocalAws } from '../../local/local-aws.js';
-import { ImageClassifier } from '../../model/index.js';
+import { configureImageDecoding, ImageClassifier } from '../../model/index.js';
 import { CliError } from '../cli-error.js';
 import { warnSkipped } from '../image-files.js';
 import { printResultsAsTheyArrive } from '../local-results-printer.js';
@@ -52,6 +52,7 @@ export function localCommand(logger: Logger): Command {
     .addOption(new Option('--out <file>', 'where to write all results as JSONL').default('alexnet-results.jsonl'))
     .addOption(new Option('--timeout <seconds>', 'give up waiting for results after this long').argParser(integerInRange(1, 86_400)).default(120));
   addModelOptions(command).action(async (paths: string[], options: LocalOptions) => {
+    configureImageDecoding();
     process.exitCode = await runLocal(paths, options, logger);
   });
   return command;

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Command, Option } from 'commander';
 import type { Logger } from '../../common/logger.js';
-import { hasImageExtension } from '../../model/index.js';
+import { hasImageExtension } from '../../model/image-formats.js';
 import { hasLongKeyResult, LONG_KEY_RESULTS_FOLDER, resultKeyFor, resultsPrefixFor, uploadKeyFor } from '../../pipeline/object-keys.js';
 import { explainAwsError } from '../aws-errors.js';
 import { listKeys, readResult, UnreadableResultError } from '../bucket-reader.js';

@@ -1,7 +1,7 @@
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import Table from 'cli-table3';
 import { Command, Option } from 'commander';
-import { hasImageExtension } from '../../model/index.js';
+import { hasImageExtension } from '../../model/image-formats.js';
 import { explainAwsError } from '../aws-errors.js';
 import { listKeys } from '../bucket-reader.js';
 import { oneOf } from '../option-parsers.js';

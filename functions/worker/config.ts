@@ -51,6 +51,7 @@ const environmentSchema = z
     [ENV.sdkConnectionTimeoutMs]: integer(100, 120_000, WORKER_DEFAULTS.sdkConnectionTimeoutMs),
     [ENV.sdkRequestTimeoutMs]: integer(1_000, 600_000, WORKER_DEFAULTS.sdkRequestTimeoutMs),
     [ENV.healthFile]: textOr(WORKER_DEFAULTS.healthFile),
+    [ENV.eventBusName]: z.string().trim().regex(/^[A-Za-z0-9._\-/:]{1,1600}$/, 'must be an EventBridge bus name or ARN').optional(),
   })
   .superRefine((env, context) => {
     if (env[ENV.heartbeatIntervalSeconds] >= env[ENV.visibilityTimeoutSeconds]) {
@@ -125,6 +126,8 @@ export interface WorkerConfig {
   readonly sdkRequestTimeoutMs: number;
   /** The file the event loop touches for the container health check. Default `/tmp/alexnet-worker.alive`. */
   readonly healthFile: string;
+  /** The EventBridge bus that gets an event per stored result. Default: none (no events). */
+  readonly eventBusName?: string;
 }
 
 /**
@@ -166,6 +169,7 @@ export function loadWorkerConfig(environment: NodeJS.ProcessEnv = process.env): 
     sdkConnectionTimeoutMs: env[ENV.sdkConnectionTimeoutMs],
     sdkRequestTimeoutMs: env[ENV.sdkRequestTimeoutMs],
     healthFile: env[ENV.healthFile],
+    eventBusName: env[ENV.eventBusName],
   };
 }
 

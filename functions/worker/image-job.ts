@@ -3,7 +3,7 @@ import pLimit from 'p-limit';
 import type { Logger } from '../../common/logger.js';
 import { decodeImage, errorOutcome, type BatchClassifier, type ClassificationOutcome, type LabelScore } from '../../model/index.js';
 import { hasLongKeyResult, resultKeyFor, S3_MAX_KEY_BYTES, skipReasonFor } from '../../pipeline/object-keys.js';
-import { buildResult, normalizeEtag, type ResultTimings } from '../../pipeline/result-document.js';
+import { buildResult, normalizeEtag, type ResultDocument, type ResultTimings } from '../../pipeline/result-document.js';
 import type { S3ObjectRecord } from '../../pipeline/s3-event.js';
 import type { WorkerConfig } from './config.js';
 import type { ImageBatcher } from './image-batcher.js';
@@ -21,6 +21,7 @@ export interface ImageMemory {
 }
 import type { ObjectStore } from './object-store.js';
 import { classifyFailure, type RecordOutcome } from './outcome-policy.js';
+import type { ResultEventPublisher } from './result-event-publisher.js';
 import type { StoredResultLookup } from './stored-result-lookup.js';
 
 /** Counters the jobs keep, part of the worker's stats. */
@@ -45,6 +46,8 @@ export interface ImageJobDependencies {
   readonly fingerprint: string;
   readonly logger: Logger;
   readonly stats: ImageJobStats;
+  /** Sends a completion event per stored result (`EVENT_BUS_NAME`). Default: none. */
+  readonly events?: ResultEventPublisher;
 }
 
 /** Smallest reservation for a download whose event states no size. */
@@ -85,7 +88,9 @@ export class ImageJobRunner {
       if (existing && existing.sourceEtag === etag && existing.fingerprint === fingerprint) {
         stats.duplicates++;
         logger.info({ key, resultKey, messageId }, 'result already stored for this ETag and fingerprint; not recomputed');
-        return 'duplicate';
+        // Its event may not have been sent (a failed PutEvents, a task stopped in between): send it
+        // again, so that every stored result has at least one event.
+        return (await this.publishStored(bucket, resultKey, messageId)) ? 'duplicate' : 'retry';
       }
       const rgb = await this.downloadAndDecode(record, etag, timings);
       const batched = await batcher.add(rgb);
@@ -132,7 +137,37 @@ export class ImageJobRunner {
     }
     if (outcome.status === 'ok') stats.classified++;
     else stats.errorResults++;
+    if (!(await this.publish(document, resultKey, messageId))) return 'retry';
     return outcome.status === 'ok' ? 'stored' : 'error-stored';
+  }
+
+  /** Sends a stored result's event; false (and the message goes back to the queue) when it could not be sent. */
+  private async publish(document: ResultDocument, resultKey: string, messageId: string): Promise<boolean> {
+    const { events, logger, stats } = this.dependencies;
+    if (!events) return true;
+    try {
+      await events.publish(document, resultKey);
+      return true;
+    } catch (error) {
+      stats.retried++;
+      logger.warn({ key: document.source.key, resultKey, messageId, err: error }, 'result stored, but its event could not be sent; the message goes back to the queue to send it again');
+      return false;
+    }
+  }
+
+  /** The event of a result stored earlier, read back from S3; false when it could not be sent. */
+  private async publishStored(bucket: string, resultKey: string, messageId: string): Promise<boolean> {
+    const { events, store, logger } = this.dependencies;
+    if (!events) return true;
+    let document: ResultDocument | undefined;
+    try {
+      document = await store.readResult(bucket, resultKey);
+    } catch (error) {
+      logger.warn({ resultKey, messageId, err: error }, 'stored result could not be read to send its event; the message goes back to the queue');
+      return false;
+    }
+    if (!document) return true; // deleted since the lookup: nothing to announce
+    return this.publish(document, resultKey, messageId);
   }
 
   /**

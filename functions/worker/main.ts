@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { createS3Client, createSqsClient } from '../../common/aws-clients.js';
+import { createEventBridgeClient } from '../../common/eventbridge-client.js';
 import { ConfigurationError } from '../../common/errors.js';
 import { createLogger } from '../../common/logger.js';
 import { configureImageDecoding, ImageClassifier } from '../../model/index.js';
@@ -30,6 +31,7 @@ try {
     sqs: createSqsClient({ timeouts: timeouts.sqs }),
     classifier,
     logger,
+    events: config.eventBusName ? createEventBridgeClient({ timeouts: timeouts.s3 }) : undefined,
   });
   const stopHealthFile = keepHealthFileFresh(config.healthFile, logger);
   const shutDown = async (signal: string) => {

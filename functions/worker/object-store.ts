@@ -10,6 +10,7 @@ import {
   TransientAwsError,
 } from '../../pipeline/errors.js';
 import { normalizeEtag, RESULT_METADATA, type ResultDocument } from '../../pipeline/result-document.js';
+import { parseResultDocument } from '../../pipeline/result-schema.js';
 import { listedKey } from '../../pipeline/s3-event.js';
 
 /** What a stored result was computed from: it is reused only for the same source ETag and fingerprint. */
@@ -113,6 +114,20 @@ export class ObjectStore {
       if (isNotFoundError(error)) return undefined;
       throw this.classified(error, 'HeadObject', bucket, resultKey);
     }
+  }
+
+  /** A stored result read back, or undefined when there is none or it is not a result document. */
+  async readResult(bucket: string, resultKey: string): Promise<ResultDocument | undefined> {
+    let text: string;
+    try {
+      const response = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: resultKey }));
+      text = await response.Body!.transformToString();
+    } catch (error) {
+      if (isNotFoundError(error)) return undefined;
+      throw this.classified(error, 'GetObject', bucket, resultKey);
+    }
+    const parsed = parseResultDocument(text);
+    return 'document' in parsed ? parsed.document : undefined;
   }
 
   /** Stores a result JSON, tagged with what makes it reusable (source ETag, result fingerprint). */

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Message, SQSClient } from '@aws-sdk/client-sqs';
 import type { Logger } from '../../common/logger.js';
@@ -15,6 +16,7 @@ import { ObjectStore } from './object-store.js';
 import { classifyFailure, decideLeaseEnd, type RecordOutcome } from './outcome-policy.js';
 import { MessageDeleter } from './queue-operations.js';
 import { ReceiveLoop } from './receive-loop.js';
+import { ResultEventPublisher } from './result-event-publisher.js';
 import { StoredResultLookup } from './stored-result-lookup.js';
 import { TaskProtection } from './task-protection.js';
 
@@ -26,6 +28,8 @@ export interface QueueConsumerDependencies {
   readonly logger: Logger;
   /** ECS scale-in protection. Default: from `$ECS_AGENT_URI` (a no-op without it). */
   readonly taskProtection?: TaskProtection;
+  /** Where completion events go when `EVENT_BUS_NAME` is set. */
+  readonly events?: EventBridgeClient;
 }
 
 /** Counters since start, for logs, tests and the benchmark. */
@@ -106,6 +110,7 @@ export class QueueConsumer {
       fingerprint: resultFingerprint({ modelSha256: classifier.model.sha256, topK: classifier.topK, maxImageBytes: config.maxImageBytes, maxImagePixels: config.maxImagePixels }),
       logger,
       stats: this.stats,
+      events: config.eventBusName && dependencies.events ? new ResultEventPublisher(dependencies.events, config.eventBusName) : undefined,
     });
   }
 

@@ -10,6 +10,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { projectRoot } from '../../common/paths.js';
+import { RESULT_EVENT, RESULT_EVENT_BUS } from '../../pipeline/result-events.js';
 import { WORKER_DEFAULTS, WORKER_ENVIRONMENT } from '../../pipeline/worker-environment.js';
 import type { GpuCapacity } from './gpu-capacity.js';
 
@@ -90,6 +91,8 @@ export class WorkerService extends Construct {
         [WORKER_ENVIRONMENT.shutdownGraceSeconds]: String(STOP_TIMEOUT_SECONDS - 30),
         // On a GPU instance a CPU fallback would be silently 10× slower: fail loudly instead.
         [WORKER_ENVIRONMENT.device]: 'cuda',
+        // One "Image result stored" event per result, on the account's default bus.
+        [WORKER_ENVIRONMENT.eventBusName]: RESULT_EVENT_BUS,
         AWS_REGION: Stack.of(this).region,
       },
     });
@@ -154,6 +157,14 @@ export class WorkerService extends Construct {
         actions: ['ecs:UpdateTaskProtection', 'ecs:GetTaskProtection'],
         // Pseudo-parameters rather than formatArn: the ARN reads the same whatever env the stack has.
         resources: [`arn:${Aws.PARTITION}:ecs:${Aws.REGION}:${Aws.ACCOUNT_ID}:task/${props.capacity.cluster.clusterName}/*`],
+      }),
+    );
+    // Completion events: only to the default bus, and only with the pipeline's own source.
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['events:PutEvents'],
+        resources: [`arn:${Aws.PARTITION}:events:${Aws.REGION}:${Aws.ACCOUNT_ID}:event-bus/${RESULT_EVENT_BUS}`],
+        conditions: { StringEquals: { 'events:source': RESULT_EVENT.source } },
       }),
     );
   }

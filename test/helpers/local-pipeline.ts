@@ -1,3 +1,4 @@
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
@@ -42,8 +43,8 @@ export class LocalPipeline {
   }
 
   /** A worker in this process; tests may give it their own clients (to make S3 fail fast, or to record calls). */
-  startWorker(classifier: BatchClassifier, overrides: Record<string, string> = {}, clients: { s3?: S3Client; sqs?: SQSClient; logger?: Logger } = {}): QueueConsumer {
-    const worker = new QueueConsumer(this.workerConfig(overrides), { s3: clients.s3 ?? this.s3, sqs: clients.sqs ?? this.sqs, classifier, logger: clients.logger ?? silentLogger });
+  startWorker(classifier: BatchClassifier, overrides: Record<string, string> = {}, clients: { s3?: S3Client; sqs?: SQSClient; logger?: Logger; events?: EventBridgeClient } = {}): QueueConsumer {
+    const worker = new QueueConsumer(this.workerConfig(overrides), { s3: clients.s3 ?? this.s3, sqs: clients.sqs ?? this.sqs, classifier, logger: clients.logger ?? silentLogger, events: clients.events });
     worker.start();
     return worker;
   }

@@ -180,7 +180,7 @@ describe('PipelineStack: GPU capacity and service', () => {
 });
 
 describe('PipelineStack: least privilege', () => {
-  it('lets the task read uploads/*, write results/*, consume the queue, protect itself, and nothing else', () => {
+  it('lets the task read uploads/*, write results/*, consume the queue, protect itself, send its completion events, and nothing else', () => {
     const statements = taskRolePolicy();
     const bucketArn = { 'Fn::GetAtt': [stack.getLogicalId(stack.storage.bucket.node.defaultChild as never), 'Arn'] };
     // Statements may be merged (minimizePolicies): a statement grants its actions on each of its resources.
@@ -192,7 +192,7 @@ describe('PipelineStack: least privilege', () => {
     const dlqArn = { 'Fn::GetAtt': [stack.getLogicalId(stack.storage.deadLetterQueue.node.defaultChild as never), 'Arn'] };
     assert.deepEqual(actionsOn(dlqArn), ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'], 'the DLQ: send only (unusable messages go there at once)');
     const all = statements.flatMap((s) => [s.Action].flat());
-    for (const action of all) assert.match(action, /^(s3:(GetObject|PutObject|ListBucket)|sqs:(ReceiveMessage|ChangeMessageVisibility|GetQueueUrl|DeleteMessage|GetQueueAttributes|SendMessage)|ecs:(UpdateTaskProtection|GetTaskProtection))$/);
+    for (const action of all) assert.match(action, /^(s3:(GetObject|PutObject|ListBucket)|sqs:(ReceiveMessage|ChangeMessageVisibility|GetQueueUrl|DeleteMessage|GetQueueAttributes|SendMessage)|ecs:(UpdateTaskProtection|GetTaskProtection)|events:PutEvents)$/);
     assert.ok(!all.some((action) => /Delete(Object|Bucket)|\*/.test(action)));
     assert.ok(statements.every((s) => s.Effect === 'Allow' && s.Resource !== '*'));
   });

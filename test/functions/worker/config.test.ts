@@ -33,6 +33,7 @@ describe('loadWorkerConfig', () => {
     [{ QUEUE_URL, UPLOADS_PREFIX: 'uploads' }, 'UPLOADS_PREFIX'],
     [{ QUEUE_URL, RESULTS_PREFIX: 'uploads/labels/' }, 'RESULTS_PREFIX'],
     [{ QUEUE_URL, VISIBILITY_TIMEOUT_SECONDS: '30', HEARTBEAT_INTERVAL_SECONDS: '30' }, 'HEARTBEAT_INTERVAL_SECONDS'],
+    [{ QUEUE_URL, EVENT_BUS_NAME: 'my bus; rm -rf' }, 'EVENT_BUS_NAME'],
   ] as const) {
     it(`stops with a message naming ${variable} for ${JSON.stringify(environment)}`, () => {
       assert.throws(

@@ -1,0 +1,83 @@
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { LABEL_STRUCT_DUCKDB, RESULT_COLUMNS, RESULTS_TABLE } from '../../pipeline/results-table.js';
+import { QueryFailedError, type QueryTable } from './query-table.js';
+
+/** Staging types: what the appender writes; the table proper is cast from them. */
+const STAGING_TYPE: Record<string, string> = { VARCHAR: 'VARCHAR', DOUBLE: 'DOUBLE', BOOLEAN: 'BOOLEAN', INTEGER: 'INTEGER', BIGINT: 'BIGINT', 'TIMESTAMP WITH TIME ZONE': 'VARCHAR', [LABEL_STRUCT_DUCKDB]: 'VARCHAR' };
+
+/**
+ * Runs `sql` over the table `results` holding `rows`, in an in-memory DuckDB that can touch
+ * nothing else: the rows go in through the appender, then external access (files, network,
+ * ATTACH, COPY, INSTALL/LOAD) is switched off and the configuration locked, before the user's
+ * SQL runs. A failing statement is a {@link QueryFailedError} with DuckDB's first message line.
+ */
+export async function runDuckDbQuery(sql: string, rows: readonly Record<string, unknown>[]): Promise<QueryTable> {
+  const instance = await DuckDBInstance.create(':memory:', { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false', allow_community_extensions: 'false' });
+  const connection = await instance.connect();
+  try {
+    await loadRows(connection, rows);
+    await connection.run('SET enable_external_access = false');
+    await connection.run('SET lock_configuration = true');
+    let reader;
+    try {
+      reader = await connection.runAndReadAll(sql);
+    } catch (error) {
+      throw new QueryFailedError('duckdb', firstLine((error as Error).message));
+    }
+    return { columns: reader.columnNames(), rows: withSafeIntegers(reader.getRowObjectsJson() as Record<string, unknown>[], reader.columnNames(), reader.columnTypes().map(String)) };
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+async function loadRows(connection: DuckDBConnection, rows: readonly Record<string, unknown>[]): Promise<void> {
+  const quoted = (name: string) => `"${name}"`;
+  await connection.run(`CREATE TABLE staging (${RESULT_COLUMNS.map((column) => `${quoted(column.name)} ${STAGING_TYPE[column.duckdbType]}`).join(', ')})`);
+  const appender = await connection.createAppender('staging');
+  for (const row of rows) {
+    for (const column of RESULT_COLUMNS) {
+      const value = row[column.name];
+      const staging = STAGING_TYPE[column.duckdbType];
+      if (value === null || value === undefined) appender.appendNull();
+      else if (column.duckdbType === LABEL_STRUCT_DUCKDB) appender.appendVarchar(JSON.stringify(value));
+      else if (staging === 'DOUBLE') appender.appendDouble(Number(value));
+      else if (staging === 'BOOLEAN') appender.appendBoolean(Boolean(value));
+      else if (staging === 'INTEGER') appender.appendInteger(Number(value));
+      else if (staging === 'BIGINT') appender.appendBigInt(BigInt(Math.trunc(Number(value))));
+      else appender.appendVarchar(String(value));
+    }
+    appender.endRow();
+  }
+  appender.flushSync();
+  appender.closeSync();
+  const labelJsonType = JSON.stringify([{ index: 'INTEGER', label: 'VARCHAR', score: 'DOUBLE' }]);
+  const selectList = RESULT_COLUMNS.map((column) => {
+    if (column.duckdbType === LABEL_STRUCT_DUCKDB) return `from_json(${quoted(column.name)}, '${labelJsonType}') AS ${quoted(column.name)}`;
+    if (column.duckdbType === 'TIMESTAMP WITH TIME ZONE') return `CAST(${quoted(column.name)} AS TIMESTAMPTZ) AS ${quoted(column.name)}`;
+    return quoted(column.name);
+  }).join(', ');
+  await connection.run(`CREATE TABLE ${RESULTS_TABLE} AS SELECT ${selectList} FROM staging`);
+  await connection.run('DROP TABLE staging');
+}
+
+/** DuckDB's messages carry the offending line and a caret below it: the first line says it. */
+function firstLine(message: string): string {
+  return message.split('\n')[0]!.trim();
+}
+
+/** Integer types DuckDB's JSON rows give as strings (they may exceed 2^53). */
+const WIDE_INTEGER_TYPES = new Set(['BIGINT', 'UBIGINT', 'HUGEINT', 'UHUGEINT']);
+
+/** Counts and sums (BIGINT, HUGEINT) as JSON numbers where they fit exactly; larger ones stay strings. */
+function withSafeIntegers(rows: Record<string, unknown>[], columns: readonly string[], types: readonly string[]): Record<string, unknown>[] {
+  const wide = columns.filter((_, i) => WIDE_INTEGER_TYPES.has(types[i]!));
+  if (wide.length === 0) return rows;
+  for (const row of rows) {
+    for (const column of wide) {
+      const value = row[column];
+      if (typeof value === 'string' && Number.isSafeInteger(Number(value))) row[column] = Number(value);
+    }
+  }
+  return rows;
+}
