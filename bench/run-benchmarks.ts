@@ -81,7 +81,7 @@ function reportOutsideInference(label: string, files: readonly string[], goalMs:
   console.log(
     `  ${figures.cpuMsPerImage.toFixed(1)} ms CPU/img (goal ≤ ${goalMs}: ${figures.cpuMsPerImage <= goalMs ? 'met' : 'NOT met'}) → ${cost.imagesPerSecondPerVcpu.toFixed(0)} img/s per vCPU, ` +
       `${cost.imagesPerSecond.toFixed(0)} img/s on a ${LIST_PRICES.instance} (${LIST_PRICES.vcpus} vCPUs) → compute $${cost.onDemand.toFixed(2)} per million images on demand, $${cost.spot.toFixed(2)} on Spot; ` +
-      `requests $${cost.requests.toFixed(2)} per million (result PUTs ${(cost.resultPutShare * 100).toFixed(0)}% of it)`,
+      `requests (S3, SQS, completion events) $${cost.requests.toFixed(2)} per million (result PUTs ${(cost.resultPutShare * 100).toFixed(0)}% of it)`,
   );
 }
 

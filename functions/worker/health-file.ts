@@ -7,7 +7,7 @@ import { HEALTH_FILE_TOUCH_SECONDS } from '../../pipeline/worker-environment.js'
  * (`health-check.ts`) reads its age: a wedged event loop stops touching it, the file goes stale,
  * the container turns unhealthy and ECS replaces the task. Returns a function that stops it.
  */
-export function keepHealthFileFresh(file: string, logger: Logger): () => void {
+export function keepHealthFileFresh(file: string, logger: Logger, intervalMs = HEALTH_FILE_TOUCH_SECONDS * 1000): () => void {
   const touch = async () => {
     const now = new Date();
     try {
@@ -17,7 +17,7 @@ export function keepHealthFileFresh(file: string, logger: Logger): () => void {
     }
   };
   void touch();
-  const timer = setInterval(() => void touch(), HEALTH_FILE_TOUCH_SECONDS * 1000);
+  const timer = setInterval(() => void touch(), intervalMs);
   timer.unref();
   return () => clearInterval(timer);
 }

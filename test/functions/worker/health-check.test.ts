@@ -30,4 +30,20 @@ describe('container health check', () => {
     assert.equal(run.status, 1);
     assert.match(run.stderr, /unhealthy: .* was last touched \d+ s ago .*the event loop is stuck/);
   });
+
+  it('keeps touching the file while the event loop runs (a stale file is fresh again at the next tick)', async () => {
+    const folder = await mkdtemp(path.join(tmpdir(), 'alexnet-health-'));
+    const file = path.join(folder, 'alive');
+    const stop = keepHealthFileFresh(file, silentLogger, 100);
+    try {
+      await sleep(50);
+      const stale = new Date(Date.now() - (HEALTH_FILE_STALE_SECONDS + 5) * 1000);
+      await utimes(file, stale, stale);
+      assert.equal(check(file).status, 1, 'made stale');
+      await sleep(300);
+      assert.equal(check(file).status, 0, 'touched again by the interval');
+    } finally {
+      stop();
+    }
+  });
 });
