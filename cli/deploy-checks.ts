@@ -174,5 +174,9 @@ async function checkAmi(dependencies: DeployCheckDependencies, region: string): 
 
 /** An SDK error in one line: its name and the first line of its message. */
 function describe(error: unknown): string {
+  // An answer the SDK could not parse (an HTML error page from a proxy or a stand-in endpoint) is
+  // reported by its HTTP status, not by the parser's message about '<'.
+  const status = (error as { $response?: { statusCode?: number } }).$response?.statusCode ?? (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  if (error instanceof SyntaxError || (error as { name?: string }).name === 'SyntaxError') return `the endpoint answered${status ? ` HTTP ${status}` : ''} with something that is not an AWS response`;
   return `${(error as { name?: string }).name ?? 'Error'}: ${String((error as Error).message ?? error).split('\n')[0]}`;
 }

@@ -34,6 +34,7 @@ export async function servePipeline(aws: LocalAws, state: LocalServeState, optio
       '  npx alexnet-pipeline upload --local <files or folders> [--prefix cats/]',
       '  npx alexnet-pipeline results --local <key or prefix> --wait',
       '  npx alexnet-pipeline status --local',
+      '  npx alexnet-pipeline query --local "SELECT top_label, count(*) FROM results GROUP BY 1"',
       '  npx alexnet-pipeline redrive --local',
       '',
       'Or from anywhere, with the standard AWS variables (commands then need no --local):',
