@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
+import nodeModule from 'node:module';
 import path from 'node:path';
 import { Command } from 'commander';
 import { PipelineError } from '../common/errors.js';
@@ -8,6 +9,10 @@ import { projectRoot } from '../common/paths.js';
 import type { Logger } from '../common/logger.js';
 import { CliError, EXIT } from './cli-error.js';
 import { visibleText } from './terminal-text.js';
+
+// Node.js 22 and later keep V8's compiled code of the modules on disk between runs: the commands'
+// dependencies (the AWS SDK above all) then load in a fraction of the time. Node.js 20 lacks it.
+(nodeModule as { enableCompileCache?: () => unknown }).enableCompileCache?.();
 
 // The AWS SDK's notice that its releases after January 2027 need Node.js 22 is said once in the
 // README (supported versions) instead of on every command.

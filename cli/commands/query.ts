@@ -53,12 +53,14 @@ export function queryCommand(logger: Logger): Command {
 
 async function queryDuckDb(sql: string, target: Target, options: QueryOptions, logger: Logger): Promise<{ table: QueryTable; untrained: boolean }> {
   const resultsPrefix = options.prefix === undefined ? target.layout.resultsPrefix : resultsPrefixFor(uploadKeyFromArgument(options.prefix, target), target.layout);
+  // DuckDB loads (a quarter of a second here) while the results are listed and read.
+  const engine = import('../query/duckdb-engine.js');
   const loaded = await loadResultRows(target, resultsPrefix);
   logger.debug({ rows: loaded.rows.length, downloaded: loaded.downloaded, fromCache: loaded.fromCache }, 'results loaded');
   if (loaded.rows.length === 0) throw new CliError(`no results below ${resultsPrefix} in ${target.bucket} yet: upload images first, or check --prefix`, { exitCode: EXIT.notReady });
   if (loaded.unreadable > 0) logger.warn({ unreadable: loaded.unreadable }, 'some objects below the results prefix are not result documents: they are rows with status unreadable');
   // Loaded only for a DuckDB query (and the Athena client only for an Athena one): start-up stays short.
-  const { runDuckDbQuery } = await import('../query/duckdb-engine.js');
+  const { runDuckDbQuery } = await engine;
   return { table: await runDuckDbQuery(sql, loaded.rows), untrained: loaded.rows.some((row) => row.pretrained === false) };
 }
 

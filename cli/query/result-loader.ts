@@ -28,8 +28,12 @@ export const DOWNLOAD_CONCURRENCY = 32;
  * An object that is not a result document becomes a row with status `unreadable`.
  */
 export async function loadResultRows(target: Target, resultsPrefix: string, options: { cache?: ResultCache; concurrency?: number } = {}): Promise<LoadedRows> {
-  const cache = options.cache ?? (await ResultCache.open({ endpoint: target.endpoint, bucket: target.bucket, prefix: resultsPrefix }));
-  const listed = (await listObjects(target.s3, target.bucket, resultsPrefix)).filter((object) => object.key.endsWith('.json'));
+  // The cache file is read while the listing pages come in.
+  const [cache, objects] = await Promise.all([
+    options.cache ?? ResultCache.open({ endpoint: target.endpoint, bucket: target.bucket, prefix: resultsPrefix }),
+    listObjects(target.s3, target.bucket, resultsPrefix),
+  ]);
+  const listed = objects.filter((object) => object.key.endsWith('.json'));
   const current = new Map<string, CachedResult>();
   const missing = listed.filter((object) => {
     const row = cache.get(object.key, object.etag);
