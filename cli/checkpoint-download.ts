@@ -60,6 +60,10 @@ export async function downloadVerified(options: DownloadOptions): Promise<{ sha2
   const progress = createProgress(total, 'download');
   const hash = createHash('sha256');
   const out = createWriteStream(file);
+  // A write still under way when a broken download destroys the stream fails with
+  // ERR_STREAM_DESTROYED: without a listener that would be an uncaught 'error' and a stack trace.
+  let writeError: Error | undefined;
+  out.on('error', (error) => (writeError ??= error));
   let bytes = 0;
   try {
     for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
@@ -67,6 +71,7 @@ export async function downloadVerified(options: DownloadOptions): Promise<{ sha2
       hash.update(chunk);
       bytes += chunk.length;
       progress.increment(chunk.length);
+      if (writeError) throw writeError;
       if (!out.write(chunk)) await once(out, 'drain');
     }
     if (total > 0 && bytes !== total) throw new Error(`ended after ${bytes} of ${total} bytes`);
