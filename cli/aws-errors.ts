@@ -5,7 +5,7 @@ import { isLoopback } from './loopback.js';
  * Turns an AWS SDK failure into a one-line message that says what to do: an unreachable endpoint,
  * a missing bucket or queue, missing credentials, refused access.
  */
-export function explainAwsError(error: unknown, target: { bucket?: string; queueUrl?: string; endpoint?: string }): CliError {
+export function explainAwsError(error: unknown, target: { bucket?: string; queueUrl?: string; endpoint?: string; profile?: string }): CliError {
   const failure = error as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number }; cause?: { code?: string } };
   const network = failure.code ?? failure.cause?.code;
   const where = target.endpoint ?? 'AWS';
@@ -24,6 +24,9 @@ export function explainAwsError(error: unknown, target: { bucket?: string; queue
     return new CliError(`queue ${target.queueUrl} does not exist at ${where}: check --queue-url, QUEUE_URL or cdk-outputs.json`, { cause: error, code: 'NO_SUCH_QUEUE' });
   }
   if (failure.name === 'CredentialsProviderError') {
+    if (target.profile) {
+      return new CliError(`no AWS credentials for profile ${target.profile}: check it in ~/.aws/config and ~/.aws/credentials (\`aws configure --profile ${target.profile}\`), or pass another --profile`, { cause: error, code: 'NO_CREDENTIALS' });
+    }
     return new CliError('no AWS credentials found: configure them (aws configure, AWS_PROFILE, …) or use --local', { cause: error, code: 'NO_CREDENTIALS' });
   }
   if (failure.name === 'AccessDenied' || failure.name === 'InvalidAccessKeyId' || failure.$metadata?.httpStatusCode === 403) {

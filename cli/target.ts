@@ -35,6 +35,8 @@ export interface Target {
   readonly layout: KeyLayout;
   readonly s3: S3Client;
   readonly sqs: SQSClient;
+  /** The AWS profile the clients use (`--profile` or `AWS_PROFILE`), to name it in error messages. */
+  readonly profile?: string;
   /** A deployed stack's Athena resources (from its outputs), for `query --engine athena`. */
   readonly athena?: { readonly database: string; readonly workGroup: string };
 }
@@ -122,6 +124,7 @@ export async function resolveTarget(options: TargetOptions, needs: readonly Need
     layout: keyLayout(outputs),
     s3: createS3Client(clientOptions),
     sqs: createSqsClient(clientOptions),
+    profile: options.profile || process.env.AWS_PROFILE || undefined,
     ...(outputs?.[STACK_OUTPUT.resultsDatabase] && outputs[STACK_OUTPUT.queryWorkGroup]
       ? { athena: { database: outputs[STACK_OUTPUT.resultsDatabase]!, workGroup: outputs[STACK_OUTPUT.queryWorkGroup]! } }
       : {}),

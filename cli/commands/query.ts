@@ -40,7 +40,7 @@ export function queryCommand(logger: Logger): Command {
     } catch (error) {
       if (error instanceof QueryFailedError) throw new CliError(`${error.engine === 'athena' ? 'Athena' : 'DuckDB'}: ${error.message}`, { code: 'QUERY_FAILED' });
       if (error instanceof CliError) throw error;
-      throw explainAwsError(error, { bucket: target.bucket, endpoint: target.endpoint });
+      throw explainAwsError(error, { bucket: target.bucket, endpoint: target.endpoint, profile: target.profile });
     }
     const { table } = answer;
     process.stdout.write(`${formatQueryTable(table, options.format)}\n`);

@@ -25,7 +25,7 @@ export function redriveCommand(): Command {
       }
     } catch (error) {
       if (error instanceof CliError) throw error;
-      throw explainAwsError(error, { queueUrl: target.dlqUrl, endpoint: target.endpoint });
+      throw explainAwsError(error, { queueUrl: target.dlqUrl, endpoint: target.endpoint, profile: target.profile });
     }
   });
   return command;

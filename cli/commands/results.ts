@@ -34,7 +34,7 @@ export function resultsCommand(logger: Logger): Command {
       else await showPrefix(target, argument, options, logger);
     } catch (error) {
       if (error instanceof CliError) throw error;
-      throw explainAwsError(error, { bucket: target.bucket, endpoint: target.endpoint });
+      throw explainAwsError(error, { bucket: target.bucket, endpoint: target.endpoint, profile: target.profile });
     }
   });
   return command;

@@ -60,7 +60,7 @@ export function smokeCommand(): Command {
         await sleep(1000);
       }
     } catch (error) {
-      throw explainAwsError(error, { bucket: target.bucket, endpoint: target.endpoint });
+      throw explainAwsError(error, { bucket: target.bucket, endpoint: target.endpoint, profile: target.profile });
     } finally {
       await target.s3.send(new DeleteObjectsCommand({ Bucket: target.bucket, Delete: { Objects: [{ Key: key }, { Key: resultKey }] } })).catch(() => undefined);
     }

@@ -67,7 +67,7 @@ export async function uploadAll(target: Target, uploads: readonly PlannedUpload[
       ),
     );
   } catch (error) {
-    throw explainAwsError(error, { bucket: target.bucket, endpoint: target.endpoint });
+    throw explainAwsError(error, { bucket: target.bucket, endpoint: target.endpoint, profile: target.profile });
   } finally {
     progress.stop();
   }

@@ -197,5 +197,11 @@ describe('the CLI’s error paths (each: one line, a fix, no stack trace)', () =
     assert.equal(version.stdout.trim(), JSON.parse(await readFile(path.join(cliEntry, '..', '..', '..', 'package.json'), 'utf8')).version);
     const help = await runCli(['status', '--help']);
     assert.match(help.stdout, /--profile <name>/);
+    const home = await mkdtemp(path.join(tmpdir(), 'alexnet-home-'));
+    const missing = await runCli(['status', '--profile', 'nosuchprofile', '--region', 'eu-west-1', '--bucket', 'b', '--queue-url', 'https://sqs.eu-west-1.amazonaws.com/1/q', '--dlq-url', 'https://sqs.eu-west-1.amazonaws.com/1/d'], {
+      env: { HOME: home, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_SESSION_TOKEN: '', AWS_PROFILE: '', AWS_EC2_METADATA_DISABLED: 'true', AWS_CONFIG_FILE: path.join(home, 'none'), AWS_SHARED_CREDENTIALS_FILE: path.join(home, 'none') },
+    });
+    assert.equal(missing.status, 1);
+    assert.match(missing.stderr, /^error: no AWS credentials for profile nosuchprofile: check it in ~\/\.aws\/config and ~\/\.aws\/credentials/m);
   });
 });
