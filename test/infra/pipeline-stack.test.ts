@@ -3,28 +3,17 @@ import { describe, it } from 'node:test';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from '../../common/paths.js';
-import { App } from 'aws-cdk-lib';
+import type { App } from 'aws-cdk-lib';
 import { AssetManifestArtifact } from 'aws-cdk-lib/cx-api';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Match } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { acknowledgeNagFindings } from '../../infra/nag-acknowledgements.js';
-import { PipelineStack } from '../../infra/pipeline-stack.js';
 import { PARAMETER_DEFAULTS, readPipelineParameters, type PipelineParameters } from '../../pipeline/deploy-parameters.js';
+import { synthesizeStack } from '../helpers/synthesize-stack.js';
 import { IMAGE_EXTENSIONS } from '../../model/index.js';
 import { STACK_OUTPUT } from '../../pipeline/stack-outputs.js';
 import { GPU_AMI_PARAMETER } from '../../pipeline/gpu-runtime.js';
 
-/** The feature flags `cdk deploy` applies (cdk.json), so that the tests see the template a deploy sees. */
-const CDK_JSON_CONTEXT = JSON.parse(readFileSync(path.join(projectRoot, 'cdk.json'), 'utf8')).context as Record<string, unknown>;
-
-function synthesize(overrides: Partial<PipelineParameters> = {}): { stack: PipelineStack; template: Template } {
-  const app = new App({ context: CDK_JSON_CONTEXT });
-  const stack = new PipelineStack(app, 'TestPipeline', { parameters: { ...PARAMETER_DEFAULTS, ...overrides }, env: { account: '123456789012', region: 'eu-west-1' } });
-  acknowledgeNagFindings(stack);
-  return { stack, template: Template.fromStack(stack) };
-}
-
-const { stack, template } = synthesize();
+const { stack, template } = synthesizeStack();
 const resourcesOf = (type: string) => Object.values(template.findResources(type)) as Array<{ Properties: Record<string, any> }>;
 const taskRolePolicy = () => {
   const roles = template.findResources('AWS::IAM::Role', { Properties: { AssumeRolePolicyDocument: Match.objectLike({ Statement: Match.arrayWith([Match.objectLike({ Principal: { Service: 'ecs-tasks.amazonaws.com' } })]) }) } });
@@ -165,7 +154,7 @@ describe('PipelineStack: GPU capacity and service', () => {
   });
 
   it('with Spot: several one-GPU instance types, capacity rebalancing, and Spot draining in the hosts’ user data', () => {
-    const spot = synthesize({ spot: true, maxInstances: 4 }).template;
+    const spot = synthesizeStack({ spot: true, maxInstances: 4 }).template;
     spot.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
       MaxSize: '4',
       CapacityRebalance: true,
@@ -222,7 +211,7 @@ describe('PipelineStack: operations', () => {
   it('outputs what the CLI reads, the key layout included', () => {
     for (const name of Object.values(STACK_OUTPUT)) template.hasOutput(name, {});
     template.hasOutput(STACK_OUTPUT.uploadsPrefix, { Value: 'uploads/' });
-    const custom = synthesize({ uploadsPrefix: 'in/', resultsPrefix: 'labels/' }).template;
+    const custom = synthesizeStack({ uploadsPrefix: 'in/', resultsPrefix: 'labels/' }).template;
     custom.hasOutput(STACK_OUTPUT.uploadsPrefix, { Value: 'in/' });
     custom.hasOutput(STACK_OUTPUT.resultsPrefix, { Value: 'labels/' });
   });
@@ -290,7 +279,7 @@ describe('every documented context combination', () => {
   ];
   for (const overrides of combinations) {
     it(`synthesizes and passes cdk-nag with ${JSON.stringify(overrides)}`, () => {
-      const { stack: combined } = synthesize(overrides);
+      const { stack: combined } = synthesizeStack(overrides);
       const report = new AwsSolutionsChecks().validateScope(combined);
       assert.deepEqual(report.violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName}: ${v.description}`)), []);
     });

@@ -1,28 +1,14 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { describe, it } from 'node:test';
-import { App } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
-import { projectRoot } from '../../common/paths.js';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { QUERY_OUTPUT_RETENTION_DAYS } from '../../infra/constructs/result-queries.js';
-import { acknowledgeNagFindings } from '../../infra/nag-acknowledgements.js';
-import { PipelineStack } from '../../infra/pipeline-stack.js';
-import { PARAMETER_DEFAULTS, readPipelineParameters, type PipelineParameters } from '../../pipeline/deploy-parameters.js';
+import { readPipelineParameters } from '../../pipeline/deploy-parameters.js';
 import { RESULT_EVENT } from '../../pipeline/result-events.js';
 import { RAW_RESULT_COLUMNS, RAW_RESULTS_TABLE } from '../../pipeline/results-table.js';
 import { STACK_OUTPUT } from '../../pipeline/stack-outputs.js';
+import { synthesizeStack } from '../helpers/synthesize-stack.js';
 
-const CDK_JSON_CONTEXT = JSON.parse(readFileSync(path.join(projectRoot, 'cdk.json'), 'utf8')).context as Record<string, unknown>;
-
-function synthesize(overrides: Partial<PipelineParameters> = {}): { stack: PipelineStack; template: Template } {
-  const app = new App({ context: CDK_JSON_CONTEXT });
-  const stack = new PipelineStack(app, 'TestPipeline', { parameters: { ...PARAMETER_DEFAULTS, ...overrides }, env: { account: '123456789012', region: 'eu-west-1' } });
-  acknowledgeNagFindings(stack);
-  return { stack, template: Template.fromStack(stack) };
-}
-
-const { stack, template } = synthesize();
+const { stack, template } = synthesizeStack();
 const resourcesOf = (t: Template, type: string) => Object.values(t.findResources(type)) as Array<{ Properties: Record<string, any> }>;
 
 describe('PipelineStack: SQL over the results (Glue + Athena)', () => {
@@ -50,7 +36,7 @@ describe('PipelineStack: SQL over the results (Glue + Athena)', () => {
     assert.match(JSON.stringify(configuration.ResultConfiguration.OutputLocation), /athena\//);
     assert.equal(configuration.EngineVersion.SelectedEngineVersion, 'Athena engine version 3');
     assert.equal(workGroup!.Properties.RecursiveDeleteOption, true);
-    const limited = synthesize({ queryScanLimitGb: 2 }).template;
+    const limited = synthesizeStack({ queryScanLimitGb: 2 }).template;
     assert.equal(resourcesOf(limited, 'AWS::Athena::WorkGroup')[0]!.Properties.WorkGroupConfiguration.BytesScannedCutoffPerQuery, 2 * 1024 ** 3);
   });
 
@@ -86,7 +72,7 @@ describe('PipelineStack: completion events', () => {
   });
 
   it('-c notifyErrorsEmail: a rule for error results of this bucket sends a message to a new encrypted topic with that subscription', () => {
-    const { stack: notified, template: withEmail } = synthesize({ notifyErrorsEmail: 'ops@example.com' });
+    const { stack: notified, template: withEmail } = synthesizeStack({ notifyErrorsEmail: 'ops@example.com' });
     const [rule] = resourcesOf(withEmail, 'AWS::Events::Rule');
     const pattern = rule!.Properties.EventPattern;
     assert.deepEqual(pattern.source, [RESULT_EVENT.source]);
@@ -106,7 +92,7 @@ describe('PipelineStack: completion events', () => {
 
   it('-c notifyErrorsTopicArn: the rule targets the given topic', () => {
     const arn = 'arn:aws:sns:eu-west-1:123456789012:team-alerts';
-    const [rule] = resourcesOf(synthesize({ notifyErrorsTopicArn: arn }).template, 'AWS::Events::Rule');
+    const [rule] = resourcesOf(synthesizeStack({ notifyErrorsTopicArn: arn }).template, 'AWS::Events::Rule');
     assert.equal(rule!.Properties.Targets[0].Arn, arn);
   });
 
