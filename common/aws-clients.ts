@@ -35,7 +35,7 @@ export interface AwsTimeouts {
  * @smithy/node-http-handler 4 only logs a warning when a request overruns `requestTimeout` and
  * keeps waiting.
  */
-export function requestHandlerFor(timeouts: AwsTimeouts | undefined) {
+function requestHandlerFor(timeouts: AwsTimeouts | undefined) {
   if (!timeouts) return {};
   return {
     requestHandler: {
@@ -51,6 +51,17 @@ export function customEndpoint(explicit: string | undefined, serviceVariable: st
   return explicit ?? process.env[serviceVariable] ?? process.env.AWS_ENDPOINT_URL;
 }
 
+/** What every client of the project takes from {@link AwsClientOptions}: region, credentials, profile, retries, timeouts. */
+export function sharedClientConfig(options: AwsClientOptions) {
+  return {
+    region: options.region,
+    credentials: options.credentials,
+    ...(options.profile ? { profile: options.profile } : {}),
+    maxAttempts: options.maxAttempts,
+    ...requestHandlerFor(options.timeouts),
+  };
+}
+
 /**
  * An S3 client. With a custom endpoint (an emulator or S3-compatible store) it uses path-style
  * addressing and computes checksums only when an operation requires them, which emulators expect.
@@ -58,11 +69,7 @@ export function customEndpoint(explicit: string | undefined, serviceVariable: st
 export function createS3Client(options: AwsClientOptions = {}): S3Client {
   const endpoint = customEndpoint(options.endpoint, 'AWS_ENDPOINT_URL_S3');
   return new S3Client({
-    region: options.region,
-    credentials: options.credentials,
-    ...(options.profile ? { profile: options.profile } : {}),
-    maxAttempts: options.maxAttempts,
-    ...requestHandlerFor(options.timeouts),
+    ...sharedClientConfig(options),
     // The pipeline never uses S3 Express directory buckets; skipping their session-auth step saves
     // CPU on every call.
     disableS3ExpressSessionAuth: true,
@@ -79,11 +86,7 @@ export function createS3Client(options: AwsClientOptions = {}): S3Client {
 export function createSqsClient(options: AwsClientOptions = {}): SQSClient {
   const endpoint = customEndpoint(options.endpoint, 'AWS_ENDPOINT_URL_SQS');
   return new SQSClient({
-    region: options.region,
-    credentials: options.credentials,
-    ...(options.profile ? { profile: options.profile } : {}),
-    maxAttempts: options.maxAttempts,
-    ...requestHandlerFor(options.timeouts),
+    ...sharedClientConfig(options),
     ...(endpoint ? { endpoint, useQueueUrlAsEndpoint: false } : {}),
   });
 }

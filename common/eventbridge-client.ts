@@ -1,15 +1,11 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { customEndpoint, requestHandlerFor, type AwsClientOptions } from './aws-clients.js';
+import { customEndpoint, sharedClientConfig, type AwsClientOptions } from './aws-clients.js';
 
 /** An EventBridge client (the worker's completion events), with the same timeouts as S3 and SQS. Its own module: only the worker loads it. */
 export function createEventBridgeClient(options: AwsClientOptions = {}): EventBridgeClient {
   const endpoint = customEndpoint(options.endpoint, 'AWS_ENDPOINT_URL_EVENTBRIDGE');
   return new EventBridgeClient({
-    region: options.region,
-    credentials: options.credentials,
-    ...(options.profile ? { profile: options.profile } : {}),
-    maxAttempts: options.maxAttempts,
-    ...requestHandlerFor(options.timeouts),
+    ...sharedClientConfig(options),
     ...(endpoint ? { endpoint } : {}),
   });
 }

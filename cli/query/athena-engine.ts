@@ -8,12 +8,13 @@ import {
   type ColumnInfo,
   type Row,
 } from '@aws-sdk/client-athena';
+import { sharedClientConfig } from '../../common/aws-clients.js';
 import { athenaResultsSelect, RESULTS_TABLE } from '../../pipeline/results-table.js';
 import { QueryFailedError, type QueryTable } from './query-table.js';
 
 /** An Athena client for the user's credentials and region (the standard chain, `--region`, `--profile`). */
 export function createAthenaClient(options: { region?: string; profile?: string }): AthenaClient {
-  return new AthenaClient({ region: options.region, ...(options.profile ? { profile: options.profile } : {}) });
+  return new AthenaClient(sharedClientConfig(options));
 }
 
 /** The stack's Athena resources (stack outputs). */
