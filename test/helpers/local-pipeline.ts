@@ -109,6 +109,12 @@ export class LocalPipeline {
     return queueDepth(this.sqs, queueUrl);
   }
 
+  /** True when the main queue holds no message, visible or in flight. */
+  async queueIsEmpty(): Promise<boolean> {
+    const depth = await this.depth();
+    return depth.visible === 0 && depth.inFlight === 0;
+  }
+
   /** Polls until `condition` holds, or fails after `timeoutMs` with `what` in the message. */
   async waitFor(what: string, condition: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;

@@ -8,11 +8,6 @@ import { textPretendingToBeAnImage, truncated } from '../../helpers/image-factor
 import { LocalPipeline } from '../../helpers/local-pipeline.js';
 import { fixtureImageNames, readAwsEventFixture, readFixtureImage } from '../../helpers/shared-fixtures.js';
 
-const emptyQueue = (pipeline: LocalPipeline) => async () => {
-  const depth = await pipeline.depth();
-  return depth.visible === 0 && depth.inFlight === 0;
-};
-
 describe('worker against embedded S3 and SQS', () => {
   let classifier: ImageClassifier;
   let pipeline: LocalPipeline;
@@ -62,7 +57,7 @@ describe('worker against embedded S3 and SQS', () => {
       assert.equal(result.error.code, code, key);
       assert.equal(result.labels, undefined);
     }
-    await pipeline.waitFor('an empty queue', emptyQueue(pipeline));
+    await pipeline.waitFor('an empty queue', () => pipeline.queueIsEmpty());
     assert.equal(worker.stats.classified, names.length);
     assert.equal(worker.stats.errorResults, 3);
     assert.ok(worker.stats.batches < names.length + 3, 'images from several messages share batches');
@@ -92,7 +87,7 @@ describe('worker against embedded S3 and SQS', () => {
     await pipeline.sendMessage(JSON.stringify(badEscape));
 
     await pipeline.waitFor('both unusable messages in the DLQ', async () => (await pipeline.depth(pipeline.aws.dlqUrl)).visible === 2);
-    await pipeline.waitFor('an empty main queue', emptyQueue(pipeline));
+    await pipeline.waitFor('an empty main queue', () => pipeline.queueIsEmpty());
     assert.equal(worker.stats.skipped, 3);
     assert.equal(worker.stats.invalidMessages, 2, 'each unusable message was received once: retrying cannot fix it');
     const { Messages = [] } = await pipeline.sqs.send(new ReceiveMessageCommand({ QueueUrl: pipeline.aws.dlqUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'] }));
@@ -122,7 +117,7 @@ describe('worker against embedded S3 and SQS', () => {
     worker = pipeline.startWorker(classifier);
     await pipeline.upload('uploads/topk.jpg', readFixtureImage('coffee.jpg'));
     await pipeline.waitForKeys(['results/topk.jpg.json']);
-    await pipeline.waitFor('the first message deleted', emptyQueue(pipeline));
+    await pipeline.waitFor('the first message deleted', () => pipeline.queueIsEmpty());
     await worker.stop();
     const first = await pipeline.readJson('results/topk.jpg.json');
 
@@ -153,7 +148,7 @@ describe('worker against embedded S3 and SQS', () => {
     await pipeline.sendEventFor('uploads/twice.jpg', older.etag, older.size);
     worker = pipeline.startWorker(classifier);
     await pipeline.waitFor('both events handled', async () => worker!.stats.classified + worker!.stats.superseded === 2);
-    await pipeline.waitFor('an empty queue', emptyQueue(pipeline));
+    await pipeline.waitFor('an empty queue', () => pipeline.queueIsEmpty());
 
     assert.equal(worker.stats.superseded, 1);
     const result = await pipeline.readJson('results/twice.jpg.json');
@@ -169,7 +164,7 @@ describe('worker against embedded S3 and SQS', () => {
     await Promise.all(keys.map((key) => pipeline.upload(key, readFixtureImage('chelsea.jpg'))));
     const resultKeys = keys.map((key) => key.replace('uploads/', 'results/') + '.json');
     await pipeline.waitForKeys(resultKeys);
-    await pipeline.waitFor('the first messages deleted', emptyQueue(pipeline));
+    await pipeline.waitFor('the first messages deleted', () => pipeline.queueIsEmpty());
     await worker.stop();
     const before = await Promise.all(resultKeys.map((key) => pipeline.readJson(key)));
 
