@@ -41,17 +41,22 @@ export class UnreadableResultError extends CliError {
   }
 }
 
-/** A stored result, or undefined when it does not exist (yet); {@link UnreadableResultError} when it is not a result. */
-export async function readResult(s3: S3Client, bucket: string, resultKey: string): Promise<ResultDocument | undefined> {
-  let text: string;
+/** An object's text and ETag, or undefined when it does not exist. */
+export async function readObjectText(s3: S3Client, bucket: string, key: string): Promise<{ text: string; etag: string } | undefined> {
   try {
-    const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: resultKey }));
-    text = await response.Body!.transformToString();
+    const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return { text: await response.Body!.transformToString(), etag: normalizeEtag(response.ETag) };
   } catch (error) {
     if (isNotFoundError(error)) return undefined;
     throw error;
   }
-  const parsed = parseResultDocument(text);
+}
+
+/** A stored result, or undefined when it does not exist (yet); {@link UnreadableResultError} when it is not a result. */
+export async function readResult(s3: S3Client, bucket: string, resultKey: string): Promise<ResultDocument | undefined> {
+  const object = await readObjectText(s3, bucket, resultKey);
+  if (!object) return undefined;
+  const parsed = parseResultDocument(object.text);
   if ('problem' in parsed) throw new UnreadableResultError(resultKey, parsed.problem);
   return parsed.document;
 }

@@ -1,11 +1,8 @@
-import { GetObjectCommand } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
-import { isNotFoundError } from '../../pipeline/errors.js';
 import { uploadKeyFor } from '../../pipeline/object-keys.js';
-import { normalizeEtag } from '../../pipeline/result-document.js';
 import { parseResultDocument } from '../../pipeline/result-schema.js';
 import { RESULT_COLUMNS, resultRowValues } from '../../pipeline/results-table.js';
-import { listObjects } from '../bucket-reader.js';
+import { listObjects, readObjectText } from '../bucket-reader.js';
 import { createProgress } from '../progress-bar.js';
 import type { Target } from '../target.js';
 import { ResultCache, type CachedResult } from './result-cache.js';
@@ -48,11 +45,9 @@ export async function loadResultRows(target: Target, resultsPrefix: string, opti
       missing.map((object) =>
         limit(async () => {
           try {
-            const response = await target.s3.send(new GetObjectCommand({ Bucket: target.bucket, Key: object.key }));
-            const row = rowOf(object.key, await response.Body!.transformToString(), target);
-            current.set(object.key, { etag: normalizeEtag(response.ETag) || object.etag, row });
-          } catch (error) {
-            if (!isNotFoundError(error)) throw error; // deleted since the listing: not a row
+            const read = await readObjectText(target.s3, target.bucket, object.key);
+            // Deleted since the listing: not a row.
+            if (read) current.set(object.key, { etag: read.etag || object.etag, row: rowOf(object.key, read.text, target) });
           } finally {
             progress.increment();
           }
