@@ -1,18 +1,18 @@
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { pngClaimingSize, svgDrawing, textPretendingToBeAnImage, truncated } from '../helpers/image-factories.js';
 import { ORT_TELEMETRY_VARIABLE } from '../../model/runtime-telemetry.js';
 import { jsonLines, runCli } from '../helpers/run-cli.js';
 import { fixtureImageNames, fixtureImagesDirectory, readFixtureImage } from '../helpers/shared-fixtures.js';
+import { temporaryFolder } from '../helpers/temporary-folder.js';
 
 describe('alexnet-pipeline classify', () => {
   let badFolder: string;
   const badFiles: Record<string, string> = {};
   before(async () => {
-    badFolder = await mkdtemp(path.join(tmpdir(), 'alexnet-classify-'));
+    badFolder = temporaryFolder('alexnet-classify-');
     const write = async (name: string, bytes: Buffer, expectedCode: string) => {
       await writeFile(path.join(badFolder, name), bytes);
       badFiles[path.join(badFolder, name)] = expectedCode;

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { silentLogger } from '../../common/logger.js';
@@ -10,6 +9,7 @@ import { DEFAULT_STACK_NAME, STACK_OUTPUT } from '../../pipeline/stack-outputs.j
 import { LocalPipeline } from '../helpers/local-pipeline.js';
 import { runCli } from '../helpers/run-cli.js';
 import { fixtureImagesDirectory } from '../helpers/shared-fixtures.js';
+import { temporaryFolder } from '../helpers/temporary-folder.js';
 
 describe('a stack deployed with other key prefixes, found through its outputs file', () => {
   let pipeline: LocalPipeline;
@@ -23,7 +23,7 @@ describe('a stack deployed with other key prefixes, found through its outputs fi
     pipeline = await LocalPipeline.start({ uploadsPrefix: 'in/' });
     classifier = await ImageClassifier.load({ device: 'cpu', maxBatchSize: 8 });
     worker = startInProcessWorker({ aws: pipeline.aws, classifier, logger: silentLogger, environment: { UPLOADS_PREFIX: 'in/', RESULTS_PREFIX: 'labels/', RECEIVE_WAIT_SECONDS: '1' } });
-    const folder = await mkdtemp(path.join(tmpdir(), 'alexnet-outputs-'));
+    const folder = temporaryFolder('alexnet-outputs-');
     outputsFile = path.join(folder, 'cdk-outputs.json');
     const outputs = {
       [STACK_OUTPUT.bucketName]: pipeline.aws.bucket,

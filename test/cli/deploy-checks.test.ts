@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { CloudFormationClient, CreateStackCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
@@ -14,6 +12,7 @@ import { PARAMETER_DEFAULTS } from '../../pipeline/deploy-parameters.js';
 import { GPU_AMI_PARAMETER } from '../../pipeline/gpu-runtime.js';
 import { noMoto, startMoto } from '../helpers/moto-server.js';
 import { runCli } from '../helpers/run-cli.js';
+import { temporaryFolder } from '../helpers/temporary-folder.js';
 
 const credentials = { accessKeyId: 'a', secretAccessKey: 'b' };
 const region = 'eu-west-1';
@@ -144,7 +143,7 @@ describe('doctor against moto (STS, CloudFormation, EC2, SSM)', { skip: noMoto }
 
 describe('alexnet-pipeline doctor', () => {
   it('without credentials says which variable or profile to set, one line per check, exit 1', async () => {
-    const home = mkdtempSync(path.join(tmpdir(), 'alexnet-home-'));
+    const home = temporaryFolder('alexnet-home-');
     const run = await runCli(['doctor', '--region', 'eu-west-1'], {
       env: { HOME: home, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_SESSION_TOKEN: '', AWS_PROFILE: '', AWS_EC2_METADATA_DISABLED: 'true', AWS_CONFIG_FILE: path.join(home, 'none'), AWS_SHARED_CREDENTIALS_FILE: path.join(home, 'none') },
     });

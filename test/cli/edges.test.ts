@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, stat, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
@@ -9,6 +8,7 @@ import { createS3Client } from '../../common/aws-clients.js';
 import { startLocalServe, type LocalServeProcess } from '../../local/local-serve-process.js';
 import { cliEntry, runCli } from '../helpers/run-cli.js';
 import { fixtureImagesDirectory, readFixtureImage } from '../helpers/shared-fixtures.js';
+import { temporaryFolder } from '../helpers/temporary-folder.js';
 
 describe('the CLI at its edges, against local --serve', () => {
   let serve: LocalServeProcess;
@@ -17,7 +17,7 @@ describe('the CLI at its edges, against local --serve', () => {
   let s3: ReturnType<typeof createS3Client>;
 
   before(async () => {
-    folder = await mkdtemp(path.join(tmpdir(), 'alexnet-edges-'));
+    folder = temporaryFolder('alexnet-edges-');
     env = { ALEXNET_LOCAL_STATE_FILE: path.join(folder, 'state.json') };
     serve = await startLocalServe([], env);
     const e = serve.environment;
@@ -134,7 +134,7 @@ describe('the CLI’s error paths (each: one line, a fix, no stack trace)', () =
   const noStack = (text: string) => assert.doesNotMatch(text, /\n\s+at /);
 
   it('checks --out before the work: a folder, or a folder that does not exist', async () => {
-    const folder = await mkdtemp(path.join(tmpdir(), 'alexnet-out-'));
+    const folder = temporaryFolder('alexnet-out-');
     const intoFolder = await runCli(['classify', fixtureImagesDirectory, '--out', folder]);
     assert.equal(intoFolder.status, 1);
     assert.match(intoFolder.stderr, /^error: --out .* is a folder: name a file/m);
@@ -159,7 +159,7 @@ describe('the CLI’s error paths (each: one line, a fix, no stack trace)', () =
   });
 
   it('names what to set without a region, and only suggests local --serve for a loopback endpoint', async () => {
-    const home = await mkdtemp(path.join(tmpdir(), 'alexnet-home-'));
+    const home = temporaryFolder('alexnet-home-');
     const clean = { HOME: home, AWS_REGION: '', AWS_DEFAULT_REGION: '', AWS_CONFIG_FILE: path.join(home, 'none'), AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y' };
     const region = await runCli(['status', '--bucket', 'b', '--queue-url', 'https://sqs.eu-west-1.amazonaws.com/1/q', '--dlq-url', 'https://sqs.eu-west-1.amazonaws.com/1/d'], { env: clean, cwd: home });
     assert.match(region.stderr, /^error: no AWS region: set AWS_REGION, pass --region/m);
@@ -170,7 +170,7 @@ describe('the CLI’s error paths (each: one line, a fix, no stack trace)', () =
   });
 
   it('says a model that is not ONNX is not ONNX, without protobuf internals', async () => {
-    const file = path.join(await mkdtemp(path.join(tmpdir(), 'alexnet-model-')), 'model.onnx');
+    const file = path.join(temporaryFolder('alexnet-model-'), 'model.onnx');
     await writeFile(file, Buffer.from([0x0f, 0xff, 0xff, 0xff, 0x0f, 0x07, 0x07]));
     const run = await runCli(['classify', path.join(fixtureImagesDirectory, 'coffee.jpg'), '--model', file]);
     assert.equal(run.status, 1);
@@ -186,7 +186,7 @@ describe('the CLI’s error paths (each: one line, a fix, no stack trace)', () =
   });
 
   it('says an empty folder has no images in an error line, not a log line', async () => {
-    const empty = await mkdtemp(path.join(tmpdir(), 'alexnet-empty-'));
+    const empty = temporaryFolder('alexnet-empty-');
     const run = await runCli(['classify', empty]);
     assert.equal(run.status, 1);
     assert.match(run.stderr, /^error: no image files in .*alexnet-empty-\w+ \(images end in jpg, jpeg/m);
@@ -197,7 +197,7 @@ describe('the CLI’s error paths (each: one line, a fix, no stack trace)', () =
     assert.equal(version.stdout.trim(), JSON.parse(await readFile(path.join(cliEntry, '..', '..', '..', 'package.json'), 'utf8')).version);
     const help = await runCli(['status', '--help']);
     assert.match(help.stdout, /--profile <name>/);
-    const home = await mkdtemp(path.join(tmpdir(), 'alexnet-home-'));
+    const home = temporaryFolder('alexnet-home-');
     const missing = await runCli(['status', '--profile', 'nosuchprofile', '--region', 'eu-west-1', '--bucket', 'b', '--queue-url', 'https://sqs.eu-west-1.amazonaws.com/1/q', '--dlq-url', 'https://sqs.eu-west-1.amazonaws.com/1/d'], {
       env: { HOME: home, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_SESSION_TOKEN: '', AWS_PROFILE: '', AWS_EC2_METADATA_DISABLED: 'true', AWS_CONFIG_FILE: path.join(home, 'none'), AWS_SHARED_CREDENTIALS_FILE: path.join(home, 'none') },
     });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -10,10 +10,11 @@ import { objectCreatedEvent } from '../../local/s3-notification.js';
 import { startLocalServe, type LocalServeProcess } from '../../local/local-serve-process.js';
 import { jsonLines, runCli } from '../helpers/run-cli.js';
 import { fixtureImageNames, fixtureImagesDirectory } from '../helpers/shared-fixtures.js';
+import { temporaryFolder } from '../helpers/temporary-folder.js';
 
 describe('alexnet-pipeline local', () => {
   it('classifies the fixtures through embedded S3 and SQS, prints a table and writes JSONL', async () => {
-    const folder = await mkdtemp(path.join(tmpdir(), 'alexnet-local-'));
+    const folder = temporaryFolder('alexnet-local-');
     const out = path.join(folder, 'results.jsonl');
     const run = await runCli(['local', fixtureImagesDirectory, '--out', out]);
     assert.equal(run.status, 0, run.stderr);
@@ -35,7 +36,7 @@ describe('alexnet-pipeline local', () => {
   });
 
   it('exits 2 and says which image failed when one is corrupt', async () => {
-    const folder = await mkdtemp(path.join(tmpdir(), 'alexnet-local-bad-'));
+    const folder = temporaryFolder('alexnet-local-bad-');
     await writeFile(path.join(folder, 'broken.jpg'), 'not a jpeg');
     const run = await runCli(['local', folder, path.join(fixtureImagesDirectory, 'coffee.jpg'), '--out', path.join(folder, 'r.jsonl')]);
     assert.equal(run.status, 2, run.stderr);
@@ -58,7 +59,7 @@ describe('alexnet-pipeline local --serve with upload, results, status and redriv
   const cliEnv = () => ({ ALEXNET_LOCAL_STATE_FILE: path.join(folder, 'state.json') });
 
   before(async () => {
-    folder = await mkdtemp(path.join(tmpdir(), 'alexnet-serve-'));
+    folder = temporaryFolder('alexnet-serve-');
     serve = await startLocalServe([], cliEnv());
     environment = serve.environment;
     assert.match(serve.banner, /Local pipeline running at http:\/\/127\.0\.0\.1:\d+/);

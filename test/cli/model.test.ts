@@ -1,16 +1,15 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readModelFile } from '../../model/index.js';
 import { alexNetCheckpoint } from '../helpers/alexnet-checkpoint.js';
 import { runCli } from '../helpers/run-cli.js';
 import { sharedDirectory } from '../helpers/shared-fixtures.js';
+import { temporaryFolder } from '../helpers/temporary-folder.js';
 
 /** A loopback stand-in for download.pytorch.org: serves one checkpoint under any name, or fails as told. */
 describe('alexnet-pipeline model fetch and model convert', () => {
@@ -23,7 +22,7 @@ describe('alexnet-pipeline model fetch and model convert', () => {
   before(async () => {
     checkpoint = alexNetCheckpoint();
     sha256 = createHash('sha256').update(checkpoint).digest('hex');
-    folder = await mkdtemp(path.join(tmpdir(), 'alexnet-fetch-'));
+    folder = temporaryFolder('alexnet-fetch-');
     server = createServer((request, response) => {
       if (request.url?.includes('server-error')) return void response.writeHead(500, 'Internal Server Error').end('oops');
       if (request.url?.includes('dropped')) {

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { runDuckDbQuery } from '../../cli/query/duckdb-engine.js';
 import { QueryFailedError } from '../../cli/query/query-table.js';
 import { RESULT_COLUMNS, resultRowValues } from '../../pipeline/results-table.js';
 import { resultDocument } from '../helpers/result-documents.js';
+import { temporaryFolder } from '../helpers/temporary-folder.js';
 
 const rows = [
   resultRowValues(resultDocument('uploads/cats/a.jpg', { labels: [['tabby', 0.91], ['tiger cat', 0.05]] }, '2026-11-28T10:00:00Z')),
@@ -42,7 +42,7 @@ describe('query with DuckDB: the results table', () => {
   describe('refuses what reads or writes outside the loaded table', () => {
     let folder: string;
     before(async () => {
-      folder = await mkdtemp(path.join(tmpdir(), 'alexnet-duckdb-'));
+      folder = temporaryFolder('alexnet-duckdb-');
       await writeFile(path.join(folder, 'secret.csv'), 'a,b\n1,2\n');
     });
     const refused = async (sql: string) => {

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -9,6 +8,7 @@ import { createS3Client } from '../../common/aws-clients.js';
 import { startLocalServe, type LocalServeProcess } from '../../local/local-serve-process.js';
 import { runCli } from '../helpers/run-cli.js';
 import { fixtureImagesDirectory, readFixtureImage } from '../helpers/shared-fixtures.js';
+import { temporaryFolder } from '../helpers/temporary-folder.js';
 
 /** The debug line `query` logs after loading: how many results it downloaded and took from its cache. */
 function loadedFigures(stderr: string): { rows: number; downloaded: number; fromCache: number } {
@@ -23,7 +23,7 @@ describe('query against local --serve', () => {
   let s3: ReturnType<typeof createS3Client>;
 
   before(async () => {
-    const folder = await mkdtemp(path.join(tmpdir(), 'alexnet-query-'));
+    const folder = temporaryFolder('alexnet-query-');
     env = { ALEXNET_LOCAL_STATE_FILE: path.join(folder, 'state.json'), ALEXNET_CACHE_DIR: path.join(folder, 'cache') };
     serve = await startLocalServe([], env);
     const e = serve.environment;

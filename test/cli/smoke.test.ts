@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -9,6 +9,7 @@ import { convertAlexNetCheckpoint } from '../../model/checkpoint/convert-alexnet
 import { buildResult } from '../../pipeline/result-document.js';
 import { alexNetCheckpoint } from '../helpers/alexnet-checkpoint.js';
 import { runCli } from '../helpers/run-cli.js';
+import { temporaryFolder } from '../helpers/temporary-folder.js';
 
 const canaryResult = (overrides: { device?: 'cpu' | 'cuda'; pretrained?: boolean; index?: number }) =>
   buildResult(
@@ -41,7 +42,7 @@ describe('alexnet-pipeline smoke against local --serve', () => {
   let serve: LocalServeProcess;
   let environment: Record<string, string>;
   before(async () => {
-    const folder = await mkdtemp(path.join(tmpdir(), 'alexnet-smoke-'));
+    const folder = temporaryFolder('alexnet-smoke-');
     environment = { ALEXNET_LOCAL_STATE_FILE: path.join(folder, 'state.json') };
     serve = await startLocalServe([], environment);
   });
@@ -67,7 +68,7 @@ describe('alexnet-pipeline smoke with pretrained weights that are wrong', () => 
   let serve: LocalServeProcess;
   let environment: Record<string, string>;
   before(async () => {
-    const folder = await mkdtemp(path.join(tmpdir(), 'alexnet-smoke-bad-'));
+    const folder = temporaryFolder('alexnet-smoke-bad-');
     const checkpoint = path.join(folder, 'dev.pth');
     await writeFile(checkpoint, alexNetCheckpoint());
     const model = path.join(folder, 'mislabelled.onnx');

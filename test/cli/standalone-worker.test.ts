@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startLocalServe, type LocalServeProcess } from '../../local/local-serve-process.js';
 import { runCli } from '../helpers/run-cli.js';
 import { fixtureImagesDirectory } from '../helpers/shared-fixtures.js';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process.js';
+import { temporaryFolder } from '../helpers/temporary-folder.js';
 
 describe('local --serve --no-worker with the worker run as the container runs it', () => {
   let serve: LocalServeProcess;
@@ -14,7 +13,7 @@ describe('local --serve --no-worker with the worker run as the container runs it
   let cliEnvironment: Record<string, string>;
 
   before(async () => {
-    const folder = await mkdtemp(path.join(tmpdir(), 'alexnet-standalone-'));
+    const folder = temporaryFolder('alexnet-standalone-');
     cliEnvironment = { ALEXNET_LOCAL_STATE_FILE: path.join(folder, 'state.json') };
     serve = await startLocalServe(['--no-worker'], cliEnvironment);
     // Exactly the printed exports, nothing else from the test.

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { projectRoot } from '../../common/paths.js';
+import { temporaryFolder } from '../helpers/temporary-folder.js';
 
 /** `npx cdk …` from the project root, offline. */
 function cdk(args: readonly string[]) {
@@ -29,7 +29,7 @@ const ACCEPTED_CFN_LINT = ['W3005'];
 
 describe('npx cdk synth', () => {
   it('synthesizes the README’s Spot example offline, with the Docker build context kept small, and cfn-lint finds nothing', { skip: false }, (t) => {
-    const out = mkdtempSync(path.join(tmpdir(), 'alexnet-cdk-'));
+    const out = temporaryFolder('alexnet-cdk-');
     const run = cdk(['synth', '--quiet', '--output', out, '-c', 'spot=true', '-c', 'maxInstances=4']);
     assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
     const templateFile = path.join(out, 'AlexnetPipeline.template.json');

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { projectRoot } from '../../common/paths.js';
 import { GPU_RUNTIME } from '../../pipeline/gpu-runtime.js';
+import { temporaryFolder } from '../helpers/temporary-folder.js';
 
 /** No Docker engine here: the Dockerfile is checked as text, against the facts it must agree with. */
 const dockerfile = readFileSync(path.join(projectRoot, 'infra', 'Dockerfile'), 'utf8');
@@ -66,7 +66,7 @@ describe('infra/Dockerfile (static checks: Docker cannot run here)', () => {
 
 describe('check-provider-libraries.sh (run with a stand-in ldd)', () => {
   function run(lddOutput: Record<string, string>) {
-    const folder = mkdtempSync(path.join(tmpdir(), 'alexnet-ldd-'));
+    const folder = temporaryFolder('alexnet-ldd-');
     const bin = path.join(folder, 'bin');
     const libraries = path.join(folder, 'x64');
     spawnSync('mkdir', ['-p', bin, libraries]);

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { decodeImage, ImageClassifier, InferenceSession, MODEL_INPUT, ModelError, readModelFile } from '../../model/index.js';
 import { OnnxModelProto } from '../../model/onnx-schema.js';
 import { loadDevModelFile } from '../helpers/dev-model.js';
 import { fixtureImageNames, readFixtureImage } from '../helpers/shared-fixtures.js';
+import { temporaryFolder } from '../helpers/temporary-folder.js';
 
 /** A valid ONNX model that is not a classifier: Identity from [N,3,224,224] to the same shape. */
 function identityModel(): Uint8Array {
@@ -26,7 +26,7 @@ function identityModel(): Uint8Array {
 describe('InferenceSession', () => {
   let folder: string;
   before(async () => {
-    folder = await mkdtemp(path.join(tmpdir(), 'alexnet-session-'));
+    folder = temporaryFolder('alexnet-session-');
   });
 
   it('opens the dev model on the CPU, reading its input and output names from the session', async () => {

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { projectRoot } from '../../common/paths.js';
@@ -10,6 +9,7 @@ import { decodeImage, InferenceSession, packBatch, readModelFile } from '../../m
 import { loadDevModelFile } from '../helpers/dev-model.js';
 import { findPythonWithTorch } from '../helpers/python-torch.js';
 import { fixtureImageNames, readFixtureImage } from '../helpers/shared-fixtures.js';
+import { temporaryFolder } from '../helpers/temporary-folder.js';
 
 const torch = findPythonWithTorch();
 const skip = torch.python ? false : `skipped: ${torch.reason}`;
@@ -21,7 +21,7 @@ function runPython(args: string[]): void {
 
 describe('agreement with PyTorch', { skip }, () => {
   it('the dev graph computes what torchvision’s AlexNet computes with the same weights', async () => {
-    const folder = await mkdtemp(path.join(tmpdir(), 'alexnet-torch-'));
+    const folder = temporaryFolder('alexnet-torch-');
     const names = fixtureImageNames();
     // The production path: decoded images, normalised into the batch as the inference thread does.
     const images = await Promise.all(names.map(async (name) => (await decodeImage(readFixtureImage(name))).rgb));
@@ -52,7 +52,7 @@ describe('agreement with PyTorch', { skip }, () => {
     ['zip', 'half'],
   ] as const) {
     it(`a ${layout}-format ${precision} checkpoint saved by PyTorch converts to a model with the dev model's logits`, async () => {
-      const folder = await mkdtemp(path.join(tmpdir(), 'alexnet-torch-save-'));
+      const folder = temporaryFolder('alexnet-torch-save-');
       const dev = await loadDevModelFile();
       const checkpoint = path.join(folder, `alexnet-${layout}-${precision}.pth`);
       runPython([path.join(projectRoot, 'test', 'model', 'save_state_dict.py'), dev.path, checkpoint, layout, precision]);

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -9,12 +8,13 @@ import { silentLogger } from '../../../common/logger.js';
 import { projectRoot } from '../../../common/paths.js';
 import { keepHealthFileFresh } from '../../../functions/worker/health-file.js';
 import { HEALTH_FILE_STALE_SECONDS } from '../../../pipeline/worker-environment.js';
+import { temporaryFolder } from '../../helpers/temporary-folder.js';
 
 const check = (file: string) => spawnSync(process.execPath, [path.join(projectRoot, 'dist', 'functions', 'worker', 'health-check.js')], { env: { ...process.env, HEALTH_FILE: file }, encoding: 'utf8' });
 
 describe('container health check', () => {
   it('is healthy while the event loop keeps the file fresh, and unhealthy once it is stale or missing', async () => {
-    const folder = await mkdtemp(path.join(tmpdir(), 'alexnet-health-'));
+    const folder = temporaryFolder('alexnet-health-');
     const file = path.join(folder, 'alive');
     assert.equal(check(file).status, 1, 'no file yet: unhealthy');
 
@@ -32,7 +32,7 @@ describe('container health check', () => {
   });
 
   it('keeps touching the file while the event loop runs (a stale file is fresh again at the next tick)', async () => {
-    const folder = await mkdtemp(path.join(tmpdir(), 'alexnet-health-'));
+    const folder = temporaryFolder('alexnet-health-');
     const file = path.join(folder, 'alive');
     const stop = keepHealthFileFresh(file, silentLogger, 100);
     try {

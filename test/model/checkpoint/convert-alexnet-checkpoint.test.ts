@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { buildDevAlexNetOnnx } from '../../../model/build-alexnet-onnx.js';
@@ -10,6 +9,7 @@ import { readModelFile } from '../../../model/index.js';
 import { OnnxModelProto } from '../../../model/onnx-schema.js';
 import { alexNetCheckpoint } from '../../helpers/alexnet-checkpoint.js';
 import { sharedDirectory } from '../../helpers/shared-fixtures.js';
+import { temporaryFolder } from '../../helpers/temporary-folder.js';
 
 type Initializer = { name: string; rawData: Uint8Array };
 const initializersOf = (bytes: Uint8Array) => (OnnxModelProto.decode(bytes) as unknown as { graph: { initializer: Initializer[] } }).graph.initializer;
@@ -18,7 +18,7 @@ describe('convertAlexNetCheckpoint', () => {
   let folder: string;
   let checkpoint: string;
   before(async () => {
-    folder = await mkdtemp(path.join(tmpdir(), 'alexnet-convert-'));
+    folder = temporaryFolder('alexnet-convert-');
     checkpoint = path.join(folder, 'alexnet-dev.pth');
     await writeFile(checkpoint, alexNetCheckpoint());
   });

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { openTorchCheckpoint } from '../../../model/checkpoint/torch-checkpoint.js';
 import { halfToFloat, tensorValues, toFloat32 } from '../../../model/checkpoint/torch-tensors.js';
 import { legacyCheckpoint } from '../../helpers/legacy-checkpoint-writer.js';
 import { sharedDirectory } from '../../helpers/shared-fixtures.js';
+import { temporaryFolder } from '../../helpers/temporary-folder.js';
 
 const fixtures = path.join(sharedDirectory, 'fixtures', 'pth');
 const expected = JSON.parse(readFileSync(path.join(fixtures, 'small.json'), 'utf8')) as {
@@ -58,7 +58,7 @@ describe('openTorchCheckpoint on checkpoints written by real PyTorch', () => {
 describe('openTorchCheckpoint refuses what is not a safe state_dict', () => {
   let folder: string;
   before(async () => {
-    folder = await mkdtemp(path.join(tmpdir(), 'alexnet-pth-'));
+    folder = temporaryFolder('alexnet-pth-');
   });
   const write = async (name: string, bytes: Uint8Array) => {
     const file = path.join(folder, name);
