@@ -10,6 +10,7 @@ export interface ListedObject {
   readonly key: string;
   readonly etag: string;
   readonly size: number;
+  readonly lastModified?: Date;
 }
 
 /** Every object below a prefix with its ETag and size (all pages), keys byte for byte. */
@@ -19,7 +20,7 @@ export async function listObjects(s3: S3Client, bucket: string, prefix: string):
   do {
     const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token, EncodingType: 'url' }));
     for (const object of page.Contents ?? []) {
-      if (object.Key) objects.push({ key: listedKey(object.Key, page.EncodingType), etag: normalizeEtag(object.ETag), size: object.Size ?? 0 });
+      if (object.Key) objects.push({ key: listedKey(object.Key, page.EncodingType), etag: normalizeEtag(object.ETag), size: object.Size ?? 0, ...(object.LastModified ? { lastModified: object.LastModified } : {}) });
     }
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);

@@ -10,7 +10,7 @@ import { writeLocalState, type LocalServeState } from './local-state.js';
  * pipeline (the commands, and the environment for any AWS client or a standalone worker), and
  * waits for Ctrl-C or SIGTERM.
  */
-export async function servePipeline(aws: LocalAws, state: LocalServeState, options: { withWorker: boolean; logger: Logger }): Promise<number> {
+export async function servePipeline(aws: LocalAws, state: LocalServeState, options: { withWorker: boolean; logger: Logger; galleryUrl: string }): Promise<number> {
   const stateFile = await writeLocalState(state);
   const environment = {
     ...aws.environment(),
@@ -29,6 +29,7 @@ export async function servePipeline(aws: LocalAws, state: LocalServeState, optio
     [
       ...lines,
       `  bucket: ${aws.bucket}   queue: ${aws.queueUrl}`,
+      `Gallery: ${options.galleryUrl}`,
       '',
       'In another terminal, from this folder:',
       '  npx alexnet-pipeline upload --local <files or folders> [--prefix cats/]',

@@ -45,6 +45,7 @@ const COMMANDS: Record<string, (logger: Logger) => Promise<Command>> = {
   upload: async (l) => (await import('./commands/upload.js')).uploadCommand(l),
   results: async (l) => (await import('./commands/results.js')).resultsCommand(l),
   query: async (l) => (await import('./commands/query.js')).queryCommand(l),
+  gallery: async (l) => (await import('./commands/gallery.js')).galleryCommand(l),
   status: async () => (await import('./commands/status.js')).statusCommand(),
   redrive: async () => (await import('./commands/redrive.js')).redriveCommand(),
   doctor: async () => (await import('./commands/doctor.js')).doctorCommand(),

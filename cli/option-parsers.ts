@@ -18,3 +18,10 @@ export function oneOf<T extends string>(choices: readonly T[]): (value: string) 
     return value as T;
   };
 }
+
+/** A folder below the uploads prefix as given (`cats`, `/cats/`, `cats/`) → `cats/`; nothing → ''. */
+export function normalizeFolderPrefix(prefix: string | undefined): string {
+  if (!prefix) return '';
+  const trimmed = prefix.replace(/^\/+/, '');
+  return trimmed.endsWith('/') ? trimmed : `${trimmed}/`;
+}

@@ -141,7 +141,12 @@ export function decodeMemoryEstimate(header: ImageHeader): number {
   return header.hasAlpha ? decoded + pixels * 3 : decoded;
 }
 
-async function readImageHeader(bytes: Uint8Array, maxPixels: number): Promise<ImageHeader> {
+/**
+ * An image's header, read without decoding its pixels: its format must be one this tool reads and
+ * its pixel count within `maxPixels`, else an {@link ImageError} (`NOT_AN_IMAGE`,
+ * `UNSUPPORTED_FORMAT`, `CORRUPT_IMAGE`, `IMAGE_TOO_LARGE`). Also the gallery's check of an upload.
+ */
+export async function readImageHeader(bytes: Uint8Array, maxPixels: number): Promise<ImageHeader> {
   let metadata: Metadata;
   try {
     // Header only: the pixel limit is checked below with a clearer error than libvips' own.

@@ -14,6 +14,7 @@ import { checkOutputFile } from '../output-file.js';
 import { addModelOptions, classifierOptionsFrom, type ModelCommandOptions } from '../model-options.js';
 import { integerInRange } from '../option-parsers.js';
 import { keyLayout, localTarget } from '../target.js';
+import { startGallery } from './gallery.js';
 import { planUploads, uploadAll } from './upload.js';
 
 /** A `local --serve` already running for this state file is left alone: say which, and how to run a second one. */
@@ -32,6 +33,7 @@ interface LocalOptions extends ModelCommandOptions {
   /** False with `--no-worker`. */
   worker: boolean;
   port: number;
+  galleryPort: number;
   out: string;
   timeout: number;
 }
@@ -49,6 +51,7 @@ export function localCommand(logger: Logger): Command {
     .addOption(new Option('--serve', 'keep running so that other terminals can use upload/results/status/redrive --local'))
     .addOption(new Option('--no-worker', 'with --serve: the emulator alone, for a worker run as its own process (node dist/functions/worker/main.js)'))
     .addOption(new Option('--port <port>', 'loopback port of the embedded S3/SQS (0 picks a free one)').argParser(integerInRange(0, 65535)).default(0))
+    .addOption(new Option('--gallery-port <port>', 'with --serve: loopback port of the web gallery (0 picks a free one)').argParser(integerInRange(0, 65535)).default(0))
     .addOption(new Option('--out <file>', 'where to write all results as JSONL').default('alexnet-results.jsonl'))
     .addOption(new Option('--timeout <seconds>', 'give up waiting for results after this long').argParser(integerInRange(1, 86_400)).default(120));
   addModelOptions(command).action(async (paths: string[], options: LocalOptions) => {
@@ -96,7 +99,12 @@ async function runLocal(paths: string[], options: LocalOptions, logger: Logger):
     warnSkipped(logger, skipped);
     if (options.serve) {
       await uploadAll(target, uploads);
-      return await servePipeline(aws, { ...connection, pid: process.pid }, { withWorker: options.worker, logger });
+      const gallery = await startGallery(target, { port: options.galleryPort, portOption: '--gallery-port', maxBytes: options.maxBytes, maxPixels: options.maxPixels, logger: quiet });
+      try {
+        return await servePipeline(aws, { ...connection, pid: process.pid }, { withWorker: options.worker, logger, galleryUrl: gallery.server.url });
+      } finally {
+        await gallery.server.close();
+      }
     }
     if (uploads.length === 0) throw new CliError('no images to classify among the given paths');
     const uploadedAt = Date.now();

@@ -1,10 +1,10 @@
-import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import Table from 'cli-table3';
 import { Command, Option } from 'commander';
 import { hasImageExtension } from '../../model/image-formats.js';
 import { explainAwsError } from '../aws-errors.js';
 import { listKeys } from '../bucket-reader.js';
 import { oneOf } from '../option-parsers.js';
+import { queueDepth } from '../queue-depth.js';
 import { addTargetOptions, resolveTarget, type TargetOptions } from '../target.js';
 
 interface StatusOptions extends TargetOptions {
@@ -51,15 +51,4 @@ export function statusCommand(): Command {
     }
   });
   return command;
-}
-
-/** Visible and in-flight messages of a queue. */
-export async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<{ visible: number; inFlight: number }> {
-  const response = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
-  );
-  return {
-    visible: Number(response.Attributes?.ApproximateNumberOfMessages ?? 0),
-    inFlight: Number(response.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0),
-  };
 }

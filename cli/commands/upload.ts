@@ -8,7 +8,7 @@ import { explainAwsError } from '../aws-errors.js';
 import { CliError } from '../cli-error.js';
 import { collectImageFiles, warnSkipped, type SkippedFile } from '../image-files.js';
 import { visibleText } from '../terminal-text.js';
-import { integerInRange } from '../option-parsers.js';
+import { integerInRange, normalizeFolderPrefix } from '../option-parsers.js';
 import { createProgress } from '../progress-bar.js';
 import { addTargetOptions, resolveTarget, type Target, type TargetOptions } from '../target.js';
 
@@ -32,7 +32,7 @@ export function uploadCommand(logger: Logger): Command {
     .addOption(new Option('--concurrency <n>', 'uploads at once').argParser(integerInRange(1, 64)).default(8));
   addTargetOptions(command).action(async (paths: string[], options: UploadOptions) => {
     const target = await resolveTarget(options, ['bucket']);
-    const { uploads, skipped } = await planUploads(paths, target.layout.uploadsPrefix + normalizePrefix(options.prefix));
+    const { uploads, skipped } = await planUploads(paths, target.layout.uploadsPrefix + normalizeFolderPrefix(options.prefix));
     warnSkipped(logger, skipped);
     if (uploads.length === 0) throw new CliError('nothing to upload: no image files among the given paths');
     const keys = await uploadAll(target, uploads, options.concurrency);
@@ -79,10 +79,4 @@ export async function planUploads(paths: readonly string[], keyPrefix: string): 
   const { files, skipped, missing } = await collectImageFiles(paths);
   if (missing.length > 0) throw new CliError(`${missing[0]} does not exist`);
   return { uploads: files.map(({ file, relative }) => ({ file, key: keyPrefix + relative })), skipped };
-}
-
-function normalizePrefix(prefix: string | undefined): string {
-  if (!prefix) return '';
-  const trimmed = prefix.replace(/^\/+/, '');
-  return trimmed.endsWith('/') ? trimmed : `${trimmed}/`;
 }

@@ -6,7 +6,7 @@ import type { Logger } from '../../common/logger.js';
 import { objectCreatedEvent } from '../../local/s3-notification.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { listKeys, readResult } from '../../cli/bucket-reader.js';
-import { queueDepth } from '../../cli/commands/status.js';
+import { queueDepth } from '../../cli/queue-depth.js';
 import { createS3Client, createSqsClient } from '../../common/aws-clients.js';
 import { silentLogger } from '../../common/logger.js';
 import { loadWorkerConfig, type WorkerConfig } from '../../functions/worker/config.js';

@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { GalleryIndex } from '../../../cli/gallery/gallery-index.js';
+import { createS3Client } from '../../../common/aws-clients.js';
+import { silentLogger } from '../../../common/logger.js';
+import { DEFAULT_KEY_LAYOUT, resultKeyFor } from '../../../pipeline/object-keys.js';
+import { LocalPipeline } from '../../helpers/local-pipeline.js';
+import { resultDocument } from '../../helpers/result-documents.js';
+
+/** An S3 client that counts the commands it sends, by name. */
+function countingClient(pipeline: LocalPipeline): { s3: S3Client; calls: Map<string, number> } {
+  const s3 = createS3Client(pipeline.aws.clientOptions());
+  const calls = new Map<string, number>();
+  s3.middlewareStack.add(
+    (next, context) => (args) => {
+      calls.set(context.commandName!, (calls.get(context.commandName!) ?? 0) + 1);
+      return next(args);
+    },
+    { step: 'initialize', name: 'countCommands' },
+  );
+  return { s3, calls };
+}
+
+describe('gallery index: list once, then only what is new', () => {
+  let pipeline: LocalPipeline;
+  let clock: number;
+  let counted: ReturnType<typeof countingClient>;
+  let index: GalleryIndex;
+  let folder = 0;
+  let root: string;
+
+  async function storeResult(key: string, label: string): Promise<void> {
+    const { etag } = await pipeline.head(key);
+    const base = resultDocument(key, { labels: [[label, 0.9]] });
+    await pipeline.upload(resultKeyFor(key, DEFAULT_KEY_LAYOUT), JSON.stringify({ ...base, source: { ...base.source, etag } }));
+  }
+  const calls = (name: string) => counted.calls.get(name) ?? 0;
+
+  before(async () => {
+    pipeline = await LocalPipeline.start();
+  });
+  after(() => pipeline.aws.stop());
+  beforeEach(async () => {
+    // Each test has its own folder, and its own clock: a listing is due again 10 s after the last.
+    folder += 1;
+    root = `uploads/run-${folder}/`;
+    clock = 1_000_000;
+    counted = countingClient(pipeline);
+    for (let i = 0; i < 6; i += 1) await pipeline.upload(`${root}image-${i}.jpg`, `bytes ${i}`);
+    await storeResult(`${root}image-0.jpg`, 'tabby');
+    index = new GalleryIndex({ s3: counted.s3, bucket: pipeline.aws.bucket, layout: DEFAULT_KEY_LAYOUT, root, logger: silentLogger, relistMinimumMs: 10_000, relistFactor: 20, pendingChecksPerRefresh: 2, now: () => clock });
+    await index.refresh();
+  });
+
+  it('lists the folder once, then finds new results of pending images without listing again', async () => {
+    assert.equal(index.listings, 1);
+    const listed = calls('ListObjectsV2Command');
+    assert.equal(index.counts().pending, 5);
+    await storeResult(`${root}image-3.jpg`, 'beagle');
+    const before = index.changesSince(0).version;
+    // Five pending images, two looked up per refresh: within three refreshes each had its turn.
+    for (let refresh = 0; refresh < 3; refresh += 1) {
+      clock += 1_000;
+      await index.refresh();
+    }
+    assert.equal(calls('ListObjectsV2Command'), listed, 'no listing before one is due');
+    assert.equal(index.listings, 1);
+    const changes = index.changesSince(before);
+    assert.deepEqual(changes.cards.map((card) => [card.key, card.status, card.labels?.[0]?.label]), [[`${root}image-3.jpg`, 'ok', 'beagle']]);
+  });
+
+  it('looks up at most the configured number of pending result keys per refresh', async () => {
+    const gets = calls('GetObjectCommand');
+    clock += 1_000;
+    await index.refresh();
+    assert.equal(calls('GetObjectCommand') - gets, 2);
+  });
+
+  it('lists again when due, finding uploads from elsewhere and deletions, and reads only results whose ETag changed', async () => {
+    await pipeline.upload(`${root}from-the-cli.jpg`, 'more bytes');
+    await pipeline.s3.send(new DeleteObjectCommand({ Bucket: pipeline.aws.bucket, Key: `${root}image-5.jpg` }));
+    const version = index.changesSince(0).version;
+    clock += 5_000;
+    await index.refresh();
+    assert.equal(index.listings, 1, 'not due yet');
+    assert.ok(!index.changesSince(version).cards.some((card) => card.key.endsWith('from-the-cli.jpg')));
+    const gets = calls('GetObjectCommand');
+    clock += 10_000;
+    await index.refresh();
+    assert.equal(index.listings, 2);
+    const changes = index.changesSince(version);
+    assert.deepEqual(changes.cards.map((card) => [card.key, card.status]), [[`${root}from-the-cli.jpg`, 'pending']]);
+    assert.deepEqual(changes.removed, [`${root}image-5.jpg`]);
+    assert.equal(calls('GetObjectCommand'), gets, 'the unchanged result of image-0 is not read again');
+    await storeResult(`${root}image-0.jpg`, 'tiger cat');
+    clock += 10_000;
+    await index.refresh();
+    assert.equal(calls('GetObjectCommand'), gets + 1, 'a rewritten result is read once');
+    assert.equal(index.changesSince(0).cards.find((card) => card.key === `${root}image-0.jpg`)?.labels?.[0]?.label, 'tiger cat');
+  });
+
+  it('lists a folder whose listing is slow less often', async () => {
+    const slowIndex = new GalleryIndex({
+      s3: counted.s3,
+      bucket: pipeline.aws.bucket,
+      layout: DEFAULT_KEY_LAYOUT,
+      root,
+      logger: silentLogger,
+      relistMinimumMs: 1_000,
+      relistFactor: 20,
+      // Each reading of the clock during a listing moves it on by a second: the listing "took" half a second.
+      now: () => (clock += 500),
+    });
+    await slowIndex.refresh();
+    const listings = slowIndex.listings;
+    for (let i = 0; i < 5; i += 1) await slowIndex.refresh();
+    assert.equal(slowIndex.listings, listings, 'a listing that took 0.5 s is not repeated within 10 s (20 times as long)');
+  });
+});
