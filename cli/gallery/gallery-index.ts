@@ -69,7 +69,7 @@ export class GalleryIndex {
   lastError: Error | undefined;
 
   constructor(private readonly options: GalleryIndexOptions) {
-    this.limit = pLimit(options.concurrency ?? 16);
+    this.limit = pLimit(options.concurrency ?? 32);
     this.now = options.now ?? Date.now;
   }
 

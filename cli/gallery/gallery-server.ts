@@ -61,6 +61,8 @@ export interface GalleryServerOptions {
  */
 export class GalleryServer {
   private readonly queueCounts: QueueCounts;
+  /** The page's files, read once at start: a busy server still serves them at once. */
+  private readonly pageFiles = new Map<string, Buffer>();
   private constructor(
     readonly app: FastifyInstance,
     readonly index: GalleryIndex,
@@ -88,11 +90,12 @@ export class GalleryServer {
     const index = new GalleryIndex({ s3: target.s3, bucket: target.bucket, layout: target.layout, root, logger, ...options.index });
     const thumbnails = new Thumbnails({ s3: target.s3, bucket: target.bucket, ...options.limits });
     const app = Fastify({ logger: false, bodyLimit: options.limits.maxBytes });
-    const timer = setInterval(() => void index.refresh(), options.refreshIntervalMs ?? 1_000);
+    const timer = setInterval(() => void index.refresh(), options.refreshIntervalMs ?? 500);
     timer.unref();
     const server = new GalleryServer(app, index, thumbnails, token, timer, options);
     server.routes();
     try {
+      for (const [route, page] of Object.entries(PAGE_FILES)) server.pageFiles.set(route, await readFile(path.join(GALLERY_PAGE_FOLDER, page.file)));
       await app.listen({ host: '127.0.0.1', port: options.port });
     } catch (error) {
       clearInterval(timer);
@@ -124,7 +127,7 @@ export class GalleryServer {
     app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
     for (const [route, page] of Object.entries(PAGE_FILES)) {
-      app.get(route, async (_request, reply) => reply.type(page.type).header('cache-control', 'no-cache').send(await readFile(path.join(GALLERY_PAGE_FOLDER, page.file))));
+      app.get(route, async (_request, reply) => reply.type(page.type).header('cache-control', 'no-cache').send(this.pageFiles.get(route)));
     }
 
     app.get('/api/summary', async (_request, reply) => {
@@ -139,6 +142,7 @@ export class GalleryServer {
         queue: queues.queue,
         deadLetters: queues.deadLetters,
         untrained: counts.untrained,
+        listings: index.listings,
         untrainedNotice: UNTRAINED_NOTICE,
         limits: { maxBytes: limits.maxBytes, extensions: IMAGE_EXTENSIONS, mediaTypes: IMAGE_MEDIA_TYPES, describeExtensions: describeImageExtensions() },
         ...(index.lastError ? { problem: this.explain(index.lastError) } : {}),
@@ -149,7 +153,8 @@ export class GalleryServer {
     app.get('/api/cards', async (request, reply) => {
       const since = Number((request.query as Record<string, unknown>).since ?? 0);
       if (!Number.isSafeInteger(since) || since < 0) throw new GalleryRequestError(400, 'BAD_VERSION', 'since= must be a version number the gallery returned (0 for everything)');
-      return reply.header('cache-control', 'no-store').send(index.changesSince(since));
+      // The first answer also carries the notice that goes with labels from untrained weights.
+      return reply.header('cache-control', 'no-store').send({ ...index.changesSince(since), ...(since === 0 ? { untrainedNotice: UNTRAINED_NOTICE } : {}) });
     });
 
     app.get('/api/thumbnail', async (request, reply) => {

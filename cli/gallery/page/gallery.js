@@ -6,7 +6,7 @@ const CARD_HEIGHT = 392;
 const GAP = 12;
 /** Rows drawn above and below the visible ones, so a quick scroll shows no empty space. */
 const OVERSCAN_ROWS = 2;
-const CARDS_POLL_MS = 1000;
+const CARDS_POLL_MS = 500;
 const SUMMARY_POLL_MS = 2000;
 const UPLOADS_AT_ONCE = 3;
 
@@ -77,7 +77,9 @@ function buildCard(card) {
   const image = element('img', 'thumb');
   image.alt = card.name;
   image.decoding = 'async';
-  image.src = thumbnailUrl(card);
+  // The thumbnail is fetched once the grid holds still (see loadThumbnailsSoon): a fast scroll
+  // through thousands of cards then asks the server for no image it passes over.
+  image.dataset.src = thumbnailUrl(card);
   const name = element('h2', 'name', card.name);
   name.title = card.key;
   node.append(image, name, element('p', 'folder', card.folder || '(top folder)'), element('span', 'status', card.status));
@@ -193,6 +195,20 @@ function draw() {
       state.onScreen.delete(key);
     }
   }
+  loadThumbnailsSoon();
+}
+
+/** How long the grid must hold still before the thumbnails of the cards in view are fetched. */
+const THUMBNAIL_DELAY_MS = 120;
+let thumbnailTimer;
+function loadThumbnailsSoon() {
+  clearTimeout(thumbnailTimer);
+  thumbnailTimer = setTimeout(() => {
+    for (const image of grid.querySelectorAll('img[data-src]')) {
+      image.src = image.dataset.src;
+      image.removeAttribute('data-src');
+    }
+  }, THUMBNAIL_DELAY_MS);
 }
 
 let drawScheduled = false;
@@ -254,6 +270,7 @@ function showUploadFolder() {
 // ---- talking to the server ----
 
 function applyChanges(changes) {
+  if (changes.untrainedNotice) state.untrainedNotice = changes.untrainedNotice;
   let foldersChanged = false;
   for (const card of changes.cards) {
     state.cards.set(card.key, card);
@@ -446,8 +463,8 @@ function start() {
     showProblem('this page needs the gallery token: open the URL that `alexnet-pipeline gallery` (or `local --serve`) printed, ending in ?token=…');
     return;
   }
-  // The summary first: the limits and the untrained-weights notice are known before any card shows.
-  void pollSummary().then(pollCards);
+  void pollSummary();
+  void pollCards();
 }
 
 start();
