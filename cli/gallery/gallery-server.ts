@@ -89,7 +89,8 @@ export class GalleryServer {
     const token = options.token ?? newAccessToken();
     const index = new GalleryIndex({ s3: target.s3, bucket: target.bucket, layout: target.layout, root, logger, ...options.index });
     const thumbnails = new Thumbnails({ s3: target.s3, bucket: target.bucket, ...options.limits });
-    const app = Fastify({ logger: false, bodyLimit: options.limits.maxBytes });
+    // Ctrl-C closes the server at once, also with a browser's keep-alive connections or a stalled upload open.
+    const app = Fastify({ logger: false, bodyLimit: options.limits.maxBytes, forceCloseConnections: true });
     const timer = setInterval(() => void index.refresh(), options.refreshIntervalMs ?? 500);
     timer.unref();
     const server = new GalleryServer(app, index, thumbnails, token, timer, options);

@@ -13,6 +13,11 @@ import { findChromium, launchChromium } from '../../helpers/browser.js';
 import { truncated } from '../../helpers/image-factories.js';
 import { temporaryFolder } from '../../helpers/temporary-folder.js';
 import { readFileSync } from 'node:fs';
+import pLimit from 'p-limit';
+import { GalleryServer } from '../../../cli/gallery/gallery-server.js';
+import { localTarget } from '../../../cli/target.js';
+import { silentLogger } from '../../../common/logger.js';
+import { LocalPipeline } from '../../helpers/local-pipeline.js';
 
 // The callbacks given to page.evaluate run in the browser; this project compiles without the DOM's types.
 declare const document: any;
@@ -187,5 +192,43 @@ describe('gallery in a real browser (Chromium) against local --serve', { skip: c
 
   it('logged no errors on the page through all of the above', () => {
     assert.deepEqual(pageErrors, []);
+  });
+});
+
+describe('gallery grid with many images (Chromium, in-process server)', { skip: chromium.executable ? false : chromium.reason }, () => {
+  const COUNT = 600;
+  let pipeline: LocalPipeline;
+  let server: GalleryServer;
+  let browser: Browser;
+
+  before(async () => {
+    pipeline = await LocalPipeline.start();
+    const limit = pLimit(16);
+    await Promise.all(Array.from({ length: COUNT }, (_, i) => limit(() => pipeline.upload(`uploads/many/${String(i).padStart(4, '0')}.jpg`, `bytes ${i}`))));
+    const { endpoint, region, bucket, queueUrl, dlqUrl, credentials } = pipeline.aws;
+    const target = localTarget({ endpoint, region, bucket, queueUrl, dlqUrl, credentials, layout: DEFAULT_KEY_LAYOUT });
+    server = await GalleryServer.start({ target, root: 'uploads/', port: 0, logger: silentLogger, limits: { maxBytes: 1_000_000, maxPixels: 1_000_000 } });
+    browser = await launchChromium(chromium.executable!);
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+    await pipeline?.aws.stop();
+  });
+
+  it('keeps only the rows in view in the document, and scrolls to the last image', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(server.url);
+    await page.waitForFunction((count) => document.querySelector('#shown')?.textContent === `${count} of ${count} shown`, COUNT);
+    const inView = await page.locator('.card').count();
+    assert.ok(inView > 0 && inView <= 60, `${inView} card elements for ${COUNT} images`);
+    await page.evaluate(() => {
+      const grid = document.getElementById('grid');
+      grid.scrollTop = grid.scrollHeight;
+    });
+    await page.waitForFunction((key) => [...document.querySelectorAll('.card')].some((node: any) => node.dataset.key === key), `uploads/many/${String(COUNT - 1).padStart(4, '0')}.jpg`);
+    assert.ok((await page.locator('.card').count()) <= 60);
+    assert.equal(await page.locator('.card[data-key="uploads/many/0000.jpg"]').count(), 0, 'the first row left the document');
+    await page.close();
   });
 });

@@ -203,6 +203,24 @@ describe('gallery server routes (against the embedded S3/SQS, real SDK clients)'
     assert.deepEqual(keys, [], 'nothing refused was stored');
   });
 
+  it('refuses an upload whose declared size is over the limit before reading its body', async () => {
+    // Headers that announce 5 MB, then only a few bytes: the answer must come without the rest.
+    const status = await new Promise<number>((resolve, reject) => {
+      const request = httpRequest(`${base}/api/upload?folder=&name=declared.jpg`, { method: 'PUT', headers: { ...auth, 'content-type': 'image/jpeg', 'content-length': String(5_000_000) } }, (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+        request.destroy();
+      });
+      request.on('error', () => undefined);
+      request.write(jpeg.subarray(0, 100));
+      setTimeout(() => {
+        request.destroy();
+        reject(new Error('no answer within 5 s: the server waited for a body over its limit'));
+      }, 5_000).unref();
+    });
+    assert.equal(status, 413);
+  });
+
   it('says what is wrong, without a stack, when the bucket cannot be read', async () => {
     const missing = await GalleryServer.start({ target: { ...target, bucket: 'no-such-bucket' }, root: 'uploads/', port: 0, logger: silentLogger, limits: { maxBytes: 1000, maxPixels: 1000 }, token: TOKEN });
     try {
