@@ -20,8 +20,10 @@ export interface GalleryIndexOptions {
   readonly pendingChecksPerRefresh?: number;
   /** The shortest time between two listings of the folder. */
   readonly relistMinimumMs?: number;
-  /** …and at least this many times as long as the last listing took: a big folder is listed less often. */
+  /** …and at least this many times as long as the last listing took: a big folder is listed less often… */
   readonly relistFactor?: number;
+  /** …but at least this often. */
+  readonly relistMaximumMs?: number;
   readonly now?: () => number;
 }
 
@@ -126,6 +128,7 @@ export class GalleryIndex {
       for (const object of await listObjects(s3, bucket, longKeysFolder)) resultEtags.set(object.key, object.etag);
     }
     this.listings += 1;
+    const listingTook = this.now() - started;
 
     const present = new Set(uploads.map((upload) => upload.key));
     for (const key of this.entries.keys()) {
@@ -154,16 +157,16 @@ export class GalleryIndex {
       ),
     );
     this.loading = undefined;
-    const took = this.now() - started;
-    this.nextListingAt = this.now() + Math.max(this.options.relistMinimumMs ?? 5_000, (this.options.relistFactor ?? 20) * took);
-    this.options.logger.debug({ uploads: uploads.length, read: toRead.length, tookMs: took }, 'gallery listing');
+    const wait = Math.min(this.options.relistMaximumMs ?? 60_000, Math.max(this.options.relistMinimumMs ?? 5_000, (this.options.relistFactor ?? 20) * listingTook));
+    this.nextListingAt = this.now() + wait;
+    this.options.logger.debug({ uploads: uploads.length, read: toRead.length, listingMs: listingTook, totalMs: this.now() - started, nextListingInMs: wait }, 'gallery listing');
   }
 
   /** Looks up the result keys of up to `pendingChecksPerRefresh` pending images, taking turns through all of them. */
   private async checkPending(): Promise<void> {
     const pending = [...this.entries.values()].filter((entry) => entry.card.status === 'pending');
     if (pending.length === 0) return;
-    const count = Math.min(pending.length, this.options.pendingChecksPerRefresh ?? 64);
+    const count = Math.min(pending.length, this.options.pendingChecksPerRefresh ?? 32);
     const start = this.pendingTurn % pending.length;
     this.pendingTurn = start + count;
     const turn = Array.from({ length: count }, (_, i) => pending[(start + i) % pending.length]!);

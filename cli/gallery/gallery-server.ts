@@ -49,7 +49,7 @@ export interface GalleryServerOptions {
   /** How often the index looks for new images and results. */
   readonly refreshIntervalMs?: number;
   /** Tuning of the index (tests make its listings more or less frequent). */
-  readonly index?: Partial<Pick<GalleryIndexOptions, 'relistMinimumMs' | 'relistFactor' | 'pendingChecksPerRefresh' | 'concurrency'>>;
+  readonly index?: Partial<Pick<GalleryIndexOptions, 'relistMinimumMs' | 'relistFactor' | 'relistMaximumMs' | 'pendingChecksPerRefresh' | 'concurrency'>>;
   /** A fixed token (tests); default: a new random one. */
   readonly token?: string;
 }
