@@ -5,7 +5,8 @@ import { hasImageExtension } from '../../model/image-formats.js';
 import { hasLongKeyResult, LONG_KEY_RESULTS_FOLDER, resultKeyFor, resultsPrefixFor, type KeyLayout } from '../../pipeline/object-keys.js';
 import { parseResultDocument } from '../../pipeline/result-schema.js';
 import { listObjects, readObjectText, type ListedObject } from '../bucket-reader.js';
-import { cardOf, type GalleryCard, type ListedUpload, type ResultReadBack } from './gallery-card.js';
+import type { ResultCache } from '../result-cache.js';
+import { cardOf, isResultSummary, summarizeResult, type GalleryCard, type ListedUpload, type ResultSummary } from './gallery-card.js';
 
 export interface GalleryIndexOptions {
   readonly s3: S3Client;
@@ -25,6 +26,8 @@ export interface GalleryIndexOptions {
   /** …but at least this often. */
   readonly relistMaximumMs?: number;
   readonly now?: () => number;
+  /** Result summaries kept by ETag between runs: a second opening of a big folder reads only what changed. */
+  readonly cache?: ResultCache;
 }
 
 /** What changed since a version the page holds. */
@@ -40,8 +43,9 @@ export interface GalleryChanges {
 interface Entry {
   card: GalleryCard;
   version: number;
-  /** The ETag of the result object the card was built from (undefined: none yet). */
+  /** The ETag of the result object the card was built from (undefined: none yet), and what it held. */
   resultEtag?: string;
+  summary?: ResultSummary;
   /** Serialised card, to tell a real change from a re-read of the same thing. */
   fingerprint: string;
 }
@@ -143,7 +147,9 @@ export class GalleryIndex {
       const resultEtag = resultEtags.get(resultKey);
       const entry = this.entries.get(upload.key);
       if (entry && entry.card.etag === upload.etag && entry.resultEtag === resultEtag) continue;
+      const cached = resultEtag === undefined ? undefined : this.options.cache?.get(resultKey, resultEtag);
       if (resultEtag === undefined) this.store(cardOf(upload, root, undefined), undefined);
+      else if (isResultSummary(cached)) this.store(cardOf(upload, root, cached), resultEtag, cached);
       else toRead.push({ upload, resultKey });
     }
     if (this.loading) this.loading.total = toRead.length;
@@ -151,12 +157,13 @@ export class GalleryIndex {
       toRead.map(({ upload, resultKey }) =>
         this.limit(async () => {
           const read = await this.readResult(resultKey);
-          this.store(cardOf(upload, root, read.result), read.etag);
+          this.store(cardOf(upload, root, read.result), read.etag, read.result);
           if (this.loading) this.loading.read += 1;
         }),
       ),
     );
     this.loading = undefined;
+    await this.saveCache();
     const wait = Math.min(this.options.relistMaximumMs ?? 60_000, Math.max(this.options.relistMinimumMs ?? 5_000, (this.options.relistFactor ?? 20) * listingTook));
     this.nextListingAt = this.now() + wait;
     this.options.logger.debug({ uploads: uploads.length, read: toRead.length, listingMs: listingTook, totalMs: this.now() - started, nextListingInMs: wait }, 'gallery listing');
@@ -177,26 +184,38 @@ export class GalleryIndex {
           const read = await this.readResult(resultKeyFor(upload.key, this.options.layout));
           // Deleted or replaced while this read was under way: the next listing decides.
           if (this.entries.get(upload.key) !== entry) return;
-          if (read.result) this.store(cardOf(upload, this.options.root, read.result), read.etag);
+          if (read.result) this.store(cardOf(upload, this.options.root, read.result), read.etag, read.result);
         }),
       ),
     );
   }
 
-  private async readResult(resultKey: string): Promise<{ result: ResultReadBack; etag?: string }> {
+  private async readResult(resultKey: string): Promise<{ result?: ResultSummary; etag?: string }> {
     const object = await readObjectText(this.options.s3, this.options.bucket, resultKey);
-    if (!object) return { result: undefined };
-    return { result: parseResultDocument(object.text), etag: object.etag };
+    if (!object) return {};
+    return { result: summarizeResult(parseResultDocument(object.text)), etag: object.etag };
+  }
+
+  /** Keeps what the results listed now hold, by ETag, for the next run; a cache that cannot be written costs only speed. */
+  async saveCache(): Promise<void> {
+    const { cache, layout } = this.options;
+    if (!cache) return;
+    const current = new Map<string, { etag: string; row: Record<string, unknown> }>();
+    for (const entry of this.entries.values()) {
+      if (entry.resultEtag && entry.summary) current.set(resultKeyFor(entry.card.key, layout), { etag: entry.resultEtag, row: entry.summary as Record<string, unknown> });
+    }
+    await cache.save(current).catch((error: unknown) => this.options.logger.warn({ err: error }, 'the gallery cache could not be written'));
   }
 
   /** Keeps a card; only a card that differs from the one held gets a new version (and reaches the pages). */
-  private store(card: GalleryCard, resultEtag: string | undefined): void {
+  private store(card: GalleryCard, resultEtag: string | undefined, summary?: ResultSummary): void {
     const fingerprint = JSON.stringify(card);
     const entry = this.entries.get(card.key);
     if (entry && entry.fingerprint === fingerprint) {
       entry.resultEtag = resultEtag;
+      entry.summary = summary;
       return;
     }
-    this.entries.set(card.key, { card, version: ++this.version, resultEtag, fingerprint });
+    this.entries.set(card.key, { card, version: ++this.version, resultEtag, summary, fingerprint });
   }
 }

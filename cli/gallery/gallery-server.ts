@@ -8,6 +8,7 @@ import { describeImageExtensions, IMAGE_EXTENSIONS } from '../../model/image-for
 import { normalizeEtag } from '../../pipeline/result-document.js';
 import { explainAwsError } from '../aws-errors.js';
 import { queueDepth } from '../queue-depth.js';
+import { ResultCache } from '../result-cache.js';
 import { UNTRAINED_NOTICE } from '../result-format.js';
 import type { Target } from '../target.js';
 import { checkAccessToken, checkHostHeader, newAccessToken, tokenOfRequest } from './access-token.js';
@@ -52,7 +53,15 @@ export interface GalleryServerOptions {
   readonly index?: Partial<Pick<GalleryIndexOptions, 'relistMinimumMs' | 'relistFactor' | 'relistMaximumMs' | 'pendingChecksPerRefresh' | 'concurrency'>>;
   /** A fixed token (tests); default: a new random one. */
   readonly token?: string;
+  /**
+   * Where result summaries are kept between runs (by ETag): default `.cache/gallery/` for a deployed
+   * stack, none for an emulator (its bucket lives in memory and its port changes every run).
+   */
+  readonly cache?: ResultCache | false;
 }
+
+/** The gallery's cache of result summaries: its folder below `.cache/`, and the shape's version. */
+export const GALLERY_CACHE = { folder: 'gallery', version: '1' } as const;
 
 /**
  * The gallery's web server: the page, and the JSON and image calls behind it, on 127.0.0.1 only.
@@ -87,7 +96,8 @@ export class GalleryServer {
   static async start(options: GalleryServerOptions): Promise<GalleryServer> {
     const { target, root, logger } = options;
     const token = options.token ?? newAccessToken();
-    const index = new GalleryIndex({ s3: target.s3, bucket: target.bucket, layout: target.layout, root, logger, ...options.index });
+    const cache = options.cache ?? (target.kind === 'aws' ? await ResultCache.open({ endpoint: target.endpoint, bucket: target.bucket, prefix: root }, GALLERY_CACHE) : false);
+    const index = new GalleryIndex({ s3: target.s3, bucket: target.bucket, layout: target.layout, root, logger, ...(cache ? { cache } : {}), ...options.index });
     const thumbnails = new Thumbnails({ s3: target.s3, bucket: target.bucket, ...options.limits });
     // Ctrl-C closes the server at once, also with a browser's keep-alive connections or a stalled upload open.
     const app = Fastify({ logger: false, bodyLimit: options.limits.maxBytes, forceCloseConnections: true });
@@ -109,6 +119,7 @@ export class GalleryServer {
   async close(): Promise<void> {
     clearInterval(this.timer);
     await this.app.close();
+    await this.index.saveCache();
   }
 
   private routes(): void {

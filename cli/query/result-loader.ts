@@ -5,7 +5,7 @@ import { RESULT_COLUMNS, resultRowValues } from '../../pipeline/results-table.js
 import { listObjects, readObjectText } from '../bucket-reader.js';
 import { createProgress } from '../progress-bar.js';
 import type { Target } from '../target.js';
-import { ResultCache, type CachedResult } from './result-cache.js';
+import { ResultCache, type CachedResult } from '../result-cache.js';
 
 /** The rows of the `results` table for one target and prefix, and how they were obtained. */
 export interface LoadedRows {

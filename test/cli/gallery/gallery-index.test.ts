@@ -1,12 +1,16 @@
 import assert from 'node:assert/strict';
 import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import { isResultSummary } from '../../../cli/gallery/gallery-card.js';
 import { GalleryIndex } from '../../../cli/gallery/gallery-index.js';
+import { GALLERY_CACHE } from '../../../cli/gallery/gallery-server.js';
+import { ResultCache } from '../../../cli/result-cache.js';
 import { createS3Client } from '../../../common/aws-clients.js';
 import { silentLogger } from '../../../common/logger.js';
 import { DEFAULT_KEY_LAYOUT, resultKeyFor } from '../../../pipeline/object-keys.js';
 import { LocalPipeline } from '../../helpers/local-pipeline.js';
 import { resultDocument } from '../../helpers/result-documents.js';
+import { temporaryFolder } from '../../helpers/temporary-folder.js';
 
 /** An S3 client that counts the commands it sends, by name. */
 function countingClient(pipeline: LocalPipeline): { s3: S3Client; calls: Map<string, number> } {
@@ -116,5 +120,29 @@ describe('gallery index: list once, then only what is new', () => {
     await slow.refresh();
     for (let i = 0; i < 5; i += 1) await slow.refresh();
     assert.equal(slow.listings, 2, 'listed again after 2 s, not after 10 s');
+  });
+
+  it('keeps result summaries by ETag between runs: a second opening reads only the results that changed', async () => {
+    const folder = temporaryFolder('alexnet-gallery-cache-');
+    const open = async () => ResultCache.open({ endpoint: 'test', bucket: pipeline.aws.bucket, prefix: root }, GALLERY_CACHE, folder);
+    const options = { s3: counted.s3, bucket: pipeline.aws.bucket, layout: DEFAULT_KEY_LAYOUT, root, logger: silentLogger };
+    await new GalleryIndex({ ...options, cache: await open() }).refresh();
+    await storeResult(`${root}image-1.jpg`, 'beagle');
+    const gets = calls('GetObjectCommand');
+    const second = new GalleryIndex({ ...options, cache: await open() });
+    await second.refresh();
+    assert.equal(calls('GetObjectCommand') - gets, 1, 'image-0 from the cache, only the new result of image-1 read');
+    const labels = Object.fromEntries(second.changesSince(0).cards.map((card) => [card.key.slice(root.length), card.labels?.[0]?.label]));
+    assert.deepEqual([labels['image-0.jpg'], labels['image-1.jpg'], labels['image-2.jpg']], ['tabby', 'beagle', undefined]);
+  });
+
+  it('reads a cached summary only when it has the shape of one', () => {
+    const summary = { status: 'ok', labels: [{ label: 'tabby', score: 0.5 }], sourceEtag: 'e', processedAt: 't', device: 'cpu', pretrained: false, weights: 'w' };
+    assert.equal(isResultSummary(summary), true);
+    assert.equal(isResultSummary({ problem: 'not JSON' }), true);
+    assert.equal(isResultSummary({ ...summary, labels: [{ label: 3 }] }), false);
+    assert.equal(isResultSummary({ ...summary, status: 'error' }), false, 'an error needs its code and message');
+    assert.equal(isResultSummary({ status: 'ok' }), false);
+    assert.equal(isResultSummary(null), false);
   });
 });
