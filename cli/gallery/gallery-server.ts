@@ -47,8 +47,10 @@ export interface GalleryServerOptions {
   readonly logger: Logger;
   /** The pipeline's limits: larger uploads are refused, larger images get no thumbnail. */
   readonly limits: { readonly maxBytes: number; readonly maxPixels: number };
-  /** How often the index looks for new images and results. */
+  /** How often the index looks for new images and results while a page is open… */
   readonly refreshIntervalMs?: number;
+  /** …and how long after a page last asked it stops looking (no S3 requests for nobody); a page asking again resumes it. */
+  readonly pauseWithoutPageMs?: number;
   /** Tuning of the index (tests make its listings more or less frequent). */
   readonly index?: Partial<Pick<GalleryIndexOptions, 'relistMinimumMs' | 'relistFactor' | 'relistMaximumMs' | 'pendingChecksPerRefresh' | 'concurrency'>>;
   /** A fixed token (tests); default: a new random one. */
@@ -72,6 +74,8 @@ export class GalleryServer {
   private readonly queueCounts: QueueCounts;
   /** The page's files, read once at start: a busy server still serves them at once. */
   private readonly pageFiles = new Map<string, Buffer>();
+  /** When a page last asked for cards or counts (start counts as one). */
+  private pageSeenAt = Date.now();
   private constructor(
     readonly app: FastifyInstance,
     readonly index: GalleryIndex,
@@ -101,7 +105,7 @@ export class GalleryServer {
     const thumbnails = new Thumbnails({ s3: target.s3, bucket: target.bucket, ...options.limits });
     // Ctrl-C closes the server at once, also with a browser's keep-alive connections or a stalled upload open.
     const app = Fastify({ logger: false, bodyLimit: options.limits.maxBytes, forceCloseConnections: true });
-    const timer = setInterval(() => void index.refresh(), options.refreshIntervalMs ?? 500);
+    const timer = setInterval(() => server.refreshWhileWatched(), options.refreshIntervalMs ?? 500);
     timer.unref();
     const server = new GalleryServer(app, index, thumbnails, token, timer, options);
     server.routes();
@@ -114,6 +118,18 @@ export class GalleryServer {
     }
     void index.refresh();
     return server;
+  }
+
+  /** A refresh, unless no page has asked for anything for a while. */
+  private refreshWhileWatched(): void {
+    if (Date.now() - this.pageSeenAt <= (this.options.pauseWithoutPageMs ?? 30_000)) void this.index.refresh();
+  }
+
+  /** A page asked: after a pause, refresh at once rather than at the next tick. */
+  private pageAsked(): void {
+    const paused = Date.now() - this.pageSeenAt > (this.options.pauseWithoutPageMs ?? 30_000);
+    this.pageSeenAt = Date.now();
+    if (paused) void this.index.refresh();
   }
 
   async close(): Promise<void> {
@@ -143,6 +159,7 @@ export class GalleryServer {
     }
 
     app.get('/api/summary', async (_request, reply) => {
+      this.pageAsked();
       const counts = index.counts();
       const queues = await this.queueCounts.get();
       return reply.header('cache-control', 'no-store').send({
@@ -165,6 +182,7 @@ export class GalleryServer {
     app.get('/api/cards', async (request, reply) => {
       const since = Number((request.query as Record<string, unknown>).since ?? 0);
       if (!Number.isSafeInteger(since) || since < 0) throw new GalleryRequestError(400, 'BAD_VERSION', 'since= must be a version number the gallery returned (0 for everything)');
+      this.pageAsked();
       // The first answer also carries the notice that goes with labels from untrained weights.
       return reply.header('cache-control', 'no-store').send({ ...index.changesSince(since), ...(since === 0 ? { untrainedNotice: UNTRAINED_NOTICE } : {}) });
     });

@@ -1,35 +1,21 @@
 import assert from 'node:assert/strict';
-import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { isResultSummary } from '../../../cli/gallery/gallery-card.js';
 import { GalleryIndex } from '../../../cli/gallery/gallery-index.js';
 import { GALLERY_CACHE } from '../../../cli/gallery/gallery-server.js';
 import { ResultCache } from '../../../cli/result-cache.js';
-import { createS3Client } from '../../../common/aws-clients.js';
 import { silentLogger } from '../../../common/logger.js';
 import { DEFAULT_KEY_LAYOUT, resultKeyFor } from '../../../pipeline/object-keys.js';
+import { countingS3Client } from '../../helpers/counting-s3-client.js';
 import { LocalPipeline } from '../../helpers/local-pipeline.js';
 import { resultDocument } from '../../helpers/result-documents.js';
 import { temporaryFolder } from '../../helpers/temporary-folder.js';
 
-/** An S3 client that counts the commands it sends, by name. */
-function countingClient(pipeline: LocalPipeline): { s3: S3Client; calls: Map<string, number> } {
-  const s3 = createS3Client(pipeline.aws.clientOptions());
-  const calls = new Map<string, number>();
-  s3.middlewareStack.add(
-    (next, context) => (args) => {
-      calls.set(context.commandName!, (calls.get(context.commandName!) ?? 0) + 1);
-      return next(args);
-    },
-    { step: 'initialize', name: 'countCommands' },
-  );
-  return { s3, calls };
-}
-
 describe('gallery index: list once, then only what is new', () => {
   let pipeline: LocalPipeline;
   let clock: number;
-  let counted: ReturnType<typeof countingClient>;
+  let counted: ReturnType<typeof countingS3Client>;
   let index: GalleryIndex;
   let folder = 0;
   let root: string;
@@ -50,7 +36,7 @@ describe('gallery index: list once, then only what is new', () => {
     folder += 1;
     root = `uploads/run-${folder}/`;
     clock = 1_000_000;
-    counted = countingClient(pipeline);
+    counted = countingS3Client(pipeline);
     for (let i = 0; i < 6; i += 1) await pipeline.upload(`${root}image-${i}.jpg`, `bytes ${i}`);
     await storeResult(`${root}image-0.jpg`, 'tabby');
     index = new GalleryIndex({ s3: counted.s3, bucket: pipeline.aws.bucket, layout: DEFAULT_KEY_LAYOUT, root, logger: silentLogger, relistMinimumMs: 10_000, relistFactor: 20, pendingChecksPerRefresh: 2, now: () => clock });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import sharp from 'sharp';
 import { GalleryServer } from '../../../cli/gallery/gallery-server.js';
 import { localTarget, type Target } from '../../../cli/target.js';
@@ -8,6 +9,7 @@ import { silentLogger } from '../../../common/logger.js';
 import { DEFAULT_KEY_LAYOUT } from '../../../pipeline/object-keys.js';
 import type { ResultDocument } from '../../../pipeline/result-document.js';
 import { textPretendingToBeAnImage, truncated } from '../../helpers/image-factories.js';
+import { countingS3Client } from '../../helpers/counting-s3-client.js';
 import { LocalPipeline } from '../../helpers/local-pipeline.js';
 import { resultDocument } from '../../helpers/result-documents.js';
 import { readFixtureImage, fixtureImageNames } from '../../helpers/shared-fixtures.js';
@@ -219,6 +221,24 @@ describe('gallery server routes (against the embedded S3/SQS, real SDK clients)'
       }, 5_000).unref();
     });
     assert.equal(status, 413);
+  });
+
+  it('stops refreshing while no page asks, and resumes when one does', async () => {
+    const counted = countingS3Client(pipeline);
+    const watched = await GalleryServer.start({ target: { ...target, s3: counted.s3 }, root: 'uploads/', port: 0, logger: silentLogger, limits: { maxBytes: 1000, maxPixels: 1000 }, token: TOKEN, refreshIntervalMs: 25, pauseWithoutPageMs: 300 });
+    try {
+      // Pending images keep a watched gallery busy: each refresh looks up their result keys.
+      await sleep(700);
+      const paused = counted.total();
+      await sleep(400);
+      assert.equal(counted.total(), paused, 'no S3 request while no page asks');
+      await fetch(`http://127.0.0.1:${watched.port}/api/cards?since=0`, { headers: auth });
+      await sleep(200);
+      assert.ok(counted.total() > paused, 'a page asking resumes the refreshes');
+    } finally {
+      await watched.close();
+      counted.s3.destroy();
+    }
   });
 
   it('says what is wrong, without a stack, when the bucket cannot be read', async () => {
