@@ -1,5 +1,6 @@
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { isNotFoundError } from '../pipeline/errors.js';
+import { hasLongKeyResult, LONG_KEY_RESULTS_FOLDER, type KeyLayout } from '../pipeline/object-keys.js';
 import { normalizeEtag, type ResultDocument } from '../pipeline/result-document.js';
 import { parseResultDocument } from '../pipeline/result-schema.js';
 import { CliError } from './cli-error.js';
@@ -25,6 +26,17 @@ export async function listObjects(s3: S3Client, bucket: string, prefix: string):
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
   return objects;
+}
+
+/**
+ * Adds to `resultEtags` (result key → ETag, as listed below `resultsFolder`) the results of those
+ * `uploadKeys` whose keys are too long to mirror: they live in a folder of their own (see
+ * `resultKeyFor`), listed only when one of the uploads needs it and it is not inside `resultsFolder`.
+ */
+export async function addLongKeyResults(s3: S3Client, bucket: string, layout: KeyLayout, resultsFolder: string, uploadKeys: readonly string[], resultEtags: Map<string, string>): Promise<void> {
+  const longKeysFolder = `${layout.resultsPrefix}${LONG_KEY_RESULTS_FOLDER}`;
+  if (longKeysFolder.startsWith(resultsFolder) || !uploadKeys.some((key) => hasLongKeyResult(key, layout))) return;
+  for (const object of await listObjects(s3, bucket, longKeysFolder)) resultEtags.set(object.key, object.etag);
 }
 
 /** Every key below a prefix (all pages), byte for byte (listed URL-encoded, then decoded). */

@@ -4,6 +4,7 @@ import type { Logger } from '../../common/logger.js';
 import { DEFAULT_PREPROCESS_OPTIONS } from '../../model/preprocess.js';
 import { CliError, EXIT } from '../cli-error.js';
 import { GalleryServer } from '../gallery/gallery-server.js';
+import { isRelativeFolder } from '../gallery/upload-rules.js';
 import { integerInRange, normalizeFolderPrefix } from '../option-parsers.js';
 import { addTargetOptions, resolveTarget, type Target, type TargetOptions } from '../target.js';
 import { visibleText } from '../terminal-text.js';
@@ -38,7 +39,7 @@ export function galleryCommand(logger: Logger): Command {
 /** Starts a gallery of `target` on loopback; a busy port or a bad folder stops with a message naming the option. */
 export async function startGallery(target: Target, options: { port: number; portOption?: string; folder?: string; maxBytes?: number; maxPixels?: number; logger: Logger }): Promise<{ server: GalleryServer; root: string }> {
   const folder = normalizeFolderPrefix(options.folder);
-  if (folder.split('/').slice(0, -1).some((segment) => segment === '' || segment === '.' || segment === '..')) {
+  if (!isRelativeFolder(folder)) {
     throw new CliError(`--prefix ${JSON.stringify(options.folder)} is not a folder below the uploads prefix (no empty, "." or ".." parts)`);
   }
   const root = target.layout.uploadsPrefix + folder;

@@ -2,9 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Command, Option } from 'commander';
 import type { Logger } from '../../common/logger.js';
 import { hasImageExtension } from '../../model/image-formats.js';
-import { hasLongKeyResult, LONG_KEY_RESULTS_FOLDER, resultKeyFor, resultsPrefixFor, uploadKeyFor } from '../../pipeline/object-keys.js';
+import { resultKeyFor, resultsPrefixFor, uploadKeyFor } from '../../pipeline/object-keys.js';
 import { explainAwsError } from '../aws-errors.js';
-import { listKeys, readResult, UnreadableResultError } from '../bucket-reader.js';
+import { addLongKeyResults, listKeys, listObjects, readResult, UnreadableResultError } from '../bucket-reader.js';
 import { CliError, EXIT } from '../cli-error.js';
 import { integerInRange, oneOf } from '../option-parsers.js';
 import { formatCsv, formatTable, resultRow, UNTRAINED_NOTICE, type ReadBack } from '../result-format.js';
@@ -91,11 +91,9 @@ async function showPrefix(target: Target, prefix: string, options: ResultsOption
   const deadline = Date.now() + options.timeout * 1000;
   for (;;) {
     const uploads = (await listKeys(target.s3, target.bucket, folder)).filter(hasImageExtension);
-    const resultKeys = new Set(await listKeys(target.s3, target.bucket, resultsPrefixFor(folder, target.layout)));
-    // Results of keys too long to mirror live in their own folder (see resultKeyFor).
-    if (uploads.some((key) => hasLongKeyResult(key, target.layout))) {
-      for (const key of await listKeys(target.s3, target.bucket, `${target.layout.resultsPrefix}${LONG_KEY_RESULTS_FOLDER}`)) resultKeys.add(key);
-    }
+    const resultsFolder = resultsPrefixFor(folder, target.layout);
+    const resultKeys = new Map((await listObjects(target.s3, target.bucket, resultsFolder)).map((object) => [object.key, object.etag]));
+    await addLongKeyResults(target.s3, target.bucket, target.layout, resultsFolder, uploads, resultKeys);
     const pending = uploads.filter((key) => !resultKeys.has(resultKeyFor(key, target.layout)));
     if (!options.wait || pending.length === 0) {
       if (uploads.length === 0) throw new CliError(`no images under ${folder} in ${target.bucket}`, { exitCode: EXIT.notReady });
@@ -115,7 +113,7 @@ async function showPrefix(target: Target, prefix: string, options: ResultsOption
 }
 
 /** A listed result read back; one that is not a result document becomes an `unreadable` row, not a failure of the listing. */
-async function readBack(target: Target, resultKey: string, listed: ReadonlySet<string>): Promise<ReadBack> {
+async function readBack(target: Target, resultKey: string, listed: ReadonlyMap<string, string>): Promise<ReadBack> {
   if (!listed.has(resultKey)) return undefined;
   try {
     return await readResult(target.s3, target.bucket, resultKey);

@@ -1,4 +1,5 @@
 import type { ResultDocument } from '../../pipeline/result-document.js';
+import type { ListedObject } from '../bucket-reader.js';
 
 /** What the page shows of one image: its upload, and its result once there is one. */
 export interface GalleryCard {
@@ -23,14 +24,6 @@ export interface GalleryCard {
   readonly weights?: string;
   /** pending: the image was replaced after its last result, which is not shown. */
   readonly replaced?: boolean;
-}
-
-/** A listed upload, before its result is known. */
-export interface ListedUpload {
-  readonly key: string;
-  readonly etag: string;
-  readonly size: number;
-  readonly lastModified?: Date;
 }
 
 /**
@@ -71,7 +64,7 @@ export function isResultSummary(value: unknown): value is ResultSummary {
 }
 
 /** The card of an upload under `root`, given what its result object holds (nothing yet: pending). */
-export function cardOf(upload: ListedUpload, root: string, result: ResultSummary | undefined): GalleryCard {
+export function cardOf(upload: ListedObject, root: string, result: ResultSummary | undefined): GalleryCard {
   const relative = upload.key.slice(root.length);
   const slash = relative.lastIndexOf('/');
   const base = {

@@ -2,11 +2,11 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
 import type { Logger } from '../../common/logger.js';
 import { hasImageExtension } from '../../model/image-formats.js';
-import { hasLongKeyResult, LONG_KEY_RESULTS_FOLDER, resultKeyFor, resultsPrefixFor, type KeyLayout } from '../../pipeline/object-keys.js';
+import { resultKeyFor, resultsPrefixFor, type KeyLayout } from '../../pipeline/object-keys.js';
 import { parseResultDocument } from '../../pipeline/result-schema.js';
-import { listObjects, readObjectText, type ListedObject } from '../bucket-reader.js';
+import { addLongKeyResults, listObjects, readObjectText, type ListedObject } from '../bucket-reader.js';
 import type { ResultCache } from '../result-cache.js';
-import { cardOf, isResultSummary, summarizeResult, type GalleryCard, type ListedUpload, type ResultSummary } from './gallery-card.js';
+import { cardOf, isResultSummary, summarizeResult, type GalleryCard, type ResultSummary } from './gallery-card.js';
 
 export interface GalleryIndexOptions {
   readonly s3: S3Client;
@@ -41,6 +41,8 @@ export interface GalleryChanges {
 }
 
 interface Entry {
+  /** The upload as last listed (or as the gallery stored it). */
+  upload: ListedObject;
   card: GalleryCard;
   version: number;
   /** The ETag of the result object the card was built from (undefined: none yet), and what it held. */
@@ -97,9 +99,9 @@ export class GalleryIndex {
   }
 
   /** An image the gallery uploaded itself: shown as pending at once, its result looked up from the next refresh. */
-  recordUpload(upload: ListedUpload): void {
+  recordUpload(upload: ListedObject): void {
     this.removed.delete(upload.key);
-    this.store(cardOf(upload, this.options.root, undefined), undefined);
+    this.store(upload, undefined);
   }
 
   changesSince(since: number): GalleryChanges {
@@ -125,12 +127,7 @@ export class GalleryIndex {
     const [listedUploads, listedResults] = await Promise.all([listObjects(s3, bucket, root), listObjects(s3, bucket, resultsFolder)]);
     const uploads = listedUploads.filter((object) => hasImageExtension(object.key));
     const resultEtags = new Map(listedResults.map((object) => [object.key, object.etag]));
-    // Results of keys too long to mirror live in their own folder (see resultKeyFor); it is inside
-    // the results folder only when the root is the uploads prefix itself.
-    const longKeysFolder = `${layout.resultsPrefix}${LONG_KEY_RESULTS_FOLDER}`;
-    if (!longKeysFolder.startsWith(resultsFolder) && uploads.some((upload) => hasLongKeyResult(upload.key, layout))) {
-      for (const object of await listObjects(s3, bucket, longKeysFolder)) resultEtags.set(object.key, object.etag);
-    }
+    await addLongKeyResults(s3, bucket, layout, resultsFolder, uploads.map((upload) => upload.key), resultEtags);
     this.listings += 1;
     const listingTook = this.now() - started;
 
@@ -148,8 +145,8 @@ export class GalleryIndex {
       const entry = this.entries.get(upload.key);
       if (entry && entry.card.etag === upload.etag && entry.resultEtag === resultEtag) continue;
       const cached = resultEtag === undefined ? undefined : this.options.cache?.get(resultKey, resultEtag);
-      if (resultEtag === undefined) this.store(cardOf(upload, root, undefined), undefined);
-      else if (isResultSummary(cached)) this.store(cardOf(upload, root, cached), resultEtag, cached);
+      if (resultEtag === undefined) this.store(upload, undefined);
+      else if (isResultSummary(cached)) this.store(upload, resultEtag, cached);
       else toRead.push({ upload, resultKey });
     }
     if (this.loading) this.loading.total = toRead.length;
@@ -157,7 +154,7 @@ export class GalleryIndex {
       toRead.map(({ upload, resultKey }) =>
         this.limit(async () => {
           const read = await this.readResult(resultKey);
-          this.store(cardOf(upload, root, read.result), read.etag, read.result);
+          this.store(upload, read.etag, read.result);
           if (this.loading) this.loading.read += 1;
         }),
       ),
@@ -180,11 +177,10 @@ export class GalleryIndex {
     await Promise.all(
       turn.map((entry) =>
         this.limit(async () => {
-          const upload = { key: entry.card.key, etag: entry.card.etag, size: entry.card.size, ...(entry.card.uploadedAt ? { lastModified: new Date(entry.card.uploadedAt) } : {}) };
-          const read = await this.readResult(resultKeyFor(upload.key, this.options.layout));
+          const read = await this.readResult(resultKeyFor(entry.upload.key, this.options.layout));
           // Deleted or replaced while this read was under way: the next listing decides.
-          if (this.entries.get(upload.key) !== entry) return;
-          if (read.result) this.store(cardOf(upload, this.options.root, read.result), read.etag, read.result);
+          if (this.entries.get(entry.upload.key) !== entry) return;
+          if (read.result) this.store(entry.upload, read.etag, read.result);
         }),
       ),
     );
@@ -207,15 +203,15 @@ export class GalleryIndex {
     await cache.save(current).catch((error: unknown) => this.options.logger.warn({ err: error }, 'the gallery cache could not be written'));
   }
 
-  /** Keeps a card; only a card that differs from the one held gets a new version (and reaches the pages). */
-  private store(card: GalleryCard, resultEtag: string | undefined, summary?: ResultSummary): void {
+  /** Keeps an upload and what its result holds; only a card that differs from the one held gets a new version (and reaches the pages). */
+  private store(upload: ListedObject, resultEtag: string | undefined, summary?: ResultSummary): void {
+    const card = cardOf(upload, this.options.root, summary);
     const fingerprint = JSON.stringify(card);
     const entry = this.entries.get(card.key);
     if (entry && entry.fingerprint === fingerprint) {
-      entry.resultEtag = resultEtag;
-      entry.summary = summary;
+      Object.assign(entry, { upload, resultEtag, summary });
       return;
     }
-    this.entries.set(card.key, { card, version: ++this.version, resultEtag, summary, fingerprint });
+    this.entries.set(card.key, { upload, card, version: ++this.version, resultEtag, summary, fingerprint });
   }
 }

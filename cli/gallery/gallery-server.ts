@@ -4,7 +4,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from '../../common/logger.js';
 import { projectRoot } from '../../common/paths.js';
-import { describeImageExtensions, IMAGE_EXTENSIONS } from '../../model/image-formats.js';
+import { describeImageExtensions } from '../../model/image-formats.js';
 import { normalizeEtag } from '../../pipeline/result-document.js';
 import { explainAwsError } from '../aws-errors.js';
 import { queueDepth } from '../queue-depth.js';
@@ -15,7 +15,7 @@ import { checkAccessToken, checkHostHeader, newAccessToken, tokenOfRequest } fro
 import { GalleryRequestError } from './gallery-errors.js';
 import { GalleryIndex, type GalleryIndexOptions } from './gallery-index.js';
 import { Thumbnails } from './thumbnails.js';
-import { checkUploadBody, galleryUploadKey, IMAGE_MEDIA_TYPES } from './upload-rules.js';
+import { checkUploadBody, galleryUploadKey, IMAGE_MEDIA_TYPE_BY_EXTENSION } from './upload-rules.js';
 
 /** The page's files, served as they are: no build step. */
 export const GALLERY_PAGE_FOLDER = path.join(projectRoot, 'cli', 'gallery', 'page');
@@ -120,16 +120,21 @@ export class GalleryServer {
     return server;
   }
 
+  /** True while a page has asked for something within `pauseWithoutPageMs`. */
+  private get watched(): boolean {
+    return Date.now() - this.pageSeenAt <= (this.options.pauseWithoutPageMs ?? 30_000);
+  }
+
   /** A refresh, unless no page has asked for anything for a while. */
   private refreshWhileWatched(): void {
-    if (Date.now() - this.pageSeenAt <= (this.options.pauseWithoutPageMs ?? 30_000)) void this.index.refresh();
+    if (this.watched) void this.index.refresh();
   }
 
   /** A page asked: after a pause, refresh at once rather than at the next tick. */
   private pageAsked(): void {
-    const paused = Date.now() - this.pageSeenAt > (this.options.pauseWithoutPageMs ?? 30_000);
+    const wasWatched = this.watched;
     this.pageSeenAt = Date.now();
-    if (paused) void this.index.refresh();
+    if (!wasWatched) void this.index.refresh();
   }
 
   async close(): Promise<void> {
@@ -173,7 +178,7 @@ export class GalleryServer {
         untrained: counts.untrained,
         listings: index.listings,
         untrainedNotice: UNTRAINED_NOTICE,
-        limits: { maxBytes: limits.maxBytes, extensions: IMAGE_EXTENSIONS, mediaTypes: IMAGE_MEDIA_TYPES, describeExtensions: describeImageExtensions() },
+        limits: { maxBytes: limits.maxBytes, mediaTypeByExtension: IMAGE_MEDIA_TYPE_BY_EXTENSION, describeExtensions: describeImageExtensions() },
         ...(index.lastError ? { problem: this.explain(index.lastError) } : {}),
         ...(queues.problem ? { queueProblem: queues.problem } : {}),
       });

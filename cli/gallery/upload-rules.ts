@@ -6,12 +6,22 @@ import { readImageHeader } from '../../model/preprocess.js';
 import { S3_MAX_KEY_BYTES } from '../../pipeline/object-keys.js';
 import { GalleryRequestError } from './gallery-errors.js';
 
+/** Each image ending the pipeline reads and its media type (`.jpg` → `image/jpeg`, …), for the page's checks and uploads. */
+export const IMAGE_MEDIA_TYPE_BY_EXTENSION: Readonly<Record<string, string>> = Object.fromEntries(
+  IMAGE_EXTENSIONS.map((extension) => [extension, mime.lookup(extension)]).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
+);
+
 /** The media types of the image formats the pipeline reads (`image/jpeg`, …): the only bodies an upload may have. */
-export const IMAGE_MEDIA_TYPES: readonly string[] = [...new Set(IMAGE_EXTENSIONS.map((extension) => mime.lookup(extension)).filter((type): type is string => typeof type === 'string'))];
+export const IMAGE_MEDIA_TYPES: readonly string[] = [...new Set(Object.values(IMAGE_MEDIA_TYPE_BY_EXTENSION))];
 
 // Characters that have no place in a key someone picked in a file dialog: control characters
 // (C0, DEL, C1) and the Unicode line and paragraph separators.
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+/** True for '' (the folder itself) or a relative folder ending in '/' with no empty, '.' or '..' parts. */
+export function isRelativeFolder(folder: string): boolean {
+  return folder === '' || (folder.endsWith('/') && folder.split('/').slice(0, -1).every((part) => part !== '' && part !== '.' && part !== '..'));
+}
 
 /**
  * The key an upload from the page goes to: `root` + `folder` + `name`, where `folder` is '' or a
@@ -25,10 +35,8 @@ export function galleryUploadKey(request: { root: string; uploadsPrefix: string;
   if (name.includes('/') || name === '.' || name === '..' || CONTROL_CHARACTERS.test(name)) {
     throw new GalleryRequestError(400, 'BAD_FILE_NAME', `${JSON.stringify(name)} is not a file name (no "/", no control characters)`);
   }
-  if (folder !== '') {
-    const segments = folder.split('/');
-    const wellFormed = folder.endsWith('/') && segments.slice(0, -1).every((segment) => segment !== '' && segment !== '.' && segment !== '..') && !CONTROL_CHARACTERS.test(folder);
-    if (!wellFormed) throw new GalleryRequestError(403, 'FOLDER_REFUSED', `uploads go only to folders below the gallery's folder; ${JSON.stringify(folder)} is not one (a relative folder ending in "/", without "." or ".." parts)`);
+  if (!isRelativeFolder(folder) || CONTROL_CHARACTERS.test(folder)) {
+    throw new GalleryRequestError(403, 'FOLDER_REFUSED', `uploads go only to folders below the gallery's folder; ${JSON.stringify(folder)} is not one (a relative folder ending in "/", without "." or ".." parts)`);
   }
   if (!hasImageExtension(name)) {
     throw new GalleryRequestError(415, 'NOT_AN_IMAGE_NAME', `${JSON.stringify(name)} does not end like an image the pipeline reads (${describeImageExtensions()}): the pipeline would skip it`);

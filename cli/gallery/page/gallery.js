@@ -314,6 +314,7 @@ async function pollSummary() {
     showCount('queue', summary.queue ? summary.queue.visible + summary.queue.inFlight : null, summary.queue ? `${summary.queue.visible} waiting, ${summary.queue.inFlight} being processed` : 'no queue URL given (--queue-url)');
     showCount('dlq', summary.deadLetters, summary.deadLetters === null ? 'no dead-letter queue URL given (--dlq-url)' : undefined);
     showUntrainedNotice();
+    $('file-input').accept = Object.keys(summary.limits.mediaTypeByExtension).join(',');
     showProblem(summary.problem ?? summary.queueProblem);
     showUploadFolder();
   } catch (error) {
@@ -343,18 +344,16 @@ function extensionOf(name) {
 function refusalOf(file) {
   const limits = state.summary?.limits;
   if (!limits) return 'the gallery is still connecting; try again in a moment';
-  if (!limits.extensions.includes(extensionOf(file.name))) return `not an image the pipeline reads (${limits.describeExtensions})`;
-  if (file.type && !limits.mediaTypes.includes(file.type)) return `its type ${file.type} is not one the pipeline reads`;
+  if (!(extensionOf(file.name) in limits.mediaTypeByExtension)) return `not an image the pipeline reads (${limits.describeExtensions})`;
+  if (file.type && !Object.values(limits.mediaTypeByExtension).includes(file.type)) return `its type ${file.type} is not one the pipeline reads`;
   if (file.size > limits.maxBytes) return `${file.size} bytes, more than the limit of ${limits.maxBytes}`;
   if (file.size === 0) return 'the file is empty';
   return undefined;
 }
 
+/** The type the browser gave the file, else the one its ending has (refusalOf has checked the ending). */
 function mediaTypeOf(file) {
-  if (file.type) return file.type;
-  const extension = extensionOf(file.name);
-  const types = { '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.png': 'image/png', '.webp': 'image/webp', '.gif': 'image/gif', '.tif': 'image/tiff', '.tiff': 'image/tiff', '.avif': 'image/avif' };
-  return types[extension] ?? 'application/octet-stream';
+  return file.type || state.summary.limits.mediaTypeByExtension[extensionOf(file.name)];
 }
 
 function uploadOne(file, folder, row) {

@@ -131,4 +131,14 @@ describe('gallery index: list once, then only what is new', () => {
     assert.equal(isResultSummary({ status: 'ok' }), false);
     assert.equal(isResultSummary(null), false);
   });
+
+  it('finds the result of an upload key too long to mirror in its own folder', async () => {
+    const key = `${root}${'k'.repeat(1024 - root.length - '.jpg'.length)}.jpg`;
+    await pipeline.upload(key, 'long');
+    await storeResult(key, 'lynx');
+    assert.match(resultKeyFor(key, DEFAULT_KEY_LAYOUT), /^results\/_long-keys\//);
+    clock += 10_000;
+    await index.refresh();
+    assert.deepEqual(index.changesSince(0).cards.filter((card) => card.key === key).map((card) => [card.status, card.labels?.[0]?.label]), [['ok', 'lynx']]);
+  });
 });
