@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -149,6 +150,10 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
+if (!existsSync(CHROMIUM)) {
+  console.error(`npm run bench:gallery needs Chromium: no ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
+  process.exit(1);
+}
 const folder = await mkdtemp(path.join(tmpdir(), 'alexnet-gallery-bench-'));
 const env = { ...process.env, ALEXNET_LOCAL_STATE_FILE: path.join(folder, 'state.json'), LOG_LEVEL: 'warn' };
 const serve = await startLocalServe(['--no-worker'], env);
