@@ -9,6 +9,7 @@ import pLimit from 'p-limit';
 import { chromium, type Page } from 'playwright-core';
 import sharp from 'sharp';
 import { createS3Client } from '../common/aws-clients.js';
+import { endWithThisProcess } from '../common/child-processes.js';
 import { cliEntry, startLocalServe } from '../local/local-serve-process.js';
 import { DEFAULT_KEY_LAYOUT, resultKeyFor } from '../pipeline/object-keys.js';
 import { buildResult, normalizeEtag } from '../pipeline/result-document.js';
@@ -64,7 +65,7 @@ async function storeResult(s3: S3Client, bucket: string, key: string, etag: stri
 /** Starts `alexnet-pipeline gallery` and resolves with its URL and the time it took to print it. */
 async function startGallery(env: NodeJS.ProcessEnv, extra: string[]): Promise<{ child: ChildProcess; url: string; started: number; printedMs: number }> {
   const started = performance.now();
-  const child = spawn(process.execPath, [cliEntry, 'gallery', ...extra], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = endWithThisProcess(spawn(process.execPath, [cliEntry, 'gallery', ...extra], { env, stdio: ['ignore', 'pipe', 'inherit'] }));
   let output = '';
   child.stdout!.setEncoding('utf8');
   const url = await new Promise<string>((resolve, reject) => {

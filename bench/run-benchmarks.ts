@@ -23,7 +23,8 @@ interface PhaseFigures {
 }
 
 const phaseScript = path.join(path.dirname(fileURLToPath(import.meta.url)), 'bench-phase.js');
-const fixtures = path.resolve(projectRoot, '..', 'shared', 'fixtures', 'images');
+/** The sample photos (`samples/`), which the tests read too. */
+const fixtures = path.join(projectRoot, 'samples');
 
 /** How many worker/classify pairs to run; their median ratio is the figure (timings here are noisy). */
 const WORKER_PAIRS = Number(process.env.BENCH_REPEATS ?? 5);

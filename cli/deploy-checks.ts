@@ -21,7 +21,10 @@ export interface DeployCheckDependencies {
   readonly ec2: EC2Client;
   readonly serviceQuotas: ServiceQuotasClient;
   readonly ssm: SSMClient;
-  /** The region the clients use, or undefined when none is configured. */
+  /**
+   * The region the clients use, or undefined when none is configured (then `sts` alone is given one,
+   * {@link CREDENTIALS_CHECK_REGION}, so that the credentials are still checked).
+   */
   readonly region: string | undefined;
   /** Runs a command, e.g. `docker info`; returns its exit status and output. */
   readonly run: (command: string, args: readonly string[]) => { status: number | null; stdout: string; stderr: string };
@@ -32,6 +35,12 @@ export const GPU_VCPU_QUOTA = {
   onDemand: { code: 'L-DB2E81BA', name: 'Running On-Demand G and VT instances' },
   spot: { code: 'L-3819A6DF', name: 'All G and VT Spot Instance Requests' },
 } as const;
+
+/** Where `doctor` asks STS who the credentials are when no region is configured (any region answers that). */
+export const CREDENTIALS_CHECK_REGION = 'us-east-1';
+
+/** How to set a region, as every AWS tool reads it. */
+const SET_A_REGION = 'set AWS_REGION (e.g. export AWS_REGION=us-east-1), pass --region, or add region = … to your profile in ~/.aws/config (aws configure set region us-east-1)';
 
 /** The CDK bootstrap stack's default name. */
 const BOOTSTRAP_STACK = 'CDKToolkit';
@@ -51,13 +60,14 @@ export function runProgram(command: string, args: readonly string[]) {
 export async function runDeployChecks(parameters: PipelineParameters, dependencies: DeployCheckDependencies): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   const region = dependencies.region;
-  results.push(region ? { name: 'region', status: 'ok', detail: region } : { name: 'region', status: 'fail', detail: 'no region: set AWS_REGION, pass --region, or set region in your AWS profile (~/.aws/config)' });
+  results.push(region ? { name: 'region', status: 'ok', detail: region } : { name: 'region', status: 'fail', detail: `no region: ${SET_A_REGION}` });
 
   const identity = await checkCredentials(dependencies);
   results.push(identity.result);
   results.push(checkDocker(dependencies));
   if (!identity.account || !region) {
-    for (const name of ['CDK bootstrap', 'instance types', 'vCPU quota', 'GPU AMI']) results.push({ name, status: 'warn', detail: 'skipped: needs credentials and a region' });
+    const needs = [identity.account ? '' : 'credentials', region ? '' : 'a region'].filter(Boolean).join(' and ');
+    for (const name of ['CDK bootstrap', 'instance types', 'vCPU quota', 'GPU AMI']) results.push({ name, status: 'warn', detail: `skipped: needs ${needs}` });
     return results;
   }
   results.push(await checkBootstrap(dependencies, identity.account, region));
@@ -72,7 +82,8 @@ export async function runDeployChecks(parameters: PipelineParameters, dependenci
 async function checkCredentials(dependencies: DeployCheckDependencies): Promise<{ result: CheckResult; account?: string }> {
   try {
     const identity = await dependencies.sts.send(new GetCallerIdentityCommand({}));
-    return { account: identity.Account, result: { name: 'credentials', status: 'ok', detail: `account ${identity.Account} as ${identity.Arn}` } };
+    const where = dependencies.region ? '' : ` (asked STS in ${CREDENTIALS_CHECK_REGION}, as no region is set)`;
+    return { account: identity.Account, result: { name: 'credentials', status: 'ok', detail: `account ${identity.Account} as ${identity.Arn}${where}` } };
   } catch (error) {
     const name = (error as { name?: string }).name ?? '';
     const profile = process.env.AWS_PROFILE;

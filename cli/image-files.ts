@@ -1,6 +1,7 @@
 import { lstat, readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../common/logger.js';
+import { CliError } from './cli-error.js';
 import { describeImageExtensions, hasImageExtension } from '../model/image-formats.js';
 
 /** An image file found on the command line or below a folder named there. */
@@ -18,7 +19,7 @@ export interface SkippedFile {
 
 /** Options of {@link collectImageFiles}. */
 export interface CollectOptions {
-  /** Keep a named path even when it is missing, special or not an image name (classify gives it an error line). Default: false. */
+  /** Keep a named file even when it is special, a link to nothing or not an image name (classify gives it an error line). Default: false. */
   readonly keepNamedPaths?: boolean;
 }
 
@@ -26,19 +27,19 @@ export interface CollectOptions {
  * Expands files and folders into image files, by one rule for `upload` and `classify`: symbolic
  * links are followed, to files and to folders, with a guard against loops; FIFOs, sockets and
  * devices are never opened (reading one could block for ever) and are skipped with a reason; inside
- * folders only names with image endings are taken, in sorted order.
+ * folders only names with image endings are taken, in sorted order. A named path that does not
+ * exist stops the command before any work (`error: <path> does not exist`, exit 1), in every command.
  */
-export async function collectImageFiles(paths: readonly string[], options: CollectOptions = {}): Promise<{ files: FoundFile[]; skipped: SkippedFile[]; missing: string[] }> {
+export async function collectImageFiles(paths: readonly string[], options: CollectOptions = {}): Promise<{ files: FoundFile[]; skipped: SkippedFile[] }> {
   const files: FoundFile[] = [];
   const skipped: SkippedFile[] = [];
-  const missing: string[] = [];
   for (const given of paths) {
     const info = await stat(given).catch(() => undefined);
     if (!info) {
       const dangling = await lstat(given).then((link) => link.isSymbolicLink(), () => false);
+      if (!dangling) throw new CliError(`${given} does not exist`, { code: 'PATH_NOT_FOUND' });
       if (options.keepNamedPaths) files.push({ file: given, relative: path.basename(given) });
-      else if (dangling) skipped.push({ file: given, reason: 'a symbolic link to nothing' });
-      else missing.push(given);
+      else skipped.push({ file: given, reason: 'a symbolic link to nothing' });
     } else if (info.isDirectory()) {
       await walk(given, '', new Set([await realpath(given)]), files, skipped);
     } else if (options.keepNamedPaths || (info.isFile() && hasImageExtension(given))) {
@@ -47,7 +48,7 @@ export async function collectImageFiles(paths: readonly string[], options: Colle
       skipped.push({ file: given, reason: info.isFile() ? `not an image name (${describeImageExtensions()})` : 'not a regular file (a FIFO, socket or device is never read)' });
     }
   }
-  return { files, skipped, missing };
+  return { files, skipped };
 }
 
 async function walk(folder: string, relative: string, seen: Set<string>, files: FoundFile[], skipped: SkippedFile[]): Promise<void> {

@@ -1,5 +1,4 @@
 import { createWriteStream } from 'node:fs';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { resultKeyFor } from '../pipeline/object-keys.js';
 import type { ResultDocument } from '../pipeline/result-document.js';
@@ -7,6 +6,11 @@ import { listKeys, readResult } from './bucket-reader.js';
 import { CliError, EXIT } from './cli-error.js';
 import { UNTRAINED_NOTICE } from './result-format.js';
 import type { Target } from './target.js';
+
+/** `1 error`, `2 errors`, `0 errors`. */
+function countOf(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
 
 /** Options of {@link printResultsAsTheyArrive}. */
 export interface ResultsPrinterOptions {
@@ -52,7 +56,7 @@ export async function printResultsAsTheyArrive(target: Target, keys: readonly st
   for (const result of results) out.write(`${JSON.stringify(result)}\n`);
   await new Promise<void>((resolve) => out.end(() => resolve()));
   const failed = results.filter((result) => result.status === 'error').length;
-  process.stdout.write(`\n${results.length} results (${failed} errors) written to ${path.resolve(options.out)}\n`);
+  process.stdout.write(`\n${countOf(results.length, 'result')} (${countOf(failed, 'error')}) written to ${options.out}\n`);
   if (!options.pretrained) process.stdout.write(`${UNTRAINED_NOTICE}\n`);
   return failed === 0 ? EXIT.ok : EXIT.someFailed;
 }

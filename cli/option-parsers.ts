@@ -11,14 +11,6 @@ export function integerInRange(min: number, max: number): (value: string) => num
   };
 }
 
-/** A commander argument parser that accepts one of `choices`. */
-export function oneOf<T extends string>(choices: readonly T[]): (value: string) => T {
-  return (value: string) => {
-    if (!(choices as readonly string[]).includes(value)) throw new InvalidArgumentError(`must be one of ${choices.join(', ')}.`);
-    return value as T;
-  };
-}
-
 /** A folder below the uploads prefix as given (`cats`, `/cats/`, `cats/`) → `cats/`; nothing → ''. */
 export function normalizeFolderPrefix(prefix: string | undefined): string {
   if (!prefix) return '';

@@ -25,3 +25,12 @@ export function createLogger(name: string, options: LoggerOptions = {}): Logger 
 
 /** A logger that drops everything, for tests and library callers that want silence. */
 export const silentLogger: Logger = pino({ level: 'silent' });
+
+/**
+ * Node.js process warnings (the AWS SDK's notice that it will need a newer Node.js, a deprecation)
+ * as one log line each at warn level, instead of Node's own multi-line text between JSON lines.
+ */
+export function logProcessWarnings(logger: Logger): void {
+  process.removeAllListeners('warning');
+  process.on('warning', (warning) => logger.warn({ warning: warning.name, detail: warning.message.replace(/\s*\n\s*/g, ' ') }, 'Node.js warning'));
+}

@@ -9,6 +9,7 @@ import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import pLimit from 'p-limit';
 import { createS3Client, createSqsClient } from '../common/aws-clients.js';
+import { endWithThisProcess } from '../common/child-processes.js';
 import { projectRoot } from '../common/paths.js';
 import { resultKeyFor, DEFAULT_KEY_LAYOUT } from '../pipeline/object-keys.js';
 import { FaultProxy, NO_FAULTS, type FaultRates } from './fault-proxy.js';
@@ -230,7 +231,7 @@ class WorkerSupervisor {
 
   start(extra: Record<string, string> = {}): void {
     const log = openSync(this.logFile, 'a');
-    const child = spawn(process.execPath, [WORKER_ENTRY], { env: { ...process.env, ...this.environment, ...extra }, stdio: ['ignore', 'ignore', log] });
+    const child = endWithThisProcess(spawn(process.execPath, [WORKER_ENTRY], { env: { ...process.env, ...this.environment, ...extra }, stdio: ['ignore', 'ignore', log] }));
     closeSync(log);
     this.current = child;
     child.once('exit', (code, signal) => {

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
+import { endWithThisProcess } from '../common/child-processes.js';
 import { projectRoot } from '../common/paths.js';
 
 /** The compiled CLI, as `npx alexnet-pipeline` runs it. */
@@ -19,10 +20,11 @@ export interface LocalServeProcess {
 
 /**
  * Starts `local --serve` (with `extraArguments`, e.g. `--no-worker`) and resolves once it has
- * printed the environment other terminals need. `environment` is added to its own.
+ * printed the environment other terminals need. `environment` is added to its own. The child is
+ * killed if this process exits first (see `endWithThisProcess`).
  */
 export async function startLocalServe(extraArguments: readonly string[] = [], environment: Record<string, string> = {}): Promise<LocalServeProcess> {
-  const child = spawn(process.execPath, [cliEntry, 'local', '--serve', ...extraArguments], { env: { ...process.env, ...environment }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = endWithThisProcess(spawn(process.execPath, [cliEntry, 'local', '--serve', ...extraArguments], { env: { ...process.env, ...environment }, stdio: ['ignore', 'pipe', 'pipe'] }));
   let output = '';
   let errors = '';
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (errors += chunk));

@@ -10,7 +10,7 @@ import { ConfigurationError } from '../../common/errors.js';
 import { projectRoot } from '../../common/paths.js';
 import { readPipelineParameters, type PipelineParameters } from '../../pipeline/deploy-parameters.js';
 import { CliError, EXIT } from '../cli-error.js';
-import { runDeployChecks, runProgram, type CheckResult } from '../deploy-checks.js';
+import { CREDENTIALS_CHECK_REGION, runDeployChecks, runProgram, type CheckResult } from '../deploy-checks.js';
 
 interface DoctorOptions {
   context: string[];
@@ -28,10 +28,10 @@ export function doctorCommand(): Command {
     .action(async (options: DoctorOptions) => {
       const parameters = deployParameters(options.context);
       const clientOptions = { region: options.region, ...(options.profile ? { profile: options.profile } : {}) };
-      const sts = new STSClient(clientOptions);
-      const region = await sts.config.region().catch(() => undefined);
+      const region = await new STSClient(clientOptions).config.region().catch(() => undefined);
       const results = await runDeployChecks(parameters, {
-        sts,
+        // Without a region the credentials are still worth checking: STS answers them in any region.
+        sts: new STSClient({ ...clientOptions, region: region ?? CREDENTIALS_CHECK_REGION }),
         cloudFormation: new CloudFormationClient(clientOptions),
         ec2: new EC2Client(clientOptions),
         serviceQuotas: new ServiceQuotasClient(clientOptions),

@@ -68,6 +68,10 @@ async function runLocal(paths: string[], options: LocalOptions, logger: Logger):
   const quiet = logger.child({}, { level: process.env.LOG_LEVEL ?? 'warn' });
   const givenPaths = paths.length > 0 ? paths : options.serve ? [] : [SAMPLE_IMAGES_FOLDER];
   const layout = keyLayout();
+  // The paths are checked before anything starts: a typo costs a line, not a model load.
+  const { uploads, skipped } = await planUploads(givenPaths, layout.uploadsPrefix);
+  warnSkipped(logger, skipped);
+  if (uploads.length === 0 && !options.serve) throw new CliError('no images to classify among the given paths');
   // A new key pair for every run: another user on this machine cannot use the bucket.
   const aws = await LocalAws.start({ port: options.port, uploadsPrefix: layout.uploadsPrefix, logger: quiet, credentials: 'random' }).catch((error: NodeJS.ErrnoException) => {
     throw new CliError(error.code === 'EADDRINUSE' ? `port ${options.port} is in use: pick another with --port` : `the embedded S3/SQS could not start: ${error.message}`, { cause: error });
@@ -95,8 +99,6 @@ async function runLocal(paths: string[], options: LocalOptions, logger: Logger):
         },
       });
     }
-    const { uploads, skipped } = await planUploads(givenPaths, layout.uploadsPrefix);
-    warnSkipped(logger, skipped);
     if (options.serve) {
       await uploadAll(target, uploads);
       const gallery = await startGallery(target, { port: options.galleryPort, portOption: '--gallery-port', maxBytes: options.maxBytes, maxPixels: options.maxPixels, logger: quiet });
@@ -106,7 +108,6 @@ async function runLocal(paths: string[], options: LocalOptions, logger: Logger):
         await gallery.server.close();
       }
     }
-    if (uploads.length === 0) throw new CliError('no images to classify among the given paths');
     const uploadedAt = Date.now();
     const keys = await uploadAll(target, uploads);
     return await printResultsAsTheyArrive(target, keys, { uploadedAt, timeoutSeconds: options.timeout, out: options.out, pretrained: classifier!.model.pretrained });

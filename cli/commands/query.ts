@@ -4,7 +4,7 @@ import { resultsPrefixFor } from '../../pipeline/object-keys.js';
 import { RESULT_COLUMNS, RESULTS_TABLE } from '../../pipeline/results-table.js';
 import { explainAwsError } from '../aws-errors.js';
 import { CliError, EXIT } from '../cli-error.js';
-import { integerInRange, oneOf } from '../option-parsers.js';
+import { integerInRange } from '../option-parsers.js';
 import { formatQueryTable } from '../query/query-output.js';
 import { QUERY_FORMATS, QueryFailedError, type QueryFormat, type QueryTable } from '../query/query-table.js';
 import { loadResultRows } from '../query/result-loader.js';
@@ -26,8 +26,8 @@ export function queryCommand(logger: Logger): Command {
   const command = new Command('query')
     .description(`SQL over the table ${RESULTS_TABLE} (one row per stored result): DuckDB on this machine, Athena for a deployed stack`)
     .argument('<sql>', `a query over ${RESULTS_TABLE}, e.g. "SELECT top_label, count(*) AS n FROM results GROUP BY 1 ORDER BY n DESC"`)
-    .addOption(new Option('--format <format>', 'output format').argParser(oneOf(QUERY_FORMATS)).default('table'))
-    .addOption(new Option('--engine <engine>', 'duckdb loads the results here (cached by ETag); athena runs in the stack (default: athena for a deployed stack, duckdb otherwise)').argParser(oneOf(ENGINES)))
+    .addOption(new Option('--format <format>', 'output format').choices(QUERY_FORMATS).default('table'))
+    .addOption(new Option('--engine <engine>', 'duckdb loads the results here (cached by ETag); athena runs in the stack (default: athena for a deployed stack, duckdb otherwise)').choices(ENGINES))
     .addOption(new Option('--prefix <folder>', 'duckdb: only the results of the images below this folder (e.g. cats/)'))
     .addOption(new Option('--timeout <seconds>', 'athena: stop the query after this long').argParser(integerInRange(1, 86_400)).default(600))
     .addHelpText('after', `\nColumns of ${RESULTS_TABLE}: ${RESULT_COLUMNS.map((column) => `${column.name} ${column.duckdbType}`).join(', ')}`);

@@ -6,7 +6,7 @@ import { resultKeyFor, resultsPrefixFor, uploadKeyFor } from '../../pipeline/obj
 import { explainAwsError } from '../aws-errors.js';
 import { addLongKeyResults, listKeys, listObjects, readResult, UnreadableResultError } from '../bucket-reader.js';
 import { CliError, EXIT } from '../cli-error.js';
-import { integerInRange, oneOf } from '../option-parsers.js';
+import { integerInRange } from '../option-parsers.js';
 import { formatCsv, formatTable, resultRow, UNTRAINED_NOTICE, type ReadBack } from '../result-format.js';
 import { addTargetOptions, resolveTarget, type Target, type TargetOptions } from '../target.js';
 
@@ -25,13 +25,14 @@ export function resultsCommand(logger: Logger): Command {
     .argument('<key-or-prefix>', 'an image key (with or without the uploads/ prefix, or as s3://bucket/key), a result key, or a folder prefix')
     .addOption(new Option('--wait', 'poll until the results exist'))
     .addOption(new Option('--timeout <seconds>', 'give up waiting after this long').argParser(integerInRange(1, 86_400)).default(300))
-    .addOption(new Option('--format <format>', 'output format').argParser(oneOf(FORMATS)).default('table'));
+    .addOption(new Option('--format <format>', 'output format').choices(FORMATS).default('table'));
   addTargetOptions(command).action(async (keyOrPrefix: string, options: ResultsOptions) => {
     const target = await resolveTarget(options, ['bucket']);
     const argument = keyInTargetBucket(keyOrPrefix, target);
     try {
-      if (hasImageExtension(argument) || argument.endsWith('.json')) await showOne(target, argument, options);
-      else await showPrefix(target, argument, options, logger);
+      const shown = hasImageExtension(argument) || argument.endsWith('.json') ? await showOne(target, argument, options) : await showPrefix(target, argument, options, logger);
+      // As `local` and `classify` do: 2 when some images could not be classified (an error result, or one unreadable).
+      process.exitCode = shown.some(isFailure) ? EXIT.someFailed : EXIT.ok;
     } catch (error) {
       if (error instanceof CliError) throw error;
       throw explainAwsError(error, { bucket: target.bucket, endpoint: target.endpoint, profile: target.profile });
@@ -66,7 +67,14 @@ async function isUploaded(target: Target, uploadKey: string): Promise<boolean> {
   return (await listKeys(target.s3, target.bucket, uploadKey)).includes(uploadKey);
 }
 
-async function showOne(target: Target, argument: string, options: ResultsOptions): Promise<void> {
+/** An image and its result as read back: pending (undefined), unreadable, or a result document. */
+type ShownResult = { readonly uploadKey: string; readonly result: ReadBack };
+
+function isFailure(entry: ShownResult): boolean {
+  return entry.result !== undefined && ('unreadable' in entry.result || entry.result.status === 'error');
+}
+
+async function showOne(target: Target, argument: string, options: ResultsOptions): Promise<ShownResult[]> {
   const uploadKey = uploadKeyFromArgument(argument, target);
   const resultKey = resultKeyFor(uploadKey, target.layout);
   const neverUploaded = () => new CliError(`${uploadKey} was never uploaded to ${target.bucket}; upload it with \`alexnet-pipeline upload\``, { exitCode: EXIT.notReady });
@@ -83,10 +91,12 @@ async function showOne(target: Target, argument: string, options: ResultsOptions
     if (!(await isUploaded(target, uploadKey))) throw neverUploaded();
     throw new CliError(`no result yet for ${uploadKey}: it is queued or being processed; add --wait to wait for it`, { exitCode: EXIT.notReady });
   }
-  print([{ uploadKey, result }], options.format, true);
+  const shown = [{ uploadKey, result }];
+  print(shown, options.format, true);
+  return shown;
 }
 
-async function showPrefix(target: Target, prefix: string, options: ResultsOptions, logger: Logger): Promise<void> {
+async function showPrefix(target: Target, prefix: string, options: ResultsOptions, logger: Logger): Promise<ShownResult[]> {
   const folder = uploadKeyFromArgument(prefix, target);
   const deadline = Date.now() + options.timeout * 1000;
   for (;;) {
@@ -100,7 +110,7 @@ async function showPrefix(target: Target, prefix: string, options: ResultsOption
       const entries = await Promise.all(uploads.map(async (uploadKey) => ({ uploadKey, result: await readBack(target, resultKey(uploadKey), resultKeys) })));
       print(entries, options.format, false);
       if (pending.length > 0) throw new CliError(`${pending.length} of ${uploads.length} images have no result yet; add --wait to wait for them`, { exitCode: EXIT.notReady });
-      return;
+      return entries;
     }
     if (Date.now() > deadline) throw new CliError(`timed out after ${options.timeout} s with ${pending.length} of ${uploads.length} results missing under ${folder}`, { exitCode: EXIT.notReady });
     logger.debug({ pending: pending.length, total: uploads.length }, 'waiting for results');
@@ -123,7 +133,7 @@ async function readBack(target: Target, resultKey: string, listed: ReadonlyMap<s
   }
 }
 
-function print(entries: ReadonlyArray<{ uploadKey: string; result: ReadBack }>, format: ResultsOptions['format'], single: boolean): void {
+function print(entries: readonly ShownResult[], format: ResultsOptions['format'], single: boolean): void {
   if (format === 'json') {
     const documents = entries.map((entry) =>
       !entry.result ? { source: { key: entry.uploadKey }, status: 'pending' } : 'unreadable' in entry.result ? { source: { key: entry.uploadKey }, status: 'unreadable', problem: entry.result.unreadable } : entry.result,

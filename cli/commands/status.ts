@@ -3,7 +3,6 @@ import { Command, Option } from 'commander';
 import { hasImageExtension } from '../../model/image-formats.js';
 import { explainAwsError } from '../aws-errors.js';
 import { listKeys } from '../bucket-reader.js';
-import { oneOf } from '../option-parsers.js';
 import { queueDepth } from '../queue-depth.js';
 import { addTargetOptions, resolveTarget, type TargetOptions } from '../target.js';
 
@@ -15,7 +14,7 @@ interface StatusOptions extends TargetOptions {
 export function statusCommand(): Command {
   const command = new Command('status')
     .description('queue depth (visible, in flight), dead-letter queue depth, and uploads vs results')
-    .addOption(new Option('--format <format>', 'output format').argParser(oneOf(['table', 'json'] as const)).default('table'));
+    .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'));
   addTargetOptions(command).action(async (options: StatusOptions) => {
     const target = await resolveTarget(options, ['bucket', 'queue', 'dlq']);
     try {

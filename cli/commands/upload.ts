@@ -76,7 +76,6 @@ export async function uploadAll(target: Target, uploads: readonly PlannedUpload[
 
 /** Maps files and folders to keys (see `collectImageFiles` for the rule); a missing path is an error. */
 export async function planUploads(paths: readonly string[], keyPrefix: string): Promise<{ uploads: PlannedUpload[]; skipped: SkippedFile[] }> {
-  const { files, skipped, missing } = await collectImageFiles(paths);
-  if (missing.length > 0) throw new CliError(`${missing[0]} does not exist`);
+  const { files, skipped } = await collectImageFiles(paths);
   return { uploads: files.map(({ file, relative }) => ({ file, key: keyPrefix + relative })), skipped };
 }

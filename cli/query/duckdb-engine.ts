@@ -9,7 +9,7 @@ const STAGING_TYPE: Record<string, string> = { VARCHAR: 'VARCHAR', DOUBLE: 'DOUB
  * Runs `sql` over the table `results` holding `rows`, in an in-memory DuckDB that can touch
  * nothing else: the rows go in through the appender, then external access (files, network,
  * ATTACH, COPY, INSTALL/LOAD) is switched off and the configuration locked, before the user's
- * SQL runs. A failing statement is a {@link QueryFailedError} with DuckDB's first message line.
+ * SQL runs. A failing statement is a {@link QueryFailedError} with DuckDB's message in one line.
  */
 export async function runDuckDbQuery(sql: string, rows: readonly Record<string, unknown>[]): Promise<QueryTable> {
   const instance = await DuckDBInstance.create(':memory:', { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false', allow_community_extensions: 'false' });
@@ -22,7 +22,7 @@ export async function runDuckDbQuery(sql: string, rows: readonly Record<string, 
     try {
       reader = await connection.runAndReadAll(sql);
     } catch (error) {
-      throw new QueryFailedError('duckdb', firstLine((error as Error).message));
+      throw new QueryFailedError('duckdb', oneLineMessage((error as Error).message));
     }
     return { columns: reader.columnNames(), rows: withSafeIntegers(reader.getRowObjectsJson() as Record<string, unknown>[], reader.columnNames(), reader.columnTypes().map(String)) };
   } finally {
@@ -61,9 +61,18 @@ async function loadRows(connection: DuckDBConnection, rows: readonly Record<stri
   await connection.run('DROP TABLE staging');
 }
 
-/** DuckDB's messages carry the offending line and a caret below it: the first line says it. */
-function firstLine(message: string): string {
-  return message.split('\n')[0]!.trim();
+/** The longest message `query` prints, in characters: a long list of candidate functions is cut. */
+const MAX_MESSAGE_LENGTH = 400;
+
+/**
+ * DuckDB's message in one line, hint included (`Candidate bindings: "top_label"`, `Did you mean
+ * "results"?`): its lines joined, without the echo of the statement and the caret below it
+ * (`LINE 1: …`), which only repeats what the user typed.
+ */
+export function oneLineMessage(message: string): string {
+  const [explanation = ''] = message.split(/\n\s*LINE \d+:/);
+  const joined = explanation.split('\n').map((line) => line.trim()).filter((line) => line.length > 0).join(' ');
+  return joined.length > MAX_MESSAGE_LENGTH ? `${joined.slice(0, MAX_MESSAGE_LENGTH - 1)}…` : joined;
 }
 
 /** Integer types DuckDB's JSON rows give as strings (they may exceed 2^53). */

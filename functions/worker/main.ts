@@ -2,7 +2,7 @@
 import { createS3Client, createSqsClient } from '../../common/aws-clients.js';
 import { createEventBridgeClient } from '../../common/eventbridge-client.js';
 import { ConfigurationError } from '../../common/errors.js';
-import { createLogger } from '../../common/logger.js';
+import { createLogger, logProcessWarnings } from '../../common/logger.js';
 import { configureImageDecoding, ImageClassifier } from '../../model/index.js';
 import { loadWorkerConfig, workerClientTimeouts } from './config.js';
 import { keepHealthFileFresh } from './health-file.js';
@@ -16,8 +16,21 @@ const EXIT_FATAL = 1;
  * standard chain (`AWS_REGION`, `AWS_ENDPOINT_URL*`, task role) with timeouts, the model loaded
  * once, then the queue consumer until SIGTERM or SIGINT (drain, exit 0) or a fatal failure
  * (release, exit 1). The event loop keeps the health file fresh for the container health check.
+ *
+ * The signal handlers are in place before the model loads: a task stopped while it is still
+ * starting (a scale-in right after a scale-out) holds no message, so it exits 0 at once rather than
+ * dying by the signal.
  */
 const logger = createLogger('worker');
+// Its logs are JSON lines only: a Node.js warning (the AWS SDK's notice about Node.js 20, say) is one too.
+logProcessWarnings(logger);
+let shutDown: (signal: string) => Promise<void> = async (signal) => {
+  logger.info({ signal }, 'shutdown requested while starting: nothing is in flight');
+  process.exit(0);
+};
+process.once('SIGTERM', () => void shutDown('SIGTERM'));
+process.once('SIGINT', () => void shutDown('SIGINT'));
+logger.info({ pid: process.pid }, 'worker starting');
 try {
   const config = loadWorkerConfig();
   configureImageDecoding();
@@ -34,15 +47,13 @@ try {
     events: config.eventBusName ? createEventBridgeClient({ timeouts: timeouts.s3 }) : undefined,
   });
   const stopHealthFile = keepHealthFileFresh(config.healthFile, logger);
-  const shutDown = async (signal: string) => {
+  shutDown = async (signal) => {
     logger.info({ signal }, 'shutdown requested');
     await consumer.stop();
     stopHealthFile();
     await classifier.dispose();
     process.exit(0);
   };
-  process.once('SIGTERM', () => void shutDown('SIGTERM'));
-  process.once('SIGINT', () => void shutDown('SIGINT'));
   void consumer.failed.then(() => {
     stopHealthFile();
     process.exit(EXIT_FATAL);

@@ -5,7 +5,7 @@ import { before, describe, it } from 'node:test';
 import { pngClaimingSize, svgDrawing, textPretendingToBeAnImage, truncated } from '../helpers/image-factories.js';
 import { ORT_TELEMETRY_VARIABLE } from '../../model/runtime-telemetry.js';
 import { jsonLines, runCli } from '../helpers/run-cli.js';
-import { fixtureImageNames, fixtureImagesDirectory, readFixtureImage } from '../helpers/shared-fixtures.js';
+import { fixtureImageNames, fixtureImagesDirectory, readFixtureImage } from '../helpers/fixtures.js';
 import { temporaryFolder } from '../helpers/temporary-folder.js';
 
 describe('alexnet-pipeline classify', () => {
@@ -22,7 +22,6 @@ describe('alexnet-pipeline classify', () => {
     await write('shopping-list.jpg', textPretendingToBeAnImage, 'NOT_AN_IMAGE');
     await write('bomb.png', pngClaimingSize(20000, 20000), 'IMAGE_TOO_LARGE');
     await write('drawing.svg', svgDrawing, 'UNSUPPORTED_FORMAT');
-    badFiles[path.join(badFolder, 'does-not-exist.jpg')] = 'FILE_NOT_FOUND';
   });
 
   it('prints one ok line per fixture image, in input order, and exits 0', async () => {
@@ -94,6 +93,18 @@ describe('alexnet-pipeline classify', () => {
       assert.equal(run.stdout, '');
     });
   }
+
+  it('names a path that does not exist in one line and exits 1, as upload and local do, before loading the model', async () => {
+    const run = await runCli(['classify', path.join(fixtureImagesDirectory, 'coffee.jpg'), 'sample']);
+    assert.equal(run.status, 1);
+    assert.equal(run.stderr, 'error: sample does not exist\n', 'that line alone: no model was loaded');
+    assert.equal(run.stdout, '');
+  });
+
+  it('lists the allowed values of --device in --help', async () => {
+    const run = await runCli(['classify', '--help']);
+    assert.match(run.stdout.replace(/\s+/g, ' '), /--device <device> where inference runs \(choices: "auto", "cpu", "cuda", default: "auto"\)/);
+  });
 
   it('exits 1 with a one-line message when the model file does not exist', async () => {
     const run = await runCli(['classify', fixtureImagesDirectory, '--model', '/nonexistent/alexnet.onnx']);

@@ -8,7 +8,7 @@ import { ImageClassifier } from '../../model/index.js';
 import { DEFAULT_STACK_NAME, STACK_OUTPUT } from '../../pipeline/stack-outputs.js';
 import { LocalPipeline } from '../helpers/local-pipeline.js';
 import { runCli } from '../helpers/run-cli.js';
-import { fixtureImagesDirectory } from '../helpers/shared-fixtures.js';
+import { fixtureImagesDirectory } from '../helpers/fixtures.js';
 import { temporaryFolder } from '../helpers/temporary-folder.js';
 
 describe('a stack deployed with other key prefixes, found through its outputs file', () => {

@@ -14,7 +14,7 @@ import { redriveDeadLetters } from '../../cli/dead-letter-redrive.js';
 import type { QueueConsumer } from '../../functions/worker/queue-consumer.js';
 import { ImageClassifier } from '../../model/index.js';
 import { LocalPipeline } from '../helpers/local-pipeline.js';
-import { readFixtureImage } from '../helpers/shared-fixtures.js';
+import { readFixtureImage } from '../helpers/fixtures.js';
 
 const QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/AlexnetPipeline-Jobs';
 const DLQ_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/AlexnetPipeline-DeadLetterQueue';

@@ -153,6 +153,23 @@ describe('alexnet-pipeline doctor', () => {
     assert.doesNotMatch(run.stderr + run.stdout, /\n\s+at /);
   });
 
+  it('without a region says how to set one, and still checks the credentials', { skip: noMoto }, async () => {
+    const home = temporaryFolder('alexnet-home-');
+    const moto = await startMoto();
+    try {
+      const run = await runCli(['doctor'], {
+        env: { HOME: home, AWS_REGION: '', AWS_DEFAULT_REGION: '', AWS_PROFILE: '', AWS_CONFIG_FILE: path.join(home, 'none'), AWS_ENDPOINT_URL: moto.endpoint, AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE', AWS_SECRET_ACCESS_KEY: 'x' },
+      });
+      assert.equal(run.status, 1);
+      assert.match(run.stdout, /^fail\s+region\s+no region: set AWS_REGION \(e\.g\. export AWS_REGION=us-east-1\), pass --region, or add region = … to your profile/m);
+      assert.match(run.stdout, /^ok\s+credentials\s+account 123456789012 as arn:aws:sts::123456789012:user\/moto \(asked STS in us-east-1, as no region is set\)$/m);
+      assert.match(run.stdout, /^warn\s+GPU AMI\s+skipped: needs a region$/m);
+      assert.doesNotMatch(run.stdout, /Region is missing/);
+    } finally {
+      await moto.stop();
+    }
+  });
+
   it('refuses a misspelt context key as cdk synth does', async () => {
     const run = await runCli(['doctor', '-c', 'maxInstanse=3']);
     assert.equal(run.status, 1);

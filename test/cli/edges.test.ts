@@ -5,9 +5,10 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { createS3Client } from '../../common/aws-clients.js';
+import { endWithThisProcess } from '../../common/child-processes.js';
 import { startLocalServe, type LocalServeProcess } from '../../local/local-serve-process.js';
 import { cliEntry, runCli } from '../helpers/run-cli.js';
-import { fixtureImagesDirectory, readFixtureImage } from '../helpers/shared-fixtures.js';
+import { fixtureImagesDirectory, readFixtureImage } from '../helpers/fixtures.js';
 import { temporaryFolder } from '../helpers/temporary-folder.js';
 
 describe('the CLI at its edges, against local --serve', () => {
@@ -24,8 +25,8 @@ describe('the CLI at its edges, against local --serve', () => {
     s3 = createS3Client({ endpoint: e.AWS_ENDPOINT_URL!, region: e.AWS_REGION!, credentials: { accessKeyId: e.AWS_ACCESS_KEY_ID!, secretAccessKey: e.AWS_SECRET_ACCESS_KEY! } });
   });
   after(async () => {
-    s3.destroy();
-    await serve.stop();
+    s3?.destroy();
+    await serve?.stop();
   });
 
   it('prints per-run credentials, keeps them in a state file only its owner reads, and refuses a second serve for it', async () => {
@@ -75,7 +76,7 @@ describe('the CLI at its edges, against local --serve', () => {
     assert.equal(Buffer.byteLength(key), 1024);
     await s3.send(new PutObjectCommand({ Bucket: serve.environment.BUCKET_NAME, Key: key, Body: readFixtureImage('coffee.jpg') }));
     const run = await runCli(['results', '--local', key, '--wait', '--timeout', '60', '--format', 'json'], { env });
-    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.status, 2, `an error result: exit 2 ${run.stderr}`);
     const result = JSON.parse(run.stdout);
     assert.deepEqual([result.status, result.error.code], ['error', 'KEY_TOO_LONG']);
     const listing = await runCli(['results', '--local', 'long/', '--format', 'json'], { env });
@@ -87,7 +88,7 @@ describe('the CLI at its edges, against local --serve', () => {
     await runCli(['results', '--local', 'corrupt/', '--wait', '--timeout', '60'], { env });
     await s3.send(new PutObjectCommand({ Bucket: serve.environment.BUCKET_NAME, Key: 'results/corrupt/coffee.jpg.json', Body: '{"this is": not json' }));
     const run = await runCli(['results', '--local', 'corrupt/'], { env });
-    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.status, 2, `an unreadable result: exit 2 ${run.stderr}`);
     assert.match(run.stdout, /uploads\/corrupt\/coffee\.jpg\s+│ unreadable/);
     assert.match(run.stdout, /uploads\/corrupt\/chelsea\.jpg\s+│ ok/);
   });
@@ -145,7 +146,7 @@ describe('the CLI’s error paths (each: one line, a fix, no stack trace)', () =
   });
 
   it('ends quietly when stdout closes early (classify | head -2)', async () => {
-    const child = spawn(process.execPath, [cliEntry, 'classify', fixtureImagesDirectory], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = endWithThisProcess(spawn(process.execPath, [cliEntry, 'classify', fixtureImagesDirectory], { stdio: ['ignore', 'pipe', 'pipe'] }));
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     let lines = 0;

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { readModelFile } from '../../model/index.js';
 import { alexNetCheckpoint } from '../helpers/alexnet-checkpoint.js';
 import { runCli } from '../helpers/run-cli.js';
-import { sharedDirectory } from '../helpers/shared-fixtures.js';
+import { checkpointFixturesDirectory } from '../helpers/fixtures.js';
 import { temporaryFolder } from '../helpers/temporary-folder.js';
 
 /** A loopback stand-in for download.pytorch.org: serves one checkpoint under any name, or fails as told. */
@@ -81,7 +81,7 @@ describe('alexnet-pipeline model fetch and model convert', () => {
   });
 
   it('convert: refuses a checkpoint that is not AlexNet in one line', async () => {
-    const run = await runCli(['model', 'convert', path.join(sharedDirectory, 'fixtures', 'pth', 'small-legacy.pth'), '--out', path.join(folder, 'small.onnx')]);
+    const run = await runCli(['model', 'convert', path.join(checkpointFixturesDirectory, 'small-legacy.pth'), '--out', path.join(folder, 'small.onnx')]);
     assert.equal(run.status, 1);
     assert.match(run.stderr, /^error: .*small-legacy\.pth: the checkpoint is not torchvision's AlexNet: missing .*; nothing was written$/m);
     assert.doesNotMatch(run.stderr, /\n\s+at /);

@@ -83,4 +83,16 @@ describe('query with DuckDB: the results table', () => {
     });
     await assert.rejects(runDuckDbQuery('SELECT nope FROM results', rows), /Binder Error: Referenced column "nope" not found/);
   });
+
+  it("keeps DuckDB's hint in that line: the column or table it meant, not the echo of the statement", async () => {
+    const misspelt = async (sql: string, hint: RegExp) =>
+      assert.rejects(runDuckDbQuery(sql, rows), (error: unknown) => {
+        assert.ok(error instanceof QueryFailedError);
+        assert.match(error.message, hint);
+        assert.doesNotMatch(error.message, /\n|LINE 1:/);
+        return true;
+      });
+    await misspelt('SELECT top_lable FROM results', /^Binder Error: Referenced column "top_lable" not found in FROM clause! Candidate bindings: "top_label"/);
+    await misspelt('SELECT * FROM result', /^Catalog Error: Table with name result does not exist! Did you mean "results"\?$/);
+  });
 });

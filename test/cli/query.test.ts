@@ -7,7 +7,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { createS3Client } from '../../common/aws-clients.js';
 import { startLocalServe, type LocalServeProcess } from '../../local/local-serve-process.js';
 import { runCli } from '../helpers/run-cli.js';
-import { fixtureImagesDirectory, readFixtureImage } from '../helpers/shared-fixtures.js';
+import { fixtureImagesDirectory, readFixtureImage } from '../helpers/fixtures.js';
 import { temporaryFolder } from '../helpers/temporary-folder.js';
 
 /** The debug line `query` logs after loading: how many results it downloaded and took from its cache. */
@@ -31,11 +31,11 @@ describe('query against local --serve', () => {
     const files = ['chelsea.jpg', 'coffee.jpg', 'astronaut.jpg'].map((name) => path.join(fixtureImagesDirectory, name));
     assert.equal((await runCli(['upload', '--local', ...files, '--prefix', 'photos/'], { env })).status, 0);
     await s3.send(new PutObjectCommand({ Bucket: e.BUCKET_NAME, Key: 'uploads/photos/broken.jpg', Body: 'not an image' }));
-    assert.equal((await runCli(['results', '--local', 'photos/', '--wait', '--timeout', '120'], { env })).status, 0);
+    assert.equal((await runCli(['results', '--local', 'photos/', '--wait', '--timeout', '120'], { env })).status, 2, 'broken.jpg is an error result');
   });
   after(async () => {
-    s3.destroy();
-    await serve.stop();
+    s3?.destroy();
+    await serve?.stop();
   });
 
   it('answers SQL as JSON rows, says the labels are untrained, and reads each result once: the second query downloads nothing', async () => {

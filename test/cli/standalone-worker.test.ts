@@ -1,11 +1,20 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { startLocalServe, type LocalServeProcess } from '../../local/local-serve-process.js';
 import { runCli } from '../helpers/run-cli.js';
-import { fixtureImagesDirectory } from '../helpers/shared-fixtures.js';
+import { fixtureImagesDirectory } from '../helpers/fixtures.js';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process.js';
 import { temporaryFolder } from '../helpers/temporary-folder.js';
+
+async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`not reached within ${timeoutMs} ms`);
+    await sleep(20);
+  }
+}
 
 describe('local --serve --no-worker with the worker run as the container runs it', () => {
   let serve: LocalServeProcess;
@@ -16,13 +25,17 @@ describe('local --serve --no-worker with the worker run as the container runs it
     const folder = temporaryFolder('alexnet-standalone-');
     cliEnvironment = { ALEXNET_LOCAL_STATE_FILE: path.join(folder, 'state.json') };
     serve = await startLocalServe(['--no-worker'], cliEnvironment);
-    // Exactly the printed exports, nothing else from the test.
-    worker = spawnWorker({ ...serve.environment, RECEIVE_WAIT_SECONDS: '1' });
+    // Exactly the printed exports, nothing else from the test (npm test's silencing of the AWS SDK's Node.js notice removed too).
+    worker = spawnWorker({ ...serve.environment, RECEIVE_WAIT_SECONDS: '1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: undefined });
   });
   after(async () => {
-    worker.child.kill('SIGTERM');
-    assert.equal((await worker.exited).code, 0);
-    assert.equal(await serve.stop(), 0);
+    // Both are stopped whatever the assertions say: a failed one must not leave a process running.
+    try {
+      worker?.child.kill('SIGTERM');
+      assert.equal((await worker?.exited)?.code, 0, 'the worker drains and exits 0 on SIGTERM');
+    } finally {
+      assert.equal(await serve?.stop(), 0);
+    }
   });
 
   it('prints how to run the worker, and the worker it starts that way classifies uploads', async () => {
@@ -37,6 +50,28 @@ describe('local --serve --no-worker with the worker run as the container runs it
     assert.equal(result.status, 0, result.stderr);
     assert.equal(JSON.parse(result.stdout).status, 'ok');
     assert.match(worker.logs(), /"msg":"batch classified"/);
+  });
+
+  it('exits 0 at once when stopped while still starting (it holds no message yet)', async () => {
+    const starting = spawnWorker({ ...serve.environment, RECEIVE_WAIT_SECONDS: '1' });
+    try {
+      await waitUntil(() => starting.logs().includes('"msg":"worker starting"'), 10_000);
+      starting.child.kill('SIGTERM');
+      const exit = await Promise.race([starting.exited, sleep(10_000).then(() => 'still running')]);
+      assert.deepEqual(exit, { code: 0, signal: null }, starting.logs());
+      assert.match(starting.logs(), /"msg":"shutdown requested while starting: nothing is in flight"/);
+    } finally {
+      starting.child.kill('SIGKILL');
+    }
+  });
+
+  it('writes JSON log lines only, a Node.js warning included (the AWS SDK warns on Node.js 20)', async () => {
+    assert.ok(worker.logLines().length > 0);
+    for (const line of worker.logs().split('\n').filter((text) => text.length > 0)) assert.doesNotThrow(() => JSON.parse(line), line);
+    if (Number(process.versions.node.split('.')[0]) < 22) {
+      const warning = worker.logLines().find((line) => line.msg === 'Node.js warning');
+      assert.match(String(warning?.detail), /^NodeVersionSupportWarning: The AWS SDK for JavaScript \(v3\) versions published after/);
+    }
   });
 
   it('refuses --no-worker without --serve, naming both', async () => {

@@ -1,6 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { endWithThisProcess } from '../../common/child-processes.js';
 
 /** moto's server, if this machine has it (pip's moto): a stand-in for the AWS APIs no embedded emulator speaks. */
 export const motoAvailable = spawnSync('moto_server', ['--help'], { encoding: 'utf8' }).status === 0;
@@ -9,7 +10,7 @@ export const noMoto = motoAvailable ? false : 'skipped: moto_server is not insta
 /** A moto server on a free loopback port; stop() ends it. */
 export async function startMoto(): Promise<{ endpoint: string; stop(): Promise<void> }> {
   const port = await freePort();
-  const child: ChildProcess = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+  const child: ChildProcess = endWithThisProcess(spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' }));
   const endpoint = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 20_000;
   for (;;) {

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { endWithThisProcess } from '../../common/child-processes.js';
 import { projectRoot } from '../../common/paths.js';
 
 /** The compiled CLI entry, as `npx alexnet-pipeline` runs it. */
@@ -16,12 +17,12 @@ export interface CliRun {
 /** Runs the CLI as a user would: a separate process, real arguments, real output. */
 export function runCli(args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliEntry, ...args], {
+    const child = endWithThisProcess(spawn(process.execPath, [cliEntry, ...args], {
       cwd: options.cwd ?? projectRoot,
       env: { ...process.env, LOG_LEVEL: 'info', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
       timeout: options.timeoutMs ?? 120_000,
-    });
+    }));
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
+import { endWithThisProcess } from '../../common/child-processes.js';
 import { projectRoot } from '../../common/paths.js';
 
 /** The container's entry point, compiled. */
@@ -17,9 +18,9 @@ export interface WorkerProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts `node dist/functions/worker/main.js` with `environment` on top of this process's. */
-export function spawnWorker(environment: Record<string, string>): WorkerProcess {
-  const child = spawn(process.execPath, [workerEntry], { env: { ...process.env, LOG_LEVEL: 'info', ...environment }, stdio: ['ignore', 'ignore', 'pipe'] });
+/** Starts `node dist/functions/worker/main.js` with `environment` on top of this process's (undefined removes a variable). */
+export function spawnWorker(environment: Record<string, string | undefined>): WorkerProcess {
+  const child = endWithThisProcess(spawn(process.execPath, [workerEntry], { env: { ...process.env, LOG_LEVEL: 'info', ...environment }, stdio: ['ignore', 'ignore', 'pipe'] }));
   let logs = '';
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (logs += chunk));
   const exited = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));

@@ -7,7 +7,7 @@ import { CopyObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectAc
 import { listKeys } from '../../cli/bucket-reader.js';
 import { createS3Client, createSqsClient } from '../../common/aws-clients.js';
 import { LocalAws } from '../../local/local-aws.js';
-import { readFixtureImage } from '../helpers/shared-fixtures.js';
+import { readFixtureImage } from '../helpers/fixtures.js';
 
 describe('LocalAws: embedded S3 and SQS with S3 notifications', () => {
   let aws: LocalAws;

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { decodeImage, ImageClassifier, InferenceSession, MODEL_INPUT, ModelError, readModelFile } from '../../model/index.js';
 import { OnnxModelProto } from '../../model/onnx-schema.js';
 import { loadDevModelFile } from '../helpers/dev-model.js';
-import { fixtureImageNames, readFixtureImage } from '../helpers/shared-fixtures.js';
+import { fixtureImageNames, readFixtureImage } from '../helpers/fixtures.js';
 import { temporaryFolder } from '../helpers/temporary-folder.js';
 
 /** A valid ONNX model that is not a classifier: Identity from [N,3,224,224] to the same shape. */

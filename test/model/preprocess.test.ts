@@ -10,7 +10,7 @@ import {
   truncated,
 } from '../helpers/image-factories.js';
 import { networkInput } from '../helpers/network-input.js';
-import { fixtureImageNames, meanAbsoluteDifference, readFixtureImage, readReferenceTensor } from '../helpers/shared-fixtures.js';
+import { fixtureImageNames, meanAbsoluteDifference, readFixtureImage, readReferenceTensor } from '../helpers/fixtures.js';
 
 const TOLERANCE = 0.015;
 const chelsea = readFixtureImage('chelsea.jpg');

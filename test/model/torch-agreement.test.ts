@@ -8,7 +8,7 @@ import { convertAlexNetCheckpoint } from '../../model/checkpoint/convert-alexnet
 import { decodeImage, InferenceSession, packBatch, readModelFile } from '../../model/index.js';
 import { loadDevModelFile } from '../helpers/dev-model.js';
 import { findPythonWithTorch } from '../helpers/python-torch.js';
-import { fixtureImageNames, readFixtureImage } from '../helpers/shared-fixtures.js';
+import { fixtureImageNames, readFixtureImage } from '../helpers/fixtures.js';
 import { temporaryFolder } from '../helpers/temporary-folder.js';
 
 const torch = findPythonWithTorch();

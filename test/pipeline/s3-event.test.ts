@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { MessageFormatError } from '../../pipeline/errors.js';
 import { decodeS3EventKey, encodeS3EventKey, parseS3Event } from '../../pipeline/s3-event.js';
 import { objectCreatedEvent, testEvent } from '../../local/s3-notification.js';
-import { readAwsEventFixture } from '../helpers/shared-fixtures.js';
+import { readAwsEventFixture } from '../helpers/fixtures.js';
 
 const rule = { id: 'uploads', bucket: 'photos', prefix: 'uploads/', suffixes: ['.jpg'] };
 
@@ -64,6 +64,17 @@ describe('parseS3Event on event JSON as AWS documents it (not our own encoder)',
     const [record] = parsed.kind === 'records' ? parsed.records : [];
     assert.equal(record?.eventName, 'ObjectCreated:CompleteMultipartUpload');
     assert.match(record!.eTag, /-2$/);
+  });
+
+  it('decodes the keys of a browser POST (UTF-8 escapes) and a CopyObject (+ for a space)', () => {
+    const post = parseS3Event(readAwsEventFixture('s3-object-created-post.json'));
+    const copy = parseS3Event(readAwsEventFixture('s3-object-created-copy.json'));
+    assert.deepEqual(post.kind === 'records' ? post.records.map((record) => [record.eventName, record.key]) : [], [['ObjectCreated:Post', 'uploads/form/猫の写真.png']]);
+    assert.deepEqual(copy.kind === 'records' ? copy.records.map((record) => [record.eventName, record.key]) : [], [['ObjectCreated:Copy', 'uploads/archive/2019/IMG_0001 copy.jpeg']]);
+  });
+
+  it('drops an ObjectRemoved record, which has no size or ETag', () => {
+    assert.deepEqual(parseS3Event(readAwsEventFixture('s3-object-removed-delete.json')), { kind: 'records', records: [] });
   });
 
   it('recognises the s3:TestEvent S3 sends when notifications are configured', () => {

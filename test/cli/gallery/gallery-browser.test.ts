@@ -64,9 +64,12 @@ describe('gallery in a real browser (Chromium) against local --serve', { skip: c
     await page.goto(galleryUrl);
   });
   after(async () => {
-    await browser?.close();
-    s3?.destroy();
-    await serve?.stop();
+    try {
+      await browser?.close();
+      s3?.destroy();
+    } finally {
+      await serve?.stop();
+    }
   });
 
   /** The card of `key` as the page shows it. */

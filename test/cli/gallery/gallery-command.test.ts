@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { after, before, describe, it } from 'node:test';
+import { endWithThisProcess } from '../../../common/child-processes.js';
 import { LocalPipeline } from '../../helpers/local-pipeline.js';
 import { cliEntry, runCli } from '../../helpers/run-cli.js';
 
@@ -18,8 +19,9 @@ describe('alexnet-pipeline gallery', () => {
   });
   after(() => pipeline.aws.stop());
 
-  it('serves any target given by flags or variables, prints its URL with a token, and stops on Ctrl-C', async () => {
-    const child = spawn(process.execPath, [cliEntry, 'gallery', '--prefix', 'cats'], { env: { ...process.env, ...environment }, cwd: tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
+  it('serves any target given by flags or variables, prints its URL with a token, and stops on Ctrl-C', async (t) => {
+    const child = endWithThisProcess(spawn(process.execPath, [cliEntry, 'gallery', '--prefix', 'cats'], { env: { ...process.env, ...environment }, cwd: tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] }));
+    t.after(() => child.kill('SIGKILL'));
     let output = '';
     child.stdout.setEncoding('utf8');
     const url = await new Promise<string>((resolve, reject) => {

@@ -12,7 +12,7 @@ import { textPretendingToBeAnImage, truncated } from '../../helpers/image-factor
 import { countingS3Client } from '../../helpers/counting-s3-client.js';
 import { LocalPipeline } from '../../helpers/local-pipeline.js';
 import { resultDocument } from '../../helpers/result-documents.js';
-import { readFixtureImage, fixtureImageNames } from '../../helpers/shared-fixtures.js';
+import { readFixtureImage, fixtureImageNames } from '../../helpers/fixtures.js';
 
 const TOKEN = 'test-token-0123456789';
 const auth = { authorization: `Bearer ${TOKEN}` };

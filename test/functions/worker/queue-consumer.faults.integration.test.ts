@@ -5,7 +5,7 @@ import { createS3Client } from '../../../common/aws-clients.js';
 import type { QueueConsumer } from '../../../functions/worker/queue-consumer.js';
 import { ImageClassifier } from '../../../model/index.js';
 import { FAST_WORKER_ENVIRONMENT, LocalPipeline } from '../../helpers/local-pipeline.js';
-import { fixtureImageNames, readFixtureImage } from '../../helpers/shared-fixtures.js';
+import { fixtureImageNames, readFixtureImage } from '../../helpers/fixtures.js';
 import { spawnWorker } from '../../helpers/worker-process.js';
 
 const noMessagesLeft = (pipeline: LocalPipeline) => async () => {

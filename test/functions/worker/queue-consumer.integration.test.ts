@@ -6,7 +6,7 @@ import type { QueueConsumer } from '../../../functions/worker/queue-consumer.js'
 import { ImageClassifier } from '../../../model/index.js';
 import { textPretendingToBeAnImage, truncated } from '../../helpers/image-factories.js';
 import { LocalPipeline } from '../../helpers/local-pipeline.js';
-import { fixtureImageNames, readAwsEventFixture, readFixtureImage } from '../../helpers/shared-fixtures.js';
+import { fixtureImageNames, readAwsEventFixture, readFixtureImage } from '../../helpers/fixtures.js';
 
 describe('worker against embedded S3 and SQS', () => {
   let classifier: ImageClassifier;
@@ -71,6 +71,37 @@ describe('worker against embedded S3 and SQS', () => {
     const resultKeys = ['results/cats/tabby 1.jpg.json', 'results/ünïcødé/猫 (1).jpg.json', 'results/a+b=c.jpg.json'];
     await pipeline.waitForKeys(resultKeys);
     for (const [i, key] of resultKeys.entries()) assert.equal((await pipeline.readJson(key)).source.key, keys[i]);
+  });
+
+  it('classifies the object of each ObjectCreated event as AWS documents it (Put, Post, Copy, CompleteMultipartUpload), and deletes the rest', async () => {
+    pipeline = await LocalPipeline.start();
+    // The fixtures' keys, decoded; each object is there before its event arrives (its own notification drained).
+    const events = {
+      's3-object-created-put.json': ['uploads/holiday 2026/café (1) + more.jpg', 'chelsea.jpg'],
+      's3-object-created-post.json': ['uploads/form/猫の写真.png', 'coffee-portrait.png'],
+      's3-object-created-copy.json': ['uploads/archive/2019/IMG_0001 copy.jpeg', 'coffee.jpg'],
+      's3-object-created-multipart.json': ['uploads/phone/IMG_0042.JPG', 'astronaut.jpg'],
+    } as const;
+    for (const [key, image] of Object.values(events)) await pipeline.upload(key, readFixtureImage(image));
+    await pipeline.drainQueue();
+    worker = pipeline.startWorker(classifier);
+    for (const [fixture, [key]] of Object.entries(events)) {
+      const event = JSON.parse(readAwsEventFixture(fixture));
+      const { etag, size } = await pipeline.head(key);
+      Object.assign(event.Records[0].s3.object, { eTag: etag, size });
+      event.Records[0].s3.bucket.name = pipeline.aws.bucket;
+      await pipeline.sendMessage(JSON.stringify(event));
+    }
+    await pipeline.sendMessage(readAwsEventFixture('s3-test-event.json'));
+    await pipeline.sendMessage(readAwsEventFixture('s3-object-removed-delete.json'));
+    const resultKeys = Object.values(events).map(([key]) => `results/${key.slice('uploads/'.length)}.json`);
+    await pipeline.waitForKeys(resultKeys);
+    for (const [index, resultKey] of resultKeys.entries()) {
+      const result = await pipeline.readJson(resultKey);
+      assert.deepEqual([result.status, result.source.key], ['ok', Object.values(events)[index]![0]]);
+    }
+    await pipeline.waitFor('an empty queue', () => pipeline.queueIsEmpty());
+    assert.equal((await pipeline.depth(pipeline.aws.dlqUrl)).visible, 0, 'the test event and the removal are deleted, not dead-lettered');
   });
 
   it('deletes the test event, skips non-images and keys outside uploads/, and sends an unusable body straight to the DLQ', async () => {

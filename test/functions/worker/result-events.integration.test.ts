@@ -7,7 +7,7 @@ import { ImageClassifier } from '../../../model/index.js';
 import { RESULT_EVENT } from '../../../pipeline/result-events.js';
 import { textPretendingToBeAnImage } from '../../helpers/image-factories.js';
 import { LocalPipeline } from '../../helpers/local-pipeline.js';
-import { readFixtureImage } from '../../helpers/shared-fixtures.js';
+import { readFixtureImage } from '../../helpers/fixtures.js';
 
 /**
  * Completion events: the worker runs against the embedded S3 and SQS; EventBridge, which no

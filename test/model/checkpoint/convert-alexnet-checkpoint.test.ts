@@ -8,7 +8,7 @@ import { convertAlexNetCheckpoint } from '../../../model/checkpoint/convert-alex
 import { readModelFile } from '../../../model/index.js';
 import { OnnxModelProto } from '../../../model/onnx-schema.js';
 import { alexNetCheckpoint } from '../../helpers/alexnet-checkpoint.js';
-import { sharedDirectory } from '../../helpers/shared-fixtures.js';
+import { checkpointFixturesDirectory } from '../../helpers/fixtures.js';
 import { temporaryFolder } from '../../helpers/temporary-folder.js';
 
 type Initializer = { name: string; rawData: Uint8Array };
@@ -45,7 +45,7 @@ describe('convertAlexNetCheckpoint', () => {
 
   it('refuses a checkpoint that is not AlexNet (the small fixture), naming missing keys, and writes nothing', async () => {
     const out = path.join(folder, 'not-alexnet.onnx');
-    await assert.rejects(convertAlexNetCheckpoint(path.join(sharedDirectory, 'fixtures', 'pth', 'small-zip.pth'), { out }), (error: unknown) => {
+    await assert.rejects(convertAlexNetCheckpoint(path.join(checkpointFixturesDirectory, 'small-zip.pth'), { out }), (error: unknown) => {
       assert.equal((error as { code?: string }).code, 'CHECKPOINT_NOT_ALEXNET');
       assert.match((error as Error).message, /missing features\.3\.weight.*unexpected num_batches_tracked/);
       return true;

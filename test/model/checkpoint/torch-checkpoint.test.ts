@@ -6,10 +6,10 @@ import { before, describe, it } from 'node:test';
 import { openTorchCheckpoint } from '../../../model/checkpoint/torch-checkpoint.js';
 import { halfToFloat, tensorValues, toFloat32 } from '../../../model/checkpoint/torch-tensors.js';
 import { legacyCheckpoint } from '../../helpers/legacy-checkpoint-writer.js';
-import { sharedDirectory } from '../../helpers/shared-fixtures.js';
+import { checkpointFixturesDirectory } from '../../helpers/fixtures.js';
 import { temporaryFolder } from '../../helpers/temporary-folder.js';
 
-const fixtures = path.join(sharedDirectory, 'fixtures', 'pth');
+const fixtures = checkpointFixturesDirectory;
 const expected = JSON.parse(readFileSync(path.join(fixtures, 'small.json'), 'utf8')) as {
   order: string[];
   tensors: Record<string, { shape: number[]; dtype: string; values: number[] }>;

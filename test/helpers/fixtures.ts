@@ -2,10 +2,13 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from '../../common/paths.js';
 
-/** `../shared` beside the project: fixtures read by tests only (the product never reads it). */
-export const sharedDirectory = path.resolve(projectRoot, '..', 'shared');
-export const fixtureImagesDirectory = path.join(sharedDirectory, 'fixtures', 'images');
-export const referenceDirectory = path.join(sharedDirectory, 'fixtures', 'reference');
+/** The fixtures the tests read, all inside the repository (`test/fixtures/README.md` says what each is). */
+export const fixturesDirectory = path.join(projectRoot, 'test', 'fixtures');
+/** The photographs: the project's sample images, one copy for `npm start` and the tests. */
+export const fixtureImagesDirectory = path.join(projectRoot, 'samples');
+export const referenceDirectory = path.join(fixturesDirectory, 'reference');
+/** Small checkpoints written by real `torch.save`, and `small.json` describing their tensors. */
+export const checkpointFixturesDirectory = path.join(fixturesDirectory, 'pth');
 
 /** Names of the fixture photographs, sorted. */
 export function fixtureImageNames(): string[] {
@@ -30,7 +33,7 @@ export function meanAbsoluteDifference(a: ArrayLike<number>, b: ArrayLike<number
   return sum / a.length;
 }
 
-/** An S3 event notification body exactly as AWS delivers it (`../shared/fixtures/aws/<name>`). */
+/** An S3 event notification body exactly as AWS delivers it (`test/fixtures/aws/<name>`). */
 export function readAwsEventFixture(name: string): string {
-  return readFileSync(path.join(sharedDirectory, 'fixtures', 'aws', name), 'utf8');
+  return readFileSync(path.join(fixturesDirectory, 'aws', name), 'utf8');
 }

@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { projectRoot } from '../common/paths.js';
+import { temporaryFolder } from './helpers/temporary-folder.js';
+
+/** `npm test`'s command line, from package.json. */
+const testCommand = (JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.test!;
+const hangingFile = fileURLToPath(new URL('./fixtures/suite/failing-local-serve.js', import.meta.url));
+
+/** Whether `pid` still runs: a killed process whose parent is gone may linger as a zombie until it is reaped, which is not running. */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  const state = /^\d+ \(.*\) (\S)/s.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'))?.[1];
+  return state !== 'Z' && state !== 'X';
+}
+
+describe('the test suite itself', () => {
+  it('gives every test a time limit and ends the run once the tests are done (package.json)', () => {
+    const limit = /--test-timeout=(\d+)/.exec(testCommand);
+    assert.ok(limit, `npm test sets --test-timeout: ${testCommand}`);
+    assert.ok(Number(limit[1]) >= 60_000 && Number(limit[1]) <= 600_000, 'a limit above the slowest test (about a minute) and below CI’s patience');
+    assert.match(testCommand, /--test-force-exit/);
+  });
+
+  // Each mistake of failing-local-serve.ts, with npm test's runner flags and a limit of `limitMs` for the file:
+  // the run ends by itself within `endsWithinMs`, failed, and the local --serve it started is gone.
+  for (const [mode, limitMs, endsWithinMs, how] of [
+    ['never-ends', 4_000, 30_000, 'by its time limit'],
+    ['hook-fails', 60_000, 20_000, 'as soon as its tests are done, well before its time limit'],
+  ] as const) {
+    it(`ends a failing run that started local --serve (${mode}) ${how}, and leaves no process behind`, async () => {
+      const folder = temporaryFolder('alexnet-suite-');
+      const pidFile = path.join(folder, 'serve.pid');
+      const flags = testCommand.split(/\s+/).filter((flag) => /^--test-(force-exit|timeout=)/.test(flag)).map((flag) => flag.replace(/^--test-timeout=\d+$/, `--test-timeout=${limitMs}`));
+      const run = spawn(process.execPath, ['--test', ...flags, hangingFile], {
+        // Not a subtest of this run: a `node --test` of its own (NODE_TEST_CONTEXT would make it report to this one).
+        env: { ...process.env, NODE_TEST_CONTEXT: undefined, SUITE_FIXTURE_MODE: mode, SUITE_FIXTURE_PID_FILE: pidFile, SUITE_FIXTURE_STATE_FILE: path.join(folder, 'state.json') },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+      });
+      let output = '';
+      run.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+      run.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+      const started = Date.now();
+      const guard = setTimeout(() => process.kill(-run.pid!, 'SIGKILL'), limitMs + 30_000);
+      const [code, signal] = (await once(run, 'exit')) as [number | null, NodeJS.Signals | null];
+      const tookMs = Date.now() - started;
+      clearTimeout(guard);
+      const servePid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : undefined;
+      try {
+        assert.equal(signal, null, `the run ended by itself, not by this test's guard:\n${output.slice(-2000)}`);
+        assert.notEqual(code, 0, 'the deliberately failing file fails');
+        assert.ok(tookMs < endsWithinMs, `ended after ${tookMs} ms, within ${endsWithinMs} ms`);
+        assert.ok(servePid, `the file started local --serve:\n${output.slice(-2000)}`);
+        assert.equal(isRunning(servePid), false, `local --serve (pid ${servePid}) is gone`);
+      } finally {
+        if (servePid && isRunning(servePid)) process.kill(servePid, 'SIGKILL');
+      }
+    });
+  }
+});
