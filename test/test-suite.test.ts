@@ -61,6 +61,9 @@ describe('the test suite itself', () => {
         assert.notEqual(code, 0, 'the deliberately failing file fails');
         assert.ok(tookMs < endsWithinMs, `ended after ${tookMs} ms, within ${endsWithinMs} ms`);
         assert.ok(servePid, `the file started local --serve:\n${output.slice(-2000)}`);
+        // Killed as its parent went; on a loaded machine it may take a moment to finish dying.
+        const deadline = Date.now() + 5_000;
+        while (isRunning(servePid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
         assert.equal(isRunning(servePid), false, `local --serve (pid ${servePid}) is gone`);
       } finally {
         if (servePid && isRunning(servePid)) process.kill(servePid, 'SIGKILL');
