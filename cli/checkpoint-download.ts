@@ -14,6 +14,11 @@ export interface DownloadOptions {
   readonly expectedSha256: string;
   /** The download fails when no byte arrives for this long. Default: 30 s. */
   readonly idleTimeoutMs?: number;
+  /**
+   * The most bytes accepted: the download stops as soon as more arrive (a server that sends without
+   * end). A Content-Length below it is the limit instead.
+   */
+  readonly maxBytes: number;
   /** Says where to get the file by other means (printed with network failures). */
   readonly offlineHint: string;
   /** Injected for tests. Default: global fetch. */
@@ -57,6 +62,12 @@ export async function downloadVerified(options: DownloadOptions): Promise<{ sha2
     throw new CliError(`${url} answered HTTP ${response.status} ${response.statusText}: nothing downloaded`, { code: 'DOWNLOAD_FAILED' });
   }
   const total = Number(response.headers.get('content-length') ?? 0);
+  if (total > options.maxBytes) {
+    clearTimeout(idleTimer);
+    await response.body.cancel().catch(() => undefined);
+    throw new CliError(`${url} announces ${total} bytes, more than the ${options.maxBytes} accepted: nothing downloaded`, { code: 'DOWNLOAD_TOO_LARGE' });
+  }
+  const limit = total > 0 ? total : options.maxBytes;
   const progress = createProgress(total, 'download');
   const hash = createHash('sha256');
   const out = createWriteStream(file);
@@ -68,8 +79,9 @@ export async function downloadVerified(options: DownloadOptions): Promise<{ sha2
   try {
     for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
       touch();
-      hash.update(chunk);
       bytes += chunk.length;
+      if (bytes > limit) throw new Error(total > 0 ? `more bytes than its Content-Length of ${total}` : `more than the ${options.maxBytes} bytes accepted`);
+      hash.update(chunk);
       progress.increment(chunk.length);
       if (writeError) throw writeError;
       if (!out.write(chunk)) await once(out, 'drain');

@@ -1,8 +1,9 @@
-import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { cacheDirectory } from '../common/paths.js';
 import type { LocalCredentials } from '../local/local-aws.js';
 import type { KeyLayout } from '../pipeline/object-keys.js';
+import { CliError } from './cli-error.js';
 
 /** What `local --serve` leaves for `--local` commands in other terminals. */
 export interface LocalServeState {
@@ -21,6 +22,44 @@ export function localStateFile(): string {
   return process.env.ALEXNET_LOCAL_STATE_FILE ?? path.join(cacheDirectory, 'local-serve.json');
 }
 
+/** The state file of a `local --serve` that has claimed it and is still starting (no endpoint yet). */
+export interface ClaimedLocalState {
+  readonly pid: number;
+  readonly starting: true;
+}
+
+/**
+ * Claims the state file for this process before anything starts: created exclusively (`wx`), so of
+ * two `local --serve` started together exactly one gets it. A state file of a process that no
+ * longer runs (or that is not one) is removed and the claim tried again; one of a running process
+ * is the second serve's refusal, naming it. Later, {@link writeLocalState} fills it in.
+ */
+export async function claimLocalState(): Promise<void> {
+  const file = localStateFile();
+  await mkdir(path.dirname(file), { recursive: true });
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const handle = await open(file, 'wx', 0o600);
+      try {
+        await handle.writeFile(`${JSON.stringify({ pid: process.pid, starting: true } satisfies ClaimedLocalState)}\n`);
+      } finally {
+        await handle.close();
+      }
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const holder = await readStateFile();
+    if (holder && typeof holder.pid === 'number' && isRunning(holder.pid)) {
+      const where = 'endpoint' in holder ? `, ${holder.endpoint}` : ', still starting';
+      throw new CliError(`a local pipeline is already running for ${file} (pid ${holder.pid}${where}): stop it with Ctrl-C in its terminal or \`kill ${holder.pid}\`, or give this one its own state file with ALEXNET_LOCAL_STATE_FILE`);
+    }
+    // Left by a process that is gone (killed, say): nobody holds it.
+    await rm(file, { force: true });
+  }
+  throw new CliError(`${file} keeps being created by another process: is a second local --serve starting?`);
+}
+
 /** Writes the state file readable by its owner only (mode 0600): it holds the run's credentials. */
 export async function writeLocalState(state: LocalServeState): Promise<string> {
   const file = localStateFile();
@@ -30,17 +69,28 @@ export async function writeLocalState(state: LocalServeState): Promise<string> {
   return file;
 }
 
-export async function readLocalState(): Promise<LocalServeState | undefined> {
+/** The state file as it is: a running pipeline's, a claim of one still starting, or undefined. */
+async function readStateFile(): Promise<LocalServeState | ClaimedLocalState | undefined> {
   try {
-    return JSON.parse(await readFile(localStateFile(), 'utf8')) as LocalServeState;
+    return JSON.parse(await readFile(localStateFile(), 'utf8')) as LocalServeState | ClaimedLocalState;
   } catch {
     return undefined;
   }
 }
 
-/** Removes the state file if it still describes this process. */
+/** The running pipeline's state; a claim of one still starting says so. */
+export async function readLocalState(): Promise<LocalServeState | undefined> {
+  const state = await readStateFile();
+  if (state && 'starting' in state) {
+    if (isRunning(state.pid)) throw new CliError(`the local pipeline (pid ${state.pid}) is still starting: try again in a moment`);
+    return undefined;
+  }
+  return state;
+}
+
+/** Removes the state file if it still describes (or is claimed by) this process. */
 export async function removeLocalState(pid = process.pid): Promise<void> {
-  const state = await readLocalState();
+  const state = await readStateFile();
   if (state?.pid === pid) await rm(localStateFile(), { force: true });
 }
 

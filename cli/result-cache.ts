@@ -11,7 +11,7 @@ export interface CachedResult {
 }
 
 /** `query`'s cache: rows of another column set are not reused, so the version names the columns too. */
-export const QUERY_CACHE = { folder: 'query', version: `2:${RESULT_COLUMNS.map((column) => column.name).join(',')}` } as const;
+export const QUERY_CACHE = { folder: 'query', version: `3:${RESULT_COLUMNS.map((column) => column.name).join(',')}` } as const;
 
 /** The cache file's entries when it is one of ours of this version; anything else counts as no cache. */
 function cachedEntries(value: unknown, version: string): Map<string, CachedResult> | undefined {

@@ -8,8 +8,21 @@ import type { Logger } from '../common/logger.js';
 import { silentLogger } from '../common/logger.js';
 import { IMAGE_EXTENSIONS } from '../model/image-formats.js';
 import { WORKER_DEFAULTS, WORKER_ENVIRONMENT } from '../pipeline/worker-environment.js';
-import { objectCreatedEvent, ruleMatches, testEvent, type NotificationRule } from './s3-notification.js';
-import { createdEventName, encodeListedKeys, parseS3Path, requestAccessKeyId, unsupportedObjectWrite, wantsUrlEncodedKeys, type ObjectCreatedEventName } from './s3-requests.js';
+import type { FastifyRequest } from 'fastify';
+import { KeyLocks } from './key-locks.js';
+import { nextSequencer, objectCreatedEvent, ruleMatches, testEvent, type NotificationRule } from './s3-notification.js';
+import {
+  createdEventName,
+  encodeListedKeys,
+  hasWriteCondition,
+  objectWriteOf,
+  parseS3Path,
+  requestAccessKeyId,
+  unsupportedObjectWrite,
+  wantsUrlEncodedKeys,
+  writeConditionRefusal,
+  type ObjectCreatedEventName,
+} from './s3-requests.js';
 
 /** An injected failure: the HTTP status to answer instead of serving the request. */
 export type FaultInjector = (request: { method: string; bucket?: string; key?: string }) => number | undefined;
@@ -30,6 +43,12 @@ export interface LocalAwsOptions {
   readonly visibilityTimeoutSeconds?: number;
   /** Notifications are sent for image keys below this prefix. Default: `uploads/`. */
   readonly uploadsPrefix?: string;
+  /**
+   * The longest one write may hold its key (from its precondition check to its notification's read
+   * of the new ETag): a client that stops sending mid-body does not block the key's other writers
+   * for longer. Default: 60 s.
+   */
+  readonly writeLockMs?: number;
   /** Test hook: answer some requests with an error status instead of serving them. Default: none. */
   readonly faultInjector?: FaultInjector;
   /**
@@ -63,8 +82,11 @@ function errorReply(headers: Readonly<Record<string, unknown>>, status: number, 
 
 /**
  * Embedded S3 and SQS (fauxqs) on loopback, with the bucket, the queue and its dead-letter queue,
- * and S3 → SQS ObjectCreated notifications delivered the way S3 delivers them (fauxqs itself does
- * not): after an upload succeeds, an event in AWS's format with the key URL-encoded.
+ * and what S3 does that fauxqs does not: S3 → SQS ObjectCreated notifications in AWS's format (the
+ * key URL-encoded, a sequencer that grows with each write to a key), and conditional writes —
+ * `If-None-Match: *` and `If-Match` on PutObject, CopyObject and CompleteMultipartUpload, answered
+ * 412 (or 404) as S3 answers them, with the compare and the write one step: the writes to one key
+ * take turns from the precondition check to the notification's read of the new ETag.
  */
 export class LocalAws {
   private constructor(
@@ -89,6 +111,9 @@ export class LocalAws {
     const rule: NotificationRule = { id: 'alexnet-uploads', bucket, prefix: options.uploadsPrefix ?? WORKER_DEFAULTS.uploadsPrefix, suffixes: imageSuffixes() };
     const pendingNotifications = new Set<Promise<void>>();
     let clients: { s3: S3Client; sqs: SQSClient; queueUrl: string } | undefined;
+    const writeLocks = new KeyLocks();
+    const heldWriteLocks = new WeakMap<FastifyRequest, () => void>();
+    const releaseWriteLock = (request: FastifyRequest) => heldWriteLocks.get(request)?.();
 
     // Before the emulator sees a request: only this run's access key gets in (the emulator checks
     // the key id, it does not verify signatures), writes the emulator would get wrong are refused,
@@ -106,7 +131,22 @@ export class LocalAws {
       if (unsupported) return refuse(501, 'NotImplemented', `${unsupported} is not supported by the local emulator (it would overwrite the object); only PutObject, CopyObject and multipart uploads write objects here`);
       const status = options.faultInjector?.({ method: request.method, ...parseS3Path(request.url) });
       if (status !== undefined) return refuse(status, 'ServiceUnavailable', 'fault injected by the local emulator');
+      const write = objectWriteOf(request.method, request.url);
+      if (write && clients) {
+        const release = await writeLocks.acquire(`${write.bucket}/${write.key}`);
+        // A request that never reaches its response (a client gone mid-body) must not hold the key for ever.
+        const expiry = setTimeout(release, options.writeLockMs ?? 60_000).unref();
+        heldWriteLocks.set(request, () => {
+          clearTimeout(expiry);
+          release();
+        });
+        if (hasWriteCondition(request.headers)) {
+          const refusal = writeConditionRefusal(request.headers, await currentEtag(clients.s3, write.bucket, write.key));
+          if (refusal) return refuse(refusal.status, refusal.code, refusal.message);
+        }
+      }
     });
+    app.addHook('onRequestAbort', async (request) => releaseWriteLock(request));
     // fauxqs answers a HEAD for a missing key without Content-Length, which makes Node close the
     // connection after every such answer; S3 sends the header and keeps the connection open. And
     // it ignores encoding-type=url on lists, which S3 honours; keys with a carriage return need it.
@@ -115,13 +155,18 @@ export class LocalAws {
       if (typeof payload === 'string' && reply.statusCode === 200 && wantsUrlEncodedKeys(request.method, request.url)) return done(null, encodeListedKeys(payload));
       done(null, payload);
     });
+    // After a write: its notification, with the sequencer and ETag of this write — taken while the
+    // key's lock is still held, so that a later write to the key has a later sequencer and cannot
+    // lend this event its ETag.
     app.addHook('onResponse', (request, reply, done) => {
       done();
       const eventName = createdEventName(request.method, request.url, reply.statusCode, request.headers);
-      if (!eventName || !clients) return;
       const target = parseS3Path(request.url);
-      if (!target.bucket || !target.key || !ruleMatches(rule, target.bucket, target.key)) return;
-      const delivery = deliverNotification(clients, rule, region, eventName, target.key).catch((error: unknown) =>
+      if (!eventName || !clients || !target.bucket || !target.key || !ruleMatches(rule, target.bucket, target.key)) {
+        releaseWriteLock(request);
+        return;
+      }
+      const delivery = deliverNotification(clients, rule, region, eventName, target.key, () => releaseWriteLock(request)).catch((error: unknown) =>
         logger.error({ err: error, key: target.key }, 'S3 notification could not be delivered'),
       );
       pendingNotifications.add(delivery);
@@ -185,16 +230,36 @@ export class LocalAws {
   }
 }
 
+/**
+ * The notification of a write: its ETag and size read back and its sequencer taken while the key's
+ * lock is still held (`releaseLock` is called once they are), then the event sent to the queue.
+ */
 async function deliverNotification(
   clients: { s3: S3Client; sqs: SQSClient; queueUrl: string },
   rule: NotificationRule,
   region: string,
   eventName: ObjectCreatedEventName,
   key: string,
+  releaseLock: () => void,
 ): Promise<void> {
-  const head = await clients.s3.send(new HeadObjectCommand({ Bucket: rule.bucket, Key: key }));
-  const body = objectCreatedEvent({ rule, region, eventName, key, size: head.ContentLength ?? 0, eTag: head.ETag ?? '' });
+  let body: string;
+  try {
+    const head = await clients.s3.send(new HeadObjectCommand({ Bucket: rule.bucket, Key: key }));
+    body = objectCreatedEvent({ rule, region, eventName, key, size: head.ContentLength ?? 0, eTag: head.ETag ?? '', sequencer: nextSequencer() });
+  } finally {
+    releaseLock();
+  }
   await clients.sqs.send(new SendMessageCommand({ QueueUrl: clients.queueUrl, MessageBody: body }));
+}
+
+/** An object's current ETag (unquoted), or undefined when there is none. */
+async function currentEtag(s3: S3Client, bucket: string, key: string): Promise<string | undefined> {
+  try {
+    return (await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).ETag?.replace(/"/g, '');
+  } catch (error) {
+    if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return undefined;
+    throw error;
+  }
 }
 
 /** Suffix filters for every image ending in lower and upper case (S3 suffix filters are case-sensitive). */

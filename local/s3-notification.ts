@@ -16,6 +16,17 @@ export function ruleMatches(rule: NotificationRule, bucket: string, key: string)
   return bucket === rule.bucket && key.startsWith(rule.prefix) && rule.suffixes.some((suffix) => key.endsWith(suffix));
 }
 
+let lastSequencer = { millisecond: 0, count: 0 };
+
+/**
+ * A sequencer as S3 makes them: hexadecimal, greater for a later write, here strictly increasing
+ * within this process — the millisecond (12 digits), then a counter within it (6 digits).
+ */
+export function nextSequencer(now = Date.now()): string {
+  lastSequencer = now > lastSequencer.millisecond ? { millisecond: now, count: 0 } : { millisecond: lastSequencer.millisecond, count: lastSequencer.count + 1 };
+  return lastSequencer.millisecond.toString(16).toUpperCase().padStart(12, '0') + lastSequencer.count.toString(16).toUpperCase().padStart(6, '0');
+}
+
 /** The notification S3 sends for a created object, in AWS's exact event format (version 2.1). */
 export function objectCreatedEvent(fields: {
   rule: NotificationRule;
@@ -25,6 +36,8 @@ export function objectCreatedEvent(fields: {
   size: number;
   eTag: string;
   time?: Date;
+  /** The write's place in the order of writes to its key. Default: {@link nextSequencer}. */
+  sequencer?: string;
 }): string {
   const time = fields.time ?? new Date();
   return JSON.stringify({
@@ -46,7 +59,7 @@ export function objectCreatedEvent(fields: {
             key: encodeS3EventKey(fields.key),
             size: fields.size,
             eTag: fields.eTag.replace(/"/g, ''),
-            sequencer: time.getTime().toString(16).toUpperCase().padStart(16, '0'),
+            sequencer: fields.sequencer ?? nextSequencer(),
           },
         },
       },

@@ -36,6 +36,52 @@ export function createdEventName(method: string, url: string, status: number, he
 }
 
 /**
+ * The object a request writes as a whole — a PutObject, a CopyObject, the completion of a multipart
+ * upload — or none (reads, parts, bucket calls): the writes S3 orders per key and checks
+ * `If-None-Match` / `If-Match` on.
+ */
+export function objectWriteOf(method: string, url: string): { bucket: string; key: string } | undefined {
+  const { bucket, key } = parseS3Path(url);
+  if (!bucket || !key) return undefined;
+  const names = subresources(url);
+  if ((method === 'PUT' && names.length === 0) || (method === 'POST' && names.includes('uploadId'))) return { bucket, key };
+  return undefined;
+}
+
+/** An S3 error answer: status, code, message. */
+export interface S3Refusal {
+  readonly status: number;
+  readonly code: string;
+  readonly message: string;
+}
+
+/**
+ * What S3 answers a conditional write whose precondition does not hold, given the object's current
+ * ETag (undefined when there is none): `If-None-Match: *` on an existing object → 412; `If-Match`
+ * on another ETag → 412, on no object → 404 NoSuchKey; any other `If-None-Match` → 501. Undefined
+ * when the write may go ahead.
+ */
+export function writeConditionRefusal(headers: Readonly<Record<string, unknown>>, currentEtag: string | undefined): S3Refusal | undefined {
+  const ifNoneMatch = typeof headers['if-none-match'] === 'string' ? headers['if-none-match'].trim() : undefined;
+  const ifMatch = typeof headers['if-match'] === 'string' ? headers['if-match'].trim() : undefined;
+  const failed = { status: 412, code: 'PreconditionFailed', message: 'At least one of the pre-conditions you specified did not hold' };
+  if (ifNoneMatch !== undefined) {
+    if (ifNoneMatch !== '*') return { status: 501, code: 'NotImplemented', message: 'If-None-Match on a write takes only *' };
+    if (currentEtag !== undefined) return failed;
+  }
+  if (ifMatch !== undefined) {
+    if (currentEtag === undefined) return { status: 404, code: 'NoSuchKey', message: 'The specified key does not exist.' };
+    if (ifMatch.replace(/"/g, '') !== currentEtag) return failed;
+  }
+  return undefined;
+}
+
+/** True when a write carries a precondition (the emulator then needs the object's current ETag). */
+export function hasWriteCondition(headers: Readonly<Record<string, unknown>>): boolean {
+  return headers['if-none-match'] !== undefined || headers['if-match'] !== undefined;
+}
+
+/**
  * Object writes the embedded emulator gets wrong (it would empty or replace the object: an ACL, a
  * tag set, a retention setting written as the object's body) and therefore refuses, by name.
  * Plain PUTs, copies, multipart uploads and bucket-level requests pass.

@@ -42,6 +42,16 @@ export class TransientAwsError extends PipelineError {
   }
 }
 
+/**
+ * A result could not be written because other writers kept replacing it between each read and
+ * write: retryable, the message goes back to the queue.
+ */
+export class ResultWriteContendedError extends PipelineError {
+  constructor(bucket: string, resultKey: string, rounds: number) {
+    super('RESULT_WRITE_CONTENDED', `s3://${bucket}/${resultKey} changed under every one of ${rounds} conditional writes`, { context: { bucket, resultKey }, retryable: true });
+  }
+}
+
 type AwsFailure = { name?: string; $metadata?: { httpStatusCode?: number } };
 
 /** True when an AWS SDK error says the bucket does not exist. */
@@ -54,6 +64,12 @@ export function isNotFoundError(error: unknown): boolean {
   const candidate = error as AwsFailure;
   if (isNoSuchBucketError(error)) return false;
   return candidate?.name === 'NoSuchKey' || candidate?.name === 'NotFound' || candidate?.$metadata?.httpStatusCode === 404;
+}
+
+/** True when S3 refused a conditional write because another one to the key was under way: HTTP 409 ConditionalRequestConflict. */
+export function isConflictError(error: unknown): boolean {
+  const candidate = error as AwsFailure;
+  return candidate?.name === 'ConditionalRequestConflict' || candidate?.$metadata?.httpStatusCode === 409;
 }
 
 /** True when a conditional request's precondition (If-Match) failed: HTTP 412. */

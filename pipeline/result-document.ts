@@ -3,8 +3,12 @@ import type { ClassificationOutcome, Device, ModelIdentity } from '../model/inde
 /** Version of the result shape; bump it when a field changes meaning or goes away. */
 export const RESULT_SCHEMA_VERSION = 1;
 
-/** S3 user metadata on each result object, so idempotency needs a HEAD and not a GET. */
-export const RESULT_METADATA = { sourceEtag: 'source-etag', fingerprint: 'result-fingerprint' } as const;
+/**
+ * S3 user metadata on each result object, so idempotency and ordering need a HEAD and not a GET:
+ * the source's ETag, the result's fingerprint, and the sequencer of the event it answered (none for
+ * a record without one), which orders it against results for other versions of the same image.
+ */
+export const RESULT_METADATA = { sourceEtag: 'source-etag', fingerprint: 'result-fingerprint', sourceSequencer: 'source-sequencer' } as const;
 
 /** How long each stage took for one image, in milliseconds, and the size of its inference batch. */
 export interface ResultTimings {

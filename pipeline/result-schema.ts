@@ -1,16 +1,25 @@
 import { z } from 'zod';
 import { RESULT_SCHEMA_VERSION, type ResultDocument } from './result-document.js';
 
-const labelScore = z.object({ index: z.number().int().min(0), label: z.string(), score: z.number() });
+/**
+ * Bounds on the numbers a result holds, as the columns that load them need (a stored object is
+ * untrusted: one `size` of 1e300 or `batchSize` of 1e12 must become an unreadable row, not a failed
+ * query). Far above anything real: a class index of ImageNet-22k, S3's 5 TB objects, a day of work.
+ */
+const RESULT_BOUNDS = { classIndex: 100_000, batchSize: 65_536, objectBytes: Number.MAX_SAFE_INTEGER, milliseconds: 86_400_000 } as const;
+
+const milliseconds = z.number().min(0).max(RESULT_BOUNDS.milliseconds);
+const labelScore = z.object({ index: z.number().int().min(0).max(RESULT_BOUNDS.classIndex), label: z.string(), score: z.number() });
 
 /** What every stored result carries after its outcome (kept in the order results are written). */
 const resultContext = {
-  source: z.object({ bucket: z.string(), key: z.string(), etag: z.string(), size: z.number() }),
+  source: z.object({ bucket: z.string(), key: z.string(), etag: z.string(), size: z.number().int().min(0).max(RESULT_BOUNDS.objectBytes) }),
   model: z.object({ sha256: z.string(), weights: z.string(), pretrained: z.boolean() }),
   fingerprint: z.string().optional(),
   device: z.enum(['cpu', 'cuda']),
-  timings: z.object({ downloadMs: z.number().optional(), preprocessMs: z.number(), inferenceMs: z.number(), batchSize: z.number() }),
-  processedAt: z.string(),
+  timings: z.object({ downloadMs: milliseconds.optional(), preprocessMs: milliseconds, inferenceMs: milliseconds, batchSize: z.number().int().min(0).max(RESULT_BOUNDS.batchSize) }),
+  // ISO 8601 as toISOString writes it (an offset is accepted too): what TIMESTAMPTZ and Athena read.
+  processedAt: z.iso.datetime({ offset: true }),
 };
 
 /**

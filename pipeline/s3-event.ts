@@ -8,6 +8,11 @@ export interface S3ObjectRecord {
   readonly key: string;
   readonly size: number;
   readonly eTag: string;
+  /**
+   * S3's `sequencer`: orders the events of one key (see `compareSequencers`). Absent where S3 sends
+   * none (a message that is not S3's own) or the value is not hexadecimal.
+   */
+  readonly sequencer?: string;
 }
 
 /** What a queue message body turned out to be. */
@@ -53,9 +58,25 @@ export function parseS3Event(body: string | undefined, messageId?: string): Pars
       key,
       size: typeof object.size === 'number' ? object.size : 0,
       eTag: typeof object.eTag === 'string' ? object.eTag : '',
+      ...(typeof object.sequencer === 'string' && SEQUENCER.test(object.sequencer) ? { sequencer: object.sequencer.toUpperCase() } : {}),
     });
   }
   return { kind: 'records', records };
+}
+
+/** What a sequencer is: hexadecimal digits, a sane number of them. */
+const SEQUENCER = /^[0-9A-Fa-f]{1,64}$/;
+
+/**
+ * Orders two sequencers of events for the same key: negative when `a` is older, positive when
+ * newer, 0 for the same event. As the S3 User Guide says: the shorter is right-padded with zeros,
+ * then the two are compared as strings (hex digits, upper case).
+ */
+export function compareSequencers(a: string, b: string): number {
+  const width = Math.max(a.length, b.length);
+  const left = a.toUpperCase().padEnd(width, '0');
+  const right = b.toUpperCase().padEnd(width, '0');
+  return left < right ? -1 : left > right ? 1 : 0;
 }
 
 /** S3 event keys are form-encoded: `+` for a space, percent escapes for the rest. */

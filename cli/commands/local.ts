@@ -9,21 +9,13 @@ import { CliError } from '../cli-error.js';
 import { warnSkipped } from '../image-files.js';
 import { printResultsAsTheyArrive } from '../local-results-printer.js';
 import { servePipeline } from '../local-serve.js';
-import { isRunning, localStateFile, readLocalState, removeLocalState } from '../local-state.js';
+import { claimLocalState, removeLocalState } from '../local-state.js';
 import { checkOutputFile } from '../output-file.js';
 import { addModelOptions, classifierOptionsFrom, type ModelCommandOptions } from '../model-options.js';
 import { integerInRange } from '../option-parsers.js';
 import { keyLayout, localTarget } from '../target.js';
 import { startGallery } from './gallery.js';
 import { planUploads, uploadAll } from './upload.js';
-
-/** A `local --serve` already running for this state file is left alone: say which, and how to run a second one. */
-async function refuseSecondServe(): Promise<void> {
-  const running = await readLocalState();
-  if (running && isRunning(running.pid)) {
-    throw new CliError(`a local pipeline is already running for ${localStateFile()} (pid ${running.pid}, ${running.endpoint}): stop it with Ctrl-C in its terminal or \`kill ${running.pid}\`, or give this one its own state file with ALEXNET_LOCAL_STATE_FILE`);
-  }
-}
 
 /** The images `npm start` classifies when none are given. */
 export const SAMPLE_IMAGES_FOLDER = path.join(projectRoot, 'samples');
@@ -63,8 +55,7 @@ export function localCommand(logger: Logger): Command {
 
 async function runLocal(paths: string[], options: LocalOptions, logger: Logger): Promise<number> {
   if (!options.worker && !options.serve) throw new CliError('--no-worker needs --serve: without a worker nothing would classify the images');
-  if (options.serve) await refuseSecondServe();
-  else await checkOutputFile(options.out);
+  if (!options.serve) await checkOutputFile(options.out);
   const quiet = logger.child({}, { level: process.env.LOG_LEVEL ?? 'warn' });
   const givenPaths = paths.length > 0 ? paths : options.serve ? [] : [SAMPLE_IMAGES_FOLDER];
   const layout = keyLayout();
@@ -72,8 +63,11 @@ async function runLocal(paths: string[], options: LocalOptions, logger: Logger):
   const { uploads, skipped } = await planUploads(givenPaths, layout.uploadsPrefix);
   warnSkipped(logger, skipped);
   if (uploads.length === 0 && !options.serve) throw new CliError('no images to classify among the given paths');
+  // Of two `local --serve` for one state file, exactly one gets past this line.
+  if (options.serve) await claimLocalState();
   // A new key pair for every run: another user on this machine cannot use the bucket.
-  const aws = await LocalAws.start({ port: options.port, uploadsPrefix: layout.uploadsPrefix, logger: quiet, credentials: 'random' }).catch((error: NodeJS.ErrnoException) => {
+  const aws = await LocalAws.start({ port: options.port, uploadsPrefix: layout.uploadsPrefix, logger: quiet, credentials: 'random' }).catch(async (error: NodeJS.ErrnoException) => {
+    await removeLocalState();
     throw new CliError(error.code === 'EADDRINUSE' ? `port ${options.port} is in use: pick another with --port` : `the embedded S3/SQS could not start: ${error.message}`, { cause: error });
   });
   const connection = { endpoint: aws.endpoint, region: aws.region, bucket: aws.bucket, queueUrl: aws.queueUrl, dlqUrl: aws.dlqUrl, credentials: aws.credentials, layout };

@@ -8,6 +8,8 @@ import { hashPrefixInName, OFFICIAL_ALEXNET_CHECKPOINT } from '../../model/check
 import { DEFAULT_MODEL_FILE } from '../../model/index.js';
 import { downloadVerified } from '../checkpoint-download.js';
 import { CliError } from '../cli-error.js';
+import { integerInRange } from '../option-parsers.js';
+import { partFileFor, removeOnSignal, removeStalePartFiles } from '../part-files.js';
 
 interface ConvertCommandOptions {
   out: string;
@@ -18,7 +20,11 @@ interface FetchCommandOptions {
   url: string;
   out: string;
   sha256?: string;
+  maxBytes: number;
 }
+
+/** The largest download `model fetch` accepts from a URL other than the official one: AlexNet in float64 is about 490 MB. */
+export const MAX_CHECKPOINT_DOWNLOAD_BYTES = 1024 * 2 ** 20;
 
 /** `model convert` and `model fetch`: real weights from a PyTorch checkpoint, without Python. */
 export function modelCommand(logger: Logger): Command {
@@ -38,26 +44,48 @@ export function modelCommand(logger: Logger): Command {
     .addOption(new Option('--url <url>', 'where to download the checkpoint from (a mirror, or an internal copy)').default(OFFICIAL_ALEXNET_CHECKPOINT.url))
     .addOption(new Option('--sha256 <hex>', 'the full SHA-256 the download must have (default: the official file’s, or the hash prefix in a torch.hub-style name-<hex>.pth)'))
     .addOption(new Option('--out <file>', 'where to write the ONNX model').default(path.relative(process.cwd(), DEFAULT_MODEL_FILE) || DEFAULT_MODEL_FILE))
+    .addOption(
+      new Option('--max-bytes <n>', `the largest download accepted from another --url (the official file must have its own ${OFFICIAL_ALEXNET_CHECKPOINT.bytes} bytes)`)
+        .argParser(integerInRange(1, Number.MAX_SAFE_INTEGER))
+        .default(MAX_CHECKPOINT_DOWNLOAD_BYTES),
+    )
     .action(async (options: FetchCommandOptions) => {
+      checkDownloadUrl(options.url);
       const expected = expectedHash(options);
       const outFolder = path.dirname(path.resolve(options.out));
       await mkdir(outFolder, { recursive: true });
-      const checkpoint = path.join(outFolder, `.checkpoint-${process.pid}.pth.part`);
+      const removed = await removeStalePartFiles(outFolder);
+      if (removed.length > 0) logger.info({ removed }, 'removed downloads left by processes that are gone');
+      const checkpoint = partFileFor(outFolder);
+      const keepOnSignal = removeOnSignal(checkpoint);
       try {
         logger.info({ url: options.url }, 'downloading the checkpoint');
         const download = await downloadVerified({
           url: options.url,
           file: checkpoint,
           expectedSha256: expected,
+          maxBytes: options.url === OFFICIAL_ALEXNET_CHECKPOINT.url ? OFFICIAL_ALEXNET_CHECKPOINT.bytes : options.maxBytes,
           offlineHint: `The official file is ${OFFICIAL_ALEXNET_CHECKPOINT.url} (SHA-256 ${OFFICIAL_ALEXNET_CHECKPOINT.sha256}).`,
         });
         logger.info({ bytes: download.bytes, sha256: download.sha256 }, 'checkpoint downloaded and verified');
         printConversion(await convert(checkpoint, options.out, false));
       } finally {
+        keepOnSignal();
         await rm(checkpoint, { force: true });
       }
     });
   return command;
+}
+
+/** `--url` must be an http(s) URL: anything else is one line, before anything is written. */
+function checkDownloadUrl(url: string): void {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new CliError(`--url ${JSON.stringify(url)} is not a URL: give an http(s) address such as ${OFFICIAL_ALEXNET_CHECKPOINT.url}; nothing was written`);
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new CliError(`--url ${JSON.stringify(url)} is not an http(s) URL; nothing was written`);
 }
 
 /** What the download must hash to: the official file's SHA-256, `--sha256`, or the prefix in a torch.hub-style name. */

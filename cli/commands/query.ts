@@ -7,6 +7,7 @@ import { CliError, EXIT } from '../cli-error.js';
 import { integerInRange } from '../option-parsers.js';
 import { formatQueryTable } from '../query/query-output.js';
 import { QUERY_FORMATS, QueryFailedError, type QueryFormat, type QueryTable } from '../query/query-table.js';
+import { DUCKDB_DEFAULT_TIMEOUT_MS } from '../query/duckdb-limits.js';
 import { loadResultRows } from '../query/result-loader.js';
 import { UNTRAINED_NOTICE } from '../result-format.js';
 import { addTargetOptions, resolveTarget, type Target, type TargetOptions } from '../target.js';
@@ -18,8 +19,11 @@ interface QueryOptions extends TargetOptions {
   format: QueryFormat;
   engine?: (typeof ENGINES)[number];
   prefix?: string;
-  timeout: number;
+  timeout?: number;
 }
+
+/** `--timeout` when not given, by engine: a local query is quick or runaway; Athena scans S3. */
+const DEFAULT_TIMEOUT_SECONDS = { duckdb: DUCKDB_DEFAULT_TIMEOUT_MS / 1000, athena: 600 } as const;
 
 /** `query "<SQL>"`: SQL over the table `results`, with DuckDB on this machine or Athena on AWS. */
 export function queryCommand(logger: Logger): Command {
@@ -29,7 +33,7 @@ export function queryCommand(logger: Logger): Command {
     .addOption(new Option('--format <format>', 'output format').choices(QUERY_FORMATS).default('table'))
     .addOption(new Option('--engine <engine>', 'duckdb loads the results here (cached by ETag); athena runs in the stack (default: athena for a deployed stack, duckdb otherwise)').choices(ENGINES))
     .addOption(new Option('--prefix <folder>', 'duckdb: only the results of the images below this folder (e.g. cats/)'))
-    .addOption(new Option('--timeout <seconds>', 'athena: stop the query after this long').argParser(integerInRange(1, 86_400)).default(600))
+    .addOption(new Option('--timeout <seconds>', `stop the query after this long (default: ${DEFAULT_TIMEOUT_SECONDS.duckdb} s with duckdb, ${DEFAULT_TIMEOUT_SECONDS.athena} s with athena)`).argParser(integerInRange(1, 86_400)))
     .addHelpText('after', `\nColumns of ${RESULTS_TABLE}: ${RESULT_COLUMNS.map((column) => `${column.name} ${column.duckdbType}`).join(', ')}`);
   addTargetOptions(command).action(async (sql: string, options: QueryOptions) => {
     const target = await resolveTarget(options, ['bucket']);
@@ -61,7 +65,7 @@ async function queryDuckDb(sql: string, target: Target, options: QueryOptions, l
   if (loaded.unreadable > 0) logger.warn({ unreadable: loaded.unreadable }, 'some objects below the results prefix are not result documents: they are rows with status unreadable');
   // Loaded only for a DuckDB query (and the Athena client only for an Athena one): start-up stays short.
   const { runDuckDbQuery } = await engine;
-  return { table: await runDuckDbQuery(sql, loaded.rows), untrained: loaded.rows.some((row) => row.pretrained === false) };
+  return { table: await runDuckDbQuery(sql, loaded.rows, { timeoutMs: (options.timeout ?? DEFAULT_TIMEOUT_SECONDS.duckdb) * 1000 }), untrained: loaded.rows.some((row) => row.pretrained === false) };
 }
 
 async function queryAthena(sql: string, target: Target, options: QueryOptions): Promise<{ table: QueryTable; untrained: boolean }> {
@@ -70,7 +74,7 @@ async function queryAthena(sql: string, target: Target, options: QueryOptions): 
   }
   if (options.prefix !== undefined) throw new CliError('--prefix is for --engine duckdb; on Athena, filter in SQL (WHERE key LIKE \'uploads/cats/%\')');
   const { createAthenaClient, runAthenaQuery } = await import('../query/athena-engine.js');
-  const table = await runAthenaQuery(createAthenaClient({ region: options.region, profile: options.profile }), sql, target.athena, { timeoutMs: options.timeout * 1000 });
+  const table = await runAthenaQuery(createAthenaClient({ region: options.region, profile: options.profile }), sql, target.athena, { timeoutMs: (options.timeout ?? DEFAULT_TIMEOUT_SECONDS.athena) * 1000 });
   // A deployed stack's image is built with the pretrained weights; a result that says otherwise is shown as such.
   return { table, untrained: table.rows.some((row) => row.pretrained === false) };
 }

@@ -6,7 +6,7 @@ import { PipelineError } from '../../common/errors.js';
  */
 export class GalleryRequestError extends PipelineError {
   constructor(
-    readonly statusCode: 400 | 401 | 403 | 404 | 413 | 415 | 422,
+    readonly statusCode: 400 | 401 | 403 | 404 | 411 | 413 | 415 | 422 | 503,
     code: string,
     message: string,
   ) {

@@ -56,19 +56,35 @@ export interface GalleryServerOptions {
   /** A fixed token (tests); default: a new random one. */
   readonly token?: string;
   /**
+   * Upload bodies held in memory at once, in bytes (each is read whole before it is checked and
+   * stored): an upload that would pass it is refused at once (503, try again). Default: four uploads
+   * of the largest size.
+   */
+  readonly uploadBufferBytes?: number;
+  /** An upload whose body stops coming for this long is dropped (its connection closed). Default: 30 s. */
+  readonly idleTimeoutMs?: number;
+  /**
    * Where result summaries are kept between runs (by ETag): default `.cache/gallery/` for a deployed
    * stack, none for an emulator (its bucket lives in memory and its port changes every run).
    */
   readonly cache?: ResultCache | false;
 }
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The page and its static files: the only routes served without the token. */
+    readonly publicPage?: boolean;
+  }
+}
+
 /** The gallery's cache of result summaries: its folder below `.cache/`, and the shape's version. */
-export const GALLERY_CACHE = { folder: 'gallery', version: '1' } as const;
+export const GALLERY_CACHE = { folder: 'gallery', version: '2' } as const;
 
 /**
  * The gallery's web server: the page, and the JSON and image calls behind it, on 127.0.0.1 only.
  * It reads and writes the bucket with the user's credentials; the browser gets card data and
- * thumbnails, never a credential. Every `/api/` call needs the token of the printed URL.
+ * thumbnails, never a credential. Every call but the page's own files needs the token of the
+ * printed URL — decided by the route the request matched, not by how its path is spelt.
  */
 export class GalleryServer {
   private readonly queueCounts: QueueCounts;
@@ -147,9 +163,12 @@ export class GalleryServer {
     const { app, index, thumbnails, token, options } = this;
     const { target, root, limits } = options;
 
+    // On the route the router matched, whatever the spelling of the path (`/%61pi/cards`, an
+    // absolute-form target, `//api`): every route needs the token unless it is marked as the page.
+    // A path that matches nothing needs it too, so a refusal says nothing about what exists.
     app.addHook('onRequest', async (request) => {
       checkHostHeader(request.headers.host, this.port);
-      if (request.url.startsWith('/api/')) checkAccessToken(tokenOfRequest(request.headers, request.query), token);
+      if (request.routeOptions.config.publicPage !== true) checkAccessToken(tokenOfRequest(request.headers, request.query), token);
     });
     app.addHook('onSend', async (_request, reply) => {
       reply.headers(SECURITY_HEADERS);
@@ -160,7 +179,7 @@ export class GalleryServer {
     app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
     for (const [route, page] of Object.entries(PAGE_FILES)) {
-      app.get(route, async (_request, reply) => reply.type(page.type).header('cache-control', 'no-cache').send(this.pageFiles.get(route)));
+      app.get(route, { config: { publicPage: true } }, async (_request, reply) => reply.type(page.type).header('cache-control', 'no-cache').send(this.pageFiles.get(route)));
     }
 
     app.get('/api/summary', async (_request, reply) => {
@@ -204,7 +223,30 @@ export class GalleryServer {
       return reply.type('image/webp').header('cache-control', cacheable ? 'private, max-age=31536000, immutable' : 'no-store').send(thumbnail.webp);
     });
 
-    app.put('/api/upload', { bodyLimit: limits.maxBytes }, async (request, reply) => {
+    // Before a byte of the body is read: its length must be declared, fit the limit (the body limit
+    // refuses a larger one) and fit what all uploads under way may hold; the bytes are counted until
+    // the answer is sent.
+    const uploadBuffer = { held: 0, most: options.uploadBufferBytes ?? 4 * limits.maxBytes };
+    const heldByRequest = new WeakMap<FastifyRequest, number>();
+    const releaseUpload = (request: FastifyRequest) => {
+      uploadBuffer.held -= heldByRequest.get(request) ?? 0;
+      heldByRequest.delete(request);
+      request.raw.socket?.setTimeout(0);
+    };
+    const reserveUpload = async (request: FastifyRequest, reply: FastifyReply) => {
+      // A body that stops coming, or one refused here and never sent: its connection is closed.
+      const socket = request.raw.socket;
+      socket.setTimeout(options.idleTimeoutMs ?? 30_000);
+      socket.once('timeout', () => socket.destroy());
+      reply.header('connection', 'close');
+      const declared = Number(request.headers['content-length']);
+      if (request.headers['content-length'] === undefined || !Number.isSafeInteger(declared) || declared < 0) throw new GalleryRequestError(411, 'LENGTH_REQUIRED', 'an upload must say its length (Content-Length)');
+      if (declared > limits.maxBytes) return; // the route's body limit answers 413
+      if (uploadBuffer.held + declared > uploadBuffer.most) throw new GalleryRequestError(503, 'UPLOADS_BUSY', `the gallery is receiving ${uploadBuffer.held} bytes of uploads already: try this one again in a moment`);
+      uploadBuffer.held += declared;
+      heldByRequest.set(request, declared);
+    };
+    app.put('/api/upload', { bodyLimit: limits.maxBytes, onRequest: reserveUpload, onResponse: async (request) => releaseUpload(request), onRequestAbort: async (request) => releaseUpload(request) }, async (request, reply) => {
       const query = request.query as Record<string, unknown>;
       const key = galleryUploadKey({ root, uploadsPrefix: target.layout.uploadsPrefix, folder: query.folder, name: query.name });
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);

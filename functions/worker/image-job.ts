@@ -19,7 +19,8 @@ export interface ImageMemory {
   readonly downloads: MemoryBudget;
   readonly decoding: MemoryBudget;
 }
-import type { ObjectStore } from './object-store.js';
+import type { ObjectStore, StoredResultTag } from './object-store.js';
+import { writeResultInOrder } from './ordered-result-write.js';
 import { classifyFailure, type RecordOutcome } from './outcome-policy.js';
 import type { ResultEventPublisher } from './result-event-publisher.js';
 import type { StoredResultLookup } from './stored-result-lookup.js';
@@ -83,8 +84,9 @@ export class ImageJobRunner {
       logger.warn({ key, resultKey, messageId }, 'upload key too long to mirror; storing an error result at its short key');
       return this.store(record, etag, resultKey, outcome, timings, messageId);
     }
+    let existing: StoredResultTag | undefined;
     try {
-      const existing = await storedResults.find(bucket, resultKey);
+      existing = await storedResults.find(bucket, resultKey);
       if (existing && existing.sourceEtag === etag && existing.fingerprint === fingerprint) {
         stats.duplicates++;
         logger.info({ key, resultKey, messageId }, 'result already stored for this ETag and fingerprint; not recomputed');
@@ -119,16 +121,33 @@ export class ImageJobRunner {
       outcome = errorOutcome(error);
       logger.warn({ key, messageId, code }, 'image cannot be classified; storing an error result');
     }
-    return this.store(record, etag, resultKey, outcome, timings, messageId);
+    return this.store(record, etag, resultKey, outcome, timings, messageId, { stored: existing });
   }
 
-  /** Stores a result (an image's labels or its error); a failed write sends the message back. */
-  private async store(record: S3ObjectRecord, etag: string, resultKey: string, outcome: ClassificationOutcome, timings: ResultTimings, messageId: string): Promise<RecordOutcome> {
+  /**
+   * Stores a result (an image's labels or its error) unless a newer version's result is stored
+   * (see `writeResultInOrder`); a failed write sends the message back. `alreadyRead` is the stored
+   * result as the duplicate check saw it, which saves the first read.
+   */
+  private async store(
+    record: S3ObjectRecord,
+    etag: string,
+    resultKey: string,
+    outcome: ClassificationOutcome,
+    timings: ResultTimings,
+    messageId: string,
+    alreadyRead?: { readonly stored: StoredResultTag | undefined },
+  ): Promise<RecordOutcome> {
     const { store, classifier, fingerprint, logger, stats } = this.dependencies;
     const { bucket, key } = record;
     const document = buildResult({ source: { bucket, key, etag, size: record.size } }, { outcome, model: classifier.model, fingerprint, device: classifier.device, timings, processedAt: new Date() });
     try {
-      await store.writeResult(bucket, resultKey, document);
+      const written = await writeResultInOrder(store, bucket, resultKey, document, { etag, sequencer: record.sequencer }, alreadyRead);
+      if (written === 'older') {
+        stats.superseded++;
+        logger.info({ key, etag, resultKey, messageId }, 'a newer version of the image has its result stored already; this older one is not written');
+        return 'superseded';
+      }
     } catch (error) {
       if (classifyFailure(error) === 'configuration') logger.error({ key, resultKey, messageId, err: error }, 'configuration error: the result cannot be stored');
       stats.retried++;

@@ -4,6 +4,7 @@ import {
   BucketNotFoundError,
   isNoSuchBucketError,
   isNotFoundError,
+  isConflictError,
   isPreconditionFailedError,
   SourceObjectMissingError,
   SourceSupersededError,
@@ -17,7 +18,14 @@ import { listedKey } from '../../pipeline/s3-event.js';
 export interface StoredResultTag {
   readonly sourceEtag: string;
   readonly fingerprint: string;
+  /** The sequencer of the event it answered, if that event had one: it orders results for one key. */
+  readonly sourceSequencer?: string;
+  /** The result object's own ETag: the `If-Match` of a write that replaces it. */
+  readonly resultEtag: string;
 }
+
+/** The precondition of a result write: that no result exists yet, or that it is still the one read. */
+export type WriteCondition = { readonly ifNoneExists: true } | { readonly ifMatch: string };
 
 /** Options of {@link ObjectStore.download}. */
 export interface DownloadOptions {
@@ -106,9 +114,12 @@ export class ObjectStore {
   async existingResult(bucket: string, resultKey: string): Promise<StoredResultTag | undefined> {
     try {
       const head = await this.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: resultKey }));
+      const sequencer = head.Metadata?.[RESULT_METADATA.sourceSequencer];
       return {
         sourceEtag: normalizeEtag(head.Metadata?.[RESULT_METADATA.sourceEtag]),
         fingerprint: head.Metadata?.[RESULT_METADATA.fingerprint] ?? '',
+        ...(sequencer ? { sourceSequencer: sequencer } : {}),
+        resultEtag: normalizeEtag(head.ETag),
       };
     } catch (error) {
       if (isNotFoundError(error)) return undefined;
@@ -130,8 +141,23 @@ export class ObjectStore {
     return 'document' in parsed ? parsed.document : undefined;
   }
 
-  /** Stores a result JSON, tagged with what makes it reusable (source ETag, result fingerprint). */
-  async writeResult(bucket: string, resultKey: string, document: ResultDocument): Promise<void> {
+  /** The ETag an object has now, or undefined when it is gone (one HEAD). */
+  async currentEtag(bucket: string, key: string): Promise<string | undefined> {
+    try {
+      return normalizeEtag((await this.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).ETag);
+    } catch (error) {
+      if (isNotFoundError(error)) return undefined;
+      throw this.classified(error, 'HeadObject', bucket, key);
+    }
+  }
+
+  /**
+   * Stores a result JSON, tagged with what makes it reusable and ordered (source ETag, fingerprint,
+   * the event's sequencer), if `condition` still holds when S3 writes it: S3 compares and writes in
+   * one step. False when it does not hold (412, or 409 for a conflicting write under way, or 404
+   * for an `If-Match` on a result deleted since): the caller reads again and decides again.
+   */
+  async writeResult(bucket: string, resultKey: string, document: ResultDocument, condition: WriteCondition, sequencer?: string): Promise<boolean> {
     try {
       await this.s3.send(
         new PutObjectCommand({
@@ -139,10 +165,17 @@ export class ObjectStore {
           Key: resultKey,
           Body: JSON.stringify(document),
           ContentType: 'application/json',
-          Metadata: { [RESULT_METADATA.sourceEtag]: normalizeEtag(document.source.etag), [RESULT_METADATA.fingerprint]: document.fingerprint },
+          Metadata: {
+            [RESULT_METADATA.sourceEtag]: normalizeEtag(document.source.etag),
+            [RESULT_METADATA.fingerprint]: document.fingerprint,
+            ...(sequencer ? { [RESULT_METADATA.sourceSequencer]: sequencer } : {}),
+          },
+          ...('ifMatch' in condition ? { IfMatch: `"${condition.ifMatch}"` } : { IfNoneMatch: '*' }),
         }),
       );
+      return true;
     } catch (error) {
+      if (isPreconditionFailedError(error) || isConflictError(error) || ('ifMatch' in condition && isNotFoundError(error))) return false;
       throw this.classified(error, 'PutObject', bucket, resultKey);
     }
   }

@@ -31,6 +31,21 @@ export interface Unpickled {
 const MARK = Symbol('mark');
 
 /**
+ * Bounds on what one pickle may build, far above what a state_dict needs (a stack a few dozen deep,
+ * a few hundred memo entries) and far below what would exhaust memory: a small hostile file cannot
+ * make the reader allocate without limit. (The pickle's own size is bounded by its reader, so the
+ * number of opcodes is too.)
+ */
+export const PICKLE_LIMITS = {
+  /** Values on the stack at once (a MARK counts). */
+  maxStack: 100_000,
+  /** Entries in the memo. */
+  maxMemo: 1_000_000,
+  /** Bytes of one string or byte string. */
+  maxStringBytes: 1_000_000,
+} as const;
+
+/**
  * A pickle reader for the subset `torch.save` writes (protocols 2 to 5): containers, numbers,
  * strings, memo, persistent ids, and GLOBAL / REDUCE / BUILD only through the caller's policy. It
  * never imports a module or calls anything of the file's: an opcode outside the subset, or a global
@@ -59,12 +74,26 @@ export function unpickle(bytes: Uint8Array, start: number, policy: UnpicklerPoli
     return Number(value);
   };
   const take = (count: number) => (need(count), (position += count), bytes.subarray(position - count, position));
+  /** The next `count` bytes of a string: a length past the limit or past the end is refused before anything is read. */
+  const stringBytes = (count: number) => {
+    if (count > PICKLE_LIMITS.maxStringBytes) throw unreadable(`a string of ${count} bytes, more than the ${PICKLE_LIMITS.maxStringBytes} a state_dict's names need`);
+    return take(count);
+  };
   const text = (count: number) => {
+    const raw = stringBytes(count);
     try {
-      return decoder.decode(take(count));
+      return decoder.decode(raw);
     } catch (error) {
       throw unreadable('a string in the pickle is not valid UTF-8', error);
     }
+  };
+  const push = (value: unknown) => {
+    if (stack.length >= PICKLE_LIMITS.maxStack) throw unreadable(`its stack grows past ${PICKLE_LIMITS.maxStack} values, which no state_dict needs`);
+    stack.push(value);
+  };
+  const remember = (index: number, value: unknown) => {
+    if (memo.size >= PICKLE_LIMITS.maxMemo && !memo.has(index)) throw unreadable(`its memo grows past ${PICKLE_LIMITS.maxMemo} entries, which no state_dict needs`);
+    memo.set(index, value);
   };
   const line = () => {
     const end = bytes.indexOf(0x0a, position);
@@ -100,7 +129,8 @@ export function unpickle(bytes: Uint8Array, start: number, policy: UnpicklerPoli
   };
   const append = (list: unknown, items: readonly unknown[]) => {
     if (!Array.isArray(list)) throw unreadable('the pickle appends to something that is not a list');
-    list.push(...items);
+    // One at a time: spreading a few hundred thousand items into push() overflows the call stack.
+    for (const item of items) list.push(item);
   };
 
   for (;;) {
@@ -116,25 +146,25 @@ export function unpickle(bytes: Uint8Array, start: number, policy: UnpicklerPoli
         if (stack.length !== 1) throw unreadable('the pickle ends with an unbalanced stack');
         return { value: stack[0], end: position };
       case 0x28: // MARK
-        stack.push(MARK);
+        push(MARK);
         break;
       case 0x4e: // NONE
-        stack.push(null);
+        push(null);
         break;
       case 0x88: // NEWTRUE
-        stack.push(true);
+        push(true);
         break;
       case 0x89: // NEWFALSE
-        stack.push(false);
+        push(false);
         break;
       case 0x4b: // BININT1
-        stack.push(u8());
+        push(u8());
         break;
       case 0x4d: // BININT2
-        stack.push(u16());
+        push(u16());
         break;
       case 0x4a: // BININT
-        stack.push(i32());
+        push(i32());
         break;
       case 0x8a: {
         // LONG1: a little-endian two's complement integer of n bytes (the legacy magic number is one)
@@ -143,59 +173,59 @@ export function unpickle(bytes: Uint8Array, start: number, policy: UnpicklerPoli
         let value = 0n;
         for (let i = length - 1; i >= 0; i--) value = (value << 8n) | BigInt(digits[i]!);
         if (length > 0 && digits[length - 1]! >= 0x80) value -= 1n << BigInt(8 * length);
-        stack.push(value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value);
+        push(value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value);
         break;
       }
       case 0x47: // BINFLOAT (big-endian double)
         need(8);
-        stack.push(view.getFloat64(position, false));
+        push(view.getFloat64(position, false));
         position += 8;
         break;
       case 0x58: // BINUNICODE
-        stack.push(text(u32()));
+        push(text(u32()));
         break;
       case 0x8c: // SHORT_BINUNICODE
-        stack.push(text(u8()));
+        push(text(u8()));
         break;
       case 0x8d: // BINUNICODE8
-        stack.push(text(u64()));
+        push(text(u64()));
         break;
       case 0x55: // SHORT_BINSTRING (Python 2 str)
-        stack.push(latin1.decode(take(u8())));
+        push(latin1.decode(stringBytes(u8())));
         break;
       case 0x54: // BINSTRING (Python 2 str)
-        stack.push(latin1.decode(take(u32())));
+        push(latin1.decode(stringBytes(u32())));
         break;
       case 0x43: // SHORT_BINBYTES
-        stack.push(take(u8()).slice());
+        push(stringBytes(u8()).slice());
         break;
       case 0x42: // BINBYTES
-        stack.push(take(u32()).slice());
+        push(stringBytes(u32()).slice());
         break;
       case 0x29: // EMPTY_TUPLE
-        stack.push([]);
+        push([]);
         break;
       case 0x85: // TUPLE1
-        stack.push([pop()]);
+        push([pop()]);
         break;
       case 0x86: {
         // TUPLE2
         const b = pop();
-        stack.push([pop(), b]);
+        push([pop(), b]);
         break;
       }
       case 0x87: {
         // TUPLE3
         const c = pop();
         const b = pop();
-        stack.push([pop(), b, c]);
+        push([pop(), b, c]);
         break;
       }
       case 0x74: // TUPLE
-        stack.push(popMark());
+        push(popMark());
         break;
       case 0x5d: // EMPTY_LIST
-        stack.push([]);
+        push([]);
         break;
       case 0x61: {
         // APPEND
@@ -210,7 +240,7 @@ export function unpickle(bytes: Uint8Array, start: number, policy: UnpicklerPoli
         break;
       }
       case 0x7d: // EMPTY_DICT
-        stack.push(new PickleDict());
+        push(new PickleDict());
         break;
       case 0x73: {
         // SETITEM
@@ -226,25 +256,25 @@ export function unpickle(bytes: Uint8Array, start: number, policy: UnpicklerPoli
         break;
       }
       case 0x71: // BINPUT
-        memo.set(u8(), top());
+        remember(u8(), top());
         break;
       case 0x72: // LONG_BINPUT
-        memo.set(u32(), top());
+        remember(u32(), top());
         break;
       case 0x94: // MEMOIZE
-        memo.set(memo.size, top());
+        remember(memo.size, top());
         break;
       case 0x68: // BINGET
-        stack.push(memoGet(u8()));
+        push(memoGet(u8()));
         break;
       case 0x6a: // LONG_BINGET
-        stack.push(memoGet(u32()));
+        push(memoGet(u32()));
         break;
       case 0x63: {
         // GLOBAL "module\nname\n"
         const module = line();
         const name = line();
-        stack.push(policy.resolveGlobal(module, name));
+        push(policy.resolveGlobal(module, name));
         break;
       }
       case 0x93: {
@@ -252,7 +282,7 @@ export function unpickle(bytes: Uint8Array, start: number, policy: UnpicklerPoli
         const name = pop();
         const module = pop();
         if (typeof module !== 'string' || typeof name !== 'string') throw unreadable('STACK_GLOBAL without a module and name');
-        stack.push(policy.resolveGlobal(module, name));
+        push(policy.resolveGlobal(module, name));
         break;
       }
       case 0x52: {
@@ -260,17 +290,17 @@ export function unpickle(bytes: Uint8Array, start: number, policy: UnpicklerPoli
         const args = pop();
         const callable = pop();
         if (!Array.isArray(args)) throw unreadable('REDUCE without an argument tuple');
-        stack.push(policy.reduce(callable, args));
+        push(policy.reduce(callable, args));
         break;
       }
       case 0x62: {
         // BUILD
         const state = pop();
-        stack.push(policy.build(pop(), state));
+        push(policy.build(pop(), state));
         break;
       }
       case 0x51: // BINPERSID
-        stack.push(policy.persistentLoad(pop()));
+        push(policy.persistentLoad(pop()));
         break;
       default:
         throw new CheckpointError('CHECKPOINT_UNSAFE', `the pickle uses opcode 0x${opcode.toString(16).padStart(2, '0')} at byte ${position - 1}, which a state_dict never needs; refused, nothing was run`);

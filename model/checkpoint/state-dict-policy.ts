@@ -69,7 +69,10 @@ export const stateDictPolicy: UnpicklerPolicy = {
     if ((typeof key !== 'string' && typeof key !== 'number') || !Number.isSafeInteger(numel) || (numel as number) < 0) throw malformed('a storage without a key or a size');
     if (view !== undefined && view !== null) {
       const [viewKey, offset, viewSize] = view as [unknown, unknown, unknown];
-      if (typeof viewKey !== 'string' || !Number.isSafeInteger(offset) || !Number.isSafeInteger(viewSize)) throw malformed('a malformed storage view');
+      const count = (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 0;
+      if (typeof viewKey !== 'string' || !count(offset) || !count(viewSize) || (offset as number) + (viewSize as number) > (numel as number)) {
+        throw malformed(`a storage view that is not inside its storage (offset ${String(offset)}, size ${String(viewSize)}, storage of ${String(numel)})`);
+      }
       return { key: String(key), dtype: type.storageType, numel: viewSize as number, elementOffset: offset as number } satisfies StorageReference;
     }
     return { key: String(key), dtype: type.storageType, numel: numel as number, elementOffset: 0 } satisfies StorageReference;

@@ -5,7 +5,7 @@ import yauzl from 'yauzl';
 import { CheckpointError } from './checkpoint-errors.js';
 import { PickleDict, unpickle } from './restricted-unpickler.js';
 import { PickledTensor, stateDictPolicy } from './state-dict-policy.js';
-import { TORCH_DTYPES, type StorageReference, type TensorRecord } from './torch-tensors.js';
+import { checkTensorBounds, TORCH_DTYPES, type StorageReference, type TensorRecord } from './torch-tensors.js';
 
 /** The two layouts `torch.save` writes. */
 export type CheckpointFormat = 'zip' | 'legacy';
@@ -21,7 +21,7 @@ export interface TorchCheckpoint {
 }
 
 /** Largest pickle accepted (a state_dict's pickle is a few kilobytes; its tensors are elsewhere). */
-const MAX_PICKLE_BYTES = 64 * 2 ** 20;
+export const MAX_PICKLE_BYTES = 8 * 2 ** 20;
 /** The legacy format's magic number (torch.serialization.MAGIC_NUMBER). */
 const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
 const LEGACY_PROTOCOL_VERSION = 1001;
@@ -61,7 +61,37 @@ function stateDictTensors(value: unknown): Map<string, TensorRecord> {
     if (typeof key === 'string' && tensor instanceof PickledTensor) tensors.set(key, tensor.record);
   }
   if (tensors.size === 0) throw new CheckpointError('CHECKPOINT_UNREADABLE', 'the checkpoint holds no tensors');
+  checkStorageSizes(tensors);
   return tensors;
+}
+
+/**
+ * How much larger than what its tensors reach a storage may be. A state_dict's storages are exactly
+ * their tensors (a view of a larger tensor saves that tensor's storage, hence some room); a storage
+ * far larger is a few bytes of pickle asking for gigabytes, refused before anything is read.
+ */
+const MAX_STORAGE_SLACK = { factor: 2, elements: 1024 } as const;
+
+function checkStorageSizes(tensors: ReadonlyMap<string, TensorRecord>): void {
+  const reach = new Map<string, { storage: StorageReference; elements: number; names: string[] }>();
+  for (const [name, record] of tensors) {
+    checkTensorBounds(name, record);
+    const entry = reach.get(record.storage.key) ?? { storage: record.storage, elements: 0, names: [] };
+    entry.elements = Math.max(entry.elements, record.storageOffset + lastIndexReached(record) + 1);
+    entry.names.push(name);
+    reach.set(record.storage.key, entry);
+  }
+  for (const { storage, elements, names } of reach.values()) {
+    if (storage.numel > MAX_STORAGE_SLACK.factor * elements + MAX_STORAGE_SLACK.elements) {
+      throw new CheckpointError('CHECKPOINT_UNREADABLE', `the storage of ${names.slice(0, 3).join(', ')} declares ${storage.numel} elements where its tensors reach ${elements}: refused, a state_dict's storages hold their tensors`);
+    }
+  }
+}
+
+/** The offset of a tensor's last element from its first, in storage elements (0 for an empty tensor). */
+function lastIndexReached(record: TensorRecord): number {
+  if (record.shape.some((size) => size === 0)) return 0;
+  return record.shape.reduce((sum, size, axis) => sum + (size - 1) * record.stride[axis]!, 0);
 }
 
 async function openZipCheckpoint(file: string): Promise<TorchCheckpoint> {
@@ -101,7 +131,15 @@ async function openZipCheckpoint(file: string): Promise<TorchCheckpoint> {
     return {
       format: 'zip',
       tensors: stateDictTensors(value),
-      readStorage: (storage) => readEntry(`${prefix}data/${storage.key}`, Number.MAX_SAFE_INTEGER),
+      // A storage entry must hold exactly what its storage declares: a bigger one (a zip bomb, an
+      // entry that claims gigabytes) is refused from the directory, before a byte of it is read.
+      readStorage: (storage) => {
+        const name = `${prefix}data/${storage.key}`;
+        const declared = storage.numel * TORCH_DTYPES[storage.dtype];
+        const size = entries.get(name)?.uncompressedSize;
+        if (size !== undefined && size !== declared) throw new CheckpointError('CHECKPOINT_UNREADABLE', `${name} has ${size} bytes, but its storage declares ${storage.numel} ${storage.dtype} elements (${declared} bytes): the checkpoint is corrupt`);
+        return readEntry(name, declared);
+      },
       close: async () => zip.close(),
     };
   } catch (error) {
@@ -115,11 +153,12 @@ async function openLegacyCheckpoint(handle: FileHandle): Promise<TorchCheckpoint
   const head = Buffer.alloc(Math.min(size, MAX_PICKLE_BYTES));
   await handle.read(head, 0, head.length, 0);
   const magic = unpickle(head, 0, stateDictPolicy);
-  if (magic.value !== LEGACY_MAGIC && BigInt(magic.value as number) !== LEGACY_MAGIC) {
-    throw new CheckpointError('CHECKPOINT_UNREADABLE', 'the file is neither a zip nor a legacy PyTorch checkpoint (wrong magic number)');
+  const magicNumber = typeof magic.value === 'bigint' ? magic.value : Number.isSafeInteger(magic.value) ? BigInt(magic.value as number) : undefined;
+  if (magicNumber !== LEGACY_MAGIC) {
+    throw new CheckpointError('CHECKPOINT_UNREADABLE', `the file is neither a zip nor a legacy PyTorch checkpoint (its first pickle is ${describePickled(magic.value)}, not the magic number)`);
   }
   const protocol = unpickle(head, magic.end, stateDictPolicy);
-  if (protocol.value !== LEGACY_PROTOCOL_VERSION) throw new CheckpointError('CHECKPOINT_UNREADABLE', `legacy checkpoint protocol ${String(protocol.value)} is not supported (only ${LEGACY_PROTOCOL_VERSION})`);
+  if (protocol.value !== LEGACY_PROTOCOL_VERSION) throw new CheckpointError('CHECKPOINT_UNREADABLE', `the legacy checkpoint's protocol is ${describePickled(protocol.value)}; only the number ${LEGACY_PROTOCOL_VERSION} is read`);
   const systemInfo = unpickle(head, protocol.end, stateDictPolicy);
   if (systemInfo.value instanceof PickleDict && systemInfo.value.get('little_endian') === false) throw new CheckpointError('CHECKPOINT_UNREADABLE', 'the checkpoint was saved big-endian; only little-endian checkpoints are read');
   const object = unpickle(head, systemInfo.end, stateDictPolicy);
@@ -129,7 +168,11 @@ async function openLegacyCheckpoint(handle: FileHandle): Promise<TorchCheckpoint
 
   // Each storage: its element count (8 bytes, little-endian), then its bytes.
   const elementSizes = new Map<string, number>();
-  for (const tensor of tensors.values()) elementSizes.set(tensor.storage.key, TORCH_DTYPES[tensor.storage.dtype]);
+  const declaredElements = new Map<string, number>();
+  for (const { storage } of tensors.values()) {
+    elementSizes.set(storage.key, TORCH_DTYPES[storage.dtype]);
+    declaredElements.set(storage.key, Math.max(declaredElements.get(storage.key) ?? 0, storage.elementOffset + storage.numel));
+  }
   const regions = new Map<string, { start: number; length: number }>();
   let offset = keys.end;
   for (const key of keys.value as string[]) {
@@ -138,6 +181,10 @@ async function openLegacyCheckpoint(handle: FileHandle): Promise<TorchCheckpoint
     const elements = count.readBigUInt64LE(0);
     const length = Number(elements) * (elementSizes.get(key) ?? 1);
     if (elements > BigInt(Number.MAX_SAFE_INTEGER) || offset + 8 + length > size) throw truncatedLegacy(key);
+    const declared = declaredElements.get(key);
+    if (declared !== undefined && BigInt(declared) > elements) {
+      throw new CheckpointError('CHECKPOINT_UNREADABLE', `storage ${key} holds ${elements} elements, but a tensor's storage declares ${declared}: the checkpoint is corrupt`);
+    }
     regions.set(key, { start: offset + 8, length });
     offset += 8 + length;
   }
@@ -154,6 +201,16 @@ async function openLegacyCheckpoint(handle: FileHandle): Promise<TorchCheckpoint
     },
     close: () => handle.close(),
   };
+}
+
+/** A pickled value for a message: its type, and a short rendering. */
+function describePickled(value: unknown): string {
+  if (value === null || value === undefined) return 'None';
+  if (typeof value === 'string') return `the text ${JSON.stringify(value.slice(0, 40))}`;
+  if (typeof value === 'number' || typeof value === 'bigint') return `the number ${String(value)}`;
+  if (value instanceof PickleDict) return 'a dict';
+  if (Array.isArray(value)) return 'a list or tuple';
+  return `a ${typeof value}`;
 }
 
 function truncatedLegacy(key: string): CheckpointError {

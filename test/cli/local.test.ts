@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -148,6 +149,34 @@ describe('alexnet-pipeline local --serve with upload, results, status and redriv
 
   it('stops cleanly on Ctrl-C: exit 0', async () => {
     assert.equal(await serve.stop(), 0);
+  });
+});
+
+describe('local --serve takes its state file atomically', () => {
+  it('of two started in the same moment, exactly one runs and the other is refused, naming it', async () => {
+    const stateFile = path.join(temporaryFolder('alexnet-two-serves-'), 'state.json');
+    const attempts = await Promise.allSettled([startLocalServe(['--no-worker'], { ALEXNET_LOCAL_STATE_FILE: stateFile }), startLocalServe(['--no-worker'], { ALEXNET_LOCAL_STATE_FILE: stateFile })]);
+    const running = attempts.flatMap((attempt) => (attempt.status === 'fulfilled' ? [attempt.value] : []));
+    try {
+      assert.equal(running.length, 1, 'one runs');
+      const refused = attempts.find((attempt) => attempt.status === 'rejected') as PromiseRejectedResult;
+      assert.match(String(refused.reason), new RegExp(`error: a local pipeline is already running for .*state\\.json \\(pid ${running[0]!.child.pid}, `));
+      assert.equal(JSON.parse(await readFile(stateFile, 'utf8')).pid, running[0]!.child.pid, 'the state file names the one that runs');
+    } finally {
+      for (const serve of running) await serve.stop();
+    }
+    assert.equal(existsSync(stateFile), false, 'and it goes with it');
+  });
+
+  it('takes over a state file left by a process that is gone', async () => {
+    const stateFile = path.join(temporaryFolder('alexnet-stale-serve-'), 'state.json');
+    await writeFile(stateFile, JSON.stringify({ pid: 2 ** 22 + 1, starting: true }));
+    const serve = await startLocalServe(['--no-worker'], { ALEXNET_LOCAL_STATE_FILE: stateFile });
+    try {
+      assert.equal(JSON.parse(await readFile(stateFile, 'utf8')).pid, serve.child.pid);
+    } finally {
+      await serve.stop();
+    }
   });
 });
 

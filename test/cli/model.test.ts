@@ -1,13 +1,16 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readModelFile } from '../../model/index.js';
 import { alexNetCheckpoint } from '../helpers/alexnet-checkpoint.js';
-import { runCli } from '../helpers/run-cli.js';
+import { endWithThisProcess } from '../../common/child-processes.js';
+import { cliEntry, runCli } from '../helpers/run-cli.js';
 import { checkpointFixturesDirectory } from '../helpers/fixtures.js';
 import { temporaryFolder } from '../helpers/temporary-folder.js';
 
@@ -25,6 +28,18 @@ describe('alexnet-pipeline model fetch and model convert', () => {
     folder = temporaryFolder('alexnet-fetch-');
     server = createServer((request, response) => {
       if (request.url?.includes('server-error')) return void response.writeHead(500, 'Internal Server Error').end('oops');
+      if (request.url?.includes('endless')) {
+        // No Content-Length, and no end: a megabyte at a time until the client goes.
+        response.writeHead(200);
+        const more = () => {
+          if (!response.destroyed) response.write(Buffer.alloc(2 ** 20, 7), () => setImmediate(more));
+        };
+        return void more();
+      }
+      if (request.url?.includes('stalls')) {
+        response.writeHead(200, { 'content-length': String(checkpoint.length) });
+        return void response.write(checkpoint.subarray(0, 2 ** 20));
+      }
       if (request.url?.includes('dropped')) {
         response.writeHead(200, { 'content-length': String(checkpoint.length) });
         response.write(checkpoint.subarray(0, 1_000_000), () => response.destroy());
@@ -66,6 +81,50 @@ describe('alexnet-pipeline model fetch and model convert', () => {
     assert.match(dropped.stderr, /^error: the download of \S+ broke off after \d+ of \d+ bytes .*run the command again$/m);
     for (const run of [error, dropped]) assert.doesNotMatch(run.stderr, /\n\s+at /);
     assert.equal(existsSync(path.join(folder, 'e.onnx')) || existsSync(path.join(folder, 'd.onnx')), false);
+  });
+
+  it('stops a download that sends more than it may, and writes nothing', async () => {
+    const out = path.join(folder, 'endless.onnx');
+    const endless = await runCli(['model', 'fetch', '--url', `${base}/endless/alexnet-${sha256.slice(0, 8)}.pth`, '--out', out, '--max-bytes', '5000000']);
+    assert.equal(endless.status, 1);
+    assert.match(endless.stderr, /^error: the download of \S+ broke off after 5\d{6} bytes \(more than the 5000000 bytes accepted\); run the command again$/m);
+    const announced = await runCli(['model', 'fetch', '--url', `${base}/models/alexnet-${sha256.slice(0, 8)}.pth`, '--out', out, '--max-bytes', '1000']);
+    assert.equal(announced.status, 1, announced.stderr);
+    assert.match(announced.stderr, new RegExp(`^error: \\S+ announces ${checkpoint.length} bytes, more than the 1000 accepted: nothing downloaded$`, 'm'));
+    assert.deepEqual(readdirSync(folder).filter((name) => name.includes('endless') || name.endsWith('.part')), []);
+  });
+
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    it(`removes the part file of a download stopped by ${signal}, and exits as the signal says`, async () => {
+      const out = path.join(temporaryFolder('alexnet-fetch-signal-'), 'model.onnx');
+      const child = endWithThisProcess(spawn(process.execPath, [cliEntry, 'model', 'fetch', '--url', `${base}/stalls/alexnet-${sha256.slice(0, 8)}.pth`, '--out', out], { stdio: 'ignore' }));
+      const part = path.join(path.dirname(out), `.checkpoint-${child.pid}.pth.part`);
+      const deadline = Date.now() + 20_000;
+      while (!(existsSync(part) && statSync(part).size > 0) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.ok(existsSync(part), 'the download has begun');
+      child.kill(signal);
+      const [code] = await once(child, 'exit');
+      assert.equal(code, signal === 'SIGINT' ? 130 : 143);
+      assert.equal(existsSync(part), false, 'no part file left');
+    });
+  }
+
+  it('removes part files left by processes that are gone (not a running one’s) when it starts', async () => {
+    const own = temporaryFolder('alexnet-fetch-stale-');
+    const stale = path.join(own, `.checkpoint-${2 ** 22 + 1}.pth.part`);
+    const running = path.join(own, `.checkpoint-${process.pid}.pth.part`);
+    writeFileSync(stale, Buffer.alloc(1000));
+    writeFileSync(running, Buffer.alloc(1000));
+    const run = await runCli(['model', 'fetch', '--url', `${base}/server-error/alexnet-${sha256.slice(0, 8)}.pth`, '--out', path.join(own, 'model.onnx')]);
+    assert.equal(run.status, 1);
+    assert.equal(existsSync(stale), false, 'a dead process’s part file is removed');
+    assert.equal(existsSync(running), true, 'a running process’s is left');
+  });
+
+  it('says an address that is not a URL is not one', async () => {
+    const run = await runCli(['model', 'fetch', '--url', 'not a url', '--sha256', '0'.repeat(64)]);
+    assert.equal(run.status, 1);
+    assert.equal(run.stderr, 'error: --url "not a url" is not a URL: give an http(s) address such as https://download.pytorch.org/models/alexnet-owt-7be5be79.pth; nothing was written\n');
   });
 
   it('says how to work offline when there is no network', async () => {

@@ -1,7 +1,7 @@
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Logger } from '../../common/logger.js';
 import { objectCreatedEvent } from '../../local/s3-notification.js';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -75,6 +75,23 @@ export class LocalPipeline {
   async upload(key: string, body: Uint8Array | string): Promise<void> {
     if (body.length <= 8 * 2 ** 20) await this.s3.send(new PutObjectCommand({ Bucket: this.aws.bucket, Key: key, Body: body }));
     else await new Upload({ client: this.s3, params: { Bucket: this.aws.bucket, Key: key, Body: body }, partSize: 8 * 2 ** 20 }).done();
+  }
+
+  /** Takes the next S3 event with records off a queue (waiting up to 5 s for one; test events are dropped): its body, the message deleted. */
+  async takeEvent(queueUrl = this.aws.queueUrl): Promise<string> {
+    await this.aws.notificationsDelivered();
+    for (;;) {
+      const { Messages = [] } = await this.sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 1, WaitTimeSeconds: 5 }));
+      const message = Messages[0];
+      if (!message?.Body) throw new Error(`no event on ${queueUrl}`);
+      await this.sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }));
+      if (message.Body.includes('"Records"')) return message.Body;
+    }
+  }
+
+  /** Another queue on the emulator (to give one worker messages another does not see). */
+  async createQueue(name: string): Promise<string> {
+    return (await this.sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: { VisibilityTimeout: '10' } }))).QueueUrl!;
   }
 
   async sendMessage(body: string, queueUrl = this.aws.queueUrl): Promise<void> {

@@ -6,9 +6,12 @@ import { describe, it } from 'node:test';
 import { projectRoot } from '../../common/paths.js';
 import { temporaryFolder } from '../helpers/temporary-folder.js';
 
-/** `npx cdk …` from the project root, offline. */
+/**
+ * `npx cdk …` from the project root, offline. Without cdk.json's pre-synth build: `npm test`
+ * compiled the project already, and a compile per synth was most of this file's three minutes.
+ */
 function cdk(args: readonly string[]) {
-  return spawnSync(process.execPath, [path.join(projectRoot, 'node_modules', 'aws-cdk', 'bin', 'cdk'), ...args], {
+  return spawnSync(process.execPath, [path.join(projectRoot, 'node_modules', 'aws-cdk', 'bin', 'cdk'), '--build', 'node -e 0', ...args], {
     cwd: projectRoot,
     encoding: 'utf8',
     env: { ...process.env, CDK_DISABLE_VERSION_CHECK: 'true', CDK_DISABLE_CLI_TELEMETRY: 'true' },

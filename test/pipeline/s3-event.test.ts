@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MessageFormatError } from '../../pipeline/errors.js';
-import { decodeS3EventKey, encodeS3EventKey, parseS3Event } from '../../pipeline/s3-event.js';
-import { objectCreatedEvent, testEvent } from '../../local/s3-notification.js';
+import { compareSequencers, decodeS3EventKey, encodeS3EventKey, parseS3Event } from '../../pipeline/s3-event.js';
+import { nextSequencer, objectCreatedEvent, testEvent } from '../../local/s3-notification.js';
 import { readAwsEventFixture } from '../helpers/fixtures.js';
 
 const rule = { id: 'uploads', bucket: 'photos', prefix: 'uploads/', suffixes: ['.jpg'] };
@@ -21,12 +21,32 @@ describe('encodeS3EventKey / decodeS3EventKey', () => {
   });
 });
 
+describe('compareSequencers (the order of events for one key)', () => {
+  it('orders by hex value, right-padding the shorter with zeros, in any case', () => {
+    assert.ok(compareSequencers('0066A0B1C2D3E4F5A6', '0066A0B1C2D3E4F5B7') < 0);
+    assert.ok(compareSequencers('0066A0B1C2D3E4F5B7', '0066A0B1C2D3E4F5A6') > 0);
+    assert.equal(compareSequencers('0066a0b1c2', '0066A0B1C2'), 0);
+    assert.ok(compareSequencers('0066A0B1C3', '0066A0B1C2D3E4F5A6') > 0, 'a shorter, later value');
+    assert.equal(compareSequencers('0066A0B1C2', '0066A0B1C200'), 0, 'padding only');
+  });
+  it('gives the emulator a strictly increasing sequencer, even within one millisecond', () => {
+    const values = [nextSequencer(1_000), nextSequencer(1_000), nextSequencer(999), nextSequencer(1_001)];
+    for (let i = 1; i < values.length; i++) assert.ok(compareSequencers(values[i - 1]!, values[i]!) < 0, `${values[i - 1]} < ${values[i]}`);
+  });
+  it('drops a sequencer that is not hexadecimal', () => {
+    const document = JSON.parse(readAwsEventFixture('s3-object-created-put.json'));
+    document.Records[0].s3.object.sequencer = 'not hex';
+    const parsed = parseS3Event(JSON.stringify(document));
+    assert.equal(parsed.kind === 'records' ? parsed.records[0]!.sequencer : 'x', undefined);
+  });
+});
+
 describe('parseS3Event', () => {
   it('reads ObjectCreated records with decoded keys', () => {
-    const body = objectCreatedEvent({ rule, region: 'eu-west-1', eventName: 'ObjectCreated:Put', key: 'uploads/tabby 1.jpg', size: 42, eTag: '"abc"' });
+    const body = objectCreatedEvent({ rule, region: 'eu-west-1', eventName: 'ObjectCreated:Put', key: 'uploads/tabby 1.jpg', size: 42, eTag: '"abc"', sequencer: '0066a0b1c2d3e4f5a6' });
     assert.deepEqual(parseS3Event(body), {
       kind: 'records',
-      records: [{ eventName: 'ObjectCreated:Put', bucket: 'photos', key: 'uploads/tabby 1.jpg', size: 42, eTag: 'abc' }],
+      records: [{ eventName: 'ObjectCreated:Put', bucket: 'photos', key: 'uploads/tabby 1.jpg', size: 42, eTag: 'abc', sequencer: '0066A0B1C2D3E4F5A6' }],
     });
   });
   it('recognises the s3:TestEvent', () => {
@@ -54,7 +74,7 @@ describe('parseS3Event on event JSON as AWS documents it (not our own encoder)',
   it('decodes a Put event key: + for spaces, UTF-8 escapes, %28 %29, and %2B for a literal +', () => {
     assert.deepEqual(parseS3Event(readAwsEventFixture('s3-object-created-put.json')), {
       kind: 'records',
-      records: [{ eventName: 'ObjectCreated:Put', bucket: 'alexnet-pipeline-images', key: 'uploads/holiday 2026/café (1) + more.jpg', size: 1_048_576, eTag: 'd41d8cd98f00b204e9800998ecf8427e' }],
+      records: [{ eventName: 'ObjectCreated:Put', bucket: 'alexnet-pipeline-images', key: 'uploads/holiday 2026/café (1) + more.jpg', size: 1_048_576, eTag: 'd41d8cd98f00b204e9800998ecf8427e', sequencer: '0066A0B1C2D3E4F5A6' }],
     });
   });
 

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { request as httpRequest } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import sharp from 'sharp';
@@ -105,6 +107,35 @@ describe('gallery server routes (against the embedded S3/SQS, real SDK clients)'
     assert.equal((await fetch(`${base}/api/summary`, { headers: auth })).status, 200);
     assert.equal((await fetch(`${base}/api/summary?token=${TOKEN}`)).status, 200);
   });
+
+  it('checks the token on the route the request reaches, however its path is spelt', async () => {
+    const spellings = [
+      '/%61pi/cards?since=0', '/%61pi/summary', '/%61pi/thumbnail?key=uploads/cats/ok.jpg', '/api%2Fcards?since=0', '/%2561pi/cards?since=0',
+      `http://127.0.0.1:${server.port}/api/cards?since=0`, 'http://x/api/summary', '//api/cards?since=0', '/./api/cards?since=0', '/api/../api/summary',
+      '/API/cards?since=0', '/Api/Summary', '/api/cards.?since=0', '/api./summary', '/api/summary/', '/api/summary;x', '/api/summary%00', '/nothing-here',
+    ];
+    for (const path of spellings) {
+      const answer = await rawRequest('GET', path);
+      assert.equal(answer.status, 401, `GET ${path} without a token: ${answer.body}`);
+    }
+    const upload = await rawRequest('PUT', '/%61pi/upload?folder=&name=escaped.jpg', jpeg);
+    assert.equal(upload.status, 401, upload.body);
+    assert.deepEqual(await pipeline.listKeys('uploads/escaped.jpg'), [], 'nothing stored');
+    assert.equal((await rawRequest('GET', '/gallery.js')).status, 200);
+  });
+
+  /** A request whose target is sent exactly as written (fetch would normalise it), with this server's Host. */
+  function rawRequest(method: string, target: string, body?: Buffer): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      const request = httpRequest({ host: '127.0.0.1', port: server.port, method, path: target, headers: { host: `127.0.0.1:${server.port}`, ...(body ? { 'content-type': 'image/jpeg', 'content-length': body.length } : {}) } }, (response) => {
+        let text = '';
+        response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text }));
+      });
+      request.on('error', reject);
+      request.end(body);
+    });
+  }
 
   it('refuses requests that name another host (DNS rebinding)', async () => {
     assert.equal(await getWithHost(`${base}/api/summary`, 'evil.example'), 403);
@@ -253,6 +284,53 @@ describe('gallery server routes (against the embedded S3/SQS, real SDK clients)'
       assert.doesNotMatch(body.error.message, /\n\s+at /);
     } finally {
       await missing.close();
+    }
+  });
+
+  it('holds no more upload bytes at once than its budget, wants a declared length, and drops a body that stops coming', async () => {
+    const bounded = await GalleryServer.start({ target, root: 'uploads/', port: 0, logger: silentLogger, limits: { maxBytes: 2_000_000, maxPixels: 50_000_000 }, token: TOKEN, uploadBufferBytes: 3_000_000, idleTimeoutMs: 1_500 });
+    const sockets: Socket[] = [];
+    /** Headers of an upload that declares `length` bytes, and then `body` (possibly less, or nothing). */
+    const startUpload = (name: string, length: number | undefined, body = Buffer.alloc(0)) => {
+      const socket = connect(bounded.port, '127.0.0.1');
+      sockets.push(socket);
+      const headers = [`PUT /api/upload?folder=&name=${name} HTTP/1.1`, `host: 127.0.0.1:${bounded.port}`, `authorization: Bearer ${TOKEN}`, 'content-type: image/jpeg'];
+      headers.push(length === undefined ? 'transfer-encoding: chunked' : `content-length: ${length}`);
+      socket.write(`${headers.join('\r\n')}\r\n\r\n`);
+      if (body.length > 0) socket.write(body);
+      let answer = '';
+      socket.setEncoding('utf8').on('data', (chunk: string) => (answer += chunk));
+      const closed = once(socket, 'close').then(() => answer);
+      socket.on('error', () => undefined);
+      return { answer: () => answer, closed };
+    };
+    try {
+      // An upload that declares 1 MB, sends 4 bytes and stops is dropped after the idle time.
+      const started = Date.now();
+      const stalled = startUpload('e.jpg', 1_000_000, Buffer.from([0xff, 0xd8, 0xff, 0xe0]));
+      assert.equal(await Promise.race([stalled.closed.then(() => 'closed'), sleep(8_000).then(() => 'still open')]), 'closed');
+      assert.ok(Date.now() - started >= 1_000, 'not before its idle time');
+      assert.equal(stalled.answer(), '', 'dropped, not answered');
+      // Two uploads of 1.5 MB under way (their bodies not sent yet) take the 3 MB budget…
+      startUpload('a.jpg', 1_500_000);
+      startUpload('b.jpg', 1_500_000);
+      await sleep(100);
+      // …so a third is refused at once, before its body.
+      const third = await fetch(`http://127.0.0.1:${bounded.port}/api/upload?folder=&name=c.jpg`, { method: 'PUT', body: jpeg, headers: { ...auth, 'content-type': 'image/jpeg' } });
+      const refusal = (await third.json()) as { error: { code: string } };
+      assert.deepEqual([third.status, refusal.error.code], [503, 'UPLOADS_BUSY']);
+      // A body of unstated length is refused.
+      const chunked = startUpload('d.jpg', undefined);
+      await sleep(100);
+      assert.match(chunked.answer(), /^HTTP\/1\.1 411 /);
+      // The stalled uploads are gone after their idle time: the budget is free again.
+      await sleep(2_000);
+      const later = await fetch(`http://127.0.0.1:${bounded.port}/api/upload?folder=&name=later.jpg`, { method: 'PUT', body: jpeg, headers: { ...auth, 'content-type': 'image/jpeg' } });
+      assert.equal(later.status, 201, await later.text());
+      assert.deepEqual(await pipeline.listKeys('uploads/c.jpg'), [], 'the refused upload stored nothing');
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await bounded.close();
     }
   });
 });
