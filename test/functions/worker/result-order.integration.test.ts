@@ -8,18 +8,23 @@ import { buildResult } from '../../../pipeline/result-document.js';
 import { LocalPipeline } from '../../helpers/local-pipeline.js';
 import { fixtureImageNames, readFixtureImage } from '../../helpers/fixtures.js';
 
-/** A classifier whose every batch takes `delayMs` longer: a slow worker whose writes come late. */
-function slowClassifier(inner: BatchClassifier, delayMs: number): BatchClassifier {
+/** `inner`, with `beforeBatch` awaited before each of its batches. */
+function classifierWith(inner: BatchClassifier, beforeBatch: () => Promise<void>): BatchClassifier {
   return {
     model: inner.model,
     device: inner.device,
     maxBatchSize: inner.maxBatchSize,
     topK: inner.topK,
     async classifyBatch(images) {
-      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      await beforeBatch();
       return inner.classifyBatch(images);
     },
   };
+}
+
+/** A classifier whose every batch takes `delayMs` longer: a slow worker whose writes come late. */
+function slowClassifier(inner: BatchClassifier, delayMs: number): BatchClassifier {
+  return classifierWith(inner, () => new Promise((resolve) => setTimeout(resolve, delayMs)));
 }
 
 /** A classifier that holds every batch until `open()`: a worker stopped between its download and its write. */
@@ -28,17 +33,10 @@ function heldClassifier(inner: BatchClassifier) {
   let entered!: () => void;
   const opened = new Promise<void>((resolve) => (open = resolve));
   const reached = new Promise<void>((resolve) => (entered = resolve));
-  const classifier: BatchClassifier = {
-    model: inner.model,
-    device: inner.device,
-    maxBatchSize: inner.maxBatchSize,
-    topK: inner.topK,
-    async classifyBatch(images) {
-      entered();
-      await opened;
-      return inner.classifyBatch(images);
-    },
-  };
+  const classifier = classifierWith(inner, () => {
+    entered();
+    return opened;
+  });
   return { classifier, reached, open };
 }
 
