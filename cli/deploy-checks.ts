@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { DescribeInstanceTypeOfferingsCommand, DescribeInstanceTypesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeAvailabilityZonesCommand, DescribeInstanceTypeOfferingsCommand, DescribeInstanceTypesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { GetAWSDefaultServiceQuotaCommand, GetServiceQuotaCommand, ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { GPU_AMI_PARAMETER } from '../pipeline/gpu-runtime.js';
-import type { PipelineParameters } from '../pipeline/deploy-parameters.js';
+import { VPC_AVAILABILITY_ZONES, type PipelineParameters } from '../pipeline/deploy-parameters.js';
 
 /** One line of `doctor`: ok, a warning (cannot tell; does not block), or a failure with its fix. */
 export interface CheckResult {
@@ -54,8 +54,9 @@ export function runProgram(command: string, args: readonly string[]) {
 /**
  * Everything a first `cdk deploy` needs that this machine and the account can tell before it
  * starts: credentials, region, the CDK bootstrap stack, a Docker that builds linux/amd64, enough
- * G-and-VT vCPU quota for `maxInstances`, the instance types offered in the region, and the GPU
- * AMI's parameter. Checks that need credentials are skipped without them.
+ * G-and-VT vCPU quota for `maxInstances`, the instance types offered in the region and in the
+ * VPC's Availability Zones, and the GPU AMI's parameter. Checks that need credentials are skipped
+ * without them.
  */
 export async function runDeployChecks(parameters: PipelineParameters, dependencies: DeployCheckDependencies): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
@@ -67,13 +68,14 @@ export async function runDeployChecks(parameters: PipelineParameters, dependenci
   results.push(checkDocker(dependencies));
   if (!identity.account || !region) {
     const needs = [identity.account ? '' : 'credentials', region ? '' : 'a region'].filter(Boolean).join(' and ');
-    for (const name of ['CDK bootstrap', 'instance types', 'vCPU quota', 'GPU AMI']) results.push({ name, status: 'warn', detail: `skipped: needs ${needs}` });
+    for (const name of ['CDK bootstrap', 'instance types', 'zones', 'vCPU quota', 'GPU AMI']) results.push({ name, status: 'warn', detail: `skipped: needs ${needs}` });
     return results;
   }
   results.push(await checkBootstrap(dependencies, identity.account, region));
   const types = parameters.spot ? parameters.spotInstanceTypes : [parameters.instanceType];
   const offered = await checkOfferings(dependencies, types, region);
   results.push(offered.result);
+  results.push(await checkZones(dependencies, types, parameters.availabilityZones));
   results.push(await checkQuota(dependencies, parameters, offered.vcpus));
   results.push(await checkAmi(dependencies, region));
   return results;
@@ -147,6 +149,39 @@ async function checkOfferings(dependencies: DeployCheckDependencies, types: read
     return { vcpus, result: { name: 'instance types', status: missing.length ? 'warn' : 'ok', detail } };
   } catch (error) {
     return { result: { name: 'instance types', status: 'warn', detail: `cannot tell (${describe(error)})` } };
+  }
+}
+
+/**
+ * The instance types in the Availability Zones the stack's VPC will use — `-c availabilityZones`,
+ * else the region's first two as Fn::GetAZs lists them (alphabetically, the default zones): an
+ * Auto Scaling group whose zones do not offer its type never launches there. Says which zones do.
+ */
+async function checkZones(dependencies: DeployCheckDependencies, types: readonly string[], chosen: readonly string[] | undefined): Promise<CheckResult> {
+  try {
+    const { AvailabilityZones = [] } = await dependencies.ec2.send(
+      new DescribeAvailabilityZonesCommand({ Filters: [{ Name: 'zone-type', Values: ['availability-zone'] }, { Name: 'state', Values: ['available'] }] }),
+    );
+    const regionZones = AvailabilityZones.map((zone) => zone.ZoneName ?? '').filter(Boolean).sort();
+    const zones = chosen ?? regionZones.slice(0, VPC_AVAILABILITY_ZONES);
+    const offeredIn = new Set<string>();
+    let nextToken: string | undefined;
+    do {
+      const page = await dependencies.ec2.send(
+        new DescribeInstanceTypeOfferingsCommand({ LocationType: 'availability-zone', Filters: [{ Name: 'instance-type', Values: [...types] }], ...(nextToken ? { NextToken: nextToken } : {}) }),
+      );
+      for (const offering of page.InstanceTypeOfferings ?? []) if (offering.Location) offeredIn.add(offering.Location);
+      nextToken = page.NextToken;
+    } while (nextToken);
+    const which = chosen ? 'the zones of -c availabilityZones' : `the VPC's zones (the region's first ${VPC_AVAILABILITY_ZONES})`;
+    const lacking = zones.filter((zone) => !offeredIn.has(zone));
+    if (lacking.length === 0) return { name: 'zones', status: 'ok', detail: `${types.join(', ')} offered in ${zones.join(', ')}, ${which}` };
+    const offering = regionZones.filter((zone) => offeredIn.has(zone));
+    const fix = offering.length >= VPC_AVAILABILITY_ZONES ? `deploy with -c availabilityZones=${offering.slice(0, VPC_AVAILABILITY_ZONES).join(',')}` : `only ${offering.join(', ') || 'no zone'} of this region offers it: pick another region or instance type`;
+    const status = lacking.length === zones.length ? 'fail' : 'warn';
+    return { name: 'zones', status, detail: `${types.join(', ')} ${types.length === 1 ? 'is' : 'are'} not offered in ${lacking.join(', ')}, of ${which}: ${status === 'fail' ? 'no GPU instance could launch' : 'instances launch only in the others'}; ${fix}` };
+  } catch (error) {
+    return { name: 'zones', status: 'warn', detail: `cannot tell (${describe(error)})` };
   }
 }
 

@@ -50,6 +50,7 @@ const COMMANDS: Record<string, (logger: Logger) => Promise<Command>> = {
   redrive: async () => (await import('./commands/redrive.js')).redriveCommand(),
   doctor: async () => (await import('./commands/doctor.js')).doctorCommand(),
   smoke: async () => (await import('./commands/smoke.js')).smokeCommand(),
+  'gpu-check': async (l) => (await import('./commands/gpu-check.js')).gpuCheckCommand(l),
 };
 const named = process.argv.slice(2).find((argument) => !argument.startsWith('-'));
 const onlyVersion = !named && process.argv.slice(2).some((argument) => argument === '-V' || argument === '--version');

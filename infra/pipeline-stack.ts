@@ -46,6 +46,7 @@ export class PipelineStack extends Stack {
       maxInstances: parameters.maxInstances,
       spot: parameters.spot,
       spotInstanceTypes: parameters.spotInstanceTypes,
+      ...(parameters.availabilityZones ? { availabilityZones: parameters.availabilityZones } : {}),
     });
     this.worker = new WorkerService(this, 'Worker', {
       capacity: this.capacity,

@@ -6,7 +6,6 @@ import { buildApp } from 'fauxqs';
 import { createS3Client, createSqsClient, type AwsClientOptions } from '../common/aws-clients.js';
 import type { Logger } from '../common/logger.js';
 import { silentLogger } from '../common/logger.js';
-import { IMAGE_EXTENSIONS } from '../model/image-formats.js';
 import { WORKER_DEFAULTS, WORKER_ENVIRONMENT } from '../pipeline/worker-environment.js';
 import type { FastifyRequest } from 'fastify';
 import { KeyLocks } from './key-locks.js';
@@ -108,7 +107,8 @@ export class LocalAws {
     const logger = options.logger ?? silentLogger;
     const app = buildApp({ logger: false, defaultRegion: region });
     const credentials = options.credentials === 'random' ? randomCredentials() : (options.credentials ?? DEFAULT_LOCAL_CREDENTIALS);
-    const rule: NotificationRule = { id: 'alexnet-uploads', bucket, prefix: options.uploadsPrefix ?? WORKER_DEFAULTS.uploadsPrefix, suffixes: imageSuffixes() };
+    // As the stack configures S3: every object created below the uploads prefix (see PipelineStorage).
+    const rule: NotificationRule = { id: 'alexnet-uploads', bucket, prefix: options.uploadsPrefix ?? WORKER_DEFAULTS.uploadsPrefix, suffixes: [''] };
     const pendingNotifications = new Set<Promise<void>>();
     let clients: { s3: S3Client; sqs: SQSClient; queueUrl: string } | undefined;
     const writeLocks = new KeyLocks();
@@ -260,9 +260,4 @@ async function currentEtag(s3: S3Client, bucket: string, key: string): Promise<s
     if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return undefined;
     throw error;
   }
-}
-
-/** Suffix filters for every image ending in lower and upper case (S3 suffix filters are case-sensitive). */
-function imageSuffixes(): string[] {
-  return IMAGE_EXTENSIONS.flatMap((extension) => [extension, extension.toUpperCase()]);
 }

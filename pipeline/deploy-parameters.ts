@@ -35,6 +35,12 @@ export interface PipelineParameters {
   readonly notifyErrorsEmail?: string;
   /** An SNS topic (ARN) told of every error result; its policy must let EventBridge publish. Default: none. */
   readonly notifyErrorsTopicArn?: string;
+  /**
+   * The two (or more) Availability Zones of the stack's VPC, where the GPU instances launch. Default:
+   * none — the region's first two, as CloudFormation's Fn::GetAZs lists them. `doctor` says which
+   * offer the instance types, and what to pass when the default ones do not.
+   */
+  readonly availabilityZones?: readonly string[];
 }
 
 export const PARAMETER_DEFAULTS: PipelineParameters = {
@@ -69,10 +75,16 @@ export const PARAMETER_KEYS: readonly (keyof PipelineParameters)[] = [
   'queryScanLimitGb',
   'notifyErrorsEmail',
   'notifyErrorsTopicArn',
+  'availabilityZones',
 ];
+
+/** How many Availability Zones the VPC spans (without `availabilityZones`, the region's first ones). */
+export const VPC_AVAILABILITY_ZONES = 2;
 
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
+/** An Availability Zone name: its region and a letter (`eu-west-1a`, `us-gov-west-1b`). */
+const AVAILABILITY_ZONE = /^[a-z]{2}(-[a-z]+)+-\d+[a-z]$/;
 
 /** CloudWatch Logs accepts only these retention periods. */
 const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
@@ -118,9 +130,7 @@ export function readPipelineParameters(context: (key: string) => unknown, givenK
   const list = (key: keyof PipelineParameters, fallback: readonly string[]) => {
     const value = context(key);
     if (value === undefined) return fallback;
-    const items = (Array.isArray(value) ? value.map(String) : String(value).split(',')).map((item) => item.trim()).filter((item) => item.length > 0);
-    if (items.length === 0) problems.push(`${key} must list at least one instance type, e.g. g4dn.xlarge,g5.xlarge`);
-    return items;
+    return (Array.isArray(value) ? value.map(String) : String(value).split(',')).map((item) => item.trim()).filter((item) => item.length > 0);
   };
 
   const parameters: PipelineParameters = {
@@ -139,7 +149,16 @@ export function readPipelineParameters(context: (key: string) => unknown, givenK
     queryScanLimitGb: integer('queryScanLimitGb', PARAMETER_DEFAULTS.queryScanLimitGb, 1, 100_000),
     ...(context('notifyErrorsEmail') === undefined ? {} : { notifyErrorsEmail: String(context('notifyErrorsEmail')) }),
     ...(context('notifyErrorsTopicArn') === undefined ? {} : { notifyErrorsTopicArn: String(context('notifyErrorsTopicArn')) }),
+    ...(context('availabilityZones') === undefined ? {} : { availabilityZones: list('availabilityZones', []) }),
   };
+
+  if (parameters.spotInstanceTypes.length === 0) problems.push('spotInstanceTypes must list at least one instance type, e.g. g4dn.xlarge,g5.xlarge');
+  if (parameters.availabilityZones) {
+    const zones = parameters.availabilityZones;
+    if (zones.length < VPC_AVAILABILITY_ZONES || new Set(zones).size !== zones.length || !zones.every((zone) => AVAILABILITY_ZONE.test(zone))) {
+      problems.push(`availabilityZones must list ${VPC_AVAILABILITY_ZONES} or more different Availability Zones of the region, e.g. eu-west-1a,eu-west-1b, got "${zones.join(',')}"`);
+    }
+  }
 
   const typeProblem = instanceTypeProblem(parameters.instanceType);
   if (typeProblem) problems.push(`instanceType ${typeProblem}`);

@@ -14,9 +14,20 @@ export const GPU_RUNTIME = {
   cudaMajor: 13,
   cudnnMajor: 9,
   minimumDriverMajor: 580,
-  /** The CUDA + cuDNN runtime base image of the worker (bump: pick a newer tag of the same major from nvidia/cuda's tags, and keep the `-cudnn-runtime-ubuntu` flavour). */
-  baseImage: 'nvidia/cuda:13.0.2-cudnn-runtime-ubuntu24.04',
-  sources: ['https://github.com/microsoft/onnxruntime/issues/29032', 'https://github.com/microsoft/onnxruntime/issues/29767'],
+  /**
+   * What ONNX Runtime's CUDA 13 packages were built with (microsoft/onnxruntime#27944): the image
+   * must carry at least this cuDNN — an older cuDNN 9 loads (plain `ldd` is content) and then lacks
+   * symbols. The image build checks both (`ldd -r`, and the cuDNN library's version).
+   */
+  builtWith: { cuda: '13.1', cudnn: '9.17', source: 'https://github.com/microsoft/onnxruntime/issues/27944' },
+  /**
+   * The CUDA + cuDNN runtime base image of the worker: the newest CUDA 13 `-cudnn-runtime` tag we
+   * know of, 13.1 to match the build (bump: a newer nvidia/cuda tag of the same major, same
+   * flavour). Whether its cuDNN is 9.17 or later is not verified here (no Docker); the image build
+   * fails, naming both versions, if it is not.
+   */
+  baseImage: 'nvidia/cuda:13.1.1-cudnn-runtime-ubuntu24.04',
+  sources: ['https://github.com/microsoft/onnxruntime/issues/29032', 'https://github.com/microsoft/onnxruntime/issues/29767', 'https://github.com/microsoft/onnxruntime/issues/27944'],
 } as const;
 
 /**

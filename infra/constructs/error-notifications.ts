@@ -39,9 +39,20 @@ export class ErrorNotifications extends Construct {
       `alexnet-pipeline: ${events.EventField.fromPath('$.detail.key')} could not be classified: ${events.EventField.fromPath('$.detail.error.code')} ${events.EventField.fromPath('$.detail.error.message')} (result s3://${events.EventField.fromPath('$.detail.bucket')}/${events.EventField.fromPath('$.detail.resultKey')})`,
     );
     if (props.email) {
-      this.topic = new sns.Topic(this, 'Topic', { enforceSSL: true, masterKey: props.topicKey });
-      this.topic.addSubscription(new subscriptions.EmailSubscription(props.email));
-      this.rule.addTarget(new targets.SnsTopic(this.topic, { message }));
+      const topic = new sns.Topic(this, 'Topic', { enforceSSL: true, masterKey: props.topicKey });
+      this.topic = topic;
+      topic.addSubscription(new subscriptions.EmailSubscription(props.email));
+      // Not targets.SnsTopic, which would let all of EventBridge publish: only this rule may.
+      this.rule.addTarget({ bind: () => ({ arn: topic.topicArn, input: message, targetResource: topic }) });
+      topic.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'AllowTheErrorResultRuleToPublish',
+          principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+          actions: ['sns:Publish'],
+          resources: [topic.topicArn],
+          conditions: { ArnEquals: { 'aws:SourceArn': this.rule.ruleArn } },
+        }),
+      );
     }
     if (props.topicArn) this.rule.addTarget(new targets.SnsTopic(sns.Topic.fromTopicArn(this, 'GivenTopic', props.topicArn), { message }));
     // EventBridge publishes to a KMS-encrypted topic only if the key lets it.

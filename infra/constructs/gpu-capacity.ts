@@ -4,6 +4,7 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { VPC_AVAILABILITY_ZONES } from '../../pipeline/deploy-parameters.js';
 
 /** Props of {@link GpuCapacity}. */
 export interface GpuCapacityProps {
@@ -15,6 +16,8 @@ export interface GpuCapacityProps {
   readonly spot: boolean;
   /** With Spot: the instance types the group may launch. Ignored without Spot. */
   readonly spotInstanceTypes: readonly string[];
+  /** The VPC's Availability Zones. Default: the region's first {@link VPC_AVAILABILITY_ZONES}. */
+  readonly availabilityZones?: readonly string[];
 }
 
 /**
@@ -35,7 +38,7 @@ export class GpuCapacity extends Construct {
     super(scope, id);
 
     this.vpc = new ec2.Vpc(this, 'Vpc', {
-      maxAzs: 2,
+      ...(props.availabilityZones ? { availabilityZones: [...props.availabilityZones] } : { maxAzs: VPC_AVAILABILITY_ZONES }),
       natGateways: 0,
       subnetConfiguration: [{ name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 }],
       gatewayEndpoints: { S3: { service: ec2.GatewayVpcEndpointAwsService.S3 } },

@@ -81,6 +81,21 @@ export class PipelineMonitoring extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     for (const alarm of [this.deadLetterAlarm, this.oldestMessageAlarm]) alarm.addAlarmAction(new actions.SnsAction(this.alarmTopic));
+    // A topic policy replaces SNS's default one, and enforceSSL writes one (its Deny alone): without
+    // this Allow every alarm's publish is refused ("not authorized to perform: SNS:Publish"). Only
+    // this stack's two alarms may publish.
+    this.alarmTopic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowThisStacksAlarmsToPublish',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.alarmTopic.topicArn],
+        conditions: {
+          ArnEquals: { 'aws:SourceArn': [this.deadLetterAlarm.alarmArn, this.oldestMessageAlarm.alarmArn] },
+          StringEquals: { 'aws:SourceAccount': Stack.of(this).account },
+        },
+      }),
+    );
 
     const imagesClassified = this.logMetric(props.worker.logGroup, 'ImagesClassified', '{ $.msg = "batch classified" }', '$.batchSize');
     const errorResults = this.logMetric(props.worker.logGroup, 'ErrorResults', '{ $.msg = "image cannot be classified; storing an error result" }', '1');

@@ -3,7 +3,6 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { IMAGE_EXTENSIONS } from '../../model/image-formats.js';
 
 /** Props of {@link PipelineStorage}. */
 export interface PipelineStorageProps {
@@ -18,7 +17,12 @@ export interface PipelineStorageProps {
 /**
  * The bucket, the job queue and its dead-letter queue, and the S3 → SQS notifications between
  * them. Everything is encrypted at rest and reachable over TLS only; the bucket is private.
- * Only image keys below the uploads prefix notify, so results written elsewhere never loop.
+ *
+ * Every object created below the uploads prefix notifies, whatever its ending: S3's suffix filters
+ * are case-sensitive, so `.jpg` and `.JPG` rules would miss `photo.Jpg` (all case variants of the
+ * image endings would be 96 rules, near S3's limit of notification configurations per bucket). The
+ * worker skips what is not an image name (any case) at the cost of one queue message; results are
+ * written below another prefix, so they never loop.
  */
 export class PipelineStorage extends Construct {
   public readonly bucket: s3.Bucket;
@@ -66,12 +70,6 @@ export class PipelineStorage extends Construct {
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount },
     });
 
-    // One rule per image suffix (S3 filters are case-sensitive, so both cases are listed).
-    const destination = new s3n.SqsDestination(this.queue);
-    for (const extension of IMAGE_EXTENSIONS) {
-      for (const suffix of new Set([extension, extension.toUpperCase()])) {
-        this.bucket.addEventNotification(s3.EventType.OBJECT_CREATED, destination, { prefix: props.uploadsPrefix, suffix });
-      }
-    }
+    this.bucket.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.SqsDestination(this.queue), { prefix: props.uploadsPrefix });
   }
 }

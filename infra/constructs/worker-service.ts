@@ -43,9 +43,13 @@ const STOP_TIMEOUT_SECONDS = 120;
  * `infra/Dockerfile` for linux/amd64 whatever machine deploys, its settings as environment
  * variables, a health check that catches a wedged event loop, logs with a retention period, and
  * scaling on the queue backlog (visible + in-flight messages) from zero tasks to `maxTasks` and
- * back to zero. CPU-based scaling is deliberately absent: the backlog is the signal. The service
- * sets no desired count: CloudFormation would apply it again on every deploy and drop a busy
- * service to it; the scaling policy owns the count.
+ * back to zero. CPU-based scaling is deliberately absent: the backlog is the signal.
+ *
+ * The service is created with a desired count of 0: without one CloudFormation creates it with 1
+ * and waits for that GPU task to run, which on a new account (no G-and-VT quota) never happens. A
+ * later deploy that changes the service sends the 0 again (CloudFormation has no "initial" count);
+ * what that does to a busy fleet — protected tasks keep working, the backlog alarm scales back
+ * within a minute or two — is in the README ("What a redeploy does to running tasks").
  */
 export class WorkerService extends Construct {
   public readonly service: ecs.Ec2Service;
@@ -107,7 +111,13 @@ export class WorkerService extends Construct {
       capacityProviderStrategies: [{ capacityProvider: props.capacity.capacityProvider.capacityProviderName, weight: 1 }],
       placementConstraints: [ecs.PlacementConstraint.distinctInstances()],
       circuitBreaker: { enable: true, rollback: true },
+      desiredCount: 0,
     });
+    // CreateService names the capacity provider: it must be associated with the cluster first
+    // (aws/containers-roadmap#631), which CloudFormation does not know without being told. The
+    // association is made inside the cluster construct while the app synthesizes (an aspect of the
+    // CDK's), so the dependency is on the whole cluster construct, which then includes it.
+    this.service.node.addDependency(props.capacity.cluster);
 
     // SQS publishes nothing for an idle queue's in-flight count, and a missing term would make the
     // whole sum missing: each term counts as 0 when it has no data, so an idle stack scales to zero

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { CloudFormationClient, CreateStackCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { DescribeInstanceTypeOfferingsCommand, DescribeInstanceTypesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeAvailabilityZonesCommand, DescribeInstanceTypeOfferingsCommand, DescribeInstanceTypesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { GetAWSDefaultServiceQuotaCommand, GetServiceQuotaCommand, ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
@@ -36,7 +36,13 @@ function mockedDependencies(run: DeployCheckDependencies['run'] = dockerOk) {
   };
   mocks.sts.on(GetCallerIdentityCommand).resolves({ UserId: 'AIDAEXAMPLE', Account: '123456789012', Arn: 'arn:aws:iam::123456789012:user/deployer' });
   mocks.cloudFormation.on(DescribeStacksCommand).resolves({ Stacks: [{ StackName: 'CDKToolkit', StackStatus: 'UPDATE_COMPLETE', CreationTime: new Date(), Outputs: [{ OutputKey: 'BootstrapVersion', OutputValue: '27' }] }] });
-  mocks.ec2.on(DescribeInstanceTypeOfferingsCommand).resolves({ InstanceTypeOfferings: [{ InstanceType: 'g4dn.xlarge', LocationType: 'region', Location: region }] });
+  mocks.ec2.on(DescribeInstanceTypeOfferingsCommand, { LocationType: 'region' }).resolves({ InstanceTypeOfferings: [{ InstanceType: 'g4dn.xlarge', LocationType: 'region', Location: region }] });
+  mocks.ec2.on(DescribeInstanceTypeOfferingsCommand, { LocationType: 'availability-zone' }).resolves({
+    InstanceTypeOfferings: ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'].map((zone) => ({ InstanceType: 'g4dn.xlarge', LocationType: 'availability-zone', Location: zone })),
+  });
+  mocks.ec2.on(DescribeAvailabilityZonesCommand).resolves({
+    AvailabilityZones: ['eu-west-1c', 'eu-west-1a', 'eu-west-1b'].map((zone, i) => ({ ZoneName: zone, ZoneId: `euw1-az${i + 1}`, State: 'available', RegionName: region, ZoneType: 'availability-zone' })),
+  });
   mocks.ec2.on(DescribeInstanceTypesCommand).resolves({ InstanceTypes: [{ InstanceType: 'g4dn.xlarge', VCpuInfo: { DefaultVCpus: 4, DefaultCores: 2, DefaultThreadsPerCore: 2 } }] });
   mocks.serviceQuotas.on(GetServiceQuotaCommand).resolves({ Quota: { ServiceCode: 'ec2', QuotaCode: 'L-DB2E81BA', QuotaName: 'Running On-Demand G and VT instances', Value: 8, Unit: 'None', Adjustable: true } });
   mocks.ssm.on(GetParameterCommand).resolves({ Parameter: { Name: GPU_AMI_PARAMETER, Type: 'String', Value: 'ami-0123456789abcdef0', Version: 42 } });
@@ -55,9 +61,27 @@ describe('doctor checks (aws-sdk-client-mock)', () => {
       ['Docker', 'ok'],
       ['CDK bootstrap', 'ok'],
       ['instance types', 'ok'],
+      ['zones', 'ok'],
       ['vCPU quota', 'ok'],
       ['GPU AMI', 'ok'],
     ]);
+  });
+
+  it('checks the instance types in the Availability Zones the VPC will use, and names the ones to pass when they lack them', async () => {
+    const { dependencies, mocks } = mockedDependencies();
+    // The region's first two zones (alphabetically, as Fn::GetAZs lists them) are 1a and 1b; only 1b and 1c offer the type.
+    mocks.ec2.on(DescribeInstanceTypeOfferingsCommand, { LocationType: 'availability-zone' }).resolves({
+      InstanceTypeOfferings: ['eu-west-1b', 'eu-west-1c'].map((zone) => ({ InstanceType: 'g4dn.xlarge', LocationType: 'availability-zone', Location: zone })),
+    });
+    const partly = statusOf(await runDeployChecks(PARAMETER_DEFAULTS, dependencies), 'zones');
+    assert.equal(partly.status, 'warn');
+    assert.equal(partly.detail, "g4dn.xlarge is not offered in eu-west-1a, of the VPC's zones (the region's first 2): instances launch only in the others; deploy with -c availabilityZones=eu-west-1b,eu-west-1c");
+    const chosen = statusOf(await runDeployChecks({ ...PARAMETER_DEFAULTS, availabilityZones: ['eu-west-1b', 'eu-west-1c'] }, dependencies), 'zones');
+    assert.deepEqual([chosen.status, chosen.detail], ['ok', 'g4dn.xlarge offered in eu-west-1b, eu-west-1c, the zones of -c availabilityZones']);
+    mocks.ec2.on(DescribeInstanceTypeOfferingsCommand, { LocationType: 'availability-zone' }).resolves({ InstanceTypeOfferings: [{ InstanceType: 'g4dn.xlarge', LocationType: 'availability-zone', Location: 'eu-west-1c' }] });
+    const none = statusOf(await runDeployChecks(PARAMETER_DEFAULTS, dependencies), 'zones');
+    assert.equal(none.status, 'fail');
+    assert.match(none.detail, /not offered in eu-west-1a, eu-west-1b, .*no GPU instance could launch; only eu-west-1c of this region offers it: pick another region or instance type$/);
   });
 
   it('computes the vCPUs maxInstances needs and names the quota increase when it is short', async () => {
@@ -136,7 +160,7 @@ describe('doctor against moto (STS, CloudFormation, EC2, SSM)', { skip: noMoto }
       region,
       run: dockerOk,
     });
-    for (const name of ['credentials', 'CDK bootstrap', 'instance types', 'GPU AMI']) assert.equal(statusOf(results, name).status, 'ok', `${name}: ${statusOf(results, name).detail}`);
+    for (const name of ['credentials', 'CDK bootstrap', 'instance types', 'zones', 'GPU AMI']) assert.equal(statusOf(results, name).status, 'ok', `${name}: ${statusOf(results, name).detail}`);
     assert.match(statusOf(results, 'instance types').detail, /4 vCPUs/);
   });
 });

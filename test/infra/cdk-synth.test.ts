@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { projectRoot } from '../../common/paths.js';
+import { ACCEPTED_CFN_LINT, noCfnLint } from '../helpers/cfn-lint.js';
 import { temporaryFolder } from '../helpers/temporary-folder.js';
 
 /**
@@ -19,16 +20,6 @@ function cdk(args: readonly string[]) {
   });
 }
 
-/** cfn-lint (pip's cfn-lint 1.x), or why it cannot run here. */
-const cfnLint = spawnSync('cfn-lint', ['--version'], { encoding: 'utf8' });
-const noCfnLint = cfnLint.status === 0 ? false : 'skipped: cfn-lint is not installed (pip install cfn-lint)';
-
-/**
- * cfn-lint findings the CDK itself causes, each with why it is accepted:
- * W3005 — CDK's bucket-notification custom resource names the queue and its policy both in
- * DependsOn and through GetAtt; the redundancy is harmless.
- */
-const ACCEPTED_CFN_LINT = ['W3005'];
 
 describe('npx cdk synth', () => {
   it('synthesizes the README’s Spot example offline, with the Docker build context kept small, and cfn-lint finds nothing', { skip: false }, (t) => {

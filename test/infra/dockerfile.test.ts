@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { projectRoot } from '../../common/paths.js';
@@ -58,9 +58,37 @@ describe('infra/Dockerfile (static checks: Docker cannot run here)', () => {
     assert.doesNotMatch(instructions, /python|pip install/i);
     assert.match(dockerfile, /node dist\/cli\/main\.js model fetch --out model\/alexnet\.onnx/);
     assert.match(dockerfile, /\| node dist\/infra\/check-sample-cat\.js/);
-    assert.match(dockerfile, /RUN check-provider-libraries \/app\/node_modules\/onnxruntime-node\/bin\/napi-v6\/linux\/x64/);
+    assert.match(dockerfile, /RUN check-provider-libraries \/app\/node_modules\/onnxruntime-node\/bin\/napi-v6\/linux\/x64 \$\{MINIMUM_CUDNN\}$/m);
     assert.match(dockerfile, /^USER worker$/m);
     assert.match(argDefault('NODE_IMAGE') ?? '', /^node:22\.\d+\.\d+-bookworm-slim$/, 'Node.js 22, fully pinned');
+  });
+});
+
+describe('infra/Dockerfile: what the image carries and how it starts', () => {
+  it('checks the image’s cuDNN against the one ONNX Runtime was built with (pipeline/gpu-runtime.ts)', () => {
+    assert.equal(argDefault('MINIMUM_CUDNN'), GPU_RUNTIME.builtWith.cudnn);
+    const finalStage = dockerfile.slice(dockerfile.lastIndexOf('FROM '));
+    assert.match(finalStage, /^ARG MINIMUM_CUDNN$/m, 'the argument reaches the last stage');
+  });
+
+  it('leaves out onnxruntime-node’s macOS, Windows and Linux-Arm binaries and the TensorRT provider, and keeps linux/x64', () => {
+    const binaries = path.join(path.dirname(require.resolve('onnxruntime-node/package.json')), 'bin', 'napi-v6');
+    const removed = ['darwin', 'win32', 'linux/arm64'];
+    for (const folder of removed) {
+      assert.match(dockerfile, new RegExp(`rm -rf [^\n]*node_modules/onnxruntime-node/bin/napi-v6/${folder}( |$)`, 'm'), `${folder} is removed`);
+      assert.ok(existsSync(path.join(binaries, folder)), `${folder} is really in the package (the rm removes something)`);
+    }
+    assert.match(dockerfile, /rm -f node_modules\/onnxruntime-node\/bin\/napi-v6\/linux\/x64\/libonnxruntime_providers_tensorrt\.so/);
+    assert.doesNotMatch(dockerfile, /rm -rf? [^\n]*napi-v6\/linux\/x64(\s|$)/, 'the binaries the image runs stay');
+  });
+
+  it('starts the worker by default, and gpu-check when asked (docker run --gpus all <image> gpu-check)', () => {
+    assert.match(dockerfile, /^ENTRYPOINT \["alexnet-entrypoint"\]$/m);
+    assert.match(dockerfile, /^COPY infra\/entrypoint\.sh \/usr\/local\/bin\/alexnet-entrypoint$/m);
+    assert.match(dockerfile, /^COPY samples \.\/samples$/m, 'gpu-check classifies the samples');
+    const run = spawnSync('sh', [path.join(projectRoot, 'infra', 'entrypoint.sh'), 'gpu-check'], { cwd: projectRoot, encoding: 'utf8' });
+    assert.equal(run.status, 1);
+    assert.match(run.stderr, /^error: gpu-check: no NVIDIA GPU on this machine/m);
   });
 });
 
@@ -72,7 +100,7 @@ describe('check-provider-libraries.sh (run with a stand-in ldd)', () => {
     spawnSync('mkdir', ['-p', bin, libraries]);
     // Each stand-in library holds what ldd prints for it; the stand-in ldd prints the file.
     for (const [name, output] of Object.entries(lddOutput)) writeFileSync(path.join(libraries, name), `${output}\n`);
-    writeFileSync(path.join(bin, 'ldd'), '#!/bin/sh\ncat "$1"\n');
+    writeFileSync(path.join(bin, 'ldd'), '#!/bin/sh\n[ "$1" = -r ] && shift\ncat "$1"\n');
     chmodSync(path.join(bin, 'ldd'), 0o755);
     return spawnSync('sh', [path.join(projectRoot, 'infra', 'check-provider-libraries.sh'), libraries], { encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
   }
@@ -92,5 +120,56 @@ describe('check-provider-libraries.sh (run with a stand-in ldd)', () => {
     const result = run({ 'libonnxruntime_providers_shared.so': 'libc.so.6 => /lib/libc.so.6' });
     assert.equal(result.status, 1);
     assert.match(result.stderr, /libonnxruntime_providers_cuda\.so is missing/);
+  });
+});
+
+/** A C compiler, to make stand-in libraries that the real `ldd -r` reads. */
+const compiler = ['cc', 'gcc'].find((name) => spawnSync(name, ['--version']).status === 0);
+
+describe('check-provider-libraries.sh with the real ldd -r, on libraries built here', { skip: compiler ? false : 'skipped: no C compiler (apt-get install gcc)' }, () => {
+  /**
+   * A folder laid out as onnxruntime-node's linux/x64: the real libonnxruntime.so.1 and a stand-in
+   * CUDA provider built from `source`, linked against a libcuda.so.1 that is then taken away, as
+   * the driver's is absent from an image until the host mounts it.
+   */
+  function layout(source: string, cudnnLibraries: readonly string[] = ['libcudnn.so.9.17.1']) {
+    const folder = temporaryFolder('alexnet-provider-');
+    const binaries = path.join(folder, 'x64');
+    const cudnn = path.join(folder, 'cudnn');
+    spawnSync('mkdir', ['-p', binaries, cudnn]);
+    const real = path.join(path.dirname(require.resolve('onnxruntime-node/package.json')), 'bin', 'napi-v6', 'linux', 'x64', 'libonnxruntime.so.1');
+    copyFileSync(real, path.join(binaries, 'libonnxruntime.so.1'));
+    const driver = path.join(folder, 'driver');
+    spawnSync('mkdir', ['-p', driver]);
+    writeFileSync(path.join(driver, 'cuda.c'), 'int cuInit(unsigned flags) { return (int)flags; }\n');
+    assert.equal(spawnSync(compiler!, ['-shared', '-fPIC', '-Wl,-soname,libcuda.so.1', '-o', path.join(driver, 'libcuda.so.1'), path.join(driver, 'cuda.c')]).status, 0);
+    writeFileSync(path.join(folder, 'provider.c'), source);
+    const built = spawnSync(compiler!, ['-shared', '-fPIC', '-o', path.join(binaries, 'libonnxruntime_providers_cuda.so'), path.join(folder, 'provider.c'), `-L${driver}`, '-l:libcuda.so.1'], { encoding: 'utf8' });
+    assert.equal(built.status, 0, built.stderr);
+    rmSync(driver, { recursive: true });
+    for (const name of cudnnLibraries) writeFileSync(path.join(cudnn, name), '');
+    return (minimum?: string) =>
+      spawnSync('sh', [path.join(projectRoot, 'infra', 'check-provider-libraries.sh'), binaries, ...(minimum ? [minimum] : [])], { encoding: 'utf8', env: { ...process.env, CUDNN_LIBRARY_DIRS: cudnn } });
+  }
+
+  it('passes the real layout: ONNX Runtime’s own library, and a provider whose symbols are all defined (the driver’s cu* excepted)', () => {
+    const result = layout('extern int cuInit(unsigned); int provider(void) { return cuInit(0); }\n')('9.17');
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /libonnxruntime\.so\.1 finds every library and symbol it needs/);
+    assert.match(result.stdout, /cuDNN 9\.17\.1 \(at least 9\.17\)/);
+  });
+
+  it('fails a provider with an undefined symbol, naming it, where plain ldd would pass', () => {
+    const result = layout('extern void cudnnNewerThanTheImage(void); void provider(void) { cudnnNewerThanTheImage(); }\n')();
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /libonnxruntime_providers_cuda\.so cannot load in this image; undefined symbols: cudnnNewerThanTheImage \(a library older than the one it was built with\?\)$/m);
+  });
+
+  it('fails an image whose cuDNN is older than the one the provider was built with, naming both', () => {
+    const result = layout('int provider(void) { return 0; }\n', ['libcudnn.so.9.12.0', 'libcudnn.so.9'])('9.17');
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /the image has cuDNN 9\.12\.0, older than the 9\.17 ONNX Runtime's CUDA provider was built with/);
+    const none = layout('int provider(void) { return 0; }\n', [])('9.17');
+    assert.match(none.stderr, /no cuDNN 9 library \(libcudnn\.so\.9\.x\.y\) in this image/);
   });
 });

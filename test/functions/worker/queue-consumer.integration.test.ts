@@ -63,6 +63,17 @@ describe('worker against embedded S3 and SQS', () => {
     assert.ok(worker.stats.batches < names.length + 3, 'images from several messages share batches');
   });
 
+  it('classifies images whatever the case of their ending (photo.Jpg), and skips the rest', async () => {
+    pipeline = await LocalPipeline.start();
+    worker = pipeline.startWorker(classifier);
+    for (const key of ['uploads/case/a.Jpg', 'uploads/case/b.JPEG', 'uploads/case/c.pNg']) await pipeline.upload(key, readFixtureImage(key.endsWith('pNg') ? 'coffee-portrait.png' : 'chelsea.jpg'));
+    await pipeline.upload('uploads/case/notes.Txt', 'not an image');
+    await pipeline.waitForKeys(['results/case/a.Jpg.json', 'results/case/b.JPEG.json', 'results/case/c.pNg.json']);
+    await pipeline.waitFor('an empty queue', () => pipeline.queueIsEmpty());
+    assert.deepEqual((await pipeline.listKeys('results/case/')).length, 3);
+    assert.equal(worker.stats.skipped, 1, 'notes.Txt: notified, skipped, deleted');
+  });
+
   it('handles keys with spaces, unicode and a literal +', async () => {
     pipeline = await LocalPipeline.start();
     worker = pipeline.startWorker(classifier);
@@ -119,7 +130,7 @@ describe('worker against embedded S3 and SQS', () => {
 
     await pipeline.waitFor('both unusable messages in the DLQ', async () => (await pipeline.depth(pipeline.aws.dlqUrl)).visible === 2);
     await pipeline.waitFor('an empty main queue', () => pipeline.queueIsEmpty());
-    assert.equal(worker.stats.skipped, 3);
+    assert.equal(worker.stats.skipped, 4, 'notes.txt (its own notification), readme.md, the result key and the key outside uploads/');
     assert.equal(worker.stats.invalidMessages, 2, 'each unusable message was received once: retrying cannot fix it');
     const { Messages = [] } = await pipeline.sqs.send(new ReceiveMessageCommand({ QueueUrl: pipeline.aws.dlqUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'] }));
     assert.ok(Messages.some((message) => message.Body?.includes('100%-off')));
