@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import protobuf from 'protobufjs';
 import { PRETRAINED_METADATA_KEY, PRETRAINED_WEIGHTS_PREFIX, WEIGHTS_METADATA_KEY } from './constants.js';
 import { ModelError } from './errors.js';
@@ -21,53 +21,136 @@ export interface ModelFile {
   readonly identity: ModelIdentity;
 }
 
+/** A metadata entry larger than this is not a label of weights: the file is refused. */
+const MAX_METADATA_ENTRY_BYTES = 1 << 20;
+
+/** Bytes read at once while hashing: the file is never held whole (a model is ~244 MB). */
+const HASH_CHUNK_BYTES = 1 << 20;
+
 /**
- * Reads an ONNX model file for its SHA-256 and weights metadata. The bytes are not kept: the
- * inference thread loads the model from the same path.
+ * Reads an ONNX model file for its SHA-256 and weights metadata, streaming: memory stays at a
+ * chunk whatever the file's size. The bytes are not kept: the inference thread loads the model
+ * from the same path.
  */
 export async function readModelFile(filePath: string): Promise<ModelFile> {
-  let bytes: Buffer;
+  let handle: FileHandle;
   try {
-    bytes = await readFile(filePath);
+    handle = await open(filePath, 'r');
   } catch (error) {
     throw new ModelError('MODEL_NOT_FOUND', `cannot read model file ${filePath}: ${(error as Error).message}`, {
       cause: error,
       context: { path: filePath },
     });
   }
-  const sha256 = createHash('sha256').update(bytes).digest('hex');
-  const metadata = readModelMetadata(bytes, filePath);
-  const weights = metadata[WEIGHTS_METADATA_KEY] ?? 'unknown';
-  const declared = metadata[PRETRAINED_METADATA_KEY];
-  return {
-    path: filePath,
-    identity: { sha256, weights, pretrained: declared === undefined ? weights.startsWith(PRETRAINED_WEIGHTS_PREFIX) : declared === 'true' },
-  };
+  try {
+    const metadata = await readModelMetadataFromFile(handle, filePath);
+    const sha256 = await hashFile(handle);
+    const weights = metadata[WEIGHTS_METADATA_KEY] ?? 'unknown';
+    const declared = metadata[PRETRAINED_METADATA_KEY];
+    return {
+      path: filePath,
+      identity: { sha256, weights, pretrained: declared === undefined ? weights.startsWith(PRETRAINED_WEIGHTS_PREFIX) : declared === 'true' },
+    };
+  } finally {
+    await handle.close();
+  }
+}
+
+async function hashFile(handle: FileHandle): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of handle.createReadStream({ start: 0, autoClose: false, highWaterMark: HASH_CHUNK_BYTES })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** One top-level protobuf field: where its body starts (after tag and length) and how long it is. */
+interface FieldHeader {
+  readonly field: number;
+  readonly headerLength: number;
+  readonly bodyLength: number;
+  /** Only length-delimited fields (wire type 2) hold a message such as a metadata entry. */
+  readonly lengthDelimited: boolean;
+}
+
+/** Enough bytes for a tag and a length varint. */
+const FIELD_HEADER_BYTES = 20;
+
+/** Decodes the tag (and the length, or the fixed size) at the start of `header`. Throws on a malformed one. */
+function readFieldHeader(header: Uint8Array): FieldHeader {
+  const reader = protobuf.Reader.create(header);
+  const tag = reader.uint32();
+  const wireType = tag & 7;
+  const field = tag >>> 3;
+  if (wireType === 0) {
+    reader.skipType(0);
+    return { field, headerLength: reader.pos, bodyLength: 0, lengthDelimited: false };
+  }
+  if (wireType === 1 || wireType === 5) return { field, headerLength: reader.pos, bodyLength: wireType === 1 ? 8 : 4, lengthDelimited: false };
+  if (wireType !== 2) throw new RangeError(`wire type ${wireType} at the top level of a model`);
+  const bodyLength = reader.uint32();
+  return { field, headerLength: reader.pos, bodyLength, lengthDelimited: true };
+}
+
+function decodeMetadataEntry(body: Uint8Array): { key: string; value: string } {
+  return OnnxStringStringEntryProto.decode(body) as unknown as { key: string; value: string };
+}
+
+function notOnnx(filePath: string, error: unknown): ModelError {
+  return new ModelError('MODEL_INVALID', `${filePath} is not an ONNX model (its bytes do not parse as ONNX's protobuf)`, {
+    cause: error,
+    context: { path: filePath },
+  });
 }
 
 /**
- * Reads `ModelProto.metadata_props` by walking the top-level fields and skipping the rest (the
- * graph and its weights are most of the file and are not decoded here).
+ * Reads `ModelProto.metadata_props` from a file by walking the top-level fields with positioned
+ * reads: the graph and its weights, most of the file, are skipped unread.
+ */
+async function readModelMetadataFromFile(handle: FileHandle, filePath: string): Promise<Record<string, string>> {
+  const metadata: Record<string, string> = {};
+  try {
+    const { size } = await handle.stat();
+    const header = Buffer.alloc(FIELD_HEADER_BYTES);
+    let position = 0;
+    while (position < size) {
+      const { bytesRead } = await handle.read(header, 0, Math.min(FIELD_HEADER_BYTES, size - position), position);
+      const next = readFieldHeader(header.subarray(0, bytesRead));
+      const bodyStart = position + next.headerLength;
+      if (bodyStart + next.bodyLength > size) throw new RangeError(`field ${next.field} runs past the end of the file`);
+      if (next.field === MODEL_METADATA_PROPS_FIELD && next.lengthDelimited) {
+        if (next.bodyLength > MAX_METADATA_ENTRY_BYTES) throw new RangeError(`a metadata entry of ${next.bodyLength} bytes`);
+        const body = Buffer.alloc(next.bodyLength);
+        await handle.read(body, 0, next.bodyLength, bodyStart);
+        const entry = decodeMetadataEntry(body);
+        metadata[entry.key] = entry.value;
+      }
+      position = bodyStart + next.bodyLength;
+    }
+  } catch (error) {
+    throw notOnnx(filePath, error);
+  }
+  return metadata;
+}
+
+/**
+ * Reads `ModelProto.metadata_props` from a model in memory by walking the top-level fields and
+ * skipping the rest (the graph and its weights are most of the model and are not decoded here).
  */
 export function readModelMetadata(bytes: Uint8Array, filePath = '<buffer>'): Record<string, string> {
   const metadata: Record<string, string> = {};
   try {
-    const reader = protobuf.Reader.create(bytes);
-    while (reader.pos < reader.len) {
-      const tag = reader.uint32();
-      const field = tag >>> 3;
-      if (field === MODEL_METADATA_PROPS_FIELD && (tag & 7) === 2) {
-        const entry = OnnxStringStringEntryProto.decode(reader.bytes()) as unknown as { key: string; value: string };
+    let position = 0;
+    while (position < bytes.length) {
+      const next = readFieldHeader(bytes.subarray(position, position + FIELD_HEADER_BYTES));
+      const bodyStart = position + next.headerLength;
+      if (bodyStart + next.bodyLength > bytes.length) throw new RangeError(`field ${next.field} runs past the end of the model`);
+      if (next.field === MODEL_METADATA_PROPS_FIELD && next.lengthDelimited) {
+        const entry = decodeMetadataEntry(bytes.subarray(bodyStart, bodyStart + next.bodyLength));
         metadata[entry.key] = entry.value;
-      } else {
-        reader.skipType(tag & 7);
       }
+      position = bodyStart + next.bodyLength;
     }
   } catch (error) {
-    throw new ModelError('MODEL_INVALID', `${filePath} is not an ONNX model (its bytes do not parse as ONNX's protobuf)`, {
-      cause: error,
-      context: { path: filePath },
-    });
+    throw notOnnx(filePath, error);
   }
   return metadata;
 }
