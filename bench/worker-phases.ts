@@ -37,7 +37,7 @@ export async function measureWorker(files: readonly string[], maxBatch: number, 
     bucket: aws.bucket,
     s3: createS3Client(aws.clientOptions()),
     notificationsDelivered: () => aws.notificationsDelivered(),
-    startWorker: (classifier, batch) => startInProcessWorker({ aws, classifier, logger: silentLogger, environment: { MAX_BATCH: String(batch), RECEIVE_WAIT_SECONDS: '1' } }),
+    startWorker: (classifier, batch) => startInProcessWorker({ aws, classifier, logger: silentLogger, settings: { maxBatch: batch, receiveWaitSeconds: 1 } }),
     stop: () => aws.stop(),
   };
   const classifier = await ImageClassifier.load({ maxBatchSize: maxBatch, device: 'cpu' });
@@ -62,7 +62,7 @@ export async function measureWorkerOutsideInference(files: readonly string[], ma
     // short pause lets the last ones land.
     notificationsDelivered: () => sleep(500),
     startWorker: (classifier, batch) =>
-      startInProcessWorker({ aws: { clientOptions: (overrides = {}) => ({ ...aws, ...overrides }), environment: () => ({ ...env }) }, classifier, logger: silentLogger, environment: { MAX_BATCH: String(batch), RECEIVE_WAIT_SECONDS: '1' } }),
+      startInProcessWorker({ aws: { clientOptions: (overrides = {}) => ({ ...aws, ...overrides }), environment: () => ({ ...env }) }, classifier, logger: silentLogger, settings: { maxBatch: batch, receiveWaitSeconds: 1 } }),
     stop: async () => void (await serve.stop()),
   };
   await runWorkerPasses(emulator, files, new StandInClassifier(maxBatch), maxBatch, warmUpPasses, measure);

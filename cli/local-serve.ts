@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import type { Logger } from '../common/logger.js';
 import type { LocalAws } from '../local/local-aws.js';
-import { WORKER_ENVIRONMENT } from '../pipeline/worker-environment.js';
+import { workerEnvironmentFor } from '../pipeline/worker-settings.js';
 import { EXIT } from './cli-error.js';
 import { writeLocalState, type LocalServeState } from './local-state.js';
 
@@ -14,8 +14,7 @@ export async function servePipeline(aws: LocalAws, state: LocalServeState, optio
   const stateFile = await writeLocalState(state);
   const environment = {
     ...aws.environment(),
-    [WORKER_ENVIRONMENT.uploadsPrefix]: state.layout.uploadsPrefix,
-    [WORKER_ENVIRONMENT.resultsPrefix]: state.layout.resultsPrefix,
+    ...workerEnvironmentFor({ uploadsPrefix: state.layout.uploadsPrefix, resultsPrefix: state.layout.resultsPrefix }),
   };
   const exports = Object.entries(environment).map(([name, value]) => `  export ${name}=${value}`);
   const lines = options.withWorker

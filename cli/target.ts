@@ -5,7 +5,7 @@ import { Option, type Command } from 'commander';
 import { createS3Client, createSqsClient } from '../common/aws-clients.js';
 import { DEFAULT_KEY_LAYOUT, keyLayoutProblems, type KeyLayout } from '../pipeline/object-keys.js';
 import { DEFAULT_STACK_NAME, STACK_OUTPUT } from '../pipeline/stack-outputs.js';
-import { WORKER_ENVIRONMENT } from '../pipeline/worker-environment.js';
+import { WORKER_ENVIRONMENT } from '../pipeline/worker-settings.js';
 import { CliError } from './cli-error.js';
 import { isLoopback } from './loopback.js';
 import { isRunning, readLocalState, type LocalServeState } from './local-state.js';

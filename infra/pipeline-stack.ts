@@ -2,7 +2,7 @@ import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { STACK_OUTPUT } from '../pipeline/stack-outputs.js';
-import { WORKER_DEFAULTS } from '../pipeline/worker-environment.js';
+import { WORKER_SETTINGS } from '../pipeline/worker-settings.js';
 import { GpuCapacity } from './constructs/gpu-capacity.js';
 import { PipelineMonitoring } from './constructs/pipeline-monitoring.js';
 import { ErrorNotifications } from './constructs/error-notifications.js';
@@ -39,7 +39,7 @@ export class PipelineStack extends Stack {
       uploadsPrefix: parameters.uploadsPrefix,
       maxReceiveCount: parameters.maxReceiveCount,
       // The worker's heartbeat extends visibility every HEARTBEAT_INTERVAL_SECONDS to this value.
-      visibilityTimeout: Duration.seconds(WORKER_DEFAULTS.visibilityTimeoutSeconds),
+      visibilityTimeout: Duration.seconds(WORKER_SETTINGS.visibilityTimeoutSeconds.default),
     });
     this.capacity = new GpuCapacity(this, 'GpuCapacity', {
       instanceType: parameters.instanceType,

@@ -1,8 +1,9 @@
 import type { Logger } from '../common/logger.js';
 import { createS3Client, createSqsClient } from '../common/aws-clients.js';
-import { loadWorkerConfig, workerClientTimeouts } from '../functions/worker/config.js';
+import { resolveWorkerConfig, workerClientTimeouts } from '../functions/worker/config.js';
 import { QueueConsumer } from '../functions/worker/queue-consumer.js';
 import type { BatchClassifier } from '../model/index.js';
+import type { WorkerSettingOverrides } from '../pipeline/worker-settings.js';
 import type { AwsClientOptions } from '../common/aws-clients.js';
 
 /** What the worker needs of an emulator: its clients' options and its environment (`LocalAws` has both). */
@@ -17,8 +18,8 @@ export interface InProcessWorkerOptions {
   readonly aws: EmulatorConnection;
   readonly classifier: BatchClassifier;
   readonly logger: Logger;
-  /** Worker environment variables on top of the emulator's (e.g. `MAX_BATCH`). Default: none. */
-  readonly environment?: Readonly<Record<string, string>>;
+  /** Worker settings on top of the emulator's connection (e.g. `{ maxBatch: 8 }`). Default: none. */
+  readonly settings?: WorkerSettingOverrides;
 }
 
 /** A running in-process worker. */
@@ -35,7 +36,7 @@ export interface InProcessWorker {
  * configuration path and SDK clients it has on AWS (`local`, the benchmark).
  */
 export function startInProcessWorker(options: InProcessWorkerOptions): InProcessWorker {
-  const config = loadWorkerConfig({ ...options.aws.environment(), ...options.environment });
+  const config = resolveWorkerConfig(options.settings, options.aws.environment());
   const timeouts = workerClientTimeouts(config);
   const s3 = createS3Client(options.aws.clientOptions({ timeouts: timeouts.s3 }));
   const sqs = createSqsClient(options.aws.clientOptions({ timeouts: timeouts.sqs }));

@@ -6,7 +6,7 @@ import { buildApp } from 'fauxqs';
 import { createS3Client, createSqsClient, type AwsClientOptions } from '../common/aws-clients.js';
 import type { Logger } from '../common/logger.js';
 import { silentLogger } from '../common/logger.js';
-import { WORKER_DEFAULTS, WORKER_ENVIRONMENT } from '../pipeline/worker-environment.js';
+import { WORKER_SETTINGS, workerEnvironmentFor } from '../pipeline/worker-settings.js';
 import type { FastifyRequest } from 'fastify';
 import { KeyLocks } from './key-locks.js';
 import { nextSequencer, objectCreatedEvent, ruleMatches, testEvent, type NotificationRule } from './s3-notification.js';
@@ -108,7 +108,7 @@ export class LocalAws {
     const app = buildApp({ logger: false, defaultRegion: region });
     const credentials = options.credentials === 'random' ? randomCredentials() : (options.credentials ?? DEFAULT_LOCAL_CREDENTIALS);
     // As the stack configures S3: every object created below the uploads prefix (see PipelineStorage).
-    const rule: NotificationRule = { id: 'alexnet-uploads', bucket, prefix: options.uploadsPrefix ?? WORKER_DEFAULTS.uploadsPrefix, suffixes: [''] };
+    const rule: NotificationRule = { id: 'alexnet-uploads', bucket, prefix: options.uploadsPrefix ?? WORKER_SETTINGS.uploadsPrefix.default, suffixes: [''] };
     const pendingNotifications = new Set<Promise<void>>();
     let clients: { s3: S3Client; sqs: SQSClient; queueUrl: string } | undefined;
     const writeLocks = new KeyLocks();
@@ -187,7 +187,7 @@ export class LocalAws {
       new CreateQueueCommand({
         QueueName: queueName,
         Attributes: {
-          VisibilityTimeout: String(options.visibilityTimeoutSeconds ?? WORKER_DEFAULTS.visibilityTimeoutSeconds),
+          VisibilityTimeout: String(options.visibilityTimeoutSeconds ?? WORKER_SETTINGS.visibilityTimeoutSeconds.default),
           RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: options.maxReceiveCount ?? 3 }),
         },
       }),
@@ -211,9 +211,7 @@ export class LocalAws {
       AWS_REGION: this.region,
       AWS_ACCESS_KEY_ID: this.credentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: this.credentials.secretAccessKey,
-      [WORKER_ENVIRONMENT.bucketName]: this.bucket,
-      [WORKER_ENVIRONMENT.queueUrl]: this.queueUrl,
-      [WORKER_ENVIRONMENT.deadLetterQueueUrl]: this.dlqUrl,
+      ...workerEnvironmentFor({ bucketName: this.bucket, queueUrl: this.queueUrl, deadLetterQueueUrl: this.dlqUrl }),
     };
   }
 

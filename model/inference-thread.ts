@@ -4,6 +4,7 @@ import path from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 import type { Device, DeviceChoice } from './devices.js';
+import { ModelError } from './errors.js';
 import type { InferenceThreadReply, InferenceThreadRequest } from './inference-thread-protocol.js';
 import { packBatch } from './normalize.js';
 import { hangForever, INFERENCE_FAULT_VARIABLE, readInferenceFaults } from './inference-faults.js';
@@ -74,7 +75,7 @@ async function openOnDevice(modelPath: string, choice: DeviceChoice, threads: nu
   };
   if (choice !== 'cpu' && !cudaProviderInstalled()) {
     const reason = `the CUDA provider is not installed; ${CUDA_FIX}`;
-    if (choice === 'cuda') throw Object.assign(new Error(`--device cuda: ${reason}, or use --device auto or cpu`), { code: 'DEVICE_UNAVAILABLE' });
+    if (choice === 'cuda') throw new ModelError('DEVICE_UNAVAILABLE', `--device cuda: ${reason}, or use --device auto or cpu`);
     return { session: await openOnCpu(modelPath, options), device: 'cpu', reason };
   }
   if (choice !== 'cpu') {
@@ -85,7 +86,7 @@ async function openOnDevice(modelPath: string, choice: DeviceChoice, threads: nu
     } catch (error) {
       const detail = (error as Error).message.split('\n')[0] ?? '';
       if (choice === 'cuda') {
-        throw Object.assign(new Error(`--device cuda: the CUDA provider is installed but cannot run here (${detail}); it needs an NVIDIA GPU with a driver of the 580 series or later and CUDA 13 with cuDNN 9, or use --device auto or cpu`), { code: 'DEVICE_UNAVAILABLE' });
+        throw new ModelError('DEVICE_UNAVAILABLE', `--device cuda: the CUDA provider is installed but cannot run here (${detail}); it needs an NVIDIA GPU with a driver of the 580 series or later and CUDA 13 with cuDNN 9, or use --device auto or cpu`);
       }
       return { session: await openOnCpu(modelPath, options), device: 'cpu', reason: `the CUDA provider is unavailable (${detail})` };
     }

@@ -1,6 +1,6 @@
 import { ConfigurationError } from '../common/errors.js';
 import { keyLayoutProblems } from './object-keys.js';
-import { WORKER_DEFAULTS } from './worker-environment.js';
+import { WORKER_SETTINGS } from './worker-settings.js';
 import { DEFAULT_SPOT_INSTANCE_TYPES, instanceTypeProblem } from './gpu-runtime.js';
 
 /** The deploy-time parameters, read from CDK context (`cdk deploy -c instanceType=g5.xlarge`). */
@@ -48,9 +48,9 @@ export const PARAMETER_DEFAULTS: PipelineParameters = {
   maxInstances: 2,
   spot: false,
   spotInstanceTypes: DEFAULT_SPOT_INSTANCE_TYPES,
-  batchSize: WORKER_DEFAULTS.maxBatch,
-  uploadsPrefix: WORKER_DEFAULTS.uploadsPrefix,
-  resultsPrefix: WORKER_DEFAULTS.resultsPrefix,
+  batchSize: WORKER_SETTINGS.maxBatch.default,
+  uploadsPrefix: WORKER_SETTINGS.uploadsPrefix.default,
+  resultsPrefix: WORKER_SETTINGS.resultsPrefix.default,
   maxReceiveCount: 3,
   taskMemoryMiB: 8192,
   logRetentionDays: 30,

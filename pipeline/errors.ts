@@ -77,3 +77,24 @@ export function isPreconditionFailedError(error: unknown): boolean {
   const candidate = error as AwsFailure;
   return candidate?.name === 'PreconditionFailed' || candidate?.$metadata?.httpStatusCode === 412;
 }
+
+/** The worker's queue does not exist (a typo in `QUEUE_URL`, a deleted stack): the worker exits. */
+export class QueueNotFoundError extends PipelineError {
+  constructor(queueUrl: string, cause?: unknown) {
+    super('QUEUE_NOT_FOUND', `the queue ${queueUrl} does not exist: check QUEUE_URL`, { context: { queueUrl }, cause });
+  }
+}
+
+/** Inference runs keep failing (a broken GPU fails every batch): the worker exits and ECS replaces it. */
+export class InferenceKeepsFailingError extends PipelineError {
+  constructor(failures: number, cause: unknown) {
+    super('INFERENCE_KEEPS_FAILING', `${failures} inference runs in a row failed; last: ${(cause as Error)?.message ?? String(cause)}`, { context: { failures }, cause });
+  }
+}
+
+/** An HTTP service answered with an error status (the ECS agent, a download server). */
+export class HttpStatusError extends PipelineError {
+  constructor(what: string, status: number, body: string) {
+    super('HTTP_STATUS', `${what} answered HTTP ${status}: ${body.slice(0, 200)}`, { context: { status }, retryable: status >= 500 || status === 429 });
+  }
+}

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { hasImageExtension } from '../model/image-formats.js';
-import { WORKER_DEFAULTS } from './worker-environment.js';
+import { WORKER_SETTINGS } from './worker-settings.js';
 
 /** Where uploads and results live in the bucket. */
 export interface KeyLayout {
@@ -9,7 +9,7 @@ export interface KeyLayout {
 }
 
 /** `uploads/` and `results/`. */
-export const DEFAULT_KEY_LAYOUT: KeyLayout = { uploadsPrefix: WORKER_DEFAULTS.uploadsPrefix, resultsPrefix: WORKER_DEFAULTS.resultsPrefix };
+export const DEFAULT_KEY_LAYOUT: KeyLayout = { uploadsPrefix: WORKER_SETTINGS.uploadsPrefix.default, resultsPrefix: WORKER_SETTINGS.resultsPrefix.default };
 
 /** What a key prefix must look like, for messages. */
 export const KEY_PREFIX_RULE = 'must be a key prefix that ends with "/" and does not start with one (e.g. "uploads/")';

@@ -81,15 +81,15 @@ async function runLocal(paths: string[], options: LocalOptions, logger: Logger):
         aws,
         classifier,
         logger: quiet,
-        environment: {
-          UPLOADS_PREFIX: layout.uploadsPrefix,
-          RESULTS_PREFIX: layout.resultsPrefix,
-          MAX_BATCH: String(options.batchSize),
-          RECEIVE_WAIT_SECONDS: '2',
-          SHUTDOWN_GRACE_SECONDS: '10',
-          MAX_IMAGE_BYTES: String(options.maxBytes),
-          MAX_IMAGE_PIXELS: String(options.maxPixels),
-          TOP_K: String(options.topK),
+        settings: {
+          uploadsPrefix: layout.uploadsPrefix,
+          resultsPrefix: layout.resultsPrefix,
+          maxBatch: options.batchSize,
+          receiveWaitSeconds: 2,
+          shutdownGraceSeconds: 10,
+          maxImageBytes: options.maxBytes,
+          maxImagePixels: options.maxPixels,
+          topK: options.topK,
         },
       });
     }

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { statSync } from 'node:fs';
-import { HEALTH_FILE_STALE_SECONDS, WORKER_DEFAULTS, WORKER_ENVIRONMENT } from '../../pipeline/worker-environment.js';
+import { HEALTH_FILE_STALE_SECONDS } from '../../pipeline/worker-environment.js';
+import { WORKER_ENVIRONMENT, WORKER_SETTINGS } from '../../pipeline/worker-settings.js';
 
 /**
  * The container health check (`node dist/functions/worker/health-check.js`): healthy (exit 0)
@@ -8,7 +9,7 @@ import { HEALTH_FILE_STALE_SECONDS, WORKER_DEFAULTS, WORKER_ENVIRONMENT } from '
  * seconds, unhealthy (exit 1) otherwise. Kept free of the worker's other modules so that it
  * starts fast.
  */
-const file = process.env[WORKER_ENVIRONMENT.healthFile] || WORKER_DEFAULTS.healthFile;
+const file = process.env[WORKER_ENVIRONMENT.healthFile] || WORKER_SETTINGS.healthFile.default;
 try {
   const ageSeconds = (Date.now() - statSync(file).mtimeMs) / 1000;
   if (ageSeconds > HEALTH_FILE_STALE_SECONDS) {

@@ -3,7 +3,7 @@ import pLimit from 'p-limit';
 import type { Logger } from '../../common/logger.js';
 import { decodeImage, errorOutcome, type BatchClassifier, type ClassificationOutcome, type LabelScore } from '../../model/index.js';
 import { hasLongKeyResult, resultKeyFor, S3_MAX_KEY_BYTES, skipReasonFor } from '../../pipeline/object-keys.js';
-import { buildResult, normalizeEtag, type ResultDocument, type ResultTimings } from '../../pipeline/result-document.js';
+import { buildResult, normalizeEtag, type ResultTimings } from '../../pipeline/result-document.js';
 import type { S3ObjectRecord } from '../../pipeline/s3-event.js';
 import type { WorkerConfig } from './config.js';
 import type { ImageBatcher } from './image-batcher.js';
@@ -21,7 +21,7 @@ export interface ImageMemory {
 }
 import type { ObjectStore, StoredResultTag } from './object-store.js';
 import { writeResultInOrder } from './ordered-result-write.js';
-import { classifyFailure, type RecordOutcome } from './outcome-policy.js';
+import { classifyFailure, decideRecord, type RecordDecision, type RecordEvent, type RecordOutcome, type RecordStep } from './outcome-policy.js';
 import type { ResultEventPublisher } from './result-event-publisher.js';
 import type { StoredResultLookup } from './stored-result-lookup.js';
 
@@ -54,12 +54,20 @@ export interface ImageJobDependencies {
 /** Smallest reservation for a download whose event states no size. */
 const MIN_DOWNLOAD_RESERVATION = 64 * 1024;
 
+/** What a record's work is about, for its log lines. */
+interface RecordContext {
+  readonly record: S3ObjectRecord;
+  readonly messageId: string;
+  readonly etag: string;
+  readonly resultKey: string;
+}
+
 /**
  * One S3 record from skip decision to stored result: skip what is not an upload image, skip what
  * is already stored for the same ETag and fingerprint, download that ETag's bytes (memory
  * reserved first), decode (a few at a time, working memory reserved), drop the bytes, wait for a
- * batch, and store the result. `classifyFailure` decides what a failure becomes; a fatal one is
- * thrown to the queue consumer.
+ * batch, store the result and send its event. `decideRecord` (outcome-policy.ts) decides what
+ * every success and failure becomes; a fatal failure is thrown to the queue consumer.
  */
 export class ImageJobRunner {
   private readonly limitDecode = pLimit(availableParallelism());
@@ -67,126 +75,92 @@ export class ImageJobRunner {
   constructor(private readonly dependencies: ImageJobDependencies) {}
 
   async run(record: S3ObjectRecord, messageId: string): Promise<RecordOutcome> {
-    const { config, store, storedResults, batcher, classifier, memory, fingerprint, logger, stats } = this.dependencies;
+    const { config, logger } = this.dependencies;
     const { bucket, key } = record;
     const skipReason = config.bucketName && bucket !== config.bucketName ? 'other-bucket' : skipReasonFor(key, config);
-    if (skipReason) {
-      stats.skipped++;
-      logger.info({ bucket, key, reason: skipReason, messageId }, 'record skipped');
-      return 'skipped';
-    }
-    const resultKey = resultKeyFor(key, config);
-    const etag = normalizeEtag(record.eTag);
-    const timings = { downloadMs: 0, preprocessMs: 0, inferenceMs: 0, batchSize: 0 };
-    let outcome: ClassificationOutcome;
+    if (skipReason) return this.settle({ happened: 'skipped' }, { bucket, key, reason: skipReason, messageId });
+    const context: RecordContext = { record, messageId, etag: normalizeEtag(record.eTag), resultKey: resultKeyFor(key, config) };
     if (hasLongKeyResult(key, config)) {
-      outcome = { status: 'error', error: { code: 'KEY_TOO_LONG', message: `the upload key is ${Buffer.byteLength(key, 'utf8')} bytes: its result key would pass S3's ${S3_MAX_KEY_BYTES}; shorten the key (this result is stored at ${resultKey})` } };
-      logger.warn({ key, resultKey, messageId }, 'upload key too long to mirror; storing an error result at its short key');
-      return this.store(record, etag, resultKey, outcome, timings, messageId);
+      const message = `the upload key is ${Buffer.byteLength(key, 'utf8')} bytes: its result key would pass S3's ${S3_MAX_KEY_BYTES}; shorten the key (this result is stored at ${context.resultKey})`;
+      logger.warn({ key, resultKey: context.resultKey, messageId }, 'upload key too long to mirror; storing an error result at its short key');
+      return this.work(context, { outcome: { status: 'error', error: { code: 'KEY_TOO_LONG', message } } });
     }
-    let existing: StoredResultTag | undefined;
-    try {
-      existing = await storedResults.find(bucket, resultKey);
-      if (existing && existing.sourceEtag === etag && existing.fingerprint === fingerprint) {
-        stats.duplicates++;
-        logger.info({ key, resultKey, messageId }, 'result already stored for this ETag and fingerprint; not recomputed');
-        // Its event may not have been sent (a failed PutEvents, a task stopped in between): send it
-        // again, so that every stored result has at least one event.
-        return (await this.publishStored(bucket, resultKey, messageId)) ? 'duplicate' : 'retry';
-      }
-      const rgb = await this.downloadAndDecode(record, etag, timings);
-      const batched = await batcher.add(rgb);
-      timings.inferenceMs = batched.inferenceMs;
-      timings.batchSize = batched.batchSize;
-      outcome = { status: 'ok', labels: batched.result };
-    } catch (error) {
-      const kind = classifyFailure(error);
-      const code = (error as { code?: string }).code;
-      if (kind === 'fatal') throw error;
-      if (kind === 'superseded') {
-        stats.superseded++;
-        logger.info({ key, etag, messageId }, 'event superseded by a newer upload of the same key; skipped');
-        return 'superseded';
-      }
-      if (kind === 'configuration') {
-        stats.retried++;
-        logger.error({ key, messageId, code, err: error }, 'configuration error: the message goes back to the queue until it is fixed');
-        return 'retry';
-      }
-      if (kind === 'transient') {
-        stats.retried++;
-        logger.warn({ key, messageId, code, err: error }, 'transient failure; the message goes back to the queue');
-        return 'retry';
-      }
-      outcome = errorOutcome(error);
-      logger.warn({ key, messageId, code }, 'image cannot be classified; storing an error result');
-    }
-    return this.store(record, etag, resultKey, outcome, timings, messageId, { stored: existing });
+    return this.work(context);
   }
 
   /**
-   * Stores a result (an image's labels or its error) unless a newer version's result is stored
-   * (see `writeResultInOrder`); a failed write sends the message back. `alreadyRead` is the stored
-   * result as the duplicate check saw it, which saves the first read.
+   * The record's work from its classification (or from a given outcome: an error result) to its
+   * event. Every failure, at whichever step, reaches the one `catch` and the policy. A stored
+   * result (or a duplicate) is counted when it is in S3, before its event is sent.
    */
-  private async store(
-    record: S3ObjectRecord,
-    etag: string,
-    resultKey: string,
-    outcome: ClassificationOutcome,
-    timings: ResultTimings,
-    messageId: string,
-    alreadyRead?: { readonly stored: StoredResultTag | undefined },
-  ): Promise<RecordOutcome> {
-    const { store, classifier, fingerprint, logger, stats } = this.dependencies;
+  private async work(context: RecordContext, given?: { readonly outcome: ClassificationOutcome; readonly alreadyRead?: { readonly stored: StoredResultTag | undefined } }): Promise<RecordOutcome> {
+    const { store, storedResults, classifier, fingerprint, events } = this.dependencies;
+    const { record, messageId, etag, resultKey } = context;
     const { bucket, key } = record;
-    const document = buildResult({ source: { bucket, key, etag, size: record.size } }, { outcome, model: classifier.model, fingerprint, device: classifier.device, timings, processedAt: new Date() });
+    const timings = { downloadMs: 0, preprocessMs: 0, inferenceMs: 0, batchSize: 0 };
+    let step: RecordStep = 'classify';
+    // The stored result as the duplicate check saw it, which saves `writeResultInOrder` its first read.
+    let alreadyRead = given?.alreadyRead;
     try {
-      const written = await writeResultInOrder(store, bucket, resultKey, document, { etag, sequencer: record.sequencer }, alreadyRead);
-      if (written === 'older') {
-        stats.superseded++;
-        logger.info({ key, etag, resultKey, messageId }, 'a newer version of the image has its result stored already; this older one is not written');
-        return 'superseded';
+      if (!given) {
+        const stored = await storedResults.find(bucket, resultKey);
+        alreadyRead = { stored };
+        if (stored && stored.sourceEtag === etag && stored.fingerprint === fingerprint) {
+          const outcome = this.settle({ happened: 'duplicate' }, { key, resultKey, messageId });
+          // Its event may not have been sent (a failed PutEvents, a task stopped in between): send it
+          // again, so that every stored result has at least one event.
+          step = 'read-stored';
+          const document = events ? await store.readResult(bucket, resultKey) : undefined;
+          step = 'publish';
+          if (document) await events!.publish(document, resultKey);
+          return outcome;
+        }
       }
+      const outcome = given?.outcome ?? (await this.classify(record, etag, timings));
+      step = 'store';
+      const document = buildResult({ source: { bucket, key, etag, size: record.size } }, { outcome, model: classifier.model, fingerprint, device: classifier.device, timings, processedAt: new Date() });
+      const written = await writeResultInOrder(store, bucket, resultKey, document, { etag, sequencer: record.sequencer }, alreadyRead);
+      if (written === 'older') return this.settle({ happened: 'older-than-stored' }, { key, etag, resultKey, messageId });
+      const recordOutcome = this.settle({ happened: outcome.status === 'ok' ? 'stored' : 'error-stored' }, {});
+      step = 'publish';
+      if (events) await events.publish(document, resultKey);
+      return recordOutcome;
     } catch (error) {
-      if (classifyFailure(error) === 'configuration') logger.error({ key, resultKey, messageId, err: error }, 'configuration error: the result cannot be stored');
-      stats.retried++;
-      logger.warn({ key, resultKey, messageId, err: error }, 'result could not be stored; the message goes back to the queue');
-      return 'retry';
-    }
-    if (outcome.status === 'ok') stats.classified++;
-    else stats.errorResults++;
-    if (!(await this.publish(document, resultKey, messageId))) return 'retry';
-    return outcome.status === 'ok' ? 'stored' : 'error-stored';
-  }
-
-  /** Sends a stored result's event; false (and the message goes back to the queue) when it could not be sent. */
-  private async publish(document: ResultDocument, resultKey: string, messageId: string): Promise<boolean> {
-    const { events, logger, stats } = this.dependencies;
-    if (!events) return true;
-    try {
-      await events.publish(document, resultKey);
-      return true;
-    } catch (error) {
-      stats.retried++;
-      logger.warn({ key: document.source.key, resultKey, messageId, err: error }, 'result stored, but its event could not be sent; the message goes back to the queue to send it again');
-      return false;
+      const decision = decideRecord({ happened: 'failed', step, kind: classifyFailure(error) });
+      if (decision.action === 'fail-worker') throw error;
+      const code = (error as { code?: string }).code;
+      if (decision.action === 'store-error-result') {
+        this.log(decision, { key, messageId, code });
+        return this.work(context, { outcome: errorOutcome(error), alreadyRead });
+      }
+      this.log(decision, { key, etag, resultKey, messageId, code, err: error });
+      return this.count(decision);
     }
   }
 
-  /** The event of a result stored earlier, read back from S3; false when it could not be sent. */
-  private async publishStored(bucket: string, resultKey: string, messageId: string): Promise<boolean> {
-    const { events, store, logger } = this.dependencies;
-    if (!events) return true;
-    let document: ResultDocument | undefined;
-    try {
-      document = await store.readResult(bucket, resultKey);
-    } catch (error) {
-      logger.warn({ resultKey, messageId, err: error }, 'stored result could not be read to send its event; the message goes back to the queue');
-      return false;
-    }
-    if (!document) return true; // deleted since the lookup: nothing to announce
-    return this.publish(document, resultKey, messageId);
+  /** Applies the policy's decision for a success: its log line and counter. */
+  private settle(event: RecordEvent, fields: Record<string, unknown>): RecordOutcome {
+    const decision = decideRecord(event);
+    this.log(decision, fields);
+    return this.count(decision);
+  }
+
+  private log(decision: RecordDecision, fields: Record<string, unknown>): void {
+    if (decision.message) this.dependencies.logger[decision.level](fields, decision.message);
+  }
+
+  private count(decision: RecordDecision): RecordOutcome {
+    if (decision.counter) this.dependencies.stats[decision.counter]++;
+    return decision.outcome;
+  }
+
+  /** Downloads, decodes and batches the image: its labels. */
+  private async classify(record: S3ObjectRecord, etag: string, timings: { downloadMs: number; preprocessMs: number; inferenceMs: number; batchSize: number }): Promise<ClassificationOutcome> {
+    const rgb = await this.downloadAndDecode(record, etag, timings);
+    const batched = await this.dependencies.batcher.add(rgb);
+    timings.inferenceMs = batched.inferenceMs;
+    timings.batchSize = batched.batchSize;
+    return { status: 'ok', labels: batched.result };
   }
 
   /**

@@ -64,7 +64,7 @@ export class ObjectStore {
         (response.Body as { destroy?: () => void } | undefined)?.destroy?.();
         throw error;
       }
-      if (!response.Body) throw new Error('GetObject returned no body');
+      if (!response.Body) throw new TransientAwsError('GetObject', { bucket, key }, 'the response has no body');
       return await response.Body.transformToByteArray();
     } catch (error) {
       if (error instanceof ImageError) throw error;

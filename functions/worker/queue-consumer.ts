@@ -9,6 +9,7 @@ import { parseS3Event, type S3ObjectRecord } from '../../pipeline/s3-event.js';
 import { CapacityGate } from './capacity-gate.js';
 import type { WorkerConfig } from './config.js';
 import { ImageBatcher } from './image-batcher.js';
+import { InferenceBreaker } from './inference-breaker.js';
 import { ImageJobRunner, type ImageJobStats, type ImageMemory } from './image-job.js';
 import { MemoryBudget } from './memory-budget.js';
 import { MessageLease } from './message-lease.js';
@@ -26,7 +27,7 @@ export interface QueueConsumerDependencies {
   readonly sqs: SQSClient;
   readonly classifier: BatchClassifier;
   readonly logger: Logger;
-  /** ECS scale-in protection. Default: from `$ECS_AGENT_URI` (a no-op without it). */
+  /** ECS scale-in protection. Default: through the configured ECS agent (a no-op without one). */
   readonly taskProtection?: TaskProtection;
   /** Where completion events go when `EVENT_BUS_NAME` is set. */
   readonly events?: EventBridgeClient;
@@ -38,9 +39,6 @@ export interface QueueConsumerStats extends ImageJobStats {
   invalidMessages: number;
   batches: number;
 }
-
-/** Failed inference runs in a row after which the worker gives up (a broken GPU fails every batch). */
-const MAX_CONSECUTIVE_FAILED_BATCHES = 3;
 
 /**
  * The worker's queue consumer, built from parts a reader can see: a {@link ReceiveLoop} of long
@@ -70,7 +68,7 @@ export class QueueConsumer {
   private readonly taskProtection: TaskProtection;
   private readonly leases = new Set<MessageLease>();
   private readonly active = new Set<Promise<void>>();
-  private consecutiveFailedBatches = 0;
+  private readonly breaker = new InferenceBreaker();
   private stopping: Promise<void> | undefined;
 
   constructor(
@@ -80,9 +78,10 @@ export class QueueConsumer {
     const { sqs, logger, classifier } = dependencies;
     this.failed = new Promise((resolve) => (this.resolveFailed = resolve));
     this.gate = new CapacityGate(config.maxImagesInFlight);
-    this.memory = { downloads: new MemoryBudget(config.imageMemoryBytes / 2), decoding: new MemoryBudget(config.imageMemoryBytes / 2) };
+    const imageMemoryBytes = config.imageMemoryMiB * 2 ** 20;
+    this.memory = { downloads: new MemoryBudget(imageMemoryBytes / 2), decoding: new MemoryBudget(imageMemoryBytes / 2) };
     this.deleter = new MessageDeleter(sqs, config.queueUrl, logger);
-    this.taskProtection = dependencies.taskProtection ?? new TaskProtection({ agentUri: process.env.ECS_AGENT_URI, logger });
+    this.taskProtection = dependencies.taskProtection ?? new TaskProtection({ agentUri: config.ecsAgentUri, logger });
     this.receiver = new ReceiveLoop({
       sqs,
       queueUrl: config.queueUrl,
@@ -117,8 +116,8 @@ export class QueueConsumer {
   /** Starts receiving. */
   start(): void {
     const { logger, classifier } = this.dependencies;
-    const { queueUrl, maxBatch, maxWaitMs, receiveConcurrency, maxImagesInFlight, imageMemoryBytes } = this.config;
-    logger.info({ queueUrl, device: classifier.device, model: classifier.model, maxBatch, maxWaitMs, receiveConcurrency, maxImagesInFlight, imageMemoryBytes }, 'worker started');
+    const { queueUrl, maxBatch, maxWaitMs, receiveConcurrency, maxImagesInFlight, imageMemoryMiB } = this.config;
+    logger.info({ queueUrl, device: classifier.device, model: classifier.model, maxBatch, maxWaitMs, receiveConcurrency, maxImagesInFlight, imageMemoryBytes: imageMemoryMiB * 2 ** 20 }, 'worker started');
     if (!classifier.model.pretrained) logger.warn({ weights: classifier.model.weights }, 'the model weights are NOT pretrained: labels are not real predictions');
     this.receiver.start();
   }
@@ -235,7 +234,7 @@ export class QueueConsumer {
     const started = performance.now();
     try {
       const labels = await this.dependencies.classifier.classifyBatch(images);
-      this.consecutiveFailedBatches = 0;
+      this.breaker.succeeded();
       this.stats.batches++;
       this.dependencies.logger.info(
         { batchSize: images.length, inferenceMs: Math.round(performance.now() - started), imagesInFlight: this.gate.held, waiting: this.batcher.waiting, memoryHeldMb: Math.round((this.memory.downloads.heldBytes + this.memory.decoding.heldBytes) / 2 ** 20) },
@@ -243,10 +242,10 @@ export class QueueConsumer {
       );
       return labels;
     } catch (error) {
-      if (classifyFailure(error) === 'fatal') this.fail(error as Error);
-      else if (++this.consecutiveFailedBatches >= MAX_CONSECUTIVE_FAILED_BATCHES) {
-        this.fail(Object.assign(new Error(`${this.consecutiveFailedBatches} inference runs in a row failed; last: ${(error as Error).message}`), { code: 'INFERENCE_KEEPS_FAILING', cause: error }));
-      }
+      // A fatal error reaches every job of the batch, and the policy fails the worker through them;
+      // a run of ordinary failures means a broken device.
+      const broken = classifyFailure(error) === 'fatal' ? undefined : this.breaker.failed(error);
+      if (broken) this.fail(broken);
       throw error;
     }
   }

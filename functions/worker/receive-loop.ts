@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Logger } from '../../common/logger.js';
+import { QueueNotFoundError } from '../../pipeline/errors.js';
 import { LONG_POLL_MARGIN_SECONDS } from '../../pipeline/worker-environment.js';
 import type { CapacityGate } from './capacity-gate.js';
 import { changeVisibility } from './queue-operations.js';
@@ -77,7 +78,7 @@ export class ReceiveLoop {
       } catch (error) {
         gate.release(slots);
         if (MISSING_QUEUE.has((error as { name?: string }).name ?? '')) {
-          this.options.onFatal(Object.assign(new Error(`the queue ${queueUrl} does not exist: check QUEUE_URL`), { code: 'QUEUE_NOT_FOUND', cause: error }));
+          this.options.onFatal(new QueueNotFoundError(queueUrl, error));
           return;
         }
         logger.warn({ err: error }, 'receive failed; retrying in 1 s');

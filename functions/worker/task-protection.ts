@@ -1,3 +1,4 @@
+import { HttpStatusError } from '../../pipeline/errors.js';
 import type { Logger } from '../../common/logger.js';
 
 /** Options of {@link TaskProtection}. */
@@ -99,7 +100,7 @@ export class TaskProtection {
         body: JSON.stringify(body),
         signal: AbortSignal.timeout(5_000),
       });
-      if (!response.ok) throw new Error(`HTTP ${response.status}: ${await response.text()}`);
+      if (!response.ok) throw new HttpStatusError('the ECS agent', response.status, await response.text());
       this.protectedUntil = enabled ? sentAt + this.expiresInMinutes * 60_000 : 0;
       this.options.logger.info({ enabled }, 'task scale-in protection updated');
     } catch (error) {

@@ -11,7 +11,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { projectRoot } from '../../common/paths.js';
 import { RESULT_EVENT, RESULT_EVENT_BUS } from '../../pipeline/result-events.js';
-import { WORKER_DEFAULTS, WORKER_ENVIRONMENT } from '../../pipeline/worker-environment.js';
+import { WORKER_SETTINGS, workerEnvironmentFor } from '../../pipeline/worker-settings.js';
 import type { GpuCapacity } from './gpu-capacity.js';
 
 /** Props of {@link WorkerService}. */
@@ -83,20 +83,22 @@ export class WorkerService extends Construct {
         startPeriod: Duration.seconds(180),
       },
       environment: {
-        [WORKER_ENVIRONMENT.bucketName]: bucket.bucketName,
-        [WORKER_ENVIRONMENT.queueUrl]: queue.queueUrl,
-        [WORKER_ENVIRONMENT.deadLetterQueueUrl]: props.deadLetterQueue.queueUrl,
-        [WORKER_ENVIRONMENT.uploadsPrefix]: props.uploadsPrefix,
-        [WORKER_ENVIRONMENT.resultsPrefix]: props.resultsPrefix,
-        [WORKER_ENVIRONMENT.maxBatch]: String(props.batchSize),
-        [WORKER_ENVIRONMENT.maxWaitMs]: String(WORKER_DEFAULTS.maxWaitMs),
-        [WORKER_ENVIRONMENT.visibilityTimeoutSeconds]: String(WORKER_DEFAULTS.visibilityTimeoutSeconds),
-        [WORKER_ENVIRONMENT.heartbeatIntervalSeconds]: String(WORKER_DEFAULTS.heartbeatIntervalSeconds),
-        [WORKER_ENVIRONMENT.shutdownGraceSeconds]: String(STOP_TIMEOUT_SECONDS - 30),
-        // On a GPU instance a CPU fallback would be silently 10× slower: fail loudly instead.
-        [WORKER_ENVIRONMENT.device]: 'cuda',
-        // One "Image result stored" event per result, on the account's default bus.
-        [WORKER_ENVIRONMENT.eventBusName]: RESULT_EVENT_BUS,
+        ...workerEnvironmentFor({
+          bucketName: bucket.bucketName,
+          queueUrl: queue.queueUrl,
+          deadLetterQueueUrl: props.deadLetterQueue.queueUrl,
+          uploadsPrefix: props.uploadsPrefix,
+          resultsPrefix: props.resultsPrefix,
+          maxBatch: props.batchSize,
+          maxWaitMs: WORKER_SETTINGS.maxWaitMs.default,
+          visibilityTimeoutSeconds: WORKER_SETTINGS.visibilityTimeoutSeconds.default,
+          heartbeatIntervalSeconds: WORKER_SETTINGS.heartbeatIntervalSeconds.default,
+          shutdownGraceSeconds: STOP_TIMEOUT_SECONDS - 30,
+          // On a GPU instance a CPU fallback would be silently 10× slower: fail loudly instead.
+          device: 'cuda',
+          // One "Image result stored" event per result, on the account's default bus.
+          eventBusName: RESULT_EVENT_BUS,
+        }),
         AWS_REGION: Stack.of(this).region,
       },
     });

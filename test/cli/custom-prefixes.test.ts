@@ -22,7 +22,7 @@ describe('a stack deployed with other key prefixes, found through its outputs fi
     // Stands in for `cdk deploy -c uploadsPrefix=in/ -c resultsPrefix=labels/ --outputs-file …`.
     pipeline = await LocalPipeline.start({ uploadsPrefix: 'in/' });
     classifier = await ImageClassifier.load({ device: 'cpu', maxBatchSize: 8 });
-    worker = startInProcessWorker({ aws: pipeline.aws, classifier, logger: silentLogger, environment: { UPLOADS_PREFIX: 'in/', RESULTS_PREFIX: 'labels/', RECEIVE_WAIT_SECONDS: '1' } });
+    worker = startInProcessWorker({ aws: pipeline.aws, classifier, logger: silentLogger, settings: { uploadsPrefix: 'in/', resultsPrefix: 'labels/', receiveWaitSeconds: 1 } });
     const folder = temporaryFolder('alexnet-outputs-');
     outputsFile = path.join(folder, 'cdk-outputs.json');
     const outputs = {

@@ -9,20 +9,24 @@ import { listKeys, readResult } from '../../cli/bucket-reader.js';
 import { queueDepth } from '../../cli/queue-depth.js';
 import { createS3Client, createSqsClient } from '../../common/aws-clients.js';
 import { silentLogger } from '../../common/logger.js';
-import { loadWorkerConfig, type WorkerConfig } from '../../functions/worker/config.js';
+import { resolveWorkerConfig, type WorkerConfig } from '../../functions/worker/config.js';
+import { workerEnvironmentFor, type WorkerSettingOverrides } from '../../pipeline/worker-settings.js';
 import { QueueConsumer } from '../../functions/worker/queue-consumer.js';
 import { LocalAws, type LocalAwsOptions } from '../../local/local-aws.js';
 import type { BatchClassifier } from '../../model/index.js';
 
 /** Worker settings that keep integration tests quick: short polls, short visibility, no retry delay. */
-export const FAST_WORKER_ENVIRONMENT = {
-  RECEIVE_WAIT_SECONDS: '1',
-  VISIBILITY_TIMEOUT_SECONDS: '10',
-  HEARTBEAT_INTERVAL_SECONDS: '3',
-  RETRY_DELAY_SECONDS: '0',
-  SHUTDOWN_GRACE_SECONDS: '10',
-  MAX_WAIT_MS: '50',
-} as const;
+export const FAST_WORKER_SETTINGS = {
+  receiveWaitSeconds: 1,
+  visibilityTimeoutSeconds: 10,
+  heartbeatIntervalSeconds: 3,
+  retryDelaySeconds: 0,
+  shutdownGraceSeconds: 10,
+  maxWaitMs: 50,
+} as const satisfies WorkerSettingOverrides;
+
+/** The same, as the environment of a worker process. */
+export const FAST_WORKER_ENVIRONMENT = workerEnvironmentFor(FAST_WORKER_SETTINGS);
 
 /** The embedded emulator with real SDK clients pointed at it, and helpers the tests share. */
 export class LocalPipeline {
@@ -38,12 +42,12 @@ export class LocalPipeline {
     return new LocalPipeline(await LocalAws.start(options));
   }
 
-  workerConfig(overrides: Record<string, string> = {}): WorkerConfig {
-    return loadWorkerConfig({ QUEUE_URL: this.aws.queueUrl, DLQ_URL: this.aws.dlqUrl, BUCKET_NAME: this.aws.bucket, ...FAST_WORKER_ENVIRONMENT, ...overrides });
+  workerConfig(overrides: WorkerSettingOverrides = {}): WorkerConfig {
+    return resolveWorkerConfig({ queueUrl: this.aws.queueUrl, deadLetterQueueUrl: this.aws.dlqUrl, bucketName: this.aws.bucket, ...FAST_WORKER_SETTINGS, ...overrides });
   }
 
   /** A worker in this process; tests may give it their own clients (to make S3 fail fast, or to record calls). */
-  startWorker(classifier: BatchClassifier, overrides: Record<string, string> = {}, clients: { s3?: S3Client; sqs?: SQSClient; logger?: Logger; events?: EventBridgeClient } = {}): QueueConsumer {
+  startWorker(classifier: BatchClassifier, overrides: WorkerSettingOverrides = {}, clients: { s3?: S3Client; sqs?: SQSClient; logger?: Logger; events?: EventBridgeClient } = {}): QueueConsumer {
     const worker = new QueueConsumer(this.workerConfig(overrides), { s3: clients.s3 ?? this.s3, sqs: clients.sqs ?? this.sqs, classifier, logger: clients.logger ?? silentLogger, events: clients.events });
     worker.start();
     return worker;

@@ -61,7 +61,7 @@ describe('worker under faults, against embedded S3 and SQS', () => {
     pipeline = await LocalPipeline.start({ visibilityTimeoutSeconds: 5 });
     // One image and a 7 s batching wait: longer than the 5 s visibility, so without heartbeats
     // SQS would hand the message out again before its result is stored.
-    worker = pipeline.startWorker(classifier, { VISIBILITY_TIMEOUT_SECONDS: '5', HEARTBEAT_INTERVAL_SECONDS: '1', MAX_WAIT_MS: '7000' });
+    worker = pipeline.startWorker(classifier, { visibilityTimeoutSeconds: 5, heartbeatIntervalSeconds: 1, maxWaitMs: 7000 });
     await pipeline.upload('uploads/patient.jpg', readFixtureImage('coffee.jpg'));
     await pipeline.waitForKeys(['results/patient.jpg.json'], 20_000);
     await pipeline.waitFor('the message deleted', async () => (await pipeline.depth()).inFlight === 0);

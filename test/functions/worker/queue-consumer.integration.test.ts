@@ -237,7 +237,7 @@ describe('worker against embedded S3 and SQS', () => {
       },
       { step: 'initialize', name: 'recordReceives' },
     );
-    worker = pipeline.startWorker(classifier, { MAX_IMAGES_IN_FLIGHT: '3', RECEIVE_CONCURRENCY: '2', MAX_WAIT_MS: '300' }, { sqs });
+    worker = pipeline.startWorker(classifier, { maxImagesInFlight: 3, receiveConcurrency: 2, maxWaitMs: 300 }, { sqs });
     const keys = Array.from({ length: 12 }, (_, i) => `uploads/capacity/${i}.jpg`);
     await Promise.all(keys.map((key) => pipeline.upload(key, readFixtureImage('coffee.jpg'))));
     await pipeline.waitForKeys(keys.map((key) => key.replace('uploads/', 'results/') + '.json'));
@@ -251,7 +251,7 @@ describe('worker against embedded S3 and SQS', () => {
     const lines: Array<Record<string, unknown>> = [];
     const { pino } = await import('pino');
     const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
-    worker = pipeline.startWorker(classifier, { BUCKET_NAME: '', RETRY_DELAY_SECONDS: '30' }, { logger });
+    worker = pipeline.startWorker(classifier, { bucketName: undefined, retryDelaySeconds: 30 }, { logger });
     const event = JSON.parse(readAwsEventFixture('s3-object-created-put.json'));
     event.Records[0].s3.bucket.name = 'no-such-bucket-anywhere';
     await pipeline.sendMessage(JSON.stringify(event));

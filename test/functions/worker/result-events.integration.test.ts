@@ -38,7 +38,7 @@ describe('worker completion events (EventBridge PutEvents)', () => {
   it('sends one event per stored result, ok and error alike, ten entries per call at most, carrying the labels', async () => {
     eventBridge.on(PutEventsCommand).callsFake(accepted);
     pipeline = await LocalPipeline.start();
-    worker = pipeline.startWorker(classifier, { EVENT_BUS_NAME: 'default' }, { events });
+    worker = pipeline.startWorker(classifier, { eventBusName: 'default' }, { events });
     const names = Array.from({ length: 14 }, (_, i) => `uploads/many/${i}.jpg`);
     await Promise.all(names.map((key) => pipeline.upload(key, readFixtureImage('chelsea.jpg'))));
     await pipeline.upload('uploads/many/broken.jpg', textPretendingToBeAnImage);
@@ -71,7 +71,7 @@ describe('worker completion events (EventBridge PutEvents)', () => {
   it('puts the message back when PutEvents fails, and sends the event on redelivery without recomputing', async () => {
     eventBridge.on(PutEventsCommand).rejectsOnce(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } })).callsFake(accepted);
     pipeline = await LocalPipeline.start();
-    worker = pipeline.startWorker(classifier, { EVENT_BUS_NAME: 'default' }, { events });
+    worker = pipeline.startWorker(classifier, { eventBusName: 'default' }, { events });
     await pipeline.upload('uploads/retry/cat.jpg', readFixtureImage('chelsea.jpg'));
     await pipeline.waitFor('the event after a retry', async () => eventBridge.commandCalls(PutEventsCommand).length >= 2 && detailsFor('uploads/retry/cat.jpg').length >= 2);
     await pipeline.waitFor('an empty queue', () => pipeline.queueIsEmpty());
@@ -86,7 +86,7 @@ describe('worker completion events (EventBridge PutEvents)', () => {
       .resolvesOnce({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'InternalFailure', ErrorMessage: 'try again' }] })
       .callsFake(accepted);
     pipeline = await LocalPipeline.start();
-    worker = pipeline.startWorker(classifier, { EVENT_BUS_NAME: 'default' }, { events });
+    worker = pipeline.startWorker(classifier, { eventBusName: 'default' }, { events });
     await pipeline.upload('uploads/refused/cat.jpg', readFixtureImage('chelsea.jpg'));
     await pipeline.waitFor('a second attempt', async () => eventBridge.commandCalls(PutEventsCommand).length >= 2);
     assert.ok(worker.stats.retried >= 1, 'the refused entry sent the message back');

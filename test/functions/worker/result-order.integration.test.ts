@@ -69,7 +69,7 @@ describe('results never go back in time (conditional writes ordered by the event
     const event1 = await pipeline.takeEvent();
     // Worker A reads version 1 (its If-Match holds) and is held before it writes…
     const held = heldClassifier(classifier);
-    const workerA = pipeline.startWorker(held.classifier, { QUEUE_URL: queueA });
+    const workerA = pipeline.startWorker(held.classifier, { queueUrl: queueA });
     workers.push(workerA);
     await pipeline.sendMessage(event1, queueA);
     await held.reached;
@@ -77,7 +77,7 @@ describe('results never go back in time (conditional writes ordered by the event
     await pipeline.upload(key, readFixtureImage('coffee.jpg'));
     const version2 = await pipeline.head(key);
     const event2 = await pipeline.takeEvent();
-    const workerB = pipeline.startWorker(classifier, { QUEUE_URL: queueB });
+    const workerB = pipeline.startWorker(classifier, { queueUrl: queueB });
     workers.push(workerB);
     await pipeline.sendMessage(event2, queueB);
     await pipeline.waitFor('version 2’s result', async () => (await pipeline.exists('results/race/cat.jpg.json')) && (await pipeline.readJson('results/race/cat.jpg.json')).source.etag === version2.etag);
@@ -95,7 +95,7 @@ describe('results never go back in time (conditional writes ordered by the event
   it('two workers, one slow, keys rewritten while they work: every result ends naming its object’s current ETag', async () => {
     pipeline = await LocalPipeline.start();
     // The slow one's writes arrive after the fast one has stored newer versions' results.
-    const small = { MAX_BATCH: '2', MAX_IMAGES_IN_FLIGHT: '2', RECEIVE_CONCURRENCY: '1' };
+    const small = { maxBatch: 2, maxImagesInFlight: 2, receiveConcurrency: 1 };
     workers.push(pipeline.startWorker(slowClassifier(classifier, 400), small), pipeline.startWorker(classifier, small));
     const images = fixtureImageNames().map(readFixtureImage);
     const keys = Array.from({ length: 8 }, (_, i) => `uploads/soak/${i}.jpg`);
