@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import pLimit from 'p-limit';
-import { fileImageSource } from '../cli/commands/classify.js';
+import { fileImageSource } from '../cli/classify/file-image-source.js';
 import { classifyImages, configureImageDecoding, decodeImage, ImageClassifier, InferenceSession, readModelFile, resolveModelPath } from '../model/index.js';
 import { measureWorker, measureWorkerOutsideInference } from './worker-phases.js';
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DeleteObjectsCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
-import { listKeys } from '../cli/bucket-reader.js';
+import { listKeys } from '../pipeline/s3-operations.js';
 import { createS3Client } from '../common/aws-clients.js';
 import { silentLogger } from '../common/logger.js';
 import { startLocalServe } from '../local/local-serve-process.js';

@@ -7,8 +7,8 @@ import { PipelineError } from '../common/errors.js';
 import { createLogger } from '../common/logger.js';
 import { projectRoot } from '../common/paths.js';
 import type { Logger } from '../common/logger.js';
-import { CliError, EXIT } from './cli-error.js';
-import { visibleText } from './terminal-text.js';
+import { CliError, EXIT } from './support/cli-error.js';
+import { visibleText } from './support/terminal-text.js';
 
 // Node.js 22 and later keep V8's compiled code of the modules on disk between runs: the commands'
 // dependencies (the AWS SDK above all) then load in a fraction of the time. Node.js 20 lacks it.

@@ -5,13 +5,15 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import pLimit from 'p-limit';
 import { createS3Client, createSqsClient } from '../common/aws-clients.js';
 import { endWithThisProcess } from '../common/child-processes.js';
 import { projectRoot } from '../common/paths.js';
 import { resultKeyFor, DEFAULT_KEY_LAYOUT } from '../pipeline/object-keys.js';
+import { listObjects, readResultObject } from '../pipeline/s3-operations.js';
+import { queueDepth } from '../pipeline/sqs-operations.js';
 import { FaultProxy, NO_FAULTS, type FaultRates } from './fault-proxy.js';
 import { startLocalServe } from '../local/local-serve-process.js';
 
@@ -108,7 +110,8 @@ export async function runFaultScenario(scenario: FaultScenario): Promise<FaultRe
     await workers.stop();
     const check = await checkResults(s3, env.BUCKET_NAME!, expected);
     if (check.lost + check.wrong > 0) log(`${scenario.name}: the last worker log lines:\n${(await readFile(path.join(folder, 'worker.log'), 'utf8').catch(() => '')).split('\n').slice(-20).join('\n')}`);
-    const deadLettered = await queueDepth(sqs, env.DLQ_URL!);
+    const deadLetterDepth = await queueDepth(sqs, env.DLQ_URL!);
+    const deadLettered = deadLetterDepth.visible + deadLetterDepth.inFlight;
     const writes = [...proxy.counts.resultWrites.values()].reduce((sum, count) => sum + count, 0);
     return {
       name: scenario.name,
@@ -159,23 +162,12 @@ async function uploadScenarioImages(s3: S3Client, bucket: string, scenario: Faul
 }
 
 async function countKeys(s3: S3Client, bucket: string, prefix: string): Promise<number> {
-  let count = 0;
-  let token: string | undefined;
-  do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
-    count += page.KeyCount ?? page.Contents?.length ?? 0;
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-  return count;
-}
-
-async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<number> {
-  const { Attributes = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
-  return Number(Attributes.ApproximateNumberOfMessages ?? 0) + Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0);
+  return (await listObjects(s3, bucket, prefix)).length;
 }
 
 async function queueIsEmpty(sqs: SQSClient, queueUrl: string): Promise<boolean> {
-  return (await queueDepth(sqs, queueUrl)) === 0;
+  const { visible, inFlight } = await queueDepth(sqs, queueUrl);
+  return visible + inFlight === 0;
 }
 
 async function checkResults(s3: S3Client, bucket: string, expected: ReadonlyMap<string, string>): Promise<{ lost: number; wrong: number }> {
@@ -185,13 +177,13 @@ async function checkResults(s3: S3Client, bucket: string, expected: ReadonlyMap<
   await Promise.all(
     [...expected].map(([key, expect]) =>
       limit(async () => {
-        try {
-          const document = JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToString());
-          const got = document.status === 'ok' ? 'ok' : document.error?.code;
-          if (got !== expect) wrong++;
-        } catch {
+        const read = await readResultObject(s3, bucket, key).catch(() => undefined);
+        if (!read || 'problem' in read) {
           lost++;
+          return;
         }
+        const got = read.document.status === 'ok' ? 'ok' : read.document.error?.code;
+        if (got !== expect) wrong++;
       }),
     ),
   );

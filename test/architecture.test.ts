@@ -66,6 +66,17 @@ describe('architecture', () => {
     assert.ok(!seen.has(path.join(projectRoot, 'model', 'build-alexnet-onnx.ts')), 'build-alexnet-onnx.ts is loaded only when the dev model is built');
   });
 
+  it('keeps the CLI organised by feature: only main.ts at the top of cli/, and commands/ imported by main.ts alone (not by each other)', () => {
+    const cli = path.join(projectRoot, 'cli');
+    const topFiles = readdirSync(cli).filter((name) => name.endsWith('.ts'));
+    assert.deepEqual(topFiles, ['main.ts']);
+    const commands = path.join(cli, 'commands') + path.sep;
+    const importers = files.filter((file) => file !== path.join(cli, 'main.ts') && staticImports(file).some((imported) => imported.startsWith(commands)));
+    assert.deepEqual(importers.map((file) => path.relative(projectRoot, file)), []);
+    const testsAndTools = [...sourceFiles(path.join(projectRoot, 'test')), ...sourceFiles(path.join(projectRoot, 'bench'))];
+    assert.deepEqual(testsAndTools.filter((file) => staticImports(file).some((imported) => imported.startsWith(commands))).map((file) => path.relative(projectRoot, file)), []);
+  });
+
   it('changes no sharp settings on import; configureImageDecoding does that explicitly', async () => {
     const defaultCacheMemory = sharp.cache().memory.max;
     const model = await import('../model/index.js');

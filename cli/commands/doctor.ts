@@ -1,16 +1,13 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { STSClient } from '@aws-sdk/client-sts';
 import { Command, Option } from 'commander';
-import { ConfigurationError } from '../../common/errors.js';
-import { projectRoot } from '../../common/paths.js';
-import { readPipelineParameters, type PipelineParameters } from '../../pipeline/deploy-parameters.js';
-import { CliError, EXIT } from '../cli-error.js';
-import { CREDENTIALS_CHECK_REGION, runDeployChecks, runProgram, type CheckResult } from '../deploy-checks.js';
+import { EXIT } from '../support/cli-error.js';
+import { CREDENTIALS_CHECK_REGION, runDeployChecks, runProgram } from '../deploy-checks/deploy-checks.js';
+import { formatChecks } from '../deploy-checks/format-checks.js';
+import { deployParameters } from '../deploy-checks/deploy-parameters-option.js';
 
 interface DoctorOptions {
   context: string[];
@@ -46,33 +43,7 @@ export function doctorCommand(): Command {
     });
 }
 
-/** The stack's parameters from cdk.json's context and `-c key=value`, validated as `cdk synth` validates them. */
-function deployParameters(pairs: readonly string[]): PipelineParameters {
-  const context: Record<string, unknown> = {};
-  try {
-    Object.assign(context, JSON.parse(readFileSync(path.join(projectRoot, 'cdk.json'), 'utf8')).context ?? {});
-  } catch {
-    // No cdk.json (a copy of the CLI alone): the -c values and the defaults.
-  }
-  for (const pair of pairs) {
-    const separator = pair.indexOf('=');
-    if (separator < 1) throw new CliError(`-c ${pair}: expected key=value, e.g. -c maxInstances=4`);
-    context[pair.slice(0, separator)] = pair.slice(separator + 1);
-  }
-  try {
-    return readPipelineParameters((key) => context[key], Object.keys(context));
-  } catch (error) {
-    if (error instanceof ConfigurationError) throw new CliError(error.message, { cause: error });
-    throw error;
-  }
-}
-
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
-/** One aligned line per check. */
-export function formatChecks(results: readonly CheckResult[]): string {
-  const width = Math.max(...results.map((result) => result.name.length));
-  return results.map((result) => `${result.status.padEnd(4)}  ${result.name.padEnd(width)}  ${result.detail}`).join('\n');
-}

@@ -2,12 +2,11 @@ import { once } from 'node:events';
 import { Command, Option } from 'commander';
 import type { Logger } from '../../common/logger.js';
 import { DEFAULT_PREPROCESS_OPTIONS } from '../../model/preprocess.js';
-import { CliError, EXIT } from '../cli-error.js';
-import { GalleryServer } from '../gallery/gallery-server.js';
-import { isRelativeFolder } from '../gallery/upload-rules.js';
-import { integerInRange, normalizeFolderPrefix } from '../option-parsers.js';
-import { addTargetOptions, resolveTarget, type Target, type TargetOptions } from '../target.js';
-import { visibleText } from '../terminal-text.js';
+import { EXIT } from '../support/cli-error.js';
+import { integerInRange } from '../support/option-parsers.js';
+import { addTargetOptions, resolveTarget, type TargetOptions } from '../target/target.js';
+import { visibleText } from '../support/terminal-text.js';
+import { startGallery } from '../gallery/start-gallery.js';
 
 interface GalleryOptions extends TargetOptions {
   port: number;
@@ -36,18 +35,3 @@ export function galleryCommand(logger: Logger): Command {
   return command;
 }
 
-/** Starts a gallery of `target` on loopback; a busy port or a bad folder stops with a message naming the option. */
-export async function startGallery(target: Target, options: { port: number; portOption?: string; folder?: string; maxBytes?: number; maxPixels?: number; logger: Logger }): Promise<{ server: GalleryServer; root: string }> {
-  const folder = normalizeFolderPrefix(options.folder);
-  if (!isRelativeFolder(folder)) {
-    throw new CliError(`--prefix ${JSON.stringify(options.folder)} is not a folder below the uploads prefix (no empty, "." or ".." parts)`);
-  }
-  const root = target.layout.uploadsPrefix + folder;
-  const limits = { maxBytes: options.maxBytes ?? DEFAULT_PREPROCESS_OPTIONS.maxBytes, maxPixels: options.maxPixels ?? DEFAULT_PREPROCESS_OPTIONS.maxPixels };
-  try {
-    return { server: await GalleryServer.start({ target, root, port: options.port, logger: options.logger, limits }), root };
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new CliError(`port ${options.port} is in use: pick another with ${options.portOption ?? '--port'} (or 0 for a free one)`, { cause: error });
-    throw error;
-  }
-}

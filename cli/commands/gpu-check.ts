@@ -4,11 +4,11 @@ import { Command, Option } from 'commander';
 import type { Logger } from '../../common/logger.js';
 import { projectRoot } from '../../common/paths.js';
 import { configureImageDecoding, hasImageExtension } from '../../model/index.js';
-import { CliError, EXIT } from '../cli-error.js';
+import { CliError, EXIT } from '../support/cli-error.js';
 import { readGpuEnvironment } from '../gpu-check/gpu-environment.js';
 import { formatGpuReport, gpuWorks } from '../gpu-check/gpu-report.js';
 import { runGpuCheck } from '../gpu-check/run-gpu-check.js';
-import { integerInRange } from '../option-parsers.js';
+import { integerInRange } from '../support/option-parsers.js';
 
 interface GpuCheckCommandOptions {
   model?: string;

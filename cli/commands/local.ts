@@ -1,34 +1,9 @@
-import path from 'node:path';
 import { Command, Option } from 'commander';
 import type { Logger } from '../../common/logger.js';
-import { projectRoot } from '../../common/paths.js';
-import { startInProcessWorker, type InProcessWorker } from '../../local/in-process-worker.js';
-import { LocalAws } from '../../local/local-aws.js';
-import { configureImageDecoding, ImageClassifier } from '../../model/index.js';
-import { CliError } from '../cli-error.js';
-import { warnSkipped } from '../image-files.js';
-import { printResultsAsTheyArrive } from '../local-results-printer.js';
-import { servePipeline } from '../local-serve.js';
-import { claimLocalState, removeLocalState } from '../local-state.js';
-import { checkOutputFile } from '../output-file.js';
-import { addModelOptions, classifierOptionsFrom, type ModelCommandOptions } from '../model-options.js';
-import { integerInRange } from '../option-parsers.js';
-import { keyLayout, localTarget } from '../target.js';
-import { startGallery } from './gallery.js';
-import { planUploads, uploadAll } from './upload.js';
-
-/** The images `npm start` classifies when none are given. */
-export const SAMPLE_IMAGES_FOLDER = path.join(projectRoot, 'samples');
-
-interface LocalOptions extends ModelCommandOptions {
-  serve?: boolean;
-  /** False with `--no-worker`. */
-  worker: boolean;
-  port: number;
-  galleryPort: number;
-  out: string;
-  timeout: number;
-}
+import { configureImageDecoding } from '../../model/index.js';
+import { addModelOptions } from '../classify/model-options.js';
+import { integerInRange } from '../support/option-parsers.js';
+import { runLocal, type LocalOptions } from '../local/run-local.js';
 
 /**
  * `local [files or folders...]`: the whole pipeline on this machine — embedded S3 and SQS on
@@ -53,64 +28,3 @@ export function localCommand(logger: Logger): Command {
   return command;
 }
 
-async function runLocal(paths: string[], options: LocalOptions, logger: Logger): Promise<number> {
-  if (!options.worker && !options.serve) throw new CliError('--no-worker needs --serve: without a worker nothing would classify the images');
-  if (!options.serve) await checkOutputFile(options.out);
-  const quiet = logger.child({}, { level: process.env.LOG_LEVEL ?? 'warn' });
-  const givenPaths = paths.length > 0 ? paths : options.serve ? [] : [SAMPLE_IMAGES_FOLDER];
-  const layout = keyLayout();
-  // The paths are checked before anything starts: a typo costs a line, not a model load.
-  const { uploads, skipped } = await planUploads(givenPaths, layout.uploadsPrefix);
-  warnSkipped(logger, skipped);
-  if (uploads.length === 0 && !options.serve) throw new CliError('no images to classify among the given paths');
-  // Of two `local --serve` for one state file, exactly one gets past this line.
-  if (options.serve) await claimLocalState();
-  // A new key pair for every run: another user on this machine cannot use the bucket.
-  const aws = await LocalAws.start({ port: options.port, uploadsPrefix: layout.uploadsPrefix, logger: quiet, credentials: 'random' }).catch(async (error: NodeJS.ErrnoException) => {
-    await removeLocalState();
-    throw new CliError(error.code === 'EADDRINUSE' ? `port ${options.port} is in use: pick another with --port` : `the embedded S3/SQS could not start: ${error.message}`, { cause: error });
-  });
-  const connection = { endpoint: aws.endpoint, region: aws.region, bucket: aws.bucket, queueUrl: aws.queueUrl, dlqUrl: aws.dlqUrl, credentials: aws.credentials, layout };
-  const target = localTarget(connection);
-  let classifier: ImageClassifier | undefined;
-  let worker: InProcessWorker | undefined;
-  try {
-    if (options.worker) {
-      classifier = await ImageClassifier.load(classifierOptionsFrom(options), logger);
-      worker = startInProcessWorker({
-        aws,
-        classifier,
-        logger: quiet,
-        settings: {
-          uploadsPrefix: layout.uploadsPrefix,
-          resultsPrefix: layout.resultsPrefix,
-          maxBatch: options.batchSize,
-          receiveWaitSeconds: 2,
-          shutdownGraceSeconds: 10,
-          maxImageBytes: options.maxBytes,
-          maxImagePixels: options.maxPixels,
-          topK: options.topK,
-        },
-      });
-    }
-    if (options.serve) {
-      await uploadAll(target, uploads);
-      const gallery = await startGallery(target, { port: options.galleryPort, portOption: '--gallery-port', maxBytes: options.maxBytes, maxPixels: options.maxPixels, logger: quiet });
-      try {
-        return await servePipeline(aws, { ...connection, pid: process.pid }, { withWorker: options.worker, logger, galleryUrl: gallery.server.url });
-      } finally {
-        await gallery.server.close();
-      }
-    }
-    const uploadedAt = Date.now();
-    const keys = await uploadAll(target, uploads);
-    return await printResultsAsTheyArrive(target, keys, { uploadedAt, timeoutSeconds: options.timeout, out: options.out, pretrained: classifier!.model.pretrained });
-  } finally {
-    await worker?.stop();
-    await classifier?.dispose();
-    target.s3.destroy();
-    target.sqs.destroy();
-    await aws.stop();
-    await removeLocalState();
-  }
-}

@@ -1,9 +1,9 @@
 import { Command, Option } from 'commander';
-import { explainAwsError } from '../aws-errors.js';
-import { CliError } from '../cli-error.js';
-import { redriveDeadLetters } from '../dead-letter-redrive.js';
-import { integerInRange } from '../option-parsers.js';
-import { addTargetOptions, resolveTarget, type TargetOptions } from '../target.js';
+import { explainAwsError } from '../target/aws-errors.js';
+import { CliError } from '../support/cli-error.js';
+import { redriveDeadLetters } from '../redrive/dead-letter-redrive.js';
+import { integerInRange } from '../support/option-parsers.js';
+import { addTargetOptions, resolveTarget, type TargetOptions } from '../target/target.js';
 
 interface RedriveOptions extends TargetOptions {
   timeout: number;

@@ -1,36 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DeleteObjectsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { Command, Option } from 'commander';
-import { projectRoot } from '../../common/paths.js';
-import { isDomesticCat } from '../../model/index.js';
 import { resultKeyFor } from '../../pipeline/object-keys.js';
 import type { ResultDocument } from '../../pipeline/result-document.js';
-import { explainAwsError } from '../aws-errors.js';
-import { readResult } from '../bucket-reader.js';
-import { CliError, EXIT } from '../cli-error.js';
-import { integerInRange } from '../option-parsers.js';
-import { UNTRAINED_NOTICE } from '../result-format.js';
-import { addTargetOptions, resolveTarget, type TargetOptions } from '../target.js';
-
-/** The canary: the sample cat (scikit-image's chelsea, CC0). */
-export const CANARY_IMAGE = path.join(projectRoot, 'samples', 'chelsea.jpg');
+import { explainAwsError } from '../target/aws-errors.js';
+import { readResult } from '../results/bucket-reader.js';
+import { CliError, EXIT } from '../support/cli-error.js';
+import { integerInRange } from '../support/option-parsers.js';
+import { UNTRAINED_NOTICE } from '../results/result-format.js';
+import { addTargetOptions, resolveTarget, type TargetOptions } from '../target/target.js';
+import { CANARY_IMAGE, smokeProblems } from '../deploy-checks/smoke-checks.js';
 
 interface SmokeOptions extends TargetOptions {
   timeout: number;
-}
-
-/** What a smoke run found wrong, or nothing. */
-export function smokeProblems(result: ResultDocument, kind: 'local' | 'aws'): string[] {
-  const problems: string[] = [];
-  if (result.status !== 'ok') problems.push(`the canary got an error result: ${result.error.code}: ${result.error.message}`);
-  if (kind === 'aws' && result.device !== 'cuda') problems.push(`the deployed worker ran on ${result.device}, not cuda: its GPU is not used (see the worker log group)`);
-  if (result.status === 'ok' && result.model.pretrained && !isDomesticCat(result.labels[0]!.index)) {
-    problems.push(`the pretrained weights call the sample cat "${result.labels[0]!.label}", not a cat: the model (${result.model.weights}, ${result.model.sha256}) is broken`);
-  }
-  return problems;
 }
 
 /**

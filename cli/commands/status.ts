@@ -1,10 +1,10 @@
 import Table from 'cli-table3';
 import { Command, Option } from 'commander';
 import { hasImageExtension } from '../../model/image-formats.js';
-import { explainAwsError } from '../aws-errors.js';
-import { listKeys } from '../bucket-reader.js';
-import { queueDepth } from '../queue-depth.js';
-import { addTargetOptions, resolveTarget, type TargetOptions } from '../target.js';
+import { explainAwsError } from '../target/aws-errors.js';
+import { listKeys } from '../../pipeline/s3-operations.js';
+import { queueDepth } from '../../pipeline/sqs-operations.js';
+import { addTargetOptions, resolveTarget, type TargetOptions } from '../target/target.js';
 
 interface StatusOptions extends TargetOptions {
   format: 'table' | 'json';

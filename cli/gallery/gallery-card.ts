@@ -1,5 +1,5 @@
 import type { ResultDocument } from '../../pipeline/result-document.js';
-import type { ListedObject } from '../bucket-reader.js';
+import type { ListedObject } from '../../pipeline/s3-operations.js';
 
 /** What the page shows of one image: its upload, and its result once there is one. */
 export interface GalleryCard {

@@ -4,8 +4,9 @@ import type { Logger } from '../../common/logger.js';
 import { hasImageExtension } from '../../model/image-formats.js';
 import { resultKeyFor, resultsPrefixFor, type KeyLayout } from '../../pipeline/object-keys.js';
 import { parseResultDocument } from '../../pipeline/result-schema.js';
-import { addLongKeyResults, listObjects, readObjectText, type ListedObject } from '../bucket-reader.js';
-import type { ResultCache } from '../result-cache.js';
+import { addLongKeyResults } from '../results/bucket-reader.js';
+import { listObjects, readObjectText, type ListedObject } from '../../pipeline/s3-operations.js';
+import type { ResultCache } from '../results/result-cache.js';
 import { cardOf, isResultSummary, summarizeResult, type GalleryCard, type ResultSummary } from './gallery-card.js';
 
 export interface GalleryIndexOptions {

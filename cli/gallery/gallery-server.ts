@@ -6,13 +6,17 @@ import type { Logger } from '../../common/logger.js';
 import { projectRoot } from '../../common/paths.js';
 import { describeImageExtensions } from '../../model/image-formats.js';
 import { normalizeEtag } from '../../pipeline/result-document.js';
-import { explainAwsError } from '../aws-errors.js';
-import { queueDepth } from '../queue-depth.js';
-import { ResultCache } from '../result-cache.js';
-import { UNTRAINED_NOTICE } from '../result-format.js';
-import type { Target } from '../target.js';
+import { explainAwsError } from '../target/aws-errors.js';
+import { queueDepth } from '../../pipeline/sqs-operations.js';
+import { ResultCache } from '../results/result-cache.js';
+import { UNTRAINED_NOTICE } from '../results/result-format.js';
+import type { Target } from '../target/target.js';
 import { checkAccessToken, checkHostHeader, newAccessToken, tokenOfRequest } from './access-token.js';
 import { GalleryRequestError } from './gallery-errors.js';
+import { errorReply, PLACEHOLDER_SVG, SECURITY_HEADERS } from './gallery-replies.js';
+import { QueueCounts } from './queue-counts.js';
+import { RefreshSchedule } from './refresh-schedule.js';
+import { UploadAdmission } from './upload-admission.js';
 import { GalleryIndex, type GalleryIndexOptions } from './gallery-index.js';
 import { Thumbnails } from './thumbnails.js';
 import { checkUploadBody, galleryUploadKey, IMAGE_MEDIA_TYPE_BY_EXTENSION } from './upload-rules.js';
@@ -25,18 +29,6 @@ const PAGE_FILES: Record<string, { file: string; type: string }> = {
   '/gallery.js': { file: 'gallery.js', type: 'text/javascript; charset=utf-8' },
   '/gallery.css': { file: 'gallery.css', type: 'text/css; charset=utf-8' },
 };
-
-/**
- * The page may run only its own script and style, load images only from this server, and talk only
- * to it; no other site may frame it, and the token in its URL is never sent as a referrer.
- */
-const SECURITY_HEADERS = {
-  'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-  'x-frame-options': 'DENY',
-  'cross-origin-resource-policy': 'same-origin',
-} as const;
 
 export interface GalleryServerOptions {
   readonly target: Target;
@@ -90,14 +82,12 @@ export class GalleryServer {
   private readonly queueCounts: QueueCounts;
   /** The page's files, read once at start: a busy server still serves them at once. */
   private readonly pageFiles = new Map<string, Buffer>();
-  /** When a page last asked for cards or counts (start counts as one). */
-  private pageSeenAt = Date.now();
   private constructor(
     readonly app: FastifyInstance,
     readonly index: GalleryIndex,
     readonly thumbnails: Thumbnails,
     readonly token: string,
-    private readonly timer: NodeJS.Timeout,
+    private readonly schedule: RefreshSchedule,
     private readonly options: GalleryServerOptions,
   ) {
     this.queueCounts = new QueueCounts(options.target);
@@ -121,47 +111,28 @@ export class GalleryServer {
     const thumbnails = new Thumbnails({ s3: target.s3, bucket: target.bucket, ...options.limits });
     // Ctrl-C closes the server at once, also with a browser's keep-alive connections or a stalled upload open.
     const app = Fastify({ logger: false, bodyLimit: options.limits.maxBytes, forceCloseConnections: true });
-    const timer = setInterval(() => server.refreshWhileWatched(), options.refreshIntervalMs ?? 500);
-    timer.unref();
-    const server = new GalleryServer(app, index, thumbnails, token, timer, options);
+    const schedule = new RefreshSchedule(() => void index.refresh(), { intervalMs: options.refreshIntervalMs ?? 500, pauseWithoutPageMs: options.pauseWithoutPageMs ?? 30_000 });
+    const server = new GalleryServer(app, index, thumbnails, token, schedule, options);
     server.routes();
     try {
       for (const [route, page] of Object.entries(PAGE_FILES)) server.pageFiles.set(route, await readFile(path.join(GALLERY_PAGE_FOLDER, page.file)));
       await app.listen({ host: '127.0.0.1', port: options.port });
     } catch (error) {
-      clearInterval(timer);
+      schedule.stop();
       throw error;
     }
     void index.refresh();
     return server;
   }
 
-  /** True while a page has asked for something within `pauseWithoutPageMs`. */
-  private get watched(): boolean {
-    return Date.now() - this.pageSeenAt <= (this.options.pauseWithoutPageMs ?? 30_000);
-  }
-
-  /** A refresh, unless no page has asked for anything for a while. */
-  private refreshWhileWatched(): void {
-    if (this.watched) void this.index.refresh();
-  }
-
-  /** A page asked: after a pause, refresh at once rather than at the next tick. */
-  private pageAsked(): void {
-    const wasWatched = this.watched;
-    this.pageSeenAt = Date.now();
-    if (!wasWatched) void this.index.refresh();
-  }
-
   async close(): Promise<void> {
-    clearInterval(this.timer);
+    this.schedule.stop();
     await this.app.close();
     await this.index.saveCache();
   }
 
   private routes(): void {
-    const { app, index, thumbnails, token, options } = this;
-    const { target, root, limits } = options;
+    const { app, token } = this;
 
     // On the route the router matched, whatever the spelling of the path (`/%61pi/cards`, an
     // absolute-form target, `//api`): every route needs the token unless it is marked as the page.
@@ -177,13 +148,25 @@ export class GalleryServer {
     app.setNotFoundHandler((request, reply) => this.sendError(new GalleryRequestError(404, 'NOT_FOUND', `nothing at ${request.method} ${request.url.split('?')[0]}`), request, reply));
     // Upload bodies arrive raw (any type): the route checks the type itself, with a clear message.
     app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+    this.pageRoutes();
+    this.readRoutes();
+    this.uploadRoute();
+  }
+
+  private pageRoutes(): void {
 
     for (const [route, page] of Object.entries(PAGE_FILES)) {
-      app.get(route, { config: { publicPage: true } }, async (_request, reply) => reply.type(page.type).header('cache-control', 'no-cache').send(this.pageFiles.get(route)));
+      this.app.get(route, { config: { publicPage: true } }, async (_request, reply) => reply.type(page.type).header('cache-control', 'no-cache').send(this.pageFiles.get(route)));
     }
+  }
+
+  /** The page's calls: counts, cards changed since a version, thumbnails. */
+  private readRoutes(): void {
+    const { app, index, thumbnails, options } = this;
+    const { target, root, limits } = options;
 
     app.get('/api/summary', async (_request, reply) => {
-      this.pageAsked();
+      this.schedule.pageAsked();
       const counts = index.counts();
       const queues = await this.queueCounts.get();
       return reply.header('cache-control', 'no-store').send({
@@ -206,7 +189,7 @@ export class GalleryServer {
     app.get('/api/cards', async (request, reply) => {
       const since = Number((request.query as Record<string, unknown>).since ?? 0);
       if (!Number.isSafeInteger(since) || since < 0) throw new GalleryRequestError(400, 'BAD_VERSION', 'since= must be a version number the gallery returned (0 for everything)');
-      this.pageAsked();
+      this.schedule.pageAsked();
       // The first answer also carries the notice that goes with labels from untrained weights.
       return reply.header('cache-control', 'no-store').send({ ...index.changesSince(since), ...(since === 0 ? { untrainedNotice: UNTRAINED_NOTICE } : {}) });
     });
@@ -223,30 +206,15 @@ export class GalleryServer {
       return reply.type('image/webp').header('cache-control', cacheable ? 'private, max-age=31536000, immutable' : 'no-store').send(thumbnail.webp);
     });
 
-    // Before a byte of the body is read: its length must be declared, fit the limit (the body limit
-    // refuses a larger one) and fit what all uploads under way may hold; the bytes are counted until
-    // the answer is sent.
-    const uploadBuffer = { held: 0, most: options.uploadBufferBytes ?? 4 * limits.maxBytes };
-    const heldByRequest = new WeakMap<FastifyRequest, number>();
-    const releaseUpload = (request: FastifyRequest) => {
-      uploadBuffer.held -= heldByRequest.get(request) ?? 0;
-      heldByRequest.delete(request);
-      request.raw.socket?.setTimeout(0);
-    };
-    const reserveUpload = async (request: FastifyRequest, reply: FastifyReply) => {
-      // A body that stops coming, or one refused here and never sent: its connection is closed.
-      const socket = request.raw.socket;
-      socket.setTimeout(options.idleTimeoutMs ?? 30_000);
-      socket.once('timeout', () => socket.destroy());
-      reply.header('connection', 'close');
-      const declared = Number(request.headers['content-length']);
-      if (request.headers['content-length'] === undefined || !Number.isSafeInteger(declared) || declared < 0) throw new GalleryRequestError(411, 'LENGTH_REQUIRED', 'an upload must say its length (Content-Length)');
-      if (declared > limits.maxBytes) return; // the route's body limit answers 413
-      if (uploadBuffer.held + declared > uploadBuffer.most) throw new GalleryRequestError(503, 'UPLOADS_BUSY', `the gallery is receiving ${uploadBuffer.held} bytes of uploads already: try this one again in a moment`);
-      uploadBuffer.held += declared;
-      heldByRequest.set(request, declared);
-    };
-    app.put('/api/upload', { bodyLimit: limits.maxBytes, onRequest: reserveUpload, onResponse: async (request) => releaseUpload(request), onRequestAbort: async (request) => releaseUpload(request) }, async (request, reply) => {
+  }
+
+  /** Uploads from the page, admitted (see `UploadAdmission`) before their bodies are read, checked, then stored. */
+  private uploadRoute(): void {
+    const { app, index, options } = this;
+    const { target, root, limits } = options;
+    const admission = new UploadAdmission({ maxBytes: limits.maxBytes, bufferBytes: options.uploadBufferBytes ?? 4 * limits.maxBytes, idleTimeoutMs: options.idleTimeoutMs ?? 30_000 });
+    const hooks = { onRequest: admission.admit, onResponse: admission.release, onRequestAbort: admission.release };
+    app.put('/api/upload', { bodyLimit: limits.maxBytes, ...hooks }, async (request, reply) => {
       const query = request.query as Record<string, unknown>;
       const key = galleryUploadKey({ root, uploadsPrefix: target.layout.uploadsPrefix, folder: query.folder, name: query.name });
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
@@ -263,51 +231,10 @@ export class GalleryServer {
     return explainAwsError(error, { bucket: target.bucket, queueUrl: target.queueUrl, endpoint: target.endpoint, profile: target.profile }).message;
   }
 
-  /** Every refusal and failure as `{ error: { code, message } }`: no stack, nothing of the server's environment. */
+  /** Every refusal and failure as `{ error: { code, message } }` (see `errorReply`). */
   private sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-    const failure = error as { statusCode?: number; code?: string; message?: string };
-    let status: number;
-    let body: { code: string; message: string };
-    if (error instanceof GalleryRequestError) {
-      status = error.statusCode;
-      body = { code: error.code, message: error.message };
-    } else if (failure.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      status = 413;
-      body = { code: 'FILE_TOO_LARGE', message: `uploads may have at most ${this.options.limits.maxBytes} bytes` };
-    } else if (typeof failure.statusCode === 'number' && failure.statusCode >= 400 && failure.statusCode < 500) {
-      status = failure.statusCode;
-      body = { code: 'BAD_REQUEST', message: failure.message ?? 'bad request' };
-    } else {
-      status = failure.code === 'NO_SUCH_BUCKET' || (error as { $metadata?: unknown }).$metadata ? 502 : 500;
-      body = { code: status === 502 ? 'STORAGE_FAILED' : 'INTERNAL_ERROR', message: status === 502 ? this.explain(error as Error) : 'the gallery failed; its terminal has the details (LOG_LEVEL=debug)' };
-      this.options.logger.warn({ err: error, url: request.url.split('?')[0] }, 'gallery request failed');
-    }
-    return reply.code(status).header('cache-control', 'no-store').send({ error: body });
+    const answer = errorReply(error, this.options.limits.maxBytes, (failure) => this.explain(failure));
+    if (answer.failure) this.options.logger.warn({ err: error, url: request.url.split('?')[0] }, 'gallery request failed');
+    return reply.code(answer.status).header('cache-control', 'no-store').send({ error: answer.body });
   }
 }
-
-/** Queue and dead-letter depths, read at most every two seconds however many pages ask. */
-class QueueCounts {
-  private last?: { at: number; value: Promise<{ queue: { visible: number; inFlight: number } | null; deadLetters: number | null; problem?: string }> };
-  constructor(private readonly target: Target) {}
-
-  get(): Promise<{ queue: { visible: number; inFlight: number } | null; deadLetters: number | null; problem?: string }> {
-    if (!this.last || Date.now() - this.last.at > 2_000) this.last = { at: Date.now(), value: this.read() };
-    return this.last.value;
-  }
-
-  private async read() {
-    const { sqs, queueUrl, dlqUrl } = this.target;
-    try {
-      const [queue, deadLetters] = await Promise.all([queueUrl ? queueDepth(sqs, queueUrl) : null, dlqUrl ? queueDepth(sqs, dlqUrl) : null]);
-      return { queue, deadLetters: deadLetters ? deadLetters.visible + deadLetters.inFlight : null };
-    } catch (error) {
-      const problem = explainAwsError(error, { queueUrl: queueUrl ?? dlqUrl, endpoint: this.target.endpoint, profile: this.target.profile }).message;
-      return { queue: null, deadLetters: null, problem };
-    }
-  }
-}
-
-/** What a card shows for an image that has no thumbnail (not an image, too large). */
-const PLACEHOLDER_SVG =
-  '<svg xmlns="http://www.w3.org/2000/svg" width="160" height="120" viewBox="0 0 160 120"><rect width="160" height="120" fill="#eee"/><path d="M50 85l25-30 18 20 12-12 15 22z" fill="#bbb"/><circle cx="62" cy="42" r="8" fill="#bbb"/><line x1="30" y1="20" x2="130" y2="100" stroke="#c33" stroke-width="4"/></svg>';

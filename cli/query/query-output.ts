@@ -1,5 +1,5 @@
 import Table from 'cli-table3';
-import { csvField, visibleText } from '../terminal-text.js';
+import { csvField, visibleText } from '../support/terminal-text.js';
 import type { QueryFormat, QueryTable } from './query-table.js';
 
 /** A value as one cell of text: NULL empty, lists and structs as JSON. */

@@ -2,10 +2,10 @@ import pLimit from 'p-limit';
 import { uploadKeyFor } from '../../pipeline/object-keys.js';
 import { parseResultDocument } from '../../pipeline/result-schema.js';
 import { RESULT_COLUMNS, resultRowValues } from '../../pipeline/results-table.js';
-import { listObjects, readObjectText } from '../bucket-reader.js';
-import { createProgress } from '../progress-bar.js';
-import type { Target } from '../target.js';
-import { ResultCache, type CachedResult } from '../result-cache.js';
+import { listObjects, readObjectText } from '../../pipeline/s3-operations.js';
+import { createProgress } from '../support/progress-bar.js';
+import type { Target } from '../target/target.js';
+import { ResultCache, type CachedResult } from '../results/result-cache.js';
 
 /** The rows of the `results` table for one target and prefix, and how they were obtained. */
 export interface LoadedRows {

@@ -11,7 +11,7 @@ import {
   TransientAwsError,
 } from '../../pipeline/errors.js';
 import { normalizeEtag, RESULT_METADATA, type ResultDocument } from '../../pipeline/result-document.js';
-import { parseResultDocument } from '../../pipeline/result-schema.js';
+import { readResultObject } from '../../pipeline/s3-operations.js';
 import { listedKey } from '../../pipeline/s3-event.js';
 
 /** What a stored result was computed from: it is reused only for the same source ETag and fingerprint. */
@@ -129,16 +129,13 @@ export class ObjectStore {
 
   /** A stored result read back, or undefined when there is none or it is not a result document. */
   async readResult(bucket: string, resultKey: string): Promise<ResultDocument | undefined> {
-    let text: string;
+    let parsed: Awaited<ReturnType<typeof readResultObject>>;
     try {
-      const response = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: resultKey }));
-      text = await response.Body!.transformToString();
+      parsed = await readResultObject(this.s3, bucket, resultKey);
     } catch (error) {
-      if (isNotFoundError(error)) return undefined;
       throw this.classified(error, 'GetObject', bucket, resultKey);
     }
-    const parsed = parseResultDocument(text);
-    return 'document' in parsed ? parsed.document : undefined;
+    return parsed && 'document' in parsed ? parsed.document : undefined;
   }
 
   /** The ETag an object has now, or undefined when it is gone (one HEAD). */

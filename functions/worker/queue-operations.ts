@@ -1,8 +1,7 @@
 import { ChangeMessageVisibilityBatchCommand, DeleteMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Logger } from '../../common/logger.js';
+import { inSqsBatches, SQS_BATCH_LIMIT } from '../../pipeline/sqs-operations.js';
 
-/** SQS batch calls take at most ten entries. */
-const SQS_BATCH_LIMIT = 10;
 
 /** A received message's handle, as the batch calls need it. */
 export interface MessageHandle {
@@ -10,11 +9,6 @@ export interface MessageHandle {
   readonly receiptHandle: string;
 }
 
-function chunks<T>(items: readonly T[], size: number): T[][] {
-  const result: T[][] = [];
-  for (let i = 0; i < items.length; i += size) result.push(items.slice(i, i + size));
-  return result;
-}
 
 /**
  * Sets the visibility timeout of many messages with `ChangeMessageVisibilityBatch` (ten a call):
@@ -29,7 +23,7 @@ export async function changeVisibility(
   logger: Logger,
 ): Promise<void> {
   await Promise.all(
-    chunks(handles, SQS_BATCH_LIMIT).map(async (chunk) => {
+    inSqsBatches(handles).map(async (chunk) => {
       try {
         const response = await sqs.send(
           new ChangeMessageVisibilityBatchCommand({
@@ -83,7 +77,7 @@ export class MessageDeleter {
   flush(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
-    const batches = chunks(this.queued, SQS_BATCH_LIMIT);
+    const batches = inSqsBatches(this.queued);
     this.queued = [];
     const sent = Promise.all(batches.map((batch) => this.send(batch)));
     this.flushing = Promise.all([this.flushing, sent]).then(() => undefined);

@@ -10,7 +10,7 @@ import {
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { redriveDeadLetters } from '../../cli/dead-letter-redrive.js';
+import { redriveDeadLetters } from '../../cli/redrive/dead-letter-redrive.js';
 import type { QueueConsumer } from '../../functions/worker/queue-consumer.js';
 import { ImageClassifier } from '../../model/index.js';
 import { LocalPipeline } from '../helpers/local-pipeline.js';

@@ -7,7 +7,7 @@ import { GetAWSDefaultServiceQuotaCommand, GetServiceQuotaCommand, ServiceQuotas
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
-import { runDeployChecks, type DeployCheckDependencies } from '../../cli/deploy-checks.js';
+import { runDeployChecks, type DeployCheckDependencies } from '../../cli/deploy-checks/deploy-checks.js';
 import { PARAMETER_DEFAULTS } from '../../pipeline/deploy-parameters.js';
 import { GPU_AMI_PARAMETER } from '../../pipeline/gpu-runtime.js';
 import { noMoto, startMoto } from '../helpers/moto-server.js';

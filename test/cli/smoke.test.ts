@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { smokeProblems } from '../../cli/commands/smoke.js';
+import { smokeProblems } from '../../cli/deploy-checks/smoke-checks.js';
 import { startLocalServe, type LocalServeProcess } from '../../local/local-serve-process.js';
 import { convertAlexNetCheckpoint } from '../../model/checkpoint/convert-alexnet-checkpoint.js';
 import { buildResult } from '../../pipeline/result-document.js';

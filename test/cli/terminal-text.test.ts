@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatCsv, formatTable, resultRow } from '../../cli/result-format.js';
-import { csvField, visibleText } from '../../cli/terminal-text.js';
+import { formatCsv, formatTable, resultRow } from '../../cli/results/result-format.js';
+import { csvField, visibleText } from '../../cli/support/terminal-text.js';
 
 describe('text from S3 on a terminal', () => {
   it('shows control characters and bidirectional overrides instead of obeying them', () => {

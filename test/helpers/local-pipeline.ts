@@ -5,8 +5,9 @@ import { CreateQueueCommand, DeleteMessageCommand, ReceiveMessageCommand, SendMe
 import type { Logger } from '../../common/logger.js';
 import { objectCreatedEvent } from '../../local/s3-notification.js';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { listKeys, readResult } from '../../cli/bucket-reader.js';
-import { queueDepth } from '../../cli/queue-depth.js';
+import { readResult } from '../../cli/results/bucket-reader.js';
+import { listKeys } from '../../pipeline/s3-operations.js';
+import { queueDepth } from '../../pipeline/sqs-operations.js';
 import { createS3Client, createSqsClient } from '../../common/aws-clients.js';
 import { silentLogger } from '../../common/logger.js';
 import { resolveWorkerConfig, type WorkerConfig } from '../../functions/worker/config.js';

@@ -5,7 +5,7 @@ import { DeleteMessageCommand, ReceiveMessageCommand, type SQSClient } from '@aw
 import { Upload } from '@aws-sdk/lib-storage';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { CopyObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectAclCommand, PutObjectCommand, PutObjectTaggingCommand } from '@aws-sdk/client-s3';
-import { listKeys } from '../../cli/bucket-reader.js';
+import { listKeys } from '../../pipeline/s3-operations.js';
 import { createS3Client, createSqsClient } from '../../common/aws-clients.js';
 import { LocalAws } from '../../local/local-aws.js';
 import { compareSequencers } from '../../pipeline/s3-event.js';

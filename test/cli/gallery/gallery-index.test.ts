@@ -4,7 +4,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { isResultSummary } from '../../../cli/gallery/gallery-card.js';
 import { GalleryIndex } from '../../../cli/gallery/gallery-index.js';
 import { GALLERY_CACHE } from '../../../cli/gallery/gallery-server.js';
-import { ResultCache } from '../../../cli/result-cache.js';
+import { ResultCache } from '../../../cli/results/result-cache.js';
 import { silentLogger } from '../../../common/logger.js';
 import { DEFAULT_KEY_LAYOUT, resultKeyFor } from '../../../pipeline/object-keys.js';
 import { countingS3Client } from '../../helpers/counting-s3-client.js';

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import sharp from 'sharp';
 import { GalleryServer } from '../../../cli/gallery/gallery-server.js';
-import { localTarget, type Target } from '../../../cli/target.js';
+import { localTarget, type Target } from '../../../cli/target/target.js';
 import { silentLogger } from '../../../common/logger.js';
 import { DEFAULT_KEY_LAYOUT } from '../../../pipeline/object-keys.js';
 import type { ResultDocument } from '../../../pipeline/result-document.js';

@@ -1,4 +1,4 @@
-import { PipelineError } from '../common/errors.js';
+import { PipelineError } from '../../common/errors.js';
 
 /** Exit statuses of the CLI. */
 export const EXIT = {

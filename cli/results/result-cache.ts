@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { cacheDirectory } from '../common/paths.js';
-import { RESULT_COLUMNS } from '../pipeline/results-table.js';
+import { cacheDirectory } from '../../common/paths.js';
+import { RESULT_COLUMNS } from '../../pipeline/results-table.js';
 
 /** A result object as it was read — a row of the results table (`query`), a card's result (the gallery) — keyed by the ETag it had. */
 export interface CachedResult {

@@ -1,8 +1,8 @@
 import { once } from 'node:events';
-import type { Logger } from '../common/logger.js';
-import type { LocalAws } from '../local/local-aws.js';
-import { workerEnvironmentFor } from '../pipeline/worker-settings.js';
-import { EXIT } from './cli-error.js';
+import type { Logger } from '../../common/logger.js';
+import type { LocalAws } from '../../local/local-aws.js';
+import { workerEnvironmentFor } from '../../pipeline/worker-settings.js';
+import { EXIT } from '../support/cli-error.js';
 import { writeLocalState, type LocalServeState } from './local-state.js';
 
 /**

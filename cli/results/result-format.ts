@@ -1,6 +1,6 @@
 import Table from 'cli-table3';
-import type { ResultDocument } from '../pipeline/result-document.js';
-import { csvField, visibleText } from './terminal-text.js';
+import type { ResultDocument } from '../../pipeline/result-document.js';
+import { csvField, visibleText } from '../support/terminal-text.js';
 
 /** One line of a results summary. */
 export interface ResultRow {

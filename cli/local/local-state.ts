@@ -1,9 +1,9 @@
 import { chmod, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { cacheDirectory } from '../common/paths.js';
-import type { LocalCredentials } from '../local/local-aws.js';
-import type { KeyLayout } from '../pipeline/object-keys.js';
-import { CliError } from './cli-error.js';
+import { cacheDirectory } from '../../common/paths.js';
+import type { LocalCredentials } from '../../local/local-aws.js';
+import type { KeyLayout } from '../../pipeline/object-keys.js';
+import { CliError } from '../support/cli-error.js';
 
 /** What `local --serve` leaves for `--local` commands in other terminals. */
 export interface LocalServeState {

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { once } from 'node:events';
-import { CliError } from './cli-error.js';
-import { createProgress } from './progress-bar.js';
+import { CliError } from '../support/cli-error.js';
+import { createProgress } from '../support/progress-bar.js';
 
 /** Options of {@link downloadVerified}. */
 export interface DownloadOptions {
@@ -104,3 +104,6 @@ export async function downloadVerified(options: DownloadOptions): Promise<{ sha2
   }
   return { sha256, bytes };
 }
+
+/** The largest download `model fetch` accepts from a URL other than the official one: AlexNet in float64 is about 490 MB. */
+export const MAX_CHECKPOINT_DOWNLOAD_BYTES = 1024 * 2 ** 20;

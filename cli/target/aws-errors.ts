@@ -1,5 +1,5 @@
-import { CliError } from './cli-error.js';
-import { isLoopback } from './loopback.js';
+import { CliError } from '../support/cli-error.js';
+import { isLoopback } from '../support/loopback.js';
 
 /**
  * Turns an AWS SDK failure into a one-line message that says what to do: an unreachable endpoint,

@@ -1,11 +1,12 @@
 import { createWriteStream } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { resultKeyFor } from '../pipeline/object-keys.js';
-import type { ResultDocument } from '../pipeline/result-document.js';
-import { listKeys, readResult } from './bucket-reader.js';
-import { CliError, EXIT } from './cli-error.js';
-import { UNTRAINED_NOTICE } from './result-format.js';
-import type { Target } from './target.js';
+import { resultKeyFor } from '../../pipeline/object-keys.js';
+import type { ResultDocument } from '../../pipeline/result-document.js';
+import { readResult } from '../results/bucket-reader.js';
+import { listKeys } from '../../pipeline/s3-operations.js';
+import { CliError, EXIT } from '../support/cli-error.js';
+import { UNTRAINED_NOTICE } from '../results/result-format.js';
+import type { Target } from '../target/target.js';
 
 /** `1 error`, `2 errors`, `0 errors`. */
 function countOf(count: number, noun: string): string {

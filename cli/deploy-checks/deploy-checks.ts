@@ -4,8 +4,8 @@ import { DescribeAvailabilityZonesCommand, DescribeInstanceTypeOfferingsCommand,
 import { GetAWSDefaultServiceQuotaCommand, GetServiceQuotaCommand, ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { GPU_AMI_PARAMETER } from '../pipeline/gpu-runtime.js';
-import { VPC_AVAILABILITY_ZONES, type PipelineParameters } from '../pipeline/deploy-parameters.js';
+import { GPU_AMI_PARAMETER } from '../../pipeline/gpu-runtime.js';
+import { VPC_AVAILABILITY_ZONES, type PipelineParameters } from '../../pipeline/deploy-parameters.js';
 
 /** One line of `doctor`: ok, a warning (cannot tell; does not block), or a failure with its fix. */
 export interface CheckResult {

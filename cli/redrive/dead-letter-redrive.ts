@@ -10,8 +10,9 @@ import {
   type Message,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { ORIGINAL_MESSAGE_ID_ATTRIBUTE } from '../pipeline/worker-environment.js';
-import { CliError } from './cli-error.js';
+import { inSqsBatches } from '../../pipeline/sqs-operations.js';
+import { ORIGINAL_MESSAGE_ID_ATTRIBUTE } from '../../pipeline/worker-environment.js';
+import { CliError } from '../support/cli-error.js';
 
 /** What a redrive did. */
 export interface RedriveReport {
@@ -126,8 +127,7 @@ async function deleteChecked(sqs: SQSClient, queueUrl: string, messages: readonl
 }
 
 async function releaseAll(sqs: SQSClient, queueUrl: string, messages: readonly Message[]): Promise<void> {
-  for (let start = 0; start < messages.length; start += 10) {
-    const chunk = messages.slice(start, start + 10);
+  for (const chunk of inSqsBatches(messages)) {
     await sqs.send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: queueUrl, Entries: chunk.map((message, i) => ({ Id: String(i), ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: 0 })) }));
   }
 }

@@ -1,8 +1,8 @@
 import { lstat, readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { Logger } from '../common/logger.js';
-import { CliError } from './cli-error.js';
-import { describeImageExtensions, hasImageExtension } from '../model/image-formats.js';
+import type { Logger } from '../../common/logger.js';
+import { CliError } from '../support/cli-error.js';
+import { describeImageExtensions, hasImageExtension } from '../../model/image-formats.js';
 
 /** An image file found on the command line or below a folder named there. */
 export interface FoundFile {

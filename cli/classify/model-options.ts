@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Option, type Command } from 'commander';
-import { DEFAULT_PREPROCESS_OPTIONS, DEVICES, type DeviceChoice, type ImageClassifierOptions, type PreprocessOptions } from '../model/index.js';
-import { integerInRange } from './option-parsers.js';
+import { DEFAULT_PREPROCESS_OPTIONS, DEVICES, type DeviceChoice, type ImageClassifierOptions, type PreprocessOptions } from '../../model/index.js';
+import { integerInRange } from '../support/option-parsers.js';
 
 /** Options shared by every command that runs the model. */
 export interface ModelCommandOptions {

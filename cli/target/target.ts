@@ -2,13 +2,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { Option, type Command } from 'commander';
-import { createS3Client, createSqsClient } from '../common/aws-clients.js';
-import { DEFAULT_KEY_LAYOUT, keyLayoutProblems, type KeyLayout } from '../pipeline/object-keys.js';
-import { DEFAULT_STACK_NAME, STACK_OUTPUT } from '../pipeline/stack-outputs.js';
-import { WORKER_ENVIRONMENT } from '../pipeline/worker-settings.js';
-import { CliError } from './cli-error.js';
-import { isLoopback } from './loopback.js';
-import { isRunning, readLocalState, type LocalServeState } from './local-state.js';
+import { createS3Client, createSqsClient } from '../../common/aws-clients.js';
+import { DEFAULT_KEY_LAYOUT, keyLayoutProblems, type KeyLayout } from '../../pipeline/object-keys.js';
+import { DEFAULT_STACK_NAME, STACK_OUTPUT } from '../../pipeline/stack-outputs.js';
+import { WORKER_ENVIRONMENT } from '../../pipeline/worker-settings.js';
+import { CliError } from '../support/cli-error.js';
+import { isLoopback } from '../support/loopback.js';
+import { isRunning, readLocalState, type LocalServeState } from '../local/local-state.js';
 
 /** Options every command that talks to a pipeline accepts. */
 export interface TargetOptions {

@@ -1,0 +1,55 @@
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { isNotFoundError } from './errors.js';
+import { normalizeEtag, type ResultDocument } from './result-document.js';
+import { parseResultDocument } from './result-schema.js';
+import { listedKey } from './s3-event.js';
+
+/**
+ * S3 reads every part of the project shares (the worker, the CLI, the gallery, the fault suite),
+ * without policy: errors other than "not found" reach the caller as the SDK threw them, and each
+ * caller decides what they mean.
+ */
+
+/** An object as a listing shows it. */
+export interface ListedObject {
+  readonly key: string;
+  readonly etag: string;
+  readonly size: number;
+  readonly lastModified?: Date;
+}
+
+/** Every object below a prefix with its ETag and size (all pages), keys byte for byte (listed URL-encoded, then decoded). */
+export async function listObjects(s3: S3Client, bucket: string, prefix: string): Promise<ListedObject[]> {
+  const objects: ListedObject[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token, EncodingType: 'url' }));
+    for (const object of page.Contents ?? []) {
+      if (object.Key) objects.push({ key: listedKey(object.Key, page.EncodingType), etag: normalizeEtag(object.ETag), size: object.Size ?? 0, ...(object.LastModified ? { lastModified: object.LastModified } : {}) });
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return objects;
+}
+
+/** Every key below a prefix (all pages), byte for byte. */
+export async function listKeys(s3: S3Client, bucket: string, prefix: string): Promise<string[]> {
+  return (await listObjects(s3, bucket, prefix)).map((object) => object.key);
+}
+
+/** An object's text and ETag, or undefined when it does not exist. */
+export async function readObjectText(s3: S3Client, bucket: string, key: string): Promise<{ text: string; etag: string } | undefined> {
+  try {
+    const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return { text: await response.Body!.transformToString(), etag: normalizeEtag(response.ETag) };
+  } catch (error) {
+    if (isNotFoundError(error)) return undefined;
+    throw error;
+  }
+}
+
+/** A stored result object read and checked: its document, or the problem that makes it no result; undefined when there is none. */
+export async function readResultObject(s3: S3Client, bucket: string, resultKey: string): Promise<{ document: ResultDocument } | { problem: string } | undefined> {
+  const object = await readObjectText(s3, bucket, resultKey);
+  return object ? parseResultDocument(object.text) : undefined;
+}
