@@ -2,7 +2,15 @@ import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import pLimit from 'p-limit';
 import { fileImageSource } from '../cli/classify/file-image-source.js';
-import { classifyImages, configureImageDecoding, decodeImage, ImageClassifier, InferenceSession, readModelFile, resolveModelPath } from '../model/index.js';
+import {
+  classifyImages,
+  configureImageDecoding,
+  decodeImage,
+  ImageClassifier,
+  InferenceSession,
+  readModelFile,
+  resolveModelPath,
+} from '../model/index.js';
 import { measureWorker, measureWorkerOutsideInference } from './worker-phases.js';
 
 /**
@@ -62,10 +70,19 @@ if (phase === 'preprocess') {
   await session.dispose();
 } else if (phase === 'classify') {
   const classifier = await ImageClassifier.load({ maxBatchSize: batchSize, device: 'cpu' });
-  for (let pass = 0; pass < WARM_UP_PASSES; pass++) for await (const _ of classifyImages(files.map((file) => fileImageSource(file)), classifier, { batchSize }));
+  for (let pass = 0; pass < WARM_UP_PASSES; pass++)
+    for await (const _ of classifyImages(
+      files.map((file) => fileImageSource(file)),
+      classifier,
+      { batchSize },
+    ));
   await measure(files.length, async () => {
     let failed = 0;
-    for await (const result of classifyImages(files.map((file) => fileImageSource(file)), classifier, { batchSize })) {
+    for await (const result of classifyImages(
+      files.map((file) => fileImageSource(file)),
+      classifier,
+      { batchSize },
+    )) {
       if (result.outcome.status !== 'ok') failed++;
     }
     if (failed > 0) throw new Error(`${failed} images failed`);

@@ -13,14 +13,22 @@ import { hostileCheckpoints } from '../test/helpers/hostile-checkpoints.js';
  */
 const folder = mkdtempSync(path.join(tmpdir(), 'alexnet-bench-checkpoints-'));
 /** Prints the process's peak RSS (KB) on stderr as it exits. */
-const REPORT_PEAK = "data:text/javascript,process.on('exit',()=>process.stderr.write('MAXRSS '+process.resourceUsage().maxRSS+'\\n'))";
+const REPORT_PEAK =
+  "data:text/javascript,process.on('exit',()=>process.stderr.write('MAXRSS '+process.resourceUsage().maxRSS+'\\n'))";
 
 function convert(file: string): { peakMb: number; seconds: number; outcome: string } {
   const started = performance.now();
-  const run = spawnSync(process.execPath, ['--import', REPORT_PEAK, cliEntry, 'model', 'convert', file, '--out', path.join(folder, 'out.onnx')], { encoding: 'utf8', env: { ...process.env, LOG_LEVEL: 'warn' } });
+  const run = spawnSync(
+    process.execPath,
+    ['--import', REPORT_PEAK, cliEntry, 'model', 'convert', file, '--out', path.join(folder, 'out.onnx')],
+    { encoding: 'utf8', env: { ...process.env, LOG_LEVEL: 'warn' } },
+  );
   const seconds = (performance.now() - started) / 1000;
   const peakKb = Number(/MAXRSS (\d+)/.exec(run.stderr)?.[1] ?? Number.NaN);
-  const outcome = run.status === 0 ? 'converted' : (/^error: (.*)$/m.exec(run.stderr)?.[1] ?? `exit ${run.status}`).replace(`${file}: `, '').slice(0, 100);
+  const outcome =
+    run.status === 0
+      ? 'converted'
+      : (/^error: (.*)$/m.exec(run.stderr)?.[1] ?? `exit ${run.status}`).replace(`${file}: `, '').slice(0, 100);
   rmSync(path.join(folder, 'out.onnx'), { force: true });
   return { peakMb: peakKb / 1024, seconds, outcome };
 }
@@ -43,9 +51,13 @@ try {
     const { peakMb, seconds, outcome } = convert(file);
     if (file === real) realPeak = peakMb;
     else worstHostile = Math.max(worstHostile, peakMb);
-    console.log(`| ${name} | ${(statSync(file).size / 1024).toFixed(0)} KB | ${peakMb.toFixed(0)} MB | ${seconds.toFixed(2)} s | ${outcome} |`);
+    console.log(
+      `| ${name} | ${(statSync(file).size / 1024).toFixed(0)} KB | ${peakMb.toFixed(0)} MB | ${seconds.toFixed(2)} s | ${outcome} |`,
+    );
   }
-  console.log(`\nthe largest peak of a hostile file is ${(worstHostile / realPeak).toFixed(2)}× the real-size checkpoint's (${worstHostile.toFixed(0)} MB vs ${realPeak.toFixed(0)} MB)`);
+  console.log(
+    `\nthe largest peak of a hostile file is ${(worstHostile / realPeak).toFixed(2)}× the real-size checkpoint's (${worstHostile.toFixed(0)} MB vs ${realPeak.toFixed(0)} MB)`,
+  );
 } finally {
   rmSync(folder, { recursive: true, force: true });
 }

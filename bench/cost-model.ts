@@ -31,12 +31,25 @@ export const REQUESTS_PER_IMAGE = {
 } as const;
 
 /** Throughput and cost per million images (compute, and S3, SQS and EventBridge requests) of a host whose CPU work outside inference sets the pace. */
-export function costPerMillion(outsideInferenceCpuMsPerImage: number): { imagesPerSecondPerVcpu: number; imagesPerSecond: number; onDemand: number; spot: number; requests: number; resultPutShare: number } {
+export function costPerMillion(outsideInferenceCpuMsPerImage: number): {
+  imagesPerSecondPerVcpu: number;
+  imagesPerSecond: number;
+  onDemand: number;
+  spot: number;
+  requests: number;
+  resultPutShare: number;
+} {
   const imagesPerSecondPerVcpu = 1000 / outsideInferenceCpuMsPerImage;
   const imagesPerSecond = imagesPerSecondPerVcpu * LIST_PRICES.vcpus;
   const hoursPerMillion = 1_000_000 / imagesPerSecond / 3600;
-  const s3 = REQUESTS_PER_IMAGE.s3Put * LIST_PRICES.s3PutPer1000 + REQUESTS_PER_IMAGE.s3Get * LIST_PRICES.s3GetPer1000 + REQUESTS_PER_IMAGE.s3List * LIST_PRICES.s3ListPer1000;
-  const requests = s3 * 1000 + REQUESTS_PER_IMAGE.sqs * LIST_PRICES.sqsPerMillionRequests + REQUESTS_PER_IMAGE.events * LIST_PRICES.eventsPerMillion;
+  const s3 =
+    REQUESTS_PER_IMAGE.s3Put * LIST_PRICES.s3PutPer1000 +
+    REQUESTS_PER_IMAGE.s3Get * LIST_PRICES.s3GetPer1000 +
+    REQUESTS_PER_IMAGE.s3List * LIST_PRICES.s3ListPer1000;
+  const requests =
+    s3 * 1000 +
+    REQUESTS_PER_IMAGE.sqs * LIST_PRICES.sqsPerMillionRequests +
+    REQUESTS_PER_IMAGE.events * LIST_PRICES.eventsPerMillion;
   return {
     imagesPerSecondPerVcpu,
     imagesPerSecond,

@@ -34,18 +34,35 @@ const LABELS = ['tabby', 'tiger cat', 'Egyptian cat', 'beagle', 'golden retrieve
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 async function tinyJpeg(seed: number): Promise<Buffer> {
-  return sharp({ create: { width: 96, height: 64, channels: 3, background: { r: (seed * 37) % 256, g: (seed * 91) % 256, b: (seed * 13) % 256 } } }).jpeg().toBuffer();
+  return sharp({
+    create: {
+      width: 96,
+      height: 64,
+      channels: 3,
+      background: { r: (seed * 37) % 256, g: (seed * 91) % 256, b: (seed * 13) % 256 },
+    },
+  })
+    .jpeg()
+    .toBuffer();
 }
 
 /** Uploads `count` images below `folder` and, for each, a result that names the upload's ETag. */
-async function storeImagesWithResults(s3: S3Client, bucket: string, folder: string, count: number, withResults = true): Promise<string[]> {
+async function storeImagesWithResults(
+  s3: S3Client,
+  bucket: string,
+  folder: string,
+  count: number,
+  withResults = true,
+): Promise<string[]> {
   const limit = pLimit(32);
   const image = await tinyJpeg(count);
   return Promise.all(
     Array.from({ length: count }, (_, i) =>
       limit(async () => {
         const key = `${DEFAULT_KEY_LAYOUT.uploadsPrefix}${folder}${String(i).padStart(5, '0')}.jpg`;
-        const stored = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: image, ContentType: 'image/jpeg' }));
+        const stored = await s3.send(
+          new PutObjectCommand({ Bucket: bucket, Key: key, Body: image, ContentType: 'image/jpeg' }),
+        );
         if (withResults) await storeResult(s3, bucket, key, normalizeEtag(stored.ETag), i);
         return key;
       }),
@@ -54,18 +71,41 @@ async function storeImagesWithResults(s3: S3Client, bucket: string, folder: stri
 }
 
 async function storeResult(s3: S3Client, bucket: string, key: string, etag: string, i: number): Promise<void> {
-  const labels = [0, 1, 2, 3, 4].map((rank) => ({ index: 281 + rank, label: LABELS[(i + rank) % LABELS.length]!, score: 0.5 / (rank + 1) }));
+  const labels = [0, 1, 2, 3, 4].map((rank) => ({
+    index: 281 + rank,
+    label: LABELS[(i + rank) % LABELS.length]!,
+    score: 0.5 / (rank + 1),
+  }));
   const document = buildResult(
     { source: { bucket, key, etag, size: 1000 } },
-    { outcome: { status: 'ok', labels }, model: { sha256: '0'.repeat(64), weights: 'bench', pretrained: true }, fingerprint: 'f'.repeat(32), device: 'cpu', timings: { preprocessMs: 5, inferenceMs: 20, batchSize: 32 }, processedAt: new Date() },
+    {
+      outcome: { status: 'ok', labels },
+      model: { sha256: '0'.repeat(64), weights: 'bench', pretrained: true },
+      fingerprint: 'f'.repeat(32),
+      device: 'cpu',
+      timings: { preprocessMs: 5, inferenceMs: 20, batchSize: 32 },
+      processedAt: new Date(),
+    },
   );
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: resultKeyFor(key, DEFAULT_KEY_LAYOUT), Body: JSON.stringify(document), ContentType: 'application/json' }));
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: resultKeyFor(key, DEFAULT_KEY_LAYOUT),
+      Body: JSON.stringify(document),
+      ContentType: 'application/json',
+    }),
+  );
 }
 
 /** Starts `alexnet-pipeline gallery` and resolves with its URL and the time it took to print it. */
-async function startGallery(env: NodeJS.ProcessEnv, extra: string[]): Promise<{ child: ChildProcess; url: string; started: number; printedMs: number }> {
+async function startGallery(
+  env: NodeJS.ProcessEnv,
+  extra: string[],
+): Promise<{ child: ChildProcess; url: string; started: number; printedMs: number }> {
   const started = performance.now();
-  const child = endWithThisProcess(spawn(process.execPath, [cliEntry, 'gallery', ...extra], { env, stdio: ['ignore', 'pipe', 'inherit'] }));
+  const child = endWithThisProcess(
+    spawn(process.execPath, [cliEntry, 'gallery', ...extra], { env, stdio: ['ignore', 'pipe', 'inherit'] }),
+  );
   let output = '';
   child.stdout!.setEncoding('utf8');
   const url = await new Promise<string>((resolve, reject) => {
@@ -85,12 +125,21 @@ async function stop(child: ChildProcess): Promise<void> {
 }
 
 /** From the command's start: the first ok card drawn, and every card in the grid (filters then see them all). */
-async function timeToUsable(page: Page, url: string, started: number, expected: number): Promise<{ firstCardMs: number; allMs: number; pageLoadedMs: number }> {
+async function timeToUsable(
+  page: Page,
+  url: string,
+  started: number,
+  expected: number,
+): Promise<{ firstCardMs: number; allMs: number; pageLoadedMs: number }> {
   await page.goto(url);
   const pageLoadedMs = performance.now() - started;
   await page.waitForSelector('.card[data-status="ok"]', { timeout: 120_000 });
   const firstCardMs = performance.now() - started;
-  await page.waitForFunction((count) => document.querySelector('#shown')?.textContent === `${count} of ${count} shown`, expected, { timeout: 120_000, polling: 50 });
+  await page.waitForFunction(
+    (count) => document.querySelector('#shown')?.textContent === `${count} of ${count} shown`,
+    expected,
+    { timeout: 120_000, polling: 50 },
+  );
   return { firstCardMs, allMs: performance.now() - started, pageLoadedMs };
 }
 
@@ -102,7 +151,11 @@ declare function requestAnimationFrame(callback: (time: number) => void): number
  * Scrolls the grid from the top by `stride` px a frame (the whole way in `frames` frames when
  * `stride` is 'all'); frame times and the most cards the document held.
  */
-function scrollFrames(page: Page, frames: number, stride: number | 'all'): Promise<{ frames: number[]; maxCards: number; height: number; strideUsed: number }> {
+function scrollFrames(
+  page: Page,
+  frames: number,
+  stride: number | 'all',
+): Promise<{ frames: number[]; maxCards: number; height: number; strideUsed: number }> {
   return page.evaluate(
     ([count, wanted]) =>
       new Promise((resolve) => {
@@ -117,7 +170,8 @@ function scrollFrames(page: Page, frames: number, stride: number | 'all'): Promi
           if (last) times.push(time - last);
           last = time;
           maxCards = Math.max(maxCards, grid.querySelectorAll('.card').length);
-          if (done++ >= (count as number)) return resolve({ frames: times, maxCards, height: grid.scrollHeight, strideUsed: step });
+          if (done++ >= (count as number))
+            return resolve({ frames: times, maxCards, height: grid.scrollHeight, strideUsed: step });
           grid.scrollTop = Math.round(done * step);
           requestAnimationFrame(frame);
         };
@@ -152,17 +206,27 @@ function percentile(values: number[], p: number): number {
 }
 
 if (!existsSync(CHROMIUM)) {
-  console.error(`npm run bench:gallery needs Chromium: no ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
+  console.error(
+    `npm run bench:gallery needs Chromium: no ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`,
+  );
   process.exit(1);
 }
 const folder = await mkdtemp(path.join(tmpdir(), 'alexnet-gallery-bench-'));
 const env = { ...process.env, ALEXNET_LOCAL_STATE_FILE: path.join(folder, 'state.json'), LOG_LEVEL: 'warn' };
 const serve = await startLocalServe(['--no-worker'], env);
-const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+const browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  headless: true,
+  args: ['--no-sandbox', '--disable-dev-shm-usage'],
+});
 try {
   const e = serve.environment;
   const galleryEnv = { ...env, ...e, LOG_LEVEL: process.env.BENCH_GALLERY_LOG_LEVEL ?? 'warn' };
-  const s3 = createS3Client({ endpoint: e.AWS_ENDPOINT_URL!, region: e.AWS_REGION!, credentials: { accessKeyId: e.AWS_ACCESS_KEY_ID!, secretAccessKey: e.AWS_SECRET_ACCESS_KEY! } });
+  const s3 = createS3Client({
+    endpoint: e.AWS_ENDPOINT_URL!,
+    region: e.AWS_REGION!,
+    credentials: { accessKeyId: e.AWS_ACCESS_KEY_ID!, secretAccessKey: e.AWS_SECRET_ACCESS_KEY! },
+  });
   console.log(`Chromium ${browser.version()}, Node ${process.version}; viewport 1280×900`);
 
   let putStarted = performance.now();
@@ -172,7 +236,9 @@ try {
   let page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   let gallery = await startGallery(galleryEnv, ['--prefix', 'a/']);
   const small = await timeToUsable(page, gallery.url, gallery.started, SMALL);
-  console.log(`${SMALL} results: URL printed after ${seconds(gallery.printedMs)}; page loaded after ${seconds(small.pageLoadedMs)}; first card drawn after ${seconds(small.firstCardMs)}; all ${SMALL} in the grid (filterable) after ${seconds(small.allMs)} (goal ≤ 2 s usable: ${small.firstCardMs <= 2000 ? 'met' : 'NOT met'})`);
+  console.log(
+    `${SMALL} results: URL printed after ${seconds(gallery.printedMs)}; page loaded after ${seconds(small.pageLoadedMs)}; first card drawn after ${seconds(small.firstCardMs)}; all ${SMALL} in the grid (filterable) after ${seconds(small.allMs)} (goal ≤ 2 s usable: ${small.firstCardMs <= 2000 ? 'met' : 'NOT met'})`,
+  );
   await page.close();
   await stop(gallery.child);
 
@@ -182,10 +248,18 @@ try {
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   gallery = await startGallery(galleryEnv, []);
   const large = await timeToUsable(page, gallery.url, gallery.started, LARGE);
-  console.log(`${LARGE} results: first card drawn after ${seconds(large.firstCardMs)}; all ${LARGE} in the grid after ${seconds(large.allMs)}`);
+  console.log(
+    `${LARGE} results: first card drawn after ${seconds(large.firstCardMs)}; all ${LARGE} in the grid after ${seconds(large.allMs)}`,
+  );
   const idle = await idleFrames(page, 120);
-  console.log(`idle page for comparison: frame time median ${percentile(idle, 50).toFixed(1)} ms, p95 ${percentile(idle, 95).toFixed(1)} ms`);
-  for (const [label, stride] of [['a steady scroll, 200 px a frame (12,000 px/s)', 200], ['a fast fling, 800 px a frame (48,000 px/s)', 800], [`all ${LARGE} cards in 240 frames (4 s)`, 'all']] as const) {
+  console.log(
+    `idle page for comparison: frame time median ${percentile(idle, 50).toFixed(1)} ms, p95 ${percentile(idle, 95).toFixed(1)} ms`,
+  );
+  for (const [label, stride] of [
+    ['a steady scroll, 200 px a frame (12,000 px/s)', 200],
+    ['a fast fling, 800 px a frame (48,000 px/s)', 800],
+    [`all ${LARGE} cards in 240 frames (4 s)`, 'all'],
+  ] as const) {
     const scroll = await scrollFrames(page, 240, stride);
     console.log(
       `scrolling the ${LARGE}-card grid (${(scroll.height / 1000).toFixed(0)} k px), ${label}: frame time median ${percentile(scroll.frames, 50).toFixed(1)} ms, p95 ${percentile(scroll.frames, 95).toFixed(1)} ms, max ${Math.max(...scroll.frames).toFixed(1)} ms (${Math.round(scroll.strideUsed)} px a frame); at most ${scroll.maxCards} card elements in the document`,
@@ -201,7 +275,11 @@ try {
   await page.locator('#filter-text').fill('live-');
   for (let i = 0; i < LIVE; i += 1) {
     const name = `live-${i}.jpg`;
-    const response = await fetch(`${origin}/api/upload?folder=&name=${name}`, { method: 'PUT', body: image, headers: { authorization: `Bearer ${token}`, 'content-type': 'image/jpeg' } });
+    const response = await fetch(`${origin}/api/upload?folder=&name=${name}`, {
+      method: 'PUT',
+      body: image,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'image/jpeg' },
+    });
     if (response.status !== 201) throw new Error(`upload refused: ${await response.text()}`);
     const key = `uploads/${name}`;
     await page.waitForSelector(`.card[data-key="${key}"][data-status="pending"]`, { timeout: 10_000 });
@@ -211,7 +289,9 @@ try {
     await page.waitForSelector(`.card[data-key="${key}"][data-status="ok"]`, { timeout: 30_000 });
     latencies.push(performance.now() - written);
   }
-  const summary = (await (await fetch(`${origin}/api/summary`, { headers: { authorization: `Bearer ${token}` } })).json()) as { listings: number };
+  const summary = (await (
+    await fetch(`${origin}/api/summary`, { headers: { authorization: `Bearer ${token}` } })
+  ).json()) as { listings: number };
   console.log(
     `live: ${LIVE} results written while the page was open reached their cards after ${latencies.map((ms) => seconds(ms)).join(', ')} (max ${seconds(Math.max(...latencies))}; goal ≤ 2 s: ${Math.max(...latencies) <= 2000 ? 'met' : 'NOT met'}); the ${LARGE}-image folder was listed ${summary.listings} times in ${seconds(performance.now() - gallery.started)}`,
   );

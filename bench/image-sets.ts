@@ -32,7 +32,10 @@ export async function phoneSizedPhotos(sourceFolder: string, targetFolder: strin
   await mkdir(targetFolder, { recursive: true });
   const files: string[] = [];
   for (let i = 0; i < count; i++) {
-    const upright = await sharp(path.join(sourceFolder, sources[i % sources.length]!)).rotate().png().toBuffer();
+    const upright = await sharp(path.join(sourceFolder, sources[i % sources.length]!))
+      .rotate()
+      .png()
+      .toBuffer();
     const { width = 0, height = 0 } = await sharp(upright).metadata();
     const inset = i % 7;
     const file = path.join(targetFolder, `${String(i).padStart(4, '0')}-phone.jpg`);

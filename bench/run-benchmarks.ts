@@ -34,7 +34,11 @@ const END_TO_END_IMAGES = Number(process.env.BENCH_IMAGES ?? 1024);
 const PHONE_IMAGES = Number(process.env.BENCH_PHONE_IMAGES ?? 640);
 
 export function runPhase(phase: string, batchSize: number, files: readonly string[]): PhaseFigures {
-  const run = spawnSync(process.execPath, [phaseScript, phase, String(batchSize), ...files], { encoding: 'utf8', maxBuffer: 1 << 24, env: { ...process.env, LOG_LEVEL: 'warn' } });
+  const run = spawnSync(process.execPath, [phaseScript, phase, String(batchSize), ...files], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 24,
+    env: { ...process.env, LOG_LEVEL: 'warn' },
+  });
   if (run.status !== 0) throw new Error(`phase ${phase} failed: ${run.stderr}`);
   return JSON.parse(run.stdout.trim().split('\n').at(-1)!) as PhaseFigures;
 }
@@ -70,8 +74,12 @@ function compareWorkerWithClassify(set: ImageSet, firstClassify: PhaseFigures): 
     extraCpu.push(worker.cpuMsPerImage - classify.cpuMsPerImage);
   }
   const ratio = median(ratios);
-  console.log(`worker / classify per pair: ${ratios.map((r) => r.toFixed(2)).join(', ')}; ${medianWithSpread(ratios, 2)} (target ≥ 0.8: ${ratio >= 0.8 ? 'met' : 'NOT met'})`);
-  console.log(`extra CPU per image (worker − classify) per pair: ${extraCpu.map((e) => e.toFixed(1)).join(', ')} ms; ${medianWithSpread(extraCpu, 1)} ms (target ≤ 8: ${median(extraCpu) <= 8 ? 'met' : 'NOT met'})`);
+  console.log(
+    `worker / classify per pair: ${ratios.map((r) => r.toFixed(2)).join(', ')}; ${medianWithSpread(ratios, 2)} (target ≥ 0.8: ${ratio >= 0.8 ? 'met' : 'NOT met'})`,
+  );
+  console.log(
+    `extra CPU per image (worker − classify) per pair: ${extraCpu.map((e) => e.toFixed(1)).join(', ')} ms; ${medianWithSpread(extraCpu, 1)} ms (target ≤ 8: ${median(extraCpu) <= 8 ? 'met' : 'NOT met'})`,
+  );
 }
 
 /** The worker's CPU per image outside inference, and what it means for a GPU host's throughput and cost. */
@@ -101,7 +109,11 @@ async function main(): Promise<void> {
     const small = await repeatedFixtures(fixtures, path.join(workFolder, 'fixtures'), END_TO_END_IMAGES);
     const distinctPhotos = await phoneSizedPhotos(fixtures, path.join(workFolder, 'phone'), 64);
     // Each photo ten times: phases of about ten seconds, as for the small images.
-    const phone: ImageSet = { ...distinctPhotos, name: `phone photos ×${PHONE_IMAGES} (64 distinct, 4032×3024 JPEG)`, files: Array.from({ length: PHONE_IMAGES }, (_, i) => distinctPhotos.files[i % distinctPhotos.files.length]!) };
+    const phone: ImageSet = {
+      ...distinctPhotos,
+      name: `phone photos ×${PHONE_IMAGES} (64 distinct, 4032×3024 JPEG)`,
+      files: Array.from({ length: PHONE_IMAGES }, (_, i) => distinctPhotos.files[i % distinctPhotos.files.length]!),
+    };
     for (const set of [small, phone]) {
       console.log(`\n# ${set.name}`);
       const preprocess = runPhase('preprocess', 32, set.files);
@@ -110,11 +122,15 @@ async function main(): Promise<void> {
       console.log(formatFigures('classify end to end (batch 32)', classify));
       const bound = 1 / (1 / preprocess.imagesPerSecond + 1 / inference[32]!.imagesPerSecond);
       const ratio = classify.imagesPerSecond / bound;
-      console.log(`combined bound 1/(1/decode + 1/inference) = ${bound.toFixed(1)} img/s; classify / bound = ${ratio.toFixed(2)} (target ≥ 0.85: ${ratio >= 0.85 ? 'met' : 'NOT met'})`);
+      console.log(
+        `combined bound 1/(1/decode + 1/inference) = ${bound.toFixed(1)} img/s; classify / bound = ${ratio.toFixed(2)} (target ≥ 0.85: ${ratio >= 0.85 ? 'met' : 'NOT met'})`,
+      );
       if (set === small) compareWorkerWithClassify(set, classify);
     }
 
-    console.log('\n# cost per image: the worker with inference excluded (a stand-in classifier that normalises each batch), the emulator in its own process');
+    console.log(
+      '\n# cost per image: the worker with inference excluded (a stand-in classifier that normalises each batch), the emulator in its own process',
+    );
     const smallTwice = [...small.files, ...small.files];
     reportOutsideInference(`small images ×${smallTwice.length}`, smallTwice, 4);
     reportOutsideInference(`12-MP photos ×${phone.files.length}`, phone.files, 12);

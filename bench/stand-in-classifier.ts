@@ -14,7 +14,11 @@ export class StandInClassifier implements BatchClassifier {
 
   constructor(readonly maxBatchSize: number) {
     const names = imagenetClassNames();
-    this.labels = [281, 282, 285, 287, 283].map((index, rank) => ({ index, label: names[index]!, score: 0.5 / (rank + 1) }));
+    this.labels = [281, 282, 285, 287, 283].map((index, rank) => ({
+      index,
+      label: names[index]!,
+      score: 0.5 / (rank + 1),
+    }));
   }
 
   async classifyBatch(images: readonly Uint8Array[]): Promise<LabelScore[][]> {

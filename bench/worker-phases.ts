@@ -31,13 +31,24 @@ interface Emulator {
  * every file uploaded (its notification queued), then timed from a new worker's start until every
  * result is stored. The emulator's CPU counts with the worker's, as both run here.
  */
-export async function measureWorker(files: readonly string[], maxBatch: number, warmUpPasses: number, measure: Measure): Promise<void> {
+export async function measureWorker(
+  files: readonly string[],
+  maxBatch: number,
+  warmUpPasses: number,
+  measure: Measure,
+): Promise<void> {
   const aws = await LocalAws.start();
   const emulator: Emulator = {
     bucket: aws.bucket,
     s3: createS3Client(aws.clientOptions()),
     notificationsDelivered: () => aws.notificationsDelivered(),
-    startWorker: (classifier, batch) => startInProcessWorker({ aws, classifier, logger: silentLogger, settings: { maxBatch: batch, receiveWaitSeconds: 1 } }),
+    startWorker: (classifier, batch) =>
+      startInProcessWorker({
+        aws,
+        classifier,
+        logger: silentLogger,
+        settings: { maxBatch: batch, receiveWaitSeconds: 1 },
+      }),
     stop: () => aws.stop(),
   };
   const classifier = await ImageClassifier.load({ maxBatchSize: maxBatch, device: 'cpu' });
@@ -51,10 +62,21 @@ export async function measureWorker(files: readonly string[], maxBatch: number, 
  * against `local --serve --no-worker` in its own process, so that this process's CPU time is the
  * worker's alone — downloads, decoding, normalisation, SDK calls, JSON — as on a GPU host.
  */
-export async function measureWorkerOutsideInference(files: readonly string[], maxBatch: number, warmUpPasses: number, measure: Measure): Promise<void> {
-  const serve = await startLocalServe(['--no-worker'], { ALEXNET_LOCAL_STATE_FILE: path.join(path.dirname(files[0]!), '..', `state-${process.pid}.json`) });
+export async function measureWorkerOutsideInference(
+  files: readonly string[],
+  maxBatch: number,
+  warmUpPasses: number,
+  measure: Measure,
+): Promise<void> {
+  const serve = await startLocalServe(['--no-worker'], {
+    ALEXNET_LOCAL_STATE_FILE: path.join(path.dirname(files[0]!), '..', `state-${process.pid}.json`),
+  });
   const env = serve.environment;
-  const aws = { endpoint: env.AWS_ENDPOINT_URL!, region: env.AWS_REGION!, credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID!, secretAccessKey: env.AWS_SECRET_ACCESS_KEY! } };
+  const aws = {
+    endpoint: env.AWS_ENDPOINT_URL!,
+    region: env.AWS_REGION!,
+    credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID!, secretAccessKey: env.AWS_SECRET_ACCESS_KEY! },
+  };
   const emulator: Emulator = {
     bucket: env.BUCKET_NAME!,
     s3: createS3Client(aws),
@@ -62,7 +84,12 @@ export async function measureWorkerOutsideInference(files: readonly string[], ma
     // short pause lets the last ones land.
     notificationsDelivered: () => sleep(500),
     startWorker: (classifier, batch) =>
-      startInProcessWorker({ aws: { clientOptions: (overrides = {}) => ({ ...aws, ...overrides }), environment: () => ({ ...env }) }, classifier, logger: silentLogger, settings: { maxBatch: batch, receiveWaitSeconds: 1 } }),
+      startInProcessWorker({
+        aws: { clientOptions: (overrides = {}) => ({ ...aws, ...overrides }), environment: () => ({ ...env }) },
+        classifier,
+        logger: silentLogger,
+        settings: { maxBatch: batch, receiveWaitSeconds: 1 },
+      }),
     stop: async () => void (await serve.stop()),
   };
   await runWorkerPasses(emulator, files, new StandInClassifier(maxBatch), maxBatch, warmUpPasses, measure);
@@ -74,18 +101,40 @@ export async function measureWorkerOutsideInference(files: readonly string[], ma
  * keys again, so the emulator's memory stays flat; a pass that finds a duplicate or an error
  * fails the bench.
  */
-async function runWorkerPasses(emulator: Emulator, files: readonly string[], classifier: BatchClassifier, maxBatch: number, warmUpPasses: number, measure: Measure): Promise<void> {
+async function runWorkerPasses(
+  emulator: Emulator,
+  files: readonly string[],
+  classifier: BatchClassifier,
+  maxBatch: number,
+  warmUpPasses: number,
+  measure: Measure,
+): Promise<void> {
   const limit = pLimit(8);
   const layout = DEFAULT_KEY_LAYOUT;
   const deleteResults = async () => {
     const keys = await listKeys(emulator.s3, emulator.bucket, layout.resultsPrefix);
     for (let i = 0; i < keys.length; i += 1000) {
-      await emulator.s3.send(new DeleteObjectsCommand({ Bucket: emulator.bucket, Delete: { Objects: keys.slice(i, i + 1000).map((Key) => ({ Key })) } }));
+      await emulator.s3.send(
+        new DeleteObjectsCommand({
+          Bucket: emulator.bucket,
+          Delete: { Objects: keys.slice(i, i + 1000).map((Key) => ({ Key })) },
+        }),
+      );
     }
   };
   const uploadAll = async () => {
     await Promise.all(
-      files.map((file, i) => limit(async () => emulator.s3.send(new PutObjectCommand({ Bucket: emulator.bucket, Key: `${layout.uploadsPrefix}bench/${i}-${path.basename(file)}`, Body: await readFile(file) })))),
+      files.map((file, i) =>
+        limit(async () =>
+          emulator.s3.send(
+            new PutObjectCommand({
+              Bucket: emulator.bucket,
+              Key: `${layout.uploadsPrefix}bench/${i}-${path.basename(file)}`,
+              Body: await readFile(file),
+            }),
+          ),
+        ),
+      ),
     );
     await emulator.notificationsDelivered();
   };
@@ -102,8 +151,12 @@ async function runWorkerPasses(emulator: Emulator, files: readonly string[], cla
     else await work();
     await worker!.stop();
     const { stats } = worker!.consumer;
-    if (stats.errorResults > 0 || stats.duplicates > 0) throw new Error(`${stats.errorResults} images failed, ${stats.duplicates} not recomputed`);
-    if (timed) process.stderr.write(`worker batches: ${stats.batches} (mean size ${(files.length / stats.batches).toFixed(1)})\n`);
+    if (stats.errorResults > 0 || stats.duplicates > 0)
+      throw new Error(`${stats.errorResults} images failed, ${stats.duplicates} not recomputed`);
+    if (timed)
+      process.stderr.write(
+        `worker batches: ${stats.batches} (mean size ${(files.length / stats.batches).toFixed(1)})\n`,
+      );
   };
   for (let pass = 0; pass < warmUpPasses; pass++) await runPass(false);
   await runPass(true);

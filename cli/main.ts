@@ -61,7 +61,10 @@ for (const command of await Promise.all(wanted.map((name) => COMMANDS[name]!(log
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  const message = error instanceof PipelineError ? error.message : `unexpected failure: ${(error as Error)?.message ?? String(error)} (LOG_LEVEL=debug shows the details)`;
+  const message =
+    error instanceof PipelineError
+      ? error.message
+      : `unexpected failure: ${(error as Error)?.message ?? String(error)} (LOG_LEVEL=debug shows the details)`;
   process.stderr.write(`error: ${visibleText(message)}\n`);
   logger.debug({ err: error }, 'failure details');
   process.exitCode = error instanceof CliError ? error.exitCode : EXIT.error;

@@ -77,7 +77,12 @@ export function createS3Client(options: AwsClientOptions = {}): S3Client {
     // handler shares one context between concurrent calls, and concurrent GETs to two buckets were
     // measured to read each other's objects (SDK 3.1175). Left at the default (off), as for SQS.
     ...(endpoint
-      ? { endpoint, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' }
+      ? {
+          endpoint,
+          forcePathStyle: true,
+          requestChecksumCalculation: 'WHEN_REQUIRED',
+          responseChecksumValidation: 'WHEN_REQUIRED',
+        }
       : {}),
   });
 }
@@ -90,4 +95,3 @@ export function createSqsClient(options: AwsClientOptions = {}): SQSClient {
     ...(endpoint ? { endpoint, useQueueUrlAsEndpoint: false } : {}),
   });
 }
-

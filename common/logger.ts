@@ -32,5 +32,7 @@ export const silentLogger: Logger = pino({ level: 'silent' });
  */
 export function logProcessWarnings(logger: Logger): void {
   process.removeAllListeners('warning');
-  process.on('warning', (warning) => logger.warn({ warning: warning.name, detail: warning.message.replace(/\s*\n\s*/g, ' ') }, 'Node.js warning'));
+  process.on('warning', (warning) =>
+    logger.warn({ warning: warning.name, detail: warning.message.replace(/\s*\n\s*/g, ' ') }, 'Node.js warning'),
+  );
 }

@@ -15,7 +15,12 @@ export interface FaultRates {
 }
 
 /** No faults: the proxy only counts. */
-export const NO_FAULTS: FaultRates = { serviceUnavailable: 0, resetBeforeUpstream: 0, resetAfterUpstream: 0, maxLatencyMs: 0 };
+export const NO_FAULTS: FaultRates = {
+  serviceUnavailable: 0,
+  resetBeforeUpstream: 0,
+  resetAfterUpstream: 0,
+  maxLatencyMs: 0,
+};
 
 /** What the proxy saw and did. */
 export interface ProxyCounts {
@@ -34,7 +39,13 @@ export interface ProxyCounts {
  * (the Host header too, so signatures still verify) and counts result writes per key.
  */
 export class FaultProxy {
-  readonly counts: ProxyCounts = { requests: 0, serviceUnavailable: 0, resetsBeforeUpstream: 0, resetsAfterUpstream: 0, resultWrites: new Map() };
+  readonly counts: ProxyCounts = {
+    requests: 0,
+    serviceUnavailable: 0,
+    resetsBeforeUpstream: 0,
+    resetsAfterUpstream: 0,
+    resultWrites: new Map(),
+  };
 
   private constructor(
     private readonly server: Server,
@@ -42,11 +53,19 @@ export class FaultProxy {
   ) {}
 
   /** Starts the proxy on 127.0.0.1 in front of `upstream` (an http://127.0.0.1:port endpoint). */
-  static async start(upstream: string, rates: FaultRates, random: () => number = Math.random, resultsPrefix = 'results/'): Promise<FaultProxy> {
+  static async start(
+    upstream: string,
+    rates: FaultRates,
+    random: () => number = Math.random,
+    resultsPrefix = 'results/',
+  ): Promise<FaultProxy> {
     const target = new URL(upstream);
-    if (!['127.0.0.1', 'localhost', '[::1]'].includes(target.hostname)) throw new Error(`the fault proxy only forwards to loopback, not ${upstream}`);
+    if (!['127.0.0.1', 'localhost', '[::1]'].includes(target.hostname))
+      throw new Error(`the fault proxy only forwards to loopback, not ${upstream}`);
     let proxy!: FaultProxy;
-    const server = createServer((incoming, outgoing) => void proxy.handle(incoming, outgoing, target, rates, random, resultsPrefix));
+    const server = createServer(
+      (incoming, outgoing) => void proxy.handle(incoming, outgoing, target, rates, random, resultsPrefix),
+    );
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     proxy = new FaultProxy(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
     return proxy;
@@ -62,7 +81,34 @@ export class FaultProxy {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  private async handle(incoming: IncomingMessage, outgoing: ServerResponse, target: URL, rates: FaultRates, random: () => number, resultsPrefix: string): Promise<void> {
+  /** Passes an upstream answer back, or loses it (the connection reset after S3 or SQS acted). */
+  private async relay(
+    response: IncomingMessage,
+    incoming: IncomingMessage,
+    outgoing: ServerResponse,
+    resultsPrefix: string,
+    loseResponse: boolean,
+  ): Promise<void> {
+    const answer = await readAll(response);
+    const resultKey = resultKeyOf(incoming, resultsPrefix);
+    if (resultKey && response.statusCode !== undefined && response.statusCode < 300)
+      this.counts.resultWrites.set(resultKey, (this.counts.resultWrites.get(resultKey) ?? 0) + 1);
+    if (loseResponse) {
+      this.counts.resetsAfterUpstream++;
+      incoming.socket.destroy();
+      return;
+    }
+    outgoing.writeHead(response.statusCode ?? 502, response.headers).end(answer);
+  }
+
+  private async handle(
+    incoming: IncomingMessage,
+    outgoing: ServerResponse,
+    target: URL,
+    rates: FaultRates,
+    random: () => number,
+    resultsPrefix: string,
+  ): Promise<void> {
     this.counts.requests++;
     const body = await readAll(incoming);
     if (rates.maxLatencyMs > 0) await sleep(random() * rates.maxLatencyMs);
@@ -78,19 +124,21 @@ export class FaultProxy {
       return;
     }
     const loseResponse = roll < rates.serviceUnavailable + rates.resetBeforeUpstream + rates.resetAfterUpstream;
-    const upstream = forward({ hostname: target.hostname, port: target.port, method: incoming.method, path: incoming.url, headers: incoming.headers });
-    upstream.on('error', () => incoming.socket.destroy());
-    upstream.on('response', async (response) => {
-      const answer = await readAll(response);
-      const resultKey = resultKeyOf(incoming, resultsPrefix);
-      if (resultKey && response.statusCode !== undefined && response.statusCode < 300) this.counts.resultWrites.set(resultKey, (this.counts.resultWrites.get(resultKey) ?? 0) + 1);
-      if (loseResponse) {
-        this.counts.resetsAfterUpstream++;
-        incoming.socket.destroy();
-        return;
-      }
-      outgoing.writeHead(response.statusCode ?? 502, response.headers).end(answer);
+    const upstream = forward({
+      hostname: target.hostname,
+      port: target.port,
+      method: incoming.method,
+      path: incoming.url,
+      headers: incoming.headers,
     });
+    upstream.on('error', () => incoming.socket.destroy());
+    upstream.on(
+      'response',
+      (response) =>
+        void this.relay(response, incoming, outgoing, resultsPrefix, loseResponse).catch(() =>
+          incoming.socket.destroy(),
+        ),
+    );
     upstream.end(body);
   }
 }
@@ -107,9 +155,20 @@ function readAll(stream: IncomingMessage): Promise<Buffer> {
 /** A 503 in the protocol the client speaks: SQS's JSON protocol, or S3's XML. */
 function answerUnavailable(incoming: IncomingMessage, outgoing: ServerResponse): void {
   if (incoming.headers['x-amz-target']) {
-    outgoing.writeHead(503, { 'content-type': 'application/x-amz-json-1.0' }).end(JSON.stringify({ __type: 'com.amazonaws.sqs#ServiceUnavailable', message: 'fault injected by the fault proxy' }));
+    outgoing
+      .writeHead(503, { 'content-type': 'application/x-amz-json-1.0' })
+      .end(
+        JSON.stringify({
+          __type: 'com.amazonaws.sqs#ServiceUnavailable',
+          message: 'fault injected by the fault proxy',
+        }),
+      );
   } else {
-    outgoing.writeHead(503, { 'content-type': 'application/xml' }).end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>ServiceUnavailable</Code><Message>fault injected by the fault proxy</Message></Error>');
+    outgoing
+      .writeHead(503, { 'content-type': 'application/xml' })
+      .end(
+        '<?xml version="1.0" encoding="UTF-8"?><Error><Code>ServiceUnavailable</Code><Message>fault injected by the fault proxy</Message></Error>',
+      );
   }
 }
 

@@ -53,7 +53,13 @@ export interface FaultReport {
   readonly deadLettered: number;
   /** Result writes beyond one per image (a redelivery computed again, or a write retried after a lost response). */
   readonly extraResultWrites: number;
-  readonly faults: { readonly serviceUnavailable: number; readonly resetsBeforeUpstream: number; readonly resetsAfterUpstream: number; readonly kills: number; readonly workerExits: readonly number[] };
+  readonly faults: {
+    readonly serviceUnavailable: number;
+    readonly resetsBeforeUpstream: number;
+    readonly resetsAfterUpstream: number;
+    readonly kills: number;
+    readonly workerExits: readonly number[];
+  };
   /** Peak RSS of the middle and the last third of the run, MB. */
   readonly rss?: { readonly middlePeakMb: number; readonly lastPeakMb: number; readonly growth: number };
 }
@@ -71,8 +77,16 @@ export async function runFaultScenario(scenario: FaultScenario): Promise<FaultRe
   const folder = await mkdtemp(path.join(tmpdir(), 'alexnet-faults-'));
   const serve = await startLocalServe(['--no-worker'], { ALEXNET_LOCAL_STATE_FILE: path.join(folder, 'state.json') });
   const env = serve.environment;
-  const proxy = await FaultProxy.start(env.AWS_ENDPOINT_URL!, scenario.faults ?? NO_FAULTS, seededRandom(scenario.seed ?? 1));
-  const clientOptions = { endpoint: env.AWS_ENDPOINT_URL!, region: env.AWS_REGION!, credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID!, secretAccessKey: env.AWS_SECRET_ACCESS_KEY! } };
+  const proxy = await FaultProxy.start(
+    env.AWS_ENDPOINT_URL!,
+    scenario.faults ?? NO_FAULTS,
+    seededRandom(scenario.seed ?? 1),
+  );
+  const clientOptions = {
+    endpoint: env.AWS_ENDPOINT_URL!,
+    region: env.AWS_REGION!,
+    credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID!, secretAccessKey: env.AWS_SECRET_ACCESS_KEY! },
+  };
   const s3 = createS3Client(clientOptions);
   const sqs = createSqsClient(clientOptions);
   const workers = new WorkerSupervisor(path.join(folder, 'worker.log'), {
@@ -109,7 +123,10 @@ export async function runFaultScenario(scenario: FaultScenario): Promise<FaultRe
     const samples = rss?.stop() ?? [];
     await workers.stop();
     const check = await checkResults(s3, env.BUCKET_NAME!, expected);
-    if (check.lost + check.wrong > 0) log(`${scenario.name}: the last worker log lines:\n${(await readFile(path.join(folder, 'worker.log'), 'utf8').catch(() => '')).split('\n').slice(-20).join('\n')}`);
+    if (check.lost + check.wrong > 0)
+      log(
+        `${scenario.name}: the last worker log lines:\n${(await readFile(path.join(folder, 'worker.log'), 'utf8').catch(() => '')).split('\n').slice(-20).join('\n')}`,
+      );
     const deadLetterDepth = await queueDepth(sqs, env.DLQ_URL!);
     const deadLettered = deadLetterDepth.visible + deadLetterDepth.inFlight;
     const writes = [...proxy.counts.resultWrites.values()].reduce((sum, count) => sum + count, 0);
@@ -121,7 +138,13 @@ export async function runFaultScenario(scenario: FaultScenario): Promise<FaultRe
       wrong: check.wrong,
       deadLettered,
       extraResultWrites: writes - proxy.counts.resultWrites.size,
-      faults: { serviceUnavailable: proxy.counts.serviceUnavailable, resetsBeforeUpstream: proxy.counts.resetsBeforeUpstream, resetsAfterUpstream: proxy.counts.resetsAfterUpstream, kills, workerExits: workers.unexpectedExits },
+      faults: {
+        serviceUnavailable: proxy.counts.serviceUnavailable,
+        resetsBeforeUpstream: proxy.counts.resetsBeforeUpstream,
+        resetsAfterUpstream: proxy.counts.resetsAfterUpstream,
+        kills,
+        workerExits: workers.unexpectedExits,
+      },
       ...(samples.length >= 6 ? { rss: rssGrowth(samples) } : {}),
     };
   } finally {
@@ -135,7 +158,12 @@ export async function runFaultScenario(scenario: FaultScenario): Promise<FaultRe
 }
 
 /** Uploads the scenario's files straight to the emulator; returns result key → expected status or error code. */
-async function uploadScenarioImages(s3: S3Client, bucket: string, scenario: FaultScenario, log: (line: string) => void): Promise<Map<string, string>> {
+async function uploadScenarioImages(
+  s3: S3Client,
+  bucket: string,
+  scenario: FaultScenario,
+  log: (line: string) => void,
+): Promise<Map<string, string>> {
   const names = (await readdir(SAMPLES)).sort();
   const photos = await Promise.all(names.map((name) => readFile(path.join(SAMPLES, name))));
   const broken = [
@@ -143,7 +171,12 @@ async function uploadScenarioImages(s3: S3Client, bucket: string, scenario: Faul
     { name: 'shopping-list.jpg', body: Buffer.from('milk\neggs\nbread\n'), code: 'NOT_AN_IMAGE' },
   ];
   const uploads: Array<{ key: string; body: Uint8Array; expect: string }> = [];
-  for (let i = 0; i < scenario.images; i++) uploads.push({ key: `uploads/faults/${i}-${names[i % names.length]}`, body: photos[i % photos.length]!, expect: 'ok' });
+  for (let i = 0; i < scenario.images; i++)
+    uploads.push({
+      key: `uploads/faults/${i}-${names[i % names.length]}`,
+      body: photos[i % photos.length]!,
+      expect: 'ok',
+    });
   for (let i = 0; i < (scenario.brokenFiles ?? 0); i++) {
     const file = broken[i % broken.length]!;
     uploads.push({ key: `uploads/faults/broken-${i}-${file.name}`, body: file.body, expect: file.code });
@@ -170,7 +203,11 @@ async function queueIsEmpty(sqs: SQSClient, queueUrl: string): Promise<boolean> 
   return visible + inFlight === 0;
 }
 
-async function checkResults(s3: S3Client, bucket: string, expected: ReadonlyMap<string, string>): Promise<{ lost: number; wrong: number }> {
+async function checkResults(
+  s3: S3Client,
+  bucket: string,
+  expected: ReadonlyMap<string, string>,
+): Promise<{ lost: number; wrong: number }> {
   let lost = 0;
   let wrong = 0;
   const limit = pLimit(32);
@@ -223,7 +260,12 @@ class WorkerSupervisor {
 
   start(extra: Record<string, string> = {}): void {
     const log = openSync(this.logFile, 'a');
-    const child = endWithThisProcess(spawn(process.execPath, [WORKER_ENTRY], { env: { ...process.env, ...this.environment, ...extra }, stdio: ['ignore', 'ignore', log] }));
+    const child = endWithThisProcess(
+      spawn(process.execPath, [WORKER_ENTRY], {
+        env: { ...process.env, ...this.environment, ...extra },
+        stdio: ['ignore', 'ignore', log],
+      }),
+    );
     closeSync(log);
     this.current = child;
     child.once('exit', (code, signal) => {

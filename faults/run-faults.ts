@@ -2,7 +2,12 @@ import { fileURLToPath } from 'node:url';
 import { runFaultScenario, type FaultReport, type FaultScenario } from './fault-scenario.js';
 
 /** The fault rates the suite injects in front of S3 and SQS. */
-export const NETWORK_FAULTS = { serviceUnavailable: 0.1, resetBeforeUpstream: 0.01, resetAfterUpstream: 0.01, maxLatencyMs: 100 } as const;
+export const NETWORK_FAULTS = {
+  serviceUnavailable: 0.1,
+  resetBeforeUpstream: 0.01,
+  resetAfterUpstream: 0.01,
+  maxLatencyMs: 100,
+} as const;
 
 /**
  * The fault suite's scenarios at a size: `full` is `npm run faults` (1,000 images per scenario,
@@ -15,10 +20,40 @@ export function faultScenarios(size: 'full' | 'short', log?: (line: string) => v
   // Few requests in the short run: resets three times as often, so that every kind happens.
   const faults = full ? NETWORK_FAULTS : { ...NETWORK_FAULTS, resetBeforeUpstream: 0.03, resetAfterUpstream: 0.03 };
   return [
-    { name: 'SIGKILL ×3 mid-run', images: full ? 1_000 : 120, brokenFiles: full ? 20 : 4, kills: full ? 3 : 2, workerEnvironment: small, timeoutSeconds: full ? 600 : 180, log },
-    { name: '503s, resets, latency', images: full ? 1_000 : 60, brokenFiles: full ? 20 : 4, faults, workerEnvironment: small, timeoutSeconds: full ? 900 : 180, log },
-    { name: 'inference thread exits', images: full ? 200 : 24, inferenceFault: 'exit-on-batch:4', workerEnvironment: { MAX_BATCH: '4' }, timeoutSeconds: 180, log },
-    { name: 'inference hangs', images: full ? 200 : 24, inferenceFault: 'hang-on-batch:4', workerEnvironment: { MAX_BATCH: '4', BATCH_TIMEOUT_SECONDS: '5' }, timeoutSeconds: 180, log },
+    {
+      name: 'SIGKILL ×3 mid-run',
+      images: full ? 1_000 : 120,
+      brokenFiles: full ? 20 : 4,
+      kills: full ? 3 : 2,
+      workerEnvironment: small,
+      timeoutSeconds: full ? 600 : 180,
+      log,
+    },
+    {
+      name: '503s, resets, latency',
+      images: full ? 1_000 : 60,
+      brokenFiles: full ? 20 : 4,
+      faults,
+      workerEnvironment: small,
+      timeoutSeconds: full ? 900 : 180,
+      log,
+    },
+    {
+      name: 'inference thread exits',
+      images: full ? 200 : 24,
+      inferenceFault: 'exit-on-batch:4',
+      workerEnvironment: { MAX_BATCH: '4' },
+      timeoutSeconds: 180,
+      log,
+    },
+    {
+      name: 'inference hangs',
+      images: full ? 200 : 24,
+      inferenceFault: 'hang-on-batch:4',
+      workerEnvironment: { MAX_BATCH: '4', BATCH_TIMEOUT_SECONDS: '5' },
+      timeoutSeconds: 180,
+      log,
+    },
     ...(full ? [{ name: 'soak 10,000 images', images: 10_000, sampleRss: true, timeoutSeconds: 1_800, log }] : []),
   ];
 }
@@ -26,14 +61,19 @@ export function faultScenarios(size: 'full' | 'short', log?: (line: string) => v
 /** One row of the README's table. */
 export function formatReport(report: FaultReport): string {
   const f = report.faults;
-  const injected = [
-    f.kills ? `${f.kills} SIGKILL` : '',
-    f.serviceUnavailable ? `${f.serviceUnavailable} × 503` : '',
-    f.resetsBeforeUpstream ? `${f.resetsBeforeUpstream} resets before` : '',
-    f.resetsAfterUpstream ? `${f.resetsAfterUpstream} resets after` : '',
-    f.workerExits.length ? `worker exits ${f.workerExits.join(', ')}` : '',
-  ].filter(Boolean).join(', ') || 'none';
-  const rss = report.rss ? ` | RSS peak ${report.rss.middlePeakMb.toFixed(0)} → ${report.rss.lastPeakMb.toFixed(0)} MB (${(report.rss.growth * 100).toFixed(1)}%)` : '';
+  const injected =
+    [
+      f.kills ? `${f.kills} SIGKILL` : '',
+      f.serviceUnavailable ? `${f.serviceUnavailable} × 503` : '',
+      f.resetsBeforeUpstream ? `${f.resetsBeforeUpstream} resets before` : '',
+      f.resetsAfterUpstream ? `${f.resetsAfterUpstream} resets after` : '',
+      f.workerExits.length ? `worker exits ${f.workerExits.join(', ')}` : '',
+    ]
+      .filter(Boolean)
+      .join(', ') || 'none';
+  const rss = report.rss
+    ? ` | RSS peak ${report.rss.middlePeakMb.toFixed(0)} → ${report.rss.lastPeakMb.toFixed(0)} MB (${(report.rss.growth * 100).toFixed(1)}%)`
+    : '';
   return `| ${report.name} | ${report.images} | ${report.durationSeconds.toFixed(0)} s | ${report.lost} | ${report.wrong} | ${report.deadLettered} | ${report.extraResultWrites} | ${injected}${rss} |`;
 }
 

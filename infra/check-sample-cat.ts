@@ -8,10 +8,16 @@ import { isDomesticCat } from '../model/index.js';
  * weights never reaches a registry.
  */
 const line = readFileSync(0, 'utf8').trim().split('\n').at(-1) ?? '';
-const result = JSON.parse(line || '{}') as { status?: string; labels?: Array<{ index: number; label: string; score: number }>; model?: { pretrained?: boolean; sha256?: string } };
+const result = JSON.parse(line || '{}') as {
+  status?: string;
+  labels?: Array<{ index: number; label: string; score: number }>;
+  model?: { pretrained?: boolean; sha256?: string };
+};
 const top = result.labels?.[0];
 if (result.status !== 'ok' || !result.model?.pretrained || !top || !isDomesticCat(top.index)) {
   process.stderr.write(`model check failed: the sample cat got ${JSON.stringify(result)}\n`);
   process.exit(1);
 }
-process.stdout.write(`model check passed: the sample cat is a ${top.label} (${top.score.toFixed(3)}), model ${result.model.sha256}\n`);
+process.stdout.write(
+  `model check passed: the sample cat is a ${top.label} (${top.score.toFixed(3)}), model ${result.model.sha256}\n`,
+);

@@ -10,7 +10,8 @@ const BUCKET_NOTIFICATIONS_HANDLER_ID = 'BucketNotificationsHandler050a0587b7544
  * here fails the nag test.
  */
 export function acknowledgeNagFindings(stack: PipelineStack): void {
-  const acknowledge = (scope: IConstruct, id: string, reason: string) => Validations.of(scope).acknowledge({ id, reason });
+  const acknowledge = (scope: IConstruct, id: string, reason: string) =>
+    Validations.of(scope).acknowledge({ id, reason });
   const { storage, capacity, worker } = stack;
   const uploadsArn = `<${stack.getLogicalId(storage.bucket.node.defaultChild as never)}.Arn>`;
 
@@ -21,23 +22,55 @@ export function acknowledgeNagFindings(stack: PipelineStack): void {
   );
 
   const instanceRole = capacity.node.findChild('InstanceRole');
-  acknowledge(instanceRole, 'AwsSolutions-IAM5[Action::ecs:Submit*]', 'The ECS agent on the GPU instances reports task and container state (ecs:Submit*), as the managed ECS instance policy does.');
-  acknowledge(instanceRole, 'AwsSolutions-IAM5[Resource::*]', 'ecs:DiscoverPollEndpoint and ecr:GetAuthorizationToken, which the ECS agent needs, accept no resource narrower than *.');
-  acknowledge(capacity.autoScalingGroup, 'AwsSolutions-AS3', 'ECS managed scaling drives this group; its activity shows in the capacity provider and on the dashboard (GPU instances).');
+  acknowledge(
+    instanceRole,
+    'AwsSolutions-IAM5[Action::ecs:Submit*]',
+    'The ECS agent on the GPU instances reports task and container state (ecs:Submit*), as the managed ECS instance policy does.',
+  );
+  acknowledge(
+    instanceRole,
+    'AwsSolutions-IAM5[Resource::*]',
+    'ecs:DiscoverPollEndpoint and ecr:GetAuthorizationToken, which the ECS agent needs, accept no resource narrower than *.',
+  );
+  acknowledge(
+    capacity.autoScalingGroup,
+    'AwsSolutions-AS3',
+    'ECS managed scaling drives this group; its activity shows in the capacity provider and on the dashboard (GPU instances).',
+  );
   if (stack.parameters.spot) {
     // cdk-nag 3.0.2's EC26 cannot read the launch template of a mixed-instances group and throws
     // ("Rule threw an error during validation"), which would fail every Spot synth.
-    acknowledge(capacity.autoScalingGroup, 'AwsSolutions-EC26', 'The root volume is encrypted in the launch template (asserted by the stack tests); cdk-nag cannot read a mixed-instances group and throws instead of checking.');
+    acknowledge(
+      capacity.autoScalingGroup,
+      'AwsSolutions-EC26',
+      'The root volume is encrypted in the launch template (asserted by the stack tests); cdk-nag cannot read a mixed-instances group and throws instead of checking.',
+    );
   }
 
-  acknowledge(worker.taskDefinition.obtainExecutionRole(), 'AwsSolutions-IAM5[Resource::*]', 'ecr:GetAuthorizationToken, needed to pull the worker image, accepts no resource narrower than *.');
+  acknowledge(
+    worker.taskDefinition.obtainExecutionRole(),
+    'AwsSolutions-IAM5[Resource::*]',
+    'ecr:GetAuthorizationToken, needed to pull the worker image, accepts no resource narrower than *.',
+  );
   const taskRole = worker.taskDefinition.taskRole;
-  acknowledge(taskRole, `AwsSolutions-IAM5[Resource::${uploadsArn}/${stack.parameters.uploadsPrefix}*]`, 'The worker reads any image below the uploads prefix, and only there.');
-  acknowledge(taskRole, `AwsSolutions-IAM5[Resource::${uploadsArn}/${stack.parameters.resultsPrefix}*]`, 'The worker writes (and reads back) results below the results prefix, and only there.');
+  acknowledge(
+    taskRole,
+    `AwsSolutions-IAM5[Resource::${uploadsArn}/${stack.parameters.uploadsPrefix}*]`,
+    'The worker reads any image below the uploads prefix, and only there.',
+  );
+  acknowledge(
+    taskRole,
+    `AwsSolutions-IAM5[Resource::${uploadsArn}/${stack.parameters.resultsPrefix}*]`,
+    'The worker writes (and reads back) results below the results prefix, and only there.',
+  );
   acknowledge(
     taskRole,
     `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task/<${stack.getLogicalId(capacity.cluster.node.defaultChild as never)}>/*]`,
     "Each task sets its own scale-in protection; task IDs are not known in advance, so the grant covers this cluster's tasks only.",
   );
-  acknowledge(worker.taskDefinition, 'AwsSolutions-ECS2', 'The environment holds only names and settings (bucket, queue URL, prefixes, batch size), no secrets.');
+  acknowledge(
+    worker.taskDefinition,
+    'AwsSolutions-ECS2',
+    'The environment holds only names and settings (bucket, queue URL, prefixes, batch size), no secrets.',
+  );
 }

@@ -1,5 +1,5 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { STACK_OUTPUT } from '../pipeline/stack-outputs.js';
 import { WORKER_SETTINGS } from '../pipeline/worker-settings.js';
@@ -83,17 +83,35 @@ export class PipelineStack extends Stack {
       });
     }
 
-    new CfnOutput(this, STACK_OUTPUT.bucketName, { value: this.storage.bucket.bucketName, description: `Upload images below ${parameters.uploadsPrefix}; results appear below ${parameters.resultsPrefix}` });
+    new CfnOutput(this, STACK_OUTPUT.bucketName, {
+      value: this.storage.bucket.bucketName,
+      description: `Upload images below ${parameters.uploadsPrefix}; results appear below ${parameters.resultsPrefix}`,
+    });
     new CfnOutput(this, STACK_OUTPUT.queueUrl, { value: this.storage.queue.queueUrl });
     new CfnOutput(this, STACK_OUTPUT.deadLetterQueueUrl, { value: this.storage.deadLetterQueue.queueUrl });
     new CfnOutput(this, STACK_OUTPUT.logGroupName, { value: this.worker.logGroup.logGroupName });
     // The CLI reads the key layout from these, so a stack deployed with other prefixes is found as it is.
-    new CfnOutput(this, STACK_OUTPUT.uploadsPrefix, { value: parameters.uploadsPrefix, description: 'Key prefix whose images the pipeline classifies' });
-    new CfnOutput(this, STACK_OUTPUT.resultsPrefix, { value: parameters.resultsPrefix, description: 'Key prefix the results are written below' });
-    new CfnOutput(this, STACK_OUTPUT.autoScalingGroupName, { value: this.capacity.autoScalingGroup.autoScalingGroupName, description: 'GPU instances (see the README before cdk destroy)' });
+    new CfnOutput(this, STACK_OUTPUT.uploadsPrefix, {
+      value: parameters.uploadsPrefix,
+      description: 'Key prefix whose images the pipeline classifies',
+    });
+    new CfnOutput(this, STACK_OUTPUT.resultsPrefix, {
+      value: parameters.resultsPrefix,
+      description: 'Key prefix the results are written below',
+    });
+    new CfnOutput(this, STACK_OUTPUT.autoScalingGroupName, {
+      value: this.capacity.autoScalingGroup.autoScalingGroupName,
+      description: 'GPU instances (see the README before cdk destroy)',
+    });
     new CfnOutput(this, STACK_OUTPUT.clusterName, { value: this.capacity.cluster.clusterName });
-    new CfnOutput(this, STACK_OUTPUT.resultsDatabase, { value: this.queries.databaseName, description: 'Glue database of the results table (alexnet-pipeline query --engine athena)' });
-    new CfnOutput(this, STACK_OUTPUT.queryWorkGroup, { value: this.queries.workGroup.ref, description: 'Athena workgroup for queries of the results' });
+    new CfnOutput(this, STACK_OUTPUT.resultsDatabase, {
+      value: this.queries.databaseName,
+      description: 'Glue database of the results table (alexnet-pipeline query --engine athena)',
+    });
+    new CfnOutput(this, STACK_OUTPUT.queryWorkGroup, {
+      value: this.queries.workGroup.ref,
+      description: 'Athena workgroup for queries of the results',
+    });
     new CfnOutput(this, STACK_OUTPUT.dashboardUrl, {
       value: `https://${this.region}.console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards:name=${this.monitoring.dashboard.dashboardName}`,
     });

@@ -70,13 +70,30 @@ const DEFAULT_LOCAL_CREDENTIALS: LocalCredentials = { accessKeyId: 'local', secr
 
 /** A new access key pair for one run of the emulator. */
 function randomCredentials(): LocalCredentials {
-  return { accessKeyId: `ALEXLOCAL${randomBytes(8).toString('hex').toUpperCase()}`, secretAccessKey: randomBytes(30).toString('base64url') };
+  return {
+    accessKeyId: `ALEXLOCAL${randomBytes(8).toString('hex').toUpperCase()}`,
+    secretAccessKey: randomBytes(30).toString('base64url'),
+  };
 }
 
 /** An error answer in the protocol of the request: SQS's JSON, or S3's XML. */
-function errorReply(headers: Readonly<Record<string, unknown>>, status: number, code: string, message: string): { type: string; body: string; status: number } {
-  if (headers['x-amz-target']) return { status, type: 'application/x-amz-json-1.0', body: JSON.stringify({ __type: `com.amazonaws.sqs#${code}`, message }) };
-  return { status, type: 'application/xml', body: `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message></Error>` };
+function errorReply(
+  headers: Readonly<Record<string, unknown>>,
+  status: number,
+  code: string,
+  message: string,
+): { type: string; body: string; status: number } {
+  if (headers['x-amz-target'])
+    return {
+      status,
+      type: 'application/x-amz-json-1.0',
+      body: JSON.stringify({ __type: `com.amazonaws.sqs#${code}`, message }),
+    };
+  return {
+    status,
+    type: 'application/xml',
+    body: `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message></Error>`,
+  };
 }
 
 /**
@@ -106,9 +123,15 @@ export class LocalAws {
     const queueName = options.queueName ?? 'alexnet-pipeline-jobs';
     const logger = options.logger ?? silentLogger;
     const app = buildApp({ logger: false, defaultRegion: region });
-    const credentials = options.credentials === 'random' ? randomCredentials() : (options.credentials ?? DEFAULT_LOCAL_CREDENTIALS);
+    const credentials =
+      options.credentials === 'random' ? randomCredentials() : (options.credentials ?? DEFAULT_LOCAL_CREDENTIALS);
     // As the stack configures S3: every object created below the uploads prefix (see PipelineStorage).
-    const rule: NotificationRule = { id: 'alexnet-uploads', bucket, prefix: options.uploadsPrefix ?? WORKER_SETTINGS.uploadsPrefix.default, suffixes: [''] };
+    const rule: NotificationRule = {
+      id: 'alexnet-uploads',
+      bucket,
+      prefix: options.uploadsPrefix ?? WORKER_SETTINGS.uploadsPrefix.default,
+      suffixes: [''],
+    };
     const pendingNotifications = new Set<Promise<void>>();
     let clients: { s3: S3Client; sqs: SQSClient; queueUrl: string } | undefined;
     const writeLocks = new KeyLocks();
@@ -125,10 +148,21 @@ export class LocalAws {
       };
       const accessKeyId = requestAccessKeyId(request.headers, request.url);
       if (accessKeyId !== credentials.accessKeyId) {
-        return refuse(403, 'InvalidAccessKeyId', accessKeyId ? `The access key ${accessKeyId} is not this local pipeline's: use the credentials \`local --serve\` printed` : 'This local pipeline takes signed requests only: use the credentials `local --serve` printed');
+        return refuse(
+          403,
+          'InvalidAccessKeyId',
+          accessKeyId
+            ? `The access key ${accessKeyId} is not this local pipeline's: use the credentials \`local --serve\` printed`
+            : 'This local pipeline takes signed requests only: use the credentials `local --serve` printed',
+        );
       }
       const unsupported = unsupportedObjectWrite(request.method, request.url);
-      if (unsupported) return refuse(501, 'NotImplemented', `${unsupported} is not supported by the local emulator (it would overwrite the object); only PutObject, CopyObject and multipart uploads write objects here`);
+      if (unsupported)
+        return refuse(
+          501,
+          'NotImplemented',
+          `${unsupported} is not supported by the local emulator (it would overwrite the object); only PutObject, CopyObject and multipart uploads write objects here`,
+        );
       const status = options.faultInjector?.({ method: request.method, ...parseS3Path(request.url) });
       if (status !== undefined) return refuse(status, 'ServiceUnavailable', 'fault injected by the local emulator');
       const write = objectWriteOf(request.method, request.url);
@@ -141,7 +175,10 @@ export class LocalAws {
           release();
         });
         if (hasWriteCondition(request.headers)) {
-          const refusal = writeConditionRefusal(request.headers, await currentEtag(clients.s3, write.bucket, write.key));
+          const refusal = writeConditionRefusal(
+            request.headers,
+            await currentEtag(clients.s3, write.bucket, write.key),
+          );
           if (refusal) return refuse(refusal.status, refusal.code, refusal.message);
         }
       }
@@ -152,7 +189,8 @@ export class LocalAws {
     // it ignores encoding-type=url on lists, which S3 honours; keys with a carriage return need it.
     app.addHook('onSend', (request, reply, payload, done) => {
       if (request.method === 'HEAD' && !reply.hasHeader('content-length')) reply.header('content-length', '0');
-      if (typeof payload === 'string' && reply.statusCode === 200 && wantsUrlEncodedKeys(request.method, request.url)) return done(null, encodeListedKeys(payload));
+      if (typeof payload === 'string' && reply.statusCode === 200 && wantsUrlEncodedKeys(request.method, request.url))
+        return done(null, encodeListedKeys(payload));
       done(null, payload);
     });
     // After a write: its notification, with the sequencer and ETag of this write — taken while the
@@ -166,7 +204,9 @@ export class LocalAws {
         releaseWriteLock(request);
         return;
       }
-      const delivery = deliverNotification(clients, rule, region, eventName, target.key, () => releaseWriteLock(request)).catch((error: unknown) =>
+      const delivery = deliverNotification(clients, rule, region, eventName, target.key, () =>
+        releaseWriteLock(request),
+      ).catch((error: unknown) =>
         logger.error({ err: error, key: target.key }, 'S3 notification could not be delivered'),
       );
       pendingNotifications.add(delivery);
@@ -181,13 +221,22 @@ export class LocalAws {
     const sqs = createSqsClient(clientOptions);
 
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-    const dlq = await sqs.send(new CreateQueueCommand({ QueueName: `${queueName}-dlq`, Attributes: { MessageRetentionPeriod: String(14 * 24 * 3600) } }));
-    const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn;
+    const dlq = await sqs.send(
+      new CreateQueueCommand({
+        QueueName: `${queueName}-dlq`,
+        Attributes: { MessageRetentionPeriod: String(14 * 24 * 3600) },
+      }),
+    );
+    const dlqArn = (
+      await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }))
+    ).Attributes?.QueueArn;
     const queue = await sqs.send(
       new CreateQueueCommand({
         QueueName: queueName,
         Attributes: {
-          VisibilityTimeout: String(options.visibilityTimeoutSeconds ?? WORKER_SETTINGS.visibilityTimeoutSeconds.default),
+          VisibilityTimeout: String(
+            options.visibilityTimeoutSeconds ?? WORKER_SETTINGS.visibilityTimeoutSeconds.default,
+          ),
           RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: options.maxReceiveCount ?? 3 }),
         },
       }),
@@ -195,8 +244,21 @@ export class LocalAws {
     clients = { s3, sqs, queueUrl: queue.QueueUrl! };
     // Saving a notification configuration makes S3 send a test event to the queue.
     await sqs.send(new SendMessageCommand({ QueueUrl: queue.QueueUrl, MessageBody: testEvent(bucket) }));
-    logger.info({ endpoint, bucket, queueUrl: queue.QueueUrl, dlqUrl: dlq.QueueUrl }, 'embedded S3 and SQS listening on loopback');
-    return new LocalAws(app, endpoint, region, bucket, queue.QueueUrl!, dlq.QueueUrl!, credentials, pendingNotifications, { s3, sqs });
+    logger.info(
+      { endpoint, bucket, queueUrl: queue.QueueUrl, dlqUrl: dlq.QueueUrl },
+      'embedded S3 and SQS listening on loopback',
+    );
+    return new LocalAws(
+      app,
+      endpoint,
+      region,
+      bucket,
+      queue.QueueUrl!,
+      dlq.QueueUrl!,
+      credentials,
+      pendingNotifications,
+      { s3, sqs },
+    );
   }
 
   /** Options for clients of this emulator (endpoint, region, its credentials). */
@@ -243,7 +305,15 @@ async function deliverNotification(
   let body: string;
   try {
     const head = await clients.s3.send(new HeadObjectCommand({ Bucket: rule.bucket, Key: key }));
-    body = objectCreatedEvent({ rule, region, eventName, key, size: head.ContentLength ?? 0, eTag: head.ETag ?? '', sequencer: nextSequencer() });
+    body = objectCreatedEvent({
+      rule,
+      region,
+      eventName,
+      key,
+      size: head.ContentLength ?? 0,
+      eTag: head.ETag ?? '',
+      sequencer: nextSequencer(),
+    });
   } finally {
     releaseLock();
   }

@@ -23,8 +23,16 @@ export interface LocalServeProcess {
  * printed the environment other terminals need. `environment` is added to its own. The child is
  * killed if this process exits first (see `endWithThisProcess`).
  */
-export async function startLocalServe(extraArguments: readonly string[] = [], environment: Record<string, string> = {}): Promise<LocalServeProcess> {
-  const child = endWithThisProcess(spawn(process.execPath, [cliEntry, 'local', '--serve', ...extraArguments], { env: { ...process.env, ...environment }, stdio: ['ignore', 'pipe', 'pipe'] }));
+export async function startLocalServe(
+  extraArguments: readonly string[] = [],
+  environment: Record<string, string> = {},
+): Promise<LocalServeProcess> {
+  const child = endWithThisProcess(
+    spawn(process.execPath, [cliEntry, 'local', '--serve', ...extraArguments], {
+      env: { ...process.env, ...environment },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
   let output = '';
   let errors = '';
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (errors += chunk));
@@ -36,7 +44,9 @@ export async function startLocalServe(extraArguments: readonly string[] = [], en
     });
     child.once('exit', (code) => reject(new Error(`local --serve exited early with ${code}: ${errors.slice(-2000)}`)));
   });
-  const exported = Object.fromEntries([...banner.matchAll(/export (\w+)=(\S+)/g)].map((match) => [match[1]!, match[2]!]));
+  const exported = Object.fromEntries(
+    [...banner.matchAll(/export (\w+)=(\S+)/g)].map((match) => [match[1]!, match[2]!]),
+  );
   return {
     child,
     banner,

@@ -23,15 +23,22 @@ let lastSequencer = { millisecond: 0, count: 0 };
  * within this process — the millisecond (12 digits), then a counter within it (6 digits).
  */
 export function nextSequencer(now = Date.now()): string {
-  lastSequencer = now > lastSequencer.millisecond ? { millisecond: now, count: 0 } : { millisecond: lastSequencer.millisecond, count: lastSequencer.count + 1 };
-  return lastSequencer.millisecond.toString(16).toUpperCase().padStart(12, '0') + lastSequencer.count.toString(16).toUpperCase().padStart(6, '0');
+  lastSequencer =
+    now > lastSequencer.millisecond
+      ? { millisecond: now, count: 0 }
+      : { millisecond: lastSequencer.millisecond, count: lastSequencer.count + 1 };
+  return (
+    lastSequencer.millisecond.toString(16).toUpperCase().padStart(12, '0') +
+    lastSequencer.count.toString(16).toUpperCase().padStart(6, '0')
+  );
 }
 
 /** The notification S3 sends for a created object, in AWS's exact event format (version 2.1). */
 export function objectCreatedEvent(fields: {
   rule: NotificationRule;
   region: string;
-  eventName: 'ObjectCreated:Put' | 'ObjectCreated:CompleteMultipartUpload' | 'ObjectCreated:Post' | 'ObjectCreated:Copy';
+  eventName:
+    'ObjectCreated:Put' | 'ObjectCreated:CompleteMultipartUpload' | 'ObjectCreated:Post' | 'ObjectCreated:Copy';
   key: string;
   size: number;
   eTag: string;
@@ -50,11 +57,18 @@ export function objectCreatedEvent(fields: {
         eventName: fields.eventName,
         userIdentity: { principalId: 'AWS:LOCAL' },
         requestParameters: { sourceIPAddress: '127.0.0.1' },
-        responseElements: { 'x-amz-request-id': randomBytes(8).toString('hex').toUpperCase(), 'x-amz-id-2': randomBytes(24).toString('base64') },
+        responseElements: {
+          'x-amz-request-id': randomBytes(8).toString('hex').toUpperCase(),
+          'x-amz-id-2': randomBytes(24).toString('base64'),
+        },
         s3: {
           s3SchemaVersion: '1.0',
           configurationId: fields.rule.id,
-          bucket: { name: fields.rule.bucket, ownerIdentity: { principalId: 'LOCAL' }, arn: `arn:aws:s3:::${fields.rule.bucket}` },
+          bucket: {
+            name: fields.rule.bucket,
+            ownerIdentity: { principalId: 'LOCAL' },
+            arn: `arn:aws:s3:::${fields.rule.bucket}`,
+          },
           object: {
             key: encodeS3EventKey(fields.key),
             size: fields.size,

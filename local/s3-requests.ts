@@ -1,7 +1,8 @@
 import { encodeS3EventKey } from '../pipeline/s3-event.js';
 
 /** The ObjectCreated events S3 sends, by the operation that created the object. */
-export type ObjectCreatedEventName = 'ObjectCreated:Put' | 'ObjectCreated:Post' | 'ObjectCreated:Copy' | 'ObjectCreated:CompleteMultipartUpload';
+export type ObjectCreatedEventName =
+  'ObjectCreated:Put' | 'ObjectCreated:Post' | 'ObjectCreated:Copy' | 'ObjectCreated:CompleteMultipartUpload';
 
 /** Bucket and key of a path-style S3 URL (`/bucket/some/key?query`). */
 export function parseS3Path(url: string): { bucket?: string; key?: string } {
@@ -27,10 +28,16 @@ function subresources(url: string): string[] {
  * PUT with `x-amz-copy-source` a Copy, the POST that completes a multipart upload a
  * CompleteMultipartUpload. Parts, ACLs, tags and everything else create nothing.
  */
-export function createdEventName(method: string, url: string, status: number, headers: Readonly<Record<string, unknown>>): ObjectCreatedEventName | undefined {
+export function createdEventName(
+  method: string,
+  url: string,
+  status: number,
+  headers: Readonly<Record<string, unknown>>,
+): ObjectCreatedEventName | undefined {
   if (status !== 200) return undefined;
   const names = subresources(url);
-  if (method === 'PUT' && names.length === 0) return headers['x-amz-copy-source'] ? 'ObjectCreated:Copy' : 'ObjectCreated:Put';
+  if (method === 'PUT' && names.length === 0)
+    return headers['x-amz-copy-source'] ? 'ObjectCreated:Copy' : 'ObjectCreated:Put';
   if (method === 'POST' && names.includes('uploadId')) return 'ObjectCreated:CompleteMultipartUpload';
   return undefined;
 }
@@ -44,7 +51,8 @@ export function objectWriteOf(method: string, url: string): { bucket: string; ke
   const { bucket, key } = parseS3Path(url);
   if (!bucket || !key) return undefined;
   const names = subresources(url);
-  if ((method === 'PUT' && names.length === 0) || (method === 'POST' && names.includes('uploadId'))) return { bucket, key };
+  if ((method === 'PUT' && names.length === 0) || (method === 'POST' && names.includes('uploadId')))
+    return { bucket, key };
   return undefined;
 }
 
@@ -61,16 +69,25 @@ export interface S3Refusal {
  * on another ETag → 412, on no object → 404 NoSuchKey; any other `If-None-Match` → 501. Undefined
  * when the write may go ahead.
  */
-export function writeConditionRefusal(headers: Readonly<Record<string, unknown>>, currentEtag: string | undefined): S3Refusal | undefined {
+export function writeConditionRefusal(
+  headers: Readonly<Record<string, unknown>>,
+  currentEtag: string | undefined,
+): S3Refusal | undefined {
   const ifNoneMatch = typeof headers['if-none-match'] === 'string' ? headers['if-none-match'].trim() : undefined;
   const ifMatch = typeof headers['if-match'] === 'string' ? headers['if-match'].trim() : undefined;
-  const failed = { status: 412, code: 'PreconditionFailed', message: 'At least one of the pre-conditions you specified did not hold' };
+  const failed = {
+    status: 412,
+    code: 'PreconditionFailed',
+    message: 'At least one of the pre-conditions you specified did not hold',
+  };
   if (ifNoneMatch !== undefined) {
-    if (ifNoneMatch !== '*') return { status: 501, code: 'NotImplemented', message: 'If-None-Match on a write takes only *' };
+    if (ifNoneMatch !== '*')
+      return { status: 501, code: 'NotImplemented', message: 'If-None-Match on a write takes only *' };
     if (currentEtag !== undefined) return failed;
   }
   if (ifMatch !== undefined) {
-    if (currentEtag === undefined) return { status: 404, code: 'NoSuchKey', message: 'The specified key does not exist.' };
+    if (currentEtag === undefined)
+      return { status: 404, code: 'NoSuchKey', message: 'The specified key does not exist.' };
     if (ifMatch.replace(/"/g, '') !== currentEtag) return failed;
   }
   return undefined;
@@ -124,6 +141,11 @@ function xmlUnescape(text: string): string {
  * cannot carry — a carriage return above all, which XML parsers turn into a line feed — survive.
  */
 export function encodeListedKeys(xml: string): string {
-  const encoded = xml.replace(/<(Key|Prefix|StartAfter)>([^<]*)<\/\1>/g, (_match, tag: string, text: string) => `<${tag}>${encodeS3EventKey(xmlUnescape(text))}</${tag}>`);
-  return encoded.includes('<EncodingType>') ? encoded : encoded.replace(/(<ListBucketResult[^>]*>)/, '$1<EncodingType>url</EncodingType>');
+  const encoded = xml.replace(
+    /<(Key|Prefix|StartAfter)>([^<]*)<\/\1>/g,
+    (_match, tag: string, text: string) => `<${tag}>${encodeS3EventKey(xmlUnescape(text))}</${tag}>`,
+  );
+  return encoded.includes('<EncodingType>')
+    ? encoded
+    : encoded.replace(/(<ListBucketResult[^>]*>)/, '$1<EncodingType>url</EncodingType>');
 }

@@ -4,7 +4,15 @@
  * The ONNX builder turns this list into a graph; tests read it to check the graph's shape.
  */
 export type AlexNetLayer =
-  | { kind: 'conv'; name: string; inChannels: number; outChannels: number; kernel: number; stride: number; padding: number }
+  | {
+      kind: 'conv';
+      name: string;
+      inChannels: number;
+      outChannels: number;
+      kernel: number;
+      stride: number;
+      padding: number;
+    }
   | { kind: 'relu'; name: string }
   | { kind: 'maxpool'; name: string; kernel: number; stride: number }
   | { kind: 'adaptive-avgpool'; name: string; outputSize: number }

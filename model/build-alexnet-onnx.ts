@@ -2,7 +2,13 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import path from 'node:path';
 import { ALEXNET_LAYERS, type AlexNetLayer } from './alexnet-architecture.js';
-import { CLASS_COUNT, DEFAULT_DEV_MODEL_SEED, MODEL_INPUT, PRETRAINED_METADATA_KEY, WEIGHTS_METADATA_KEY } from './constants.js';
+import {
+  CLASS_COUNT,
+  DEFAULT_DEV_MODEL_SEED,
+  MODEL_INPUT,
+  PRETRAINED_METADATA_KEY,
+  WEIGHTS_METADATA_KEY,
+} from './constants.js';
 import { ONNX_ATTRIBUTE_TYPE, ONNX_DATA_TYPE, OnnxModelProto } from './onnx-schema.js';
 import { SeededNormalRandom } from './seeded-random.js';
 
@@ -82,7 +88,8 @@ export function buildAlexNetOnnx(parameters: AlexNetParameterSource, identity: A
   }
 
   const metadataProps = [{ key: WEIGHTS_METADATA_KEY, value: identity.weights }];
-  if (identity.pretrained !== undefined) metadataProps.push({ key: PRETRAINED_METADATA_KEY, value: String(identity.pretrained) });
+  if (identity.pretrained !== undefined)
+    metadataProps.push({ key: PRETRAINED_METADATA_KEY, value: String(identity.pretrained) });
   const model = OnnxModelProto.fromObject({
     irVersion: IR_VERSION,
     producerName: 'alexnet-pipeline',
@@ -94,7 +101,14 @@ export function buildAlexNetOnnx(parameters: AlexNetParameterSource, identity: A
       name: 'alexnet',
       node: nodes,
       initializer: initializers,
-      input: [tensorValueInfo(DEV_MODEL_INPUT_NAME, ['batch', MODEL_INPUT.channels, MODEL_INPUT.cropSize, MODEL_INPUT.cropSize])],
+      input: [
+        tensorValueInfo(DEV_MODEL_INPUT_NAME, [
+          'batch',
+          MODEL_INPUT.channels,
+          MODEL_INPUT.cropSize,
+          MODEL_INPUT.cropSize,
+        ]),
+      ],
       output: [tensorValueInfo(DEV_MODEL_OUTPUT_NAME, ['batch', CLASS_COUNT])],
     },
   });
@@ -135,7 +149,12 @@ function layerToOnnx(
   switch (layer.kind) {
     case 'conv': {
       const parameters = [
-        parameterInitializer(source, `${layer.name}.weight`, [layer.outChannels, layer.inChannels, layer.kernel, layer.kernel]),
+        parameterInitializer(source, `${layer.name}.weight`, [
+          layer.outChannels,
+          layer.inChannels,
+          layer.kernel,
+          layer.kernel,
+        ]),
         parameterInitializer(source, `${layer.name}.bias`, [layer.outChannels]),
       ];
       const attributes = [
@@ -158,10 +177,14 @@ function layerToOnnx(
       return { node: node('Relu', [input]), parameters: [] };
     case 'maxpool':
       return {
-        node: node('MaxPool', [input], [
-          intsAttribute('kernel_shape', [layer.kernel, layer.kernel]),
-          intsAttribute('strides', [layer.stride, layer.stride]),
-        ]),
+        node: node(
+          'MaxPool',
+          [input],
+          [
+            intsAttribute('kernel_shape', [layer.kernel, layer.kernel]),
+            intsAttribute('strides', [layer.stride, layer.stride]),
+          ],
+        ),
         parameters: [],
       };
     case 'adaptive-avgpool':
@@ -182,7 +205,8 @@ function layerToOnnx(
 function parameterInitializer(source: AlexNetParameterSource, name: string, dims: number[]): Initializer {
   const values = source(name, dims);
   const expected = dims.reduce((product, size) => product * size, 1);
-  if (values.length !== expected) throw new RangeError(`${name} has ${values.length} values, expected ${expected} for [${dims.join(', ')}]`);
+  if (values.length !== expected)
+    throw new RangeError(`${name} has ${values.length} values, expected ${expected} for [${dims.join(', ')}]`);
   return { name, dims, dataType: ONNX_DATA_TYPE.FLOAT, rawData: littleEndianBytes(values) };
 }
 

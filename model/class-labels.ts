@@ -19,7 +19,10 @@ let cached: readonly string[] | undefined;
 /** The 1000 ImageNet class names in torchvision's index order (read once). */
 export function imagenetClassNames(): readonly string[] {
   if (cached) return cached;
-  const names = readFileSync(CLASS_NAMES_FILE, 'utf8').split('\n').map((line) => line.trim()).filter((line) => line.length > 0);
+  const names = readFileSync(CLASS_NAMES_FILE, 'utf8')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line.length > 0);
   if (names.length !== CLASS_COUNT) {
     throw new Error(`${CLASS_NAMES_FILE} holds ${names.length} class names; expected ${CLASS_COUNT}`);
   }

@@ -16,7 +16,11 @@ export type ImageErrorCode = (typeof IMAGE_ERROR_CODE)[keyof typeof IMAGE_ERROR_
 /** An image that cannot be decoded or is outside the configured limits. */
 export class ImageError extends PipelineError {
   declare readonly code: ImageErrorCode;
-  constructor(code: ImageErrorCode, message: string, options: { cause?: unknown; context?: Record<string, unknown> } = {}) {
+  constructor(
+    code: ImageErrorCode,
+    message: string,
+    options: { cause?: unknown; context?: Record<string, unknown> } = {},
+  ) {
     super(code, message, { ...options, retryable: false });
   }
 }
@@ -36,7 +40,11 @@ export type ModelErrorCode = (typeof MODEL_ERROR_CODE)[keyof typeof MODEL_ERROR_
 /** A model that cannot be found, loaded or run, or a device that cannot be used. */
 export class ModelError extends PipelineError {
   declare readonly code: ModelErrorCode;
-  constructor(code: ModelErrorCode, message: string, options: { cause?: unknown; context?: Record<string, unknown> } = {}) {
+  constructor(
+    code: ModelErrorCode,
+    message: string,
+    options: { cause?: unknown; context?: Record<string, unknown> } = {},
+  ) {
     super(code, message, { ...options, retryable: false });
   }
 }

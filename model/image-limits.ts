@@ -7,6 +7,8 @@ import { ImageError } from './errors.js';
  */
 export function checkFileSize(bytes: number, maxBytes: number, context: Record<string, unknown> = {}): void {
   if (bytes > maxBytes) {
-    throw new ImageError('FILE_TOO_LARGE', `the file has ${bytes} bytes, more than the limit of ${maxBytes}`, { context: { ...context, bytes, maxBytes } });
+    throw new ImageError('FILE_TOO_LARGE', `the file has ${bytes} bytes, more than the limit of ${maxBytes}`, {
+      context: { ...context, bytes, maxBytes },
+    });
   }
 }

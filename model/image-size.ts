@@ -44,7 +44,5 @@ export function roundHalfToEven(value: number): number {
 
 /** The size of an image once turned upright: EXIF orientations 5–8 swap width and height. */
 export function uprightSize(size: Size, exifOrientation: number | undefined): Size {
-  return exifOrientation !== undefined && exifOrientation >= 5
-    ? { width: size.height, height: size.width }
-    : size;
+  return exifOrientation !== undefined && exifOrientation >= 5 ? { width: size.height, height: size.width } : size;
 }

@@ -16,7 +16,8 @@ export interface InferenceFaults {
 export function readInferenceFaults(value: string | undefined): InferenceFaults {
   if (!value) return {};
   const match = /^(exit|hang)-on-batch:([1-9]\d*)$/.exec(value.trim());
-  if (!match) throw new Error(`${INFERENCE_FAULT_VARIABLE} must be exit-on-batch:<n> or hang-on-batch:<n>, got "${value}"`);
+  if (!match)
+    throw new Error(`${INFERENCE_FAULT_VARIABLE} must be exit-on-batch:<n> or hang-on-batch:<n>, got "${value}"`);
   const batch = Number(match[2]);
   return match[1] === 'exit' ? { exitOnBatch: batch } : { hangOnBatch: batch };
 }

@@ -41,7 +41,10 @@ type Output = Extract<InferenceThreadReply, { type: 'output' }>;
  */
 export class InferenceSession {
   private nextId = 0;
-  private readonly pending = new Map<number, { resolve: (output: Output) => void; reject: (error: Error) => void; timer: NodeJS.Timeout }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (output: Output) => void; reject: (error: Error) => void; timer: NodeJS.Timeout }
+  >();
   private disposed = false;
   /** Why the session cannot run anything any more, once that is so. */
   private broken: ModelError | undefined;
@@ -64,9 +67,14 @@ export class InferenceSession {
       if (message.type === 'output') waiter.resolve(message);
       else waiter.reject(new ModelError(message.code as ModelErrorCode, message.message));
     });
-    thread.on('error', (error) => this.breakDown(new ModelError('INFERENCE_THREAD_EXITED', `the inference thread crashed: ${error.message}`, { cause: error })));
+    thread.on('error', (error) =>
+      this.breakDown(
+        new ModelError('INFERENCE_THREAD_EXITED', `the inference thread crashed: ${error.message}`, { cause: error }),
+      ),
+    );
     thread.on('exit', (exitCode) => {
-      if (!this.disposed) this.breakDown(new ModelError('INFERENCE_THREAD_EXITED', `the inference thread exited (code ${exitCode})`));
+      if (!this.disposed)
+        this.breakDown(new ModelError('INFERENCE_THREAD_EXITED', `the inference thread exited (code ${exitCode})`));
     });
   }
 
@@ -77,24 +85,48 @@ export class InferenceSession {
     // Before the thread starts: ONNX Runtime reads the variable when it creates its first session.
     disableRuntimeTelemetry();
     const thread = new Thread(new URL('./inference-thread.js', import.meta.url));
-    const opened = await request(thread, { type: 'open', modelPath: modelFile.path, device: options.device ?? 'auto', threads }, 'opened');
+    const opened = await request(
+      thread,
+      { type: 'open', modelPath: modelFile.path, device: options.device ?? 'auto', threads },
+      'opened',
+    );
     if (opened.type === 'failed') {
       await thread.terminate();
       if (opened.code === 'DEVICE_UNAVAILABLE') throw new ModelError('DEVICE_UNAVAILABLE', opened.message);
       throw invalidModel(modelFile, opened.message);
     }
-    logger.info({ device: opened.device, reason: opened.reason, threads, model: modelFile.path, sha256: modelFile.identity.sha256 }, 'inference device chosen');
+    logger.info(
+      {
+        device: opened.device,
+        reason: opened.reason,
+        threads,
+        model: modelFile.path,
+        sha256: modelFile.identity.sha256,
+      },
+      'inference device chosen',
+    );
     const [inputName] = opened.inputNames;
     const [outputName] = opened.outputNames;
     if (opened.inputNames.length !== 1 || opened.outputNames.length !== 1 || !inputName || !outputName) {
       await thread.terminate();
-      throw invalidModel(modelFile, `it has ${opened.inputNames.length} inputs and ${opened.outputNames.length} outputs`);
+      throw invalidModel(
+        modelFile,
+        `it has ${opened.inputNames.length} inputs and ${opened.outputNames.length} outputs`,
+      );
     }
     if (opened.inputType !== undefined && opened.inputType !== 'float32') {
       await thread.terminate();
       throw invalidModel(modelFile, `its input is ${opened.inputType}, not float32`);
     }
-    const session = new InferenceSession(thread, modelFile.identity, opened.device, maxBatchSize, inputName, outputName, options.batchTimeoutMs ?? 60_000);
+    const session = new InferenceSession(
+      thread,
+      modelFile.identity,
+      opened.device,
+      maxBatchSize,
+      inputName,
+      outputName,
+      options.batchTimeoutMs ?? 60_000,
+    );
     await session.checkSignature(modelFile);
     return session;
   }
@@ -105,7 +137,8 @@ export class InferenceSession {
    * allocates nor copies float tensors.
    */
   async run(images: readonly Uint8Array[]): Promise<Float32Array> {
-    if (images.length < 1 || images.length > this.maxBatchSize) throw new RangeError(`batch of ${images.length} images is outside 1..${this.maxBatchSize}`);
+    if (images.length < 1 || images.length > this.maxBatchSize)
+      throw new RangeError(`batch of ${images.length} images is outside 1..${this.maxBatchSize}`);
     return this.logitsOf(this.send(images), images.length);
   }
 
@@ -129,7 +162,9 @@ export class InferenceSession {
       return (await run).data;
     } catch (error) {
       if (error instanceof ModelError) throw error;
-      throw new ModelError('INFERENCE_FAILED', `inference on a batch of ${count} failed: ${(error as Error).message}`, { cause: error });
+      throw new ModelError('INFERENCE_FAILED', `inference on a batch of ${count} failed: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
   }
 
@@ -139,7 +174,12 @@ export class InferenceSession {
     const id = this.nextId++;
     return new Promise<Output>((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.breakDown(new ModelError('INFERENCE_TIMEOUT', `a batch of ${images.length} images has run for more than ${this.batchTimeoutMs} ms: the inference thread is stuck`));
+        this.breakDown(
+          new ModelError(
+            'INFERENCE_TIMEOUT',
+            `a batch of ${images.length} images has run for more than ${this.batchTimeoutMs} ms: the inference thread is stuck`,
+          ),
+        );
       }, this.batchTimeoutMs);
       this.pending.set(id, { resolve, reject, timer });
       this.thread.postMessage({ type: 'run', id, images } satisfies InferenceThreadRequest);
@@ -153,11 +193,23 @@ export class InferenceSession {
       output = await this.send([new Uint8Array(MODEL_INPUT.cropSize * MODEL_INPUT.cropSize * MODEL_INPUT.channels)]);
     } catch (error) {
       await this.dispose();
-      throw invalidModel(modelFile, `it does not accept a [N,3,224,224] float input (${(error as Error).message})`, error);
+      throw invalidModel(
+        modelFile,
+        `it does not accept a [N,3,224,224] float input (${(error as Error).message})`,
+        error,
+      );
     }
-    if (output.dataType !== 'float32' || output.dims.length !== 2 || output.dims[0] !== 1 || output.dims[1] !== CLASS_COUNT) {
+    if (
+      output.dataType !== 'float32' ||
+      output.dims.length !== 2 ||
+      output.dims[0] !== 1 ||
+      output.dims[1] !== CLASS_COUNT
+    ) {
       await this.dispose();
-      throw invalidModel(modelFile, `its output is ${output.dataType} [${output.dims.join(',')}] for one image, not float32 [1,${CLASS_COUNT}]`);
+      throw invalidModel(
+        modelFile,
+        `its output is ${output.dataType} [${output.dims.join(',')}] for one image, not float32 [1,${CLASS_COUNT}]`,
+      );
     }
   }
 

@@ -9,7 +9,20 @@ export type InferenceThreadRequest =
 
 /** Messages from the inference thread to the main thread. */
 export type InferenceThreadReply =
-  | { readonly type: 'opened'; readonly device: Device; readonly reason: string; readonly inputNames: readonly string[]; readonly outputNames: readonly string[]; readonly inputType?: string }
-  | { readonly type: 'output'; readonly id: number; readonly data: Float32Array; readonly dims: readonly number[]; readonly dataType: string }
+  | {
+      readonly type: 'opened';
+      readonly device: Device;
+      readonly reason: string;
+      readonly inputNames: readonly string[];
+      readonly outputNames: readonly string[];
+      readonly inputType?: string;
+    }
+  | {
+      readonly type: 'output';
+      readonly id: number;
+      readonly data: Float32Array;
+      readonly dims: readonly number[];
+      readonly dataType: string;
+    }
   | { readonly type: 'failed'; readonly id?: number; readonly code: string; readonly message: string }
   | { readonly type: 'closed' };

@@ -40,7 +40,11 @@ async function handle(request: InferenceThreadRequest): Promise<void> {
       });
     } catch (error) {
       const failure = error as { code?: string; message: string };
-      reply({ type: 'failed', code: failure.code ?? 'MODEL_INVALID', message: failure.message.split('\n')[0] ?? 'ONNX Runtime cannot load the model' });
+      reply({
+        type: 'failed',
+        code: failure.code ?? 'MODEL_INVALID',
+        message: failure.message.split('\n')[0] ?? 'ONNX Runtime cannot load the model',
+      });
     }
   } else if (request.type === 'run') {
     batchesRun++;
@@ -52,9 +56,16 @@ async function handle(request: InferenceThreadRequest): Promise<void> {
       const outputs = await session!.run(feeds);
       const output = outputs[session!.outputNames[0]!] as ort.Tensor;
       const data = output.data as Float32Array;
-      reply({ type: 'output', id: request.id, data, dims: output.dims, dataType: output.type }, [data.buffer as ArrayBuffer]);
+      reply({ type: 'output', id: request.id, data, dims: output.dims, dataType: output.type }, [
+        data.buffer as ArrayBuffer,
+      ]);
     } catch (error) {
-      reply({ type: 'failed', id: request.id, code: 'INFERENCE_FAILED', message: (error as Error).message.split('\n')[0] ?? 'inference failed' });
+      reply({
+        type: 'failed',
+        id: request.id,
+        code: 'INFERENCE_FAILED',
+        message: (error as Error).message.split('\n')[0] ?? 'inference failed',
+      });
     }
   } else {
     await session?.release();
@@ -64,7 +75,11 @@ async function handle(request: InferenceThreadRequest): Promise<void> {
   }
 }
 
-async function openOnDevice(modelPath: string, choice: DeviceChoice, threads: number): Promise<{ session: ort.InferenceSession; device: Device; reason: string }> {
+async function openOnDevice(
+  modelPath: string,
+  choice: DeviceChoice,
+  threads: number,
+): Promise<{ session: ort.InferenceSession; device: Device; reason: string }> {
   const options: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: 'all',
     intraOpNumThreads: threads,
@@ -75,20 +90,32 @@ async function openOnDevice(modelPath: string, choice: DeviceChoice, threads: nu
   };
   if (choice !== 'cpu' && !cudaProviderInstalled()) {
     const reason = `the CUDA provider is not installed; ${CUDA_FIX}`;
-    if (choice === 'cuda') throw new ModelError('DEVICE_UNAVAILABLE', `--device cuda: ${reason}, or use --device auto or cpu`);
+    if (choice === 'cuda')
+      throw new ModelError('DEVICE_UNAVAILABLE', `--device cuda: ${reason}, or use --device auto or cpu`);
     return { session: await openOnCpu(modelPath, options), device: 'cpu', reason };
   }
   if (choice !== 'cpu') {
     try {
       // Fatal-only logging for the attempt: a failed CUDA load is reported through our error or log line.
-      const session = await ort.InferenceSession.create(modelPath, { ...options, logSeverityLevel: 4, executionProviders: ['cuda'] });
+      const session = await ort.InferenceSession.create(modelPath, {
+        ...options,
+        logSeverityLevel: 4,
+        executionProviders: ['cuda'],
+      });
       return { session, device: 'cuda', reason: choice === 'cuda' ? 'requested' : 'the CUDA provider loaded' };
     } catch (error) {
       const detail = (error as Error).message.split('\n')[0] ?? '';
       if (choice === 'cuda') {
-        throw new ModelError('DEVICE_UNAVAILABLE', `--device cuda: the CUDA provider is installed but cannot run here (${detail}); it needs an NVIDIA GPU with a driver of the 580 series or later and CUDA 13 with cuDNN 9, or use --device auto or cpu`);
+        throw new ModelError(
+          'DEVICE_UNAVAILABLE',
+          `--device cuda: the CUDA provider is installed but cannot run here (${detail}); it needs an NVIDIA GPU with a driver of the 580 series or later and CUDA 13 with cuDNN 9, or use --device auto or cpu`,
+        );
       }
-      return { session: await openOnCpu(modelPath, options), device: 'cpu', reason: `the CUDA provider is unavailable (${detail})` };
+      return {
+        session: await openOnCpu(modelPath, options),
+        device: 'cpu',
+        reason: `the CUDA provider is unavailable (${detail})`,
+      };
     }
   }
   return { session: await openOnCpu(modelPath, options), device: 'cpu', reason: 'requested' };
@@ -99,7 +126,8 @@ function openOnCpu(modelPath: string, options: ort.InferenceSession.SessionOptio
 }
 
 /** How to get the CUDA provider, for messages. */
-const CUDA_FIX = 'install it on a machine with an NVIDIA GPU (driver 580+, CUDA 13, cuDNN 9) with `ONNXRUNTIME_NODE_INSTALL=true node node_modules/onnxruntime-node/script/install.js`';
+const CUDA_FIX =
+  'install it on a machine with an NVIDIA GPU (driver 580+, CUDA 13, cuDNN 9) with `ONNXRUNTIME_NODE_INSTALL=true node node_modules/onnxruntime-node/script/install.js`';
 
 /**
  * onnxruntime-node ships the CPU provider; the CUDA provider library is added by its install script

@@ -49,7 +49,11 @@ export async function readModelFile(filePath: string): Promise<ModelFile> {
     const declared = metadata[PRETRAINED_METADATA_KEY];
     return {
       path: filePath,
-      identity: { sha256, weights, pretrained: declared === undefined ? weights.startsWith(PRETRAINED_WEIGHTS_PREFIX) : declared === 'true' },
+      identity: {
+        sha256,
+        weights,
+        pretrained: declared === undefined ? weights.startsWith(PRETRAINED_WEIGHTS_PREFIX) : declared === 'true',
+      },
     };
   } finally {
     await handle.close();
@@ -58,7 +62,8 @@ export async function readModelFile(filePath: string): Promise<ModelFile> {
 
 async function hashFile(handle: FileHandle): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of handle.createReadStream({ start: 0, autoClose: false, highWaterMark: HASH_CHUNK_BYTES })) hash.update(chunk as Buffer);
+  for await (const chunk of handle.createReadStream({ start: 0, autoClose: false, highWaterMark: HASH_CHUNK_BYTES }))
+    hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
 
@@ -84,7 +89,8 @@ function readFieldHeader(header: Uint8Array): FieldHeader {
     reader.skipType(0);
     return { field, headerLength: reader.pos, bodyLength: 0, lengthDelimited: false };
   }
-  if (wireType === 1 || wireType === 5) return { field, headerLength: reader.pos, bodyLength: wireType === 1 ? 8 : 4, lengthDelimited: false };
+  if (wireType === 1 || wireType === 5)
+    return { field, headerLength: reader.pos, bodyLength: wireType === 1 ? 8 : 4, lengthDelimited: false };
   if (wireType !== 2) throw new RangeError(`wire type ${wireType} at the top level of a model`);
   const bodyLength = reader.uint32();
   return { field, headerLength: reader.pos, bodyLength, lengthDelimited: true };
@@ -95,10 +101,14 @@ function decodeMetadataEntry(body: Uint8Array): { key: string; value: string } {
 }
 
 function notOnnx(filePath: string, error: unknown): ModelError {
-  return new ModelError('MODEL_INVALID', `${filePath} is not an ONNX model (its bytes do not parse as ONNX's protobuf)`, {
-    cause: error,
-    context: { path: filePath },
-  });
+  return new ModelError(
+    'MODEL_INVALID',
+    `${filePath} is not an ONNX model (its bytes do not parse as ONNX's protobuf)`,
+    {
+      cause: error,
+      context: { path: filePath },
+    },
+  );
 }
 
 /**
@@ -117,7 +127,8 @@ async function readModelMetadataFromFile(handle: FileHandle, filePath: string): 
       const bodyStart = position + next.headerLength;
       if (bodyStart + next.bodyLength > size) throw new RangeError(`field ${next.field} runs past the end of the file`);
       if (next.field === MODEL_METADATA_PROPS_FIELD && next.lengthDelimited) {
-        if (next.bodyLength > MAX_METADATA_ENTRY_BYTES) throw new RangeError(`a metadata entry of ${next.bodyLength} bytes`);
+        if (next.bodyLength > MAX_METADATA_ENTRY_BYTES)
+          throw new RangeError(`a metadata entry of ${next.bodyLength} bytes`);
         const body = Buffer.alloc(next.bodyLength);
         await handle.read(body, 0, next.bodyLength, bodyStart);
         const entry = decodeMetadataEntry(body);
@@ -142,7 +153,8 @@ export function readModelMetadata(bytes: Uint8Array, filePath = '<buffer>'): Rec
     while (position < bytes.length) {
       const next = readFieldHeader(bytes.subarray(position, position + FIELD_HEADER_BYTES));
       const bodyStart = position + next.headerLength;
-      if (bodyStart + next.bodyLength > bytes.length) throw new RangeError(`field ${next.field} runs past the end of the model`);
+      if (bodyStart + next.bodyLength > bytes.length)
+        throw new RangeError(`field ${next.field} runs past the end of the model`);
       if (next.field === MODEL_METADATA_PROPS_FIELD && next.lengthDelimited) {
         const entry = decodeMetadataEntry(bytes.subarray(bodyStart, bodyStart + next.bodyLength));
         metadata[entry.key] = entry.value;

@@ -40,7 +40,12 @@ export function topKIndices(values: ArrayLike<number>, k: number): number[] {
 }
 
 /** Softmax, then the top `k` classes with their names, by descending score. */
-export function topKLabels(logits: ArrayLike<number>, classNames: readonly string[], k: number, offset = 0): LabelScore[] {
+export function topKLabels(
+  logits: ArrayLike<number>,
+  classNames: readonly string[],
+  k: number,
+  offset = 0,
+): LabelScore[] {
   const probabilities = softmax(logits, offset, classNames.length);
   return topKIndices(probabilities, k).map((index) => ({
     index,

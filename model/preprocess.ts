@@ -62,7 +62,11 @@ export interface DecodedImage {
  * antialiasing; libvips' `linear` kernel is that filter) and centre-crop 224. Normalisation is
  * left to whoever packs the batch. Throws {@link ImageError} for anything that cannot become a tensor.
  */
-export async function decodeImage(bytes: Uint8Array, options: PreprocessOptions = {}, reserveMemory?: ReserveDecodeMemory): Promise<DecodedImage> {
+export async function decodeImage(
+  bytes: Uint8Array,
+  options: PreprocessOptions = {},
+  reserveMemory?: ReserveDecodeMemory,
+): Promise<DecodedImage> {
   const { maxBytes, maxPixels, shrinkOnLoad } = { ...DEFAULT_PREPROCESS_OPTIONS, ...options };
   if (bytes.length === 0) throw new ImageError('EMPTY_FILE', 'the file is empty (0 bytes)');
   checkFileSize(bytes.length, maxBytes);
@@ -71,9 +75,13 @@ export async function decodeImage(bytes: Uint8Array, options: PreprocessOptions 
   const { format, size } = header;
   const resized = resizedSize(size);
   if (resized.width * resized.height > maxPixels) {
-    throw new ImageError('IMAGE_TOO_LARGE', `a ${size.width}×${size.height} image resizes to ${resized.width}×${resized.height}, more than the limit of ${maxPixels} pixels`, {
-      context: { ...size, maxPixels },
-    });
+    throw new ImageError(
+      'IMAGE_TOO_LARGE',
+      `a ${size.width}×${size.height} image resizes to ${resized.width}×${resized.height}, more than the limit of ${maxPixels} pixels`,
+      {
+        context: { ...size, maxPixels },
+      },
+    );
   }
   const crop = centerCropRegion(resized);
 
@@ -107,11 +115,19 @@ async function decodeResizeAndCrop(
 ): Promise<Buffer> {
   let image = sharp(bytes, { limitInputPixels: plan.maxPixels, sequentialRead: true }).rotate();
   if (plan.hasAlpha) {
-    const { data, info } = await image.removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+    const { data, info } = await image
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
     image = sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } });
   }
   return image
-    .resize(plan.resized.width, plan.resized.height, { kernel: 'linear', fit: 'fill', fastShrinkOnLoad: plan.shrinkOnLoad })
+    .resize(plan.resized.width, plan.resized.height, {
+      kernel: 'linear',
+      fit: 'fill',
+      fastShrinkOnLoad: plan.shrinkOnLoad,
+    })
     .extract(plan.crop)
     .toColourspace('srgb')
     .raw({ depth: 'uchar' })
@@ -154,7 +170,11 @@ export async function readImageHeader(bytes: Uint8Array, maxPixels: number): Pro
   } catch (error) {
     const message = (error as Error).message;
     if (/unsupported image format/i.test(message)) {
-      throw new ImageError('NOT_AN_IMAGE', `the content is not an image in any format this tool reads (${describeImageFormats()})`, { cause: error });
+      throw new ImageError(
+        'NOT_AN_IMAGE',
+        `the content is not an image in any format this tool reads (${describeImageFormats()})`,
+        { cause: error },
+      );
     }
     throw new ImageError('CORRUPT_IMAGE', `the image header cannot be read: ${message}`, { cause: error });
   }
@@ -168,15 +188,26 @@ export async function readImageHeader(bytes: Uint8Array, maxPixels: number): Pro
   const height = metadata.pageHeight ?? metadata.height ?? 0;
   if (width <= 0 || height <= 0) throw new ImageError('CORRUPT_IMAGE', 'the image header gives no size');
   if (width * height > maxPixels) {
-    throw new ImageError('IMAGE_TOO_LARGE', `the image is ${width}×${height} (${width * height} pixels), more than the limit of ${maxPixels}`, {
-      context: { width, height, maxPixels },
-    });
+    throw new ImageError(
+      'IMAGE_TOO_LARGE',
+      `the image is ${width}×${height} (${width * height} pixels), more than the limit of ${maxPixels}`,
+      {
+        context: { width, height, maxPixels },
+      },
+    );
   }
   return {
     format,
     size: uprightSize({ width, height }, metadata.orientation),
     hasAlpha: metadata.hasAlpha === true,
     channels: metadata.channels ?? 3,
-    bytesPerChannel: metadata.depth === 'ushort' || metadata.depth === 'short' ? 2 : metadata.depth === 'float' || metadata.depth === 'uint' || metadata.depth === 'int' ? 4 : metadata.depth === 'double' ? 8 : 1,
+    bytesPerChannel:
+      metadata.depth === 'ushort' || metadata.depth === 'short'
+        ? 2
+        : metadata.depth === 'float' || metadata.depth === 'uint' || metadata.depth === 'int'
+          ? 4
+          : metadata.depth === 'double'
+            ? 8
+            : 1,
   };
 }

@@ -34,11 +34,15 @@ export function devModelFile(seed: number, directory: string = cacheDirectory): 
  * Model resolution: an explicit path (which must exist) → the project's default model file → the
  * dev model (built once and cached), with a one-line warning that its weights are untrained.
  */
-export async function resolveModelPath(options: ResolveModelOptions = {}): Promise<{ path: string; source: ModelSource }> {
+export async function resolveModelPath(
+  options: ResolveModelOptions = {},
+): Promise<{ path: string; source: ModelSource }> {
   const logger = options.logger ?? silentLogger;
   if (options.modelPath) {
     if (!(await exists(options.modelPath))) {
-      throw new ModelError('MODEL_NOT_FOUND', `model file ${options.modelPath} does not exist`, { context: { path: options.modelPath } });
+      throw new ModelError('MODEL_NOT_FOUND', `model file ${options.modelPath} does not exist`, {
+        context: { path: options.modelPath },
+      });
     }
     return { path: options.modelPath, source: 'explicit' };
   }
@@ -52,7 +56,10 @@ export async function resolveModelPath(options: ResolveModelOptions = {}): Promi
     const { writeDevAlexNetOnnx } = await import('./build-alexnet-onnx.js');
     await writeDevAlexNetOnnx(devFile, { seed });
   }
-  logger.warn({ path: devFile, seed }, 'using the dev model: its weights are UNTRAINED, so labels are not real predictions');
+  logger.warn(
+    { path: devFile, seed },
+    'using the dev model: its weights are UNTRAINED, so labels are not real predictions',
+  );
   return { path: devFile, source: 'dev' };
 }
 

@@ -13,5 +13,6 @@ export const ORT_TELEMETRY_VARIABLE = 'ORT_DISABLE_TELEMETRY';
  * An explicit `ORT_DISABLE_TELEMETRY=0` is left as the user set it.
  */
 export function disableRuntimeTelemetry(): void {
-  if (process.env[ORT_TELEMETRY_VARIABLE] === undefined || process.env[ORT_TELEMETRY_VARIABLE] === '') process.env[ORT_TELEMETRY_VARIABLE] = '1';
+  if (process.env[ORT_TELEMETRY_VARIABLE] === undefined || process.env[ORT_TELEMETRY_VARIABLE] === '')
+    process.env[ORT_TELEMETRY_VARIABLE] = '1';
 }

@@ -87,11 +87,20 @@ const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256
 const AVAILABILITY_ZONE = /^[a-z]{2}(-[a-z]+)+-\d+[a-z]$/;
 
 /** CloudWatch Logs accepts only these retention periods. */
-const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
 
 /** Context that belongs to the CDK itself (feature flags, the CLI's own keys), not to this app. */
 function isCdkOwnKey(key: string): boolean {
-  return key.startsWith('@aws-cdk') || key.startsWith('aws:cdk:') || key.startsWith('aws-cdk:') || key.startsWith('cdk-') || key === 'acknowledged-issue-numbers' || key.includes(':');
+  return (
+    key.startsWith('@aws-cdk') ||
+    key.startsWith('aws:cdk:') ||
+    key.startsWith('aws-cdk:') ||
+    key.startsWith('cdk-') ||
+    key === 'acknowledged-issue-numbers' ||
+    key.includes(':')
+  );
 }
 
 /**
@@ -100,12 +109,20 @@ function isCdkOwnKey(key: string): boolean {
  * (`node.getAllContext()`), so that a misspelt one is refused rather than ignored. Every problem is
  * reported at once, naming the context key and what it accepts; a {@link ConfigurationError} stops synth.
  */
-export function readPipelineParameters(context: (key: string) => unknown, givenKeys: readonly string[] = []): PipelineParameters {
+export function readPipelineParameters(
+  context: (key: string) => unknown,
+  givenKeys: readonly string[] = [],
+): PipelineParameters {
   const problems: string[] = [];
   for (const key of givenKeys) {
     if (!isCdkOwnKey(key) && !(PARAMETER_KEYS as readonly string[]).includes(key)) {
-      const near = PARAMETER_KEYS.find((known) => known.toLowerCase() === key.toLowerCase() || known.toLowerCase().startsWith(key.toLowerCase().slice(0, 5)));
-      problems.push(`unknown context key "${key}"${near ? ` (did you mean ${near}?)` : ''}; the keys are ${PARAMETER_KEYS.join(', ')}`);
+      const near = PARAMETER_KEYS.find(
+        (known) =>
+          known.toLowerCase() === key.toLowerCase() || known.toLowerCase().startsWith(key.toLowerCase().slice(0, 5)),
+      );
+      problems.push(
+        `unknown context key "${key}"${near ? ` (did you mean ${near}?)` : ''}; the keys are ${PARAMETER_KEYS.join(', ')}`,
+      );
     }
   }
   const text = (key: keyof PipelineParameters, fallback: string) => {
@@ -116,7 +133,8 @@ export function readPipelineParameters(context: (key: string) => unknown, givenK
     const value = context(key);
     if (value === undefined) return fallback;
     const parsed = Number(value);
-    if (!Number.isInteger(parsed) || parsed < min || parsed > max) problems.push(`${key} must be an integer from ${min} to ${max}, got "${String(value)}"`);
+    if (!Number.isInteger(parsed) || parsed < min || parsed > max)
+      problems.push(`${key} must be an integer from ${min} to ${max}, got "${String(value)}"`);
     return parsed;
   };
   const flag = (key: keyof PipelineParameters, fallback: boolean) => {
@@ -130,7 +148,9 @@ export function readPipelineParameters(context: (key: string) => unknown, givenK
   const list = (key: keyof PipelineParameters, fallback: readonly string[]) => {
     const value = context(key);
     if (value === undefined) return fallback;
-    return (Array.isArray(value) ? value.map(String) : String(value).split(',')).map((item) => item.trim()).filter((item) => item.length > 0);
+    return (Array.isArray(value) ? value.map(String) : String(value).split(','))
+      .map((item) => item.trim())
+      .filter((item) => item.length > 0);
   };
 
   const parameters: PipelineParameters = {
@@ -144,19 +164,33 @@ export function readPipelineParameters(context: (key: string) => unknown, givenK
     maxReceiveCount: integer('maxReceiveCount', PARAMETER_DEFAULTS.maxReceiveCount, 1, 1000),
     taskMemoryMiB: integer('taskMemoryMiB', PARAMETER_DEFAULTS.taskMemoryMiB, 4096, 1_048_576),
     logRetentionDays: integer('logRetentionDays', PARAMETER_DEFAULTS.logRetentionDays, 1, 3653),
-    oldestMessageAlarmMinutes: integer('oldestMessageAlarmMinutes', PARAMETER_DEFAULTS.oldestMessageAlarmMinutes, 1, 20_160),
+    oldestMessageAlarmMinutes: integer(
+      'oldestMessageAlarmMinutes',
+      PARAMETER_DEFAULTS.oldestMessageAlarmMinutes,
+      1,
+      20_160,
+    ),
     ...(context('alarmEmail') === undefined ? {} : { alarmEmail: String(context('alarmEmail')) }),
     queryScanLimitGb: integer('queryScanLimitGb', PARAMETER_DEFAULTS.queryScanLimitGb, 1, 100_000),
     ...(context('notifyErrorsEmail') === undefined ? {} : { notifyErrorsEmail: String(context('notifyErrorsEmail')) }),
-    ...(context('notifyErrorsTopicArn') === undefined ? {} : { notifyErrorsTopicArn: String(context('notifyErrorsTopicArn')) }),
+    ...(context('notifyErrorsTopicArn') === undefined
+      ? {}
+      : { notifyErrorsTopicArn: String(context('notifyErrorsTopicArn')) }),
     ...(context('availabilityZones') === undefined ? {} : { availabilityZones: list('availabilityZones', []) }),
   };
 
-  if (parameters.spotInstanceTypes.length === 0) problems.push('spotInstanceTypes must list at least one instance type, e.g. g4dn.xlarge,g5.xlarge');
+  if (parameters.spotInstanceTypes.length === 0)
+    problems.push('spotInstanceTypes must list at least one instance type, e.g. g4dn.xlarge,g5.xlarge');
   if (parameters.availabilityZones) {
     const zones = parameters.availabilityZones;
-    if (zones.length < VPC_AVAILABILITY_ZONES || new Set(zones).size !== zones.length || !zones.every((zone) => AVAILABILITY_ZONE.test(zone))) {
-      problems.push(`availabilityZones must list ${VPC_AVAILABILITY_ZONES} or more different Availability Zones of the region, e.g. eu-west-1a,eu-west-1b, got "${zones.join(',')}"`);
+    if (
+      zones.length < VPC_AVAILABILITY_ZONES ||
+      new Set(zones).size !== zones.length ||
+      !zones.every((zone) => AVAILABILITY_ZONE.test(zone))
+    ) {
+      problems.push(
+        `availabilityZones must list ${VPC_AVAILABILITY_ZONES} or more different Availability Zones of the region, e.g. eu-west-1a,eu-west-1b, got "${zones.join(',')}"`,
+      );
     }
   }
 
@@ -167,14 +201,21 @@ export function readPipelineParameters(context: (key: string) => unknown, givenK
     if (problem) problems.push(`spotInstanceTypes ${problem}`);
   }
   for (const problem of keyLayoutProblems(parameters)) problems.push(`${problem.field} ${problem.message}`);
-  if (!LOG_RETENTION_DAYS.includes(parameters.logRetentionDays)) problems.push(`logRetentionDays must be one of ${LOG_RETENTION_DAYS.join(', ')}, got ${parameters.logRetentionDays}`);
+  if (!LOG_RETENTION_DAYS.includes(parameters.logRetentionDays))
+    problems.push(
+      `logRetentionDays must be one of ${LOG_RETENTION_DAYS.join(', ')}, got ${parameters.logRetentionDays}`,
+    );
   for (const key of ['alarmEmail', 'notifyErrorsEmail'] as const) {
     const address = parameters[key];
-    if (address !== undefined && !EMAIL.test(address)) problems.push(`${key} must be an e-mail address, got "${address}"`);
+    if (address !== undefined && !EMAIL.test(address))
+      problems.push(`${key} must be an e-mail address, got "${address}"`);
   }
   if (parameters.notifyErrorsTopicArn !== undefined && !SNS_TOPIC_ARN.test(parameters.notifyErrorsTopicArn)) {
-    problems.push(`notifyErrorsTopicArn must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>), got "${parameters.notifyErrorsTopicArn}"`);
+    problems.push(
+      `notifyErrorsTopicArn must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>), got "${parameters.notifyErrorsTopicArn}"`,
+    );
   }
-  if (problems.length > 0) throw new ConfigurationError(`invalid CDK context: ${problems.join('; ')}`, { keys: problems.length });
+  if (problems.length > 0)
+    throw new ConfigurationError(`invalid CDK context: ${problems.join('; ')}`, { keys: problems.length });
   return parameters;
 }

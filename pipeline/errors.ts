@@ -10,7 +10,11 @@ export class MessageFormatError extends PipelineError {
 /** The uploaded object is gone (deleted before its turn): retrying cannot bring it back. */
 export class SourceObjectMissingError extends PipelineError {
   constructor(bucket: string, key: string, cause?: unknown) {
-    super('SOURCE_NOT_FOUND', `s3://${bucket}/${key} no longer exists`, { context: { bucket, key }, cause, retryable: false });
+    super('SOURCE_NOT_FOUND', `s3://${bucket}/${key} no longer exists`, {
+      context: { bucket, key },
+      cause,
+      retryable: false,
+    });
   }
 }
 
@@ -20,7 +24,11 @@ export class SourceObjectMissingError extends PipelineError {
  */
 export class SourceSupersededError extends PipelineError {
   constructor(bucket: string, key: string, etag: string, cause?: unknown) {
-    super('SOURCE_SUPERSEDED', `s3://${bucket}/${key} no longer has ETag ${etag}: a newer upload replaced it`, { context: { bucket, key, etag }, cause, retryable: false });
+    super('SOURCE_SUPERSEDED', `s3://${bucket}/${key} no longer has ETag ${etag}: a newer upload replaced it`, {
+      context: { bucket, key, etag },
+      cause,
+      retryable: false,
+    });
   }
 }
 
@@ -31,14 +39,22 @@ export class SourceSupersededError extends PipelineError {
  */
 export class BucketNotFoundError extends PipelineError {
   constructor(bucket: string, cause?: unknown) {
-    super('BUCKET_NOT_FOUND', `bucket ${bucket} does not exist: check BUCKET_NAME and the stack's outputs`, { context: { bucket }, cause, retryable: true });
+    super('BUCKET_NOT_FOUND', `bucket ${bucket} does not exist: check BUCKET_NAME and the stack's outputs`, {
+      context: { bucket },
+      cause,
+      retryable: true,
+    });
   }
 }
 
 /** A failure that retrying may fix (network, throttling, 5xx): the message goes back to the queue. */
 export class TransientAwsError extends PipelineError {
   constructor(operation: string, context: Record<string, unknown>, cause: unknown) {
-    super('TRANSIENT_AWS_ERROR', `${operation} failed: ${(cause as Error)?.message ?? String(cause)}`, { context, cause, retryable: true });
+    super('TRANSIENT_AWS_ERROR', `${operation} failed: ${(cause as Error)?.message ?? String(cause)}`, {
+      context,
+      cause,
+      retryable: true,
+    });
   }
 }
 
@@ -48,7 +64,11 @@ export class TransientAwsError extends PipelineError {
  */
 export class ResultWriteContendedError extends PipelineError {
   constructor(bucket: string, resultKey: string, rounds: number) {
-    super('RESULT_WRITE_CONTENDED', `s3://${bucket}/${resultKey} changed under every one of ${rounds} conditional writes`, { context: { bucket, resultKey }, retryable: true });
+    super(
+      'RESULT_WRITE_CONTENDED',
+      `s3://${bucket}/${resultKey} changed under every one of ${rounds} conditional writes`,
+      { context: { bucket, resultKey }, retryable: true },
+    );
   }
 }
 
@@ -63,7 +83,9 @@ export function isNoSuchBucketError(error: unknown): boolean {
 export function isNotFoundError(error: unknown): boolean {
   const candidate = error as AwsFailure;
   if (isNoSuchBucketError(error)) return false;
-  return candidate?.name === 'NoSuchKey' || candidate?.name === 'NotFound' || candidate?.$metadata?.httpStatusCode === 404;
+  return (
+    candidate?.name === 'NoSuchKey' || candidate?.name === 'NotFound' || candidate?.$metadata?.httpStatusCode === 404
+  );
 }
 
 /** True when S3 refused a conditional write because another one to the key was under way: HTTP 409 ConditionalRequestConflict. */
@@ -88,13 +110,20 @@ export class QueueNotFoundError extends PipelineError {
 /** Inference runs keep failing (a broken GPU fails every batch): the worker exits and ECS replaces it. */
 export class InferenceKeepsFailingError extends PipelineError {
   constructor(failures: number, cause: unknown) {
-    super('INFERENCE_KEEPS_FAILING', `${failures} inference runs in a row failed; last: ${(cause as Error)?.message ?? String(cause)}`, { context: { failures }, cause });
+    super(
+      'INFERENCE_KEEPS_FAILING',
+      `${failures} inference runs in a row failed; last: ${(cause as Error)?.message ?? String(cause)}`,
+      { context: { failures }, cause },
+    );
   }
 }
 
 /** An HTTP service answered with an error status (the ECS agent, a download server). */
 export class HttpStatusError extends PipelineError {
   constructor(what: string, status: number, body: string) {
-    super('HTTP_STATUS', `${what} answered HTTP ${status}: ${body.slice(0, 200)}`, { context: { status }, retryable: status >= 500 || status === 429 });
+    super('HTTP_STATUS', `${what} answered HTTP ${status}: ${body.slice(0, 200)}`, {
+      context: { status },
+      retryable: status >= 500 || status === 429,
+    });
   }
 }

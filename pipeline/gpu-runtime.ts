@@ -27,7 +27,11 @@ export const GPU_RUNTIME = {
    * fails, naming both versions, if it is not.
    */
   baseImage: 'nvidia/cuda:13.1.1-cudnn-runtime-ubuntu24.04',
-  sources: ['https://github.com/microsoft/onnxruntime/issues/29032', 'https://github.com/microsoft/onnxruntime/issues/29767', 'https://github.com/microsoft/onnxruntime/issues/27944'],
+  sources: [
+    'https://github.com/microsoft/onnxruntime/issues/29032',
+    'https://github.com/microsoft/onnxruntime/issues/29767',
+    'https://github.com/microsoft/onnxruntime/issues/27944',
+  ],
 } as const;
 
 /**
@@ -55,7 +59,9 @@ export function instanceTypeProblem(instanceType: string): string | undefined {
   const match = /^([a-z0-9]+)\.([a-z0-9]+)$/.exec(instanceType);
   if (!match) return `"${instanceType}" is not an EC2 instance type such as g4dn.xlarge`;
   const family = match[1]!;
-  if (REFUSED_GPU_FAMILIES[family]) return `${instanceType}: ${REFUSED_GPU_FAMILIES[family]}; use one of ${SUPPORTED_GPU_FAMILIES.join(', ')}`;
-  if (!(SUPPORTED_GPU_FAMILIES as readonly string[]).includes(family)) return `${instanceType} is not an NVIDIA GPU instance type this stack supports; use one of ${SUPPORTED_GPU_FAMILIES.join(', ')} (for example g4dn.xlarge)`;
+  if (REFUSED_GPU_FAMILIES[family])
+    return `${instanceType}: ${REFUSED_GPU_FAMILIES[family]}; use one of ${SUPPORTED_GPU_FAMILIES.join(', ')}`;
+  if (!(SUPPORTED_GPU_FAMILIES as readonly string[]).includes(family))
+    return `${instanceType} is not an NVIDIA GPU instance type this stack supports; use one of ${SUPPORTED_GPU_FAMILIES.join(', ')} (for example g4dn.xlarge)`;
   return undefined;
 }

@@ -9,7 +9,10 @@ export interface KeyLayout {
 }
 
 /** `uploads/` and `results/`. */
-export const DEFAULT_KEY_LAYOUT: KeyLayout = { uploadsPrefix: WORKER_SETTINGS.uploadsPrefix.default, resultsPrefix: WORKER_SETTINGS.resultsPrefix.default };
+export const DEFAULT_KEY_LAYOUT: KeyLayout = {
+  uploadsPrefix: WORKER_SETTINGS.uploadsPrefix.default,
+  resultsPrefix: WORKER_SETTINGS.resultsPrefix.default,
+};
 
 /** What a key prefix must look like, for messages. */
 export const KEY_PREFIX_RULE = 'must be a key prefix that ends with "/" and does not start with one (e.g. "uploads/")';
@@ -29,8 +32,14 @@ export function keyLayoutProblems(layout: KeyLayout): Array<{ field: keyof KeyLa
   for (const field of ['uploadsPrefix', 'resultsPrefix'] as const) {
     if (!isKeyPrefix(layout[field])) problems.push({ field, message: `${KEY_PREFIX_RULE}, got "${layout[field]}"` });
   }
-  if (problems.length === 0 && (layout.uploadsPrefix.startsWith(layout.resultsPrefix) || layout.resultsPrefix.startsWith(layout.uploadsPrefix))) {
-    problems.push({ field: 'resultsPrefix', message: `must not overlap the uploads prefix ("${layout.uploadsPrefix}"), or results would trigger the pipeline, got "${layout.resultsPrefix}"` });
+  if (
+    problems.length === 0 &&
+    (layout.uploadsPrefix.startsWith(layout.resultsPrefix) || layout.resultsPrefix.startsWith(layout.uploadsPrefix))
+  ) {
+    problems.push({
+      field: 'resultsPrefix',
+      message: `must not overlap the uploads prefix ("${layout.uploadsPrefix}"), or results would trigger the pipeline, got "${layout.resultsPrefix}"`,
+    });
   }
   return problems;
 }
@@ -71,13 +80,18 @@ export function hasLongKeyResult(key: string, layout: KeyLayout): boolean {
 
 /** `uploads/cats/` → `results/cats/`: where the results of everything below an uploads prefix live. */
 export function resultsPrefixFor(uploadPrefix: string, layout: KeyLayout): string {
-  if (!uploadPrefix.startsWith(layout.uploadsPrefix)) throw new RangeError(`${uploadPrefix} is not below ${layout.uploadsPrefix}`);
+  if (!uploadPrefix.startsWith(layout.uploadsPrefix))
+    throw new RangeError(`${uploadPrefix} is not below ${layout.uploadsPrefix}`);
   return `${layout.resultsPrefix}${uploadPrefix.slice(layout.uploadsPrefix.length)}`;
 }
 
 /** The upload key a result key belongs to: the inverse of {@link resultKeyFor} (a long-key result's upload key is in its `source.key`). */
 export function uploadKeyFor(resultKey: string, layout: KeyLayout): string {
-  if (!resultKey.startsWith(layout.resultsPrefix) || !resultKey.endsWith('.json')) throw new RangeError(`${resultKey} is not a result key`);
-  if (resultKey.startsWith(`${layout.resultsPrefix}${LONG_KEY_RESULTS_FOLDER}`)) throw new RangeError(`${resultKey} holds the result of an upload key too long to mirror; its source.key names the upload`);
+  if (!resultKey.startsWith(layout.resultsPrefix) || !resultKey.endsWith('.json'))
+    throw new RangeError(`${resultKey} is not a result key`);
+  if (resultKey.startsWith(`${layout.resultsPrefix}${LONG_KEY_RESULTS_FOLDER}`))
+    throw new RangeError(
+      `${resultKey} holds the result of an upload key too long to mirror; its source.key names the upload`,
+    );
   return `${layout.uploadsPrefix}${resultKey.slice(layout.resultsPrefix.length, -'.json'.length)}`;
 }

@@ -8,7 +8,11 @@ export const RESULT_SCHEMA_VERSION = 1;
  * the source's ETag, the result's fingerprint, and the sequencer of the event it answered (none for
  * a record without one), which orders it against results for other versions of the same image.
  */
-export const RESULT_METADATA = { sourceEtag: 'source-etag', fingerprint: 'result-fingerprint', sourceSequencer: 'source-sequencer' } as const;
+export const RESULT_METADATA = {
+  sourceEtag: 'source-etag',
+  fingerprint: 'result-fingerprint',
+  sourceSequencer: 'source-sequencer',
+} as const;
 
 /** How long each stage took for one image, in milliseconds, and the size of its inference batch. */
 export interface ResultTimings {
@@ -61,7 +65,10 @@ export interface ResultFields {
  */
 export function buildResult(origin: { source: ResultSource }, fields: ResultFields): ResultDocument;
 export function buildResult(origin: { file: string }, fields: ResultFields): ClassifyResultLine;
-export function buildResult(origin: { source: ResultSource } | { file: string }, fields: ResultFields): ResultDocument | ClassifyResultLine {
+export function buildResult(
+  origin: { source: ResultSource } | { file: string },
+  fields: ResultFields,
+): ResultDocument | ClassifyResultLine {
   const { downloadMs, preprocessMs, inferenceMs, batchSize } = fields.timings;
   return {
     schemaVersion: RESULT_SCHEMA_VERSION,

@@ -13,8 +13,15 @@ export const RESULT_EVENT = {
 export const RESULT_EVENT_BUS = 'default';
 
 /** The event pattern of every stored result of one bucket (add `status` or `topLabel` to narrow it). */
-export function resultEventPattern(bucket: string, detail: Record<string, unknown> = {}): { source: string[]; 'detail-type': string[]; detail: Record<string, unknown> } {
-  return { source: [RESULT_EVENT.source], 'detail-type': [RESULT_EVENT.detailType], detail: { bucket: [bucket], ...detail } };
+export function resultEventPattern(
+  bucket: string,
+  detail: Record<string, unknown> = {},
+): { source: string[]; 'detail-type': string[]; detail: Record<string, unknown> } {
+  return {
+    source: [RESULT_EVENT.source],
+    'detail-type': [RESULT_EVENT.detailType],
+    detail: { bucket: [bucket], ...detail },
+  };
 }
 
 /** What the event's `detail` carries: enough to act on a result without reading it. */
@@ -49,6 +56,13 @@ export function resultEventDetail(document: ResultDocument, resultKey: string): 
     weights: document.model.weights,
     processedAt: document.processedAt,
   };
-  if (document.status === 'ok') return { ...common, status: 'ok', topLabel: document.labels[0]!.label, topScore: document.labels[0]!.score, labels: document.labels };
+  if (document.status === 'ok')
+    return {
+      ...common,
+      status: 'ok',
+      topLabel: document.labels[0]!.label,
+      topScore: document.labels[0]!.score,
+      labels: document.labels,
+    };
   return { ...common, status: 'error', error: document.error };
 }

@@ -34,7 +34,8 @@ export function parseS3Event(body: string | undefined, messageId?: string): Pars
   }
   if (!isObject(document)) throw new MessageFormatError('the message body is not a JSON object', { messageId });
   if (document.Event === 's3:TestEvent') return { kind: 'test-event', bucket: String(document.Bucket ?? '') };
-  if (!Array.isArray(document.Records)) throw new MessageFormatError('the message body has no S3 event Records', { messageId });
+  if (!Array.isArray(document.Records))
+    throw new MessageFormatError('the message body has no S3 event Records', { messageId });
 
   const records: S3ObjectRecord[] = [];
   for (const [index, record] of document.Records.entries()) {
@@ -50,7 +51,11 @@ export function parseS3Event(body: string | undefined, messageId?: string): Pars
     try {
       key = decodeS3EventKey(object.key);
     } catch (error) {
-      throw new MessageFormatError(`Records[${index}].s3.object.key is not URL-encoded as S3 encodes keys: ${JSON.stringify(object.key.slice(0, 200))}`, { messageId }, error);
+      throw new MessageFormatError(
+        `Records[${index}].s3.object.key is not URL-encoded as S3 encodes keys: ${JSON.stringify(object.key.slice(0, 200))}`,
+        { messageId },
+        error,
+      );
     }
     records.push({
       eventName,
@@ -58,7 +63,9 @@ export function parseS3Event(body: string | undefined, messageId?: string): Pars
       key,
       size: typeof object.size === 'number' ? object.size : 0,
       eTag: typeof object.eTag === 'string' ? object.eTag : '',
-      ...(typeof object.sequencer === 'string' && SEQUENCER.test(object.sequencer) ? { sequencer: object.sequencer.toUpperCase() } : {}),
+      ...(typeof object.sequencer === 'string' && SEQUENCER.test(object.sequencer)
+        ? { sequencer: object.sequencer.toUpperCase() }
+        : {}),
     });
   }
   return { kind: 'records', records };

@@ -23,9 +23,17 @@ export async function listObjects(s3: S3Client, bucket: string, prefix: string):
   const objects: ListedObject[] = [];
   let token: string | undefined;
   do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token, EncodingType: 'url' }));
+    const page = await s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token, EncodingType: 'url' }),
+    );
     for (const object of page.Contents ?? []) {
-      if (object.Key) objects.push({ key: listedKey(object.Key, page.EncodingType), etag: normalizeEtag(object.ETag), size: object.Size ?? 0, ...(object.LastModified ? { lastModified: object.LastModified } : {}) });
+      if (object.Key)
+        objects.push({
+          key: listedKey(object.Key, page.EncodingType),
+          etag: normalizeEtag(object.ETag),
+          size: object.Size ?? 0,
+          ...(object.LastModified ? { lastModified: object.LastModified } : {}),
+        });
     }
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
@@ -38,7 +46,11 @@ export async function listKeys(s3: S3Client, bucket: string, prefix: string): Pr
 }
 
 /** An object's text and ETag, or undefined when it does not exist. */
-export async function readObjectText(s3: S3Client, bucket: string, key: string): Promise<{ text: string; etag: string } | undefined> {
+export async function readObjectText(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+): Promise<{ text: string; etag: string } | undefined> {
   try {
     const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     return { text: await response.Body!.transformToString(), etag: normalizeEtag(response.ETag) };
@@ -49,7 +61,11 @@ export async function readObjectText(s3: S3Client, bucket: string, key: string):
 }
 
 /** A stored result object read and checked: its document, or the problem that makes it no result; undefined when there is none. */
-export async function readResultObject(s3: S3Client, bucket: string, resultKey: string): Promise<{ document: ResultDocument } | { problem: string } | undefined> {
+export async function readResultObject(
+  s3: S3Client,
+  bucket: string,
+  resultKey: string,
+): Promise<{ document: ResultDocument } | { problem: string } | undefined> {
   const object = await readObjectText(s3, bucket, resultKey);
   return object ? parseResultDocument(object.text) : undefined;
 }

@@ -6,14 +6,18 @@ export const SQS_BATCH_LIMIT = 10;
 /** Items in groups of at most {@link SQS_BATCH_LIMIT}, one group per batch call. */
 export function inSqsBatches<T>(items: readonly T[]): T[][] {
   const batches: T[][] = [];
-  for (let start = 0; start < items.length; start += SQS_BATCH_LIMIT) batches.push(items.slice(start, start + SQS_BATCH_LIMIT));
+  for (let start = 0; start < items.length; start += SQS_BATCH_LIMIT)
+    batches.push(items.slice(start, start + SQS_BATCH_LIMIT));
   return batches;
 }
 
 /** Visible and in-flight messages of a queue (SQS's approximate counts). */
 export async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<{ visible: number; inFlight: number }> {
   const response = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
   );
   return {
     visible: Number(response.Attributes?.ApproximateNumberOfMessages ?? 0),

@@ -73,10 +73,34 @@ export const WORKER_SETTINGS = {
     patternProblem: 'must be a bucket name of 3 to 63 characters',
     doc: 'only events of this bucket are processed',
   },
-  uploadsPrefix: { variable: 'UPLOADS_PREFIX', type: 'text', default: 'uploads/', doc: 'keys below it are images to classify; ends with `/`, does not overlap `RESULTS_PREFIX`' },
-  resultsPrefix: { variable: 'RESULTS_PREFIX', type: 'text', default: 'results/', doc: 'results are written below it; ends with `/`, does not overlap `UPLOADS_PREFIX`' },
-  maxBatch: { variable: 'MAX_BATCH', type: 'integer', min: 1, max: 256, default: 32, doc: 'images per inference run at most' },
-  maxWaitMs: { variable: 'MAX_WAIT_MS', type: 'integer', min: 0, max: 60_000, default: 50, doc: 'a batch runs this long after its first image at the latest' },
+  uploadsPrefix: {
+    variable: 'UPLOADS_PREFIX',
+    type: 'text',
+    default: 'uploads/',
+    doc: 'keys below it are images to classify; ends with `/`, does not overlap `RESULTS_PREFIX`',
+  },
+  resultsPrefix: {
+    variable: 'RESULTS_PREFIX',
+    type: 'text',
+    default: 'results/',
+    doc: 'results are written below it; ends with `/`, does not overlap `UPLOADS_PREFIX`',
+  },
+  maxBatch: {
+    variable: 'MAX_BATCH',
+    type: 'integer',
+    min: 1,
+    max: 256,
+    default: 32,
+    doc: 'images per inference run at most',
+  },
+  maxWaitMs: {
+    variable: 'MAX_WAIT_MS',
+    type: 'integer',
+    min: 0,
+    max: 60_000,
+    default: 50,
+    doc: 'a batch runs this long after its first image at the latest',
+  },
   maxImagesInFlight: {
     variable: 'MAX_IMAGES_IN_FLIGHT',
     type: 'integer',
@@ -85,8 +109,22 @@ export const WORKER_SETTINGS = {
     default: 96,
     doc: 'images received but not yet stored; a receive asks only for free slots',
   },
-  receiveConcurrency: { variable: 'RECEIVE_CONCURRENCY', type: 'integer', min: 1, max: 32, default: 4, doc: 'ReceiveMessage long polls in flight at once' },
-  receiveWaitSeconds: { variable: 'RECEIVE_WAIT_SECONDS', type: 'integer', min: 0, max: 20, default: 20, doc: 'long-poll wait' },
+  receiveConcurrency: {
+    variable: 'RECEIVE_CONCURRENCY',
+    type: 'integer',
+    min: 1,
+    max: 32,
+    default: 4,
+    doc: 'ReceiveMessage long polls in flight at once',
+  },
+  receiveWaitSeconds: {
+    variable: 'RECEIVE_WAIT_SECONDS',
+    type: 'integer',
+    min: 0,
+    max: 20,
+    default: 20,
+    doc: 'long-poll wait',
+  },
   visibilityTimeoutSeconds: {
     variable: 'VISIBILITY_TIMEOUT_SECONDS',
     type: 'integer',
@@ -103,7 +141,14 @@ export const WORKER_SETTINGS = {
     default: 20,
     doc: 'how often each held message’s visibility is extended; shorter than `VISIBILITY_TIMEOUT_SECONDS`',
   },
-  retryDelaySeconds: { variable: 'RETRY_DELAY_SECONDS', type: 'integer', min: 0, max: 43_200, default: 5, doc: 'a transiently failed message comes back after this' },
+  retryDelaySeconds: {
+    variable: 'RETRY_DELAY_SECONDS',
+    type: 'integer',
+    min: 0,
+    max: 43_200,
+    default: 5,
+    doc: 'a transiently failed message comes back after this',
+  },
   shutdownGraceSeconds: {
     variable: 'SHUTDOWN_GRACE_SECONDS',
     type: 'integer',
@@ -112,8 +157,21 @@ export const WORKER_SETTINGS = {
     default: 25,
     doc: 'SIGTERM: time for in-flight batches (the stack sets 90, with a 120 s stop timeout)',
   },
-  device: { variable: 'DEVICE', type: 'choice', choices: DEVICES, default: 'auto', doc: 'where inference runs (the stack sets `cuda`)' },
-  modelPath: { variable: 'MODEL_PATH', type: 'text', defaultText: '`model/alexnet.onnx`, else the dev model', pattern: /^.+$/, patternProblem: 'must be a path', doc: 'the ONNX model' },
+  device: {
+    variable: 'DEVICE',
+    type: 'choice',
+    choices: DEVICES,
+    default: 'auto',
+    doc: 'where inference runs (the stack sets `cuda`)',
+  },
+  modelPath: {
+    variable: 'MODEL_PATH',
+    type: 'text',
+    defaultText: '`model/alexnet.onnx`, else the dev model',
+    pattern: /^.+$/,
+    patternProblem: 'must be a path',
+    doc: 'the ONNX model',
+  },
   threads: {
     variable: 'INFERENCE_THREADS',
     type: 'integer',
@@ -124,8 +182,22 @@ export const WORKER_SETTINGS = {
     doc: 'CPU threads of one inference',
   },
   topK: { variable: 'TOP_K', type: 'integer', min: 1, max: 1_000, default: 5, doc: 'labels per image' },
-  maxImageBytes: { variable: 'MAX_IMAGE_BYTES', type: 'integer', min: 1, max: 2 ** 31, default: DEFAULT_PREPROCESS_OPTIONS.maxBytes, doc: 'largest accepted upload, bytes' },
-  maxImagePixels: { variable: 'MAX_IMAGE_PIXELS', type: 'integer', min: 1, max: 2 ** 31, default: DEFAULT_PREPROCESS_OPTIONS.maxPixels, doc: 'largest accepted image, pixels' },
+  maxImageBytes: {
+    variable: 'MAX_IMAGE_BYTES',
+    type: 'integer',
+    min: 1,
+    max: 2 ** 31,
+    default: DEFAULT_PREPROCESS_OPTIONS.maxBytes,
+    doc: 'largest accepted upload, bytes',
+  },
+  maxImagePixels: {
+    variable: 'MAX_IMAGE_PIXELS',
+    type: 'integer',
+    min: 1,
+    max: 2 ** 31,
+    default: DEFAULT_PREPROCESS_OPTIONS.maxPixels,
+    doc: 'largest accepted image, pixels',
+  },
   imageMemoryMiB: {
     variable: 'IMAGE_MEMORY_MIB',
     type: 'integer',
@@ -142,7 +214,14 @@ export const WORKER_SETTINGS = {
     default: 60,
     doc: 'an inference batch running longer means a stuck inference thread: the worker fails its messages back and exits 1',
   },
-  sdkConnectionTimeoutMs: { variable: 'SDK_CONNECTION_TIMEOUT_MS', type: 'integer', min: 100, max: 120_000, default: 3_000, doc: 'S3 and SQS: time to connect' },
+  sdkConnectionTimeoutMs: {
+    variable: 'SDK_CONNECTION_TIMEOUT_MS',
+    type: 'integer',
+    min: 100,
+    max: 120_000,
+    default: 3_000,
+    doc: 'S3 and SQS: time to connect',
+  },
   sdkRequestTimeoutMs: {
     variable: 'SDK_REQUEST_TIMEOUT_MS',
     type: 'integer',
@@ -176,7 +255,11 @@ export const WORKER_SETTINGS = {
 type Settings = typeof WORKER_SETTINGS;
 export type WorkerSettingName = keyof Settings;
 
-type ValueOf<S> = S extends { type: 'integer' } ? number : S extends { type: 'choice'; choices: readonly (infer C)[] } ? C : string;
+type ValueOf<S> = S extends { type: 'integer' }
+  ? number
+  : S extends { type: 'choice'; choices: readonly (infer C)[] }
+    ? C
+    : string;
 type AlwaysSet<S> = S extends { required: true } ? true : S extends { default: unknown } ? true : false;
 
 /** The worker's settings with defaults applied: a field per table row, optional where the row has no default. */
@@ -190,7 +273,9 @@ export type WorkerSettings = {
 export type WorkerSettingOverrides = { readonly [K in WorkerSettingName]?: ValueOf<Settings[K]> };
 
 /** The environment variable of each setting, e.g. `WORKER_ENVIRONMENT.maxBatch === 'MAX_BATCH'`. */
-export const WORKER_ENVIRONMENT = Object.fromEntries(Object.entries(WORKER_SETTINGS).map(([name, setting]) => [name, setting.variable])) as {
+export const WORKER_ENVIRONMENT = Object.fromEntries(
+  Object.entries(WORKER_SETTINGS).map(([name, setting]) => [name, setting.variable]),
+) as {
   readonly [K in WorkerSettingName]: Settings[K]['variable'];
 };
 
@@ -213,8 +298,16 @@ export function workerEnvironmentFor(values: WorkerSettingOverrides): Record<str
 /** The docs' settings table (Markdown), one row per setting in table order. */
 export function workerSettingsMarkdownTable(): string {
   const rows = Object.values(WORKER_SETTINGS).map((setting: WorkerSetting) => {
-    const range = setting.type === 'integer' ? `${setting.min}–${setting.max}` : setting.type === 'choice' ? setting.choices.map((choice) => `\`${choice}\``).join(', ') : '';
-    const fallback = 'defaultText' in setting && setting.defaultText !== undefined ? setting.defaultText : `\`${String('default' in setting ? setting.default : '')}\``;
+    const range =
+      setting.type === 'integer'
+        ? `${setting.min}–${setting.max}`
+        : setting.type === 'choice'
+          ? setting.choices.map((choice) => `\`${choice}\``).join(', ')
+          : '';
+    const fallback =
+      'defaultText' in setting && setting.defaultText !== undefined
+        ? setting.defaultText
+        : `\`${String('default' in setting ? setting.default : '')}\``;
     return `| \`${setting.variable}\` | ${fallback} | ${range} | ${setting.doc} |`;
   });
   return ['| variable | default | range | meaning |', '| --- | --- | --- | --- |', ...rows].join('\n');

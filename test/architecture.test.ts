@@ -5,25 +5,19 @@ import { describe, it } from 'node:test';
 import sharp from 'sharp';
 import { projectRoot } from '../common/paths.js';
 
-/** The layers and what each may import (ARCHITECTURE.md's arrows); npm packages are not listed. */
-const MAY_IMPORT: Record<string, readonly string[]> = {
-  common: [],
-  model: ['common'],
-  pipeline: ['model', 'common'],
-  'functions/worker': ['pipeline', 'model', 'common'],
-  local: ['functions/worker', 'pipeline', 'model', 'common'],
-  cli: ['local', 'pipeline', 'model', 'common'],
-  infra: ['pipeline', 'model', 'common'],
-  // The benchmarks build their inputs with the tests' factories (hostile checkpoints, a real-size one).
-  bench: ['cli', 'local', 'pipeline', 'model', 'common', 'test/helpers'],
-  'test/helpers': ['cli', 'local', 'functions/worker', 'infra', 'pipeline', 'model', 'common'],
-  faults: ['cli', 'local', 'pipeline', 'model', 'common'],
-};
-
-function layerOf(file: string): string {
-  const relative = path.relative(projectRoot, file).split(path.sep).join('/');
-  return Object.keys(MAY_IMPORT).find((layer) => relative.startsWith(`${layer}/`)) ?? '?';
-}
+/** The project's source folders (which may import which is checked by ESLint: eslint.config.mjs). */
+const SOURCE_FOLDERS = [
+  'common',
+  'model',
+  'pipeline',
+  'functions/worker',
+  'local',
+  'cli',
+  'infra',
+  'bench',
+  'test/helpers',
+  'faults',
+];
 
 function sourceFiles(folder: string): string[] {
   return readdirSync(folder).flatMap((name) => {
@@ -36,23 +30,13 @@ function sourceFiles(folder: string): string[] {
 /** The project files a source file imports statically (`import … from './x.js'`), as .ts paths. */
 function staticImports(file: string): string[] {
   const text = readFileSync(file, 'utf8');
-  return [...text.matchAll(/^(?:import|export)\s[^;]*?from\s+'(\.{1,2}\/[^']+)'/gms)].map((match) => path.resolve(path.dirname(file), match[1]!.replace(/\.js$/, '.ts')));
+  return [...text.matchAll(/^(?:import|export)\s[^;]*?from\s+'(\.{1,2}\/[^']+)'/gms)].map((match) =>
+    path.resolve(path.dirname(file), match[1]!.replace(/\.js$/, '.ts')),
+  );
 }
 
 describe('architecture', () => {
-  const files = Object.keys(MAY_IMPORT).flatMap((layer) => sourceFiles(path.join(projectRoot, layer)));
-
-  it('every module imports only the layers below it (no module outside functions/worker imports the worker, except the local emulation that runs it)', () => {
-    const violations: string[] = [];
-    for (const file of files) {
-      const from = layerOf(file);
-      for (const imported of staticImports(file)) {
-        const to = layerOf(imported);
-        if (to !== from && !MAY_IMPORT[from]!.includes(to)) violations.push(`${path.relative(projectRoot, file)} → ${path.relative(projectRoot, imported)}`);
-      }
-    }
-    assert.deepEqual(violations, []);
-  });
+  const files = SOURCE_FOLDERS.flatMap((folder) => sourceFiles(path.join(projectRoot, folder)));
 
   it('keeps the dev-model builder out of the worker’s import graph', () => {
     const seen = new Set<string>();
@@ -63,7 +47,10 @@ describe('architecture', () => {
     };
     visit(path.join(projectRoot, 'functions', 'worker', 'main.ts'));
     assert.ok(seen.has(path.join(projectRoot, 'model', 'inference-session.ts')), 'the walk follows the graph');
-    assert.ok(!seen.has(path.join(projectRoot, 'model', 'build-alexnet-onnx.ts')), 'build-alexnet-onnx.ts is loaded only when the dev model is built');
+    assert.ok(
+      !seen.has(path.join(projectRoot, 'model', 'build-alexnet-onnx.ts')),
+      'build-alexnet-onnx.ts is loaded only when the dev model is built',
+    );
   });
 
   it('keeps the CLI organised by feature: only main.ts at the top of cli/, and commands/ imported by main.ts alone (not by each other)', () => {
@@ -71,10 +58,24 @@ describe('architecture', () => {
     const topFiles = readdirSync(cli).filter((name) => name.endsWith('.ts'));
     assert.deepEqual(topFiles, ['main.ts']);
     const commands = path.join(cli, 'commands') + path.sep;
-    const importers = files.filter((file) => file !== path.join(cli, 'main.ts') && staticImports(file).some((imported) => imported.startsWith(commands)));
-    assert.deepEqual(importers.map((file) => path.relative(projectRoot, file)), []);
-    const testsAndTools = [...sourceFiles(path.join(projectRoot, 'test')), ...sourceFiles(path.join(projectRoot, 'bench'))];
-    assert.deepEqual(testsAndTools.filter((file) => staticImports(file).some((imported) => imported.startsWith(commands))).map((file) => path.relative(projectRoot, file)), []);
+    const importers = files.filter(
+      (file) =>
+        file !== path.join(cli, 'main.ts') && staticImports(file).some((imported) => imported.startsWith(commands)),
+    );
+    assert.deepEqual(
+      importers.map((file) => path.relative(projectRoot, file)),
+      [],
+    );
+    const testsAndTools = [
+      ...sourceFiles(path.join(projectRoot, 'test')),
+      ...sourceFiles(path.join(projectRoot, 'bench')),
+    ];
+    assert.deepEqual(
+      testsAndTools
+        .filter((file) => staticImports(file).some((imported) => imported.startsWith(commands)))
+        .map((file) => path.relative(projectRoot, file)),
+      [],
+    );
   });
 
   it('changes no sharp settings on import; configureImageDecoding does that explicitly', async () => {

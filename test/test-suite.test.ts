@@ -9,7 +9,9 @@ import { projectRoot } from '../common/paths.js';
 import { temporaryFolder } from './helpers/temporary-folder.js';
 
 /** `npm test`'s command line, from package.json. */
-const testCommand = (JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.test!;
+const testCommand = (
+  JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
+).scripts.test!;
 const hangingFile = fileURLToPath(new URL('./fixtures/suite/failing-local-serve.js', import.meta.url));
 
 /** Whether `pid` still runs: a killed process whose parent is gone may linger as a zombie until it is reaped, which is not running. */
@@ -27,7 +29,10 @@ describe('the test suite itself', () => {
   it('gives every test a time limit and ends the run once the tests are done (package.json)', () => {
     const limit = /--test-timeout=(\d+)/.exec(testCommand);
     assert.ok(limit, `npm test sets --test-timeout: ${testCommand}`);
-    assert.ok(Number(limit[1]) >= 60_000 && Number(limit[1]) <= 600_000, 'a limit above the slowest test (about a minute) and below CI’s patience');
+    assert.ok(
+      Number(limit[1]) >= 60_000 && Number(limit[1]) <= 600_000,
+      'a limit above the slowest test (about a minute) and below CI’s patience',
+    );
     assert.match(testCommand, /--test-force-exit/);
   });
 
@@ -40,10 +45,19 @@ describe('the test suite itself', () => {
     it(`ends a failing run that started local --serve (${mode}) ${how}, and leaves no process behind`, async () => {
       const folder = temporaryFolder('alexnet-suite-');
       const pidFile = path.join(folder, 'serve.pid');
-      const flags = testCommand.split(/\s+/).filter((flag) => /^--test-(force-exit|timeout=)/.test(flag)).map((flag) => flag.replace(/^--test-timeout=\d+$/, `--test-timeout=${limitMs}`));
+      const flags = testCommand
+        .split(/\s+/)
+        .filter((flag) => /^--test-(force-exit|timeout=)/.test(flag))
+        .map((flag) => flag.replace(/^--test-timeout=\d+$/, `--test-timeout=${limitMs}`));
       const run = spawn(process.execPath, ['--test', ...flags, hangingFile], {
         // Not a subtest of this run: a `node --test` of its own (NODE_TEST_CONTEXT would make it report to this one).
-        env: { ...process.env, NODE_TEST_CONTEXT: undefined, SUITE_FIXTURE_MODE: mode, SUITE_FIXTURE_PID_FILE: pidFile, SUITE_FIXTURE_STATE_FILE: path.join(folder, 'state.json') },
+        env: {
+          ...process.env,
+          NODE_TEST_CONTEXT: undefined,
+          SUITE_FIXTURE_MODE: mode,
+          SUITE_FIXTURE_PID_FILE: pidFile,
+          SUITE_FIXTURE_STATE_FILE: path.join(folder, 'state.json'),
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
         detached: true,
       });

@@ -30,13 +30,19 @@ export interface CollectOptions {
  * folders only names with image endings are taken, in sorted order. A named path that does not
  * exist stops the command before any work (`error: <path> does not exist`, exit 1), in every command.
  */
-export async function collectImageFiles(paths: readonly string[], options: CollectOptions = {}): Promise<{ files: FoundFile[]; skipped: SkippedFile[] }> {
+export async function collectImageFiles(
+  paths: readonly string[],
+  options: CollectOptions = {},
+): Promise<{ files: FoundFile[]; skipped: SkippedFile[] }> {
   const files: FoundFile[] = [];
   const skipped: SkippedFile[] = [];
   for (const given of paths) {
     const info = await stat(given).catch(() => undefined);
     if (!info) {
-      const dangling = await lstat(given).then((link) => link.isSymbolicLink(), () => false);
+      const dangling = await lstat(given).then(
+        (link) => link.isSymbolicLink(),
+        () => false,
+      );
       if (!dangling) throw new CliError(`${given} does not exist`, { code: 'PATH_NOT_FOUND' });
       if (options.keepNamedPaths) files.push({ file: given, relative: path.basename(given) });
       else skipped.push({ file: given, reason: 'a symbolic link to nothing' });
@@ -45,13 +51,24 @@ export async function collectImageFiles(paths: readonly string[], options: Colle
     } else if (options.keepNamedPaths || (info.isFile() && hasImageExtension(given))) {
       files.push({ file: given, relative: path.basename(given) });
     } else {
-      skipped.push({ file: given, reason: info.isFile() ? `not an image name (${describeImageExtensions()})` : 'not a regular file (a FIFO, socket or device is never read)' });
+      skipped.push({
+        file: given,
+        reason: info.isFile()
+          ? `not an image name (${describeImageExtensions()})`
+          : 'not a regular file (a FIFO, socket or device is never read)',
+      });
     }
   }
   return { files, skipped };
 }
 
-async function walk(folder: string, relative: string, seen: Set<string>, files: FoundFile[], skipped: SkippedFile[]): Promise<void> {
+async function walk(
+  folder: string,
+  relative: string,
+  seen: Set<string>,
+  files: FoundFile[],
+  skipped: SkippedFile[],
+): Promise<void> {
   const entries = await readdir(folder);
   entries.sort();
   for (const name of entries) {
@@ -61,9 +78,11 @@ async function walk(folder: string, relative: string, seen: Set<string>, files: 
     if (!info) skipped.push({ file: full, reason: 'a symbolic link to nothing' });
     else if (info.isDirectory()) {
       const real = await realpath(full);
-      if (seen.has(real)) skipped.push({ file: full, reason: 'a symbolic link back into a folder already walked (a loop)' });
+      if (seen.has(real))
+        skipped.push({ file: full, reason: 'a symbolic link back into a folder already walked (a loop)' });
       else await walk(full, below, new Set([...seen, real]), files, skipped);
-    } else if (!info.isFile()) skipped.push({ file: full, reason: 'not a regular file (a FIFO, socket or device is never read)' });
+    } else if (!info.isFile())
+      skipped.push({ file: full, reason: 'not a regular file (a FIFO, socket or device is never read)' });
     else if (hasImageExtension(name)) files.push({ file: full, relative: below });
     else skipped.push({ file: full, reason: `not an image name (${describeImageExtensions()})` });
   }

@@ -1,6 +1,12 @@
 import { availableParallelism } from 'node:os';
 import { Option, type Command } from 'commander';
-import { DEFAULT_PREPROCESS_OPTIONS, DEVICES, type DeviceChoice, type ImageClassifierOptions, type PreprocessOptions } from '../../model/index.js';
+import {
+  DEFAULT_PREPROCESS_OPTIONS,
+  DEVICES,
+  type DeviceChoice,
+  type ImageClassifierOptions,
+  type PreprocessOptions,
+} from '../../model/index.js';
 import { integerInRange } from '../support/option-parsers.js';
 
 /** Options shared by every command that runs the model. */
@@ -17,13 +23,29 @@ export interface ModelCommandOptions {
 /** Adds `--model`, `--top-k`, `--batch-size`, `--device`, `--threads`, `--max-bytes`, `--max-pixels`. */
 export function addModelOptions(command: Command): Command {
   return command
-    .addOption(new Option('--model <path>', 'ONNX model file (default: model/alexnet.onnx, else the untrained dev model)').env('MODEL_PATH'))
+    .addOption(
+      new Option('--model <path>', 'ONNX model file (default: model/alexnet.onnx, else the untrained dev model)').env(
+        'MODEL_PATH',
+      ),
+    )
     .addOption(new Option('--top-k <k>', 'labels per image').argParser(integerInRange(1, 1000)).default(5))
     .addOption(new Option('--batch-size <n>', 'images per inference run').argParser(integerInRange(1, 256)).default(32))
     .addOption(new Option('--device <device>', 'where inference runs').choices(DEVICES).default('auto'))
-    .addOption(new Option('--threads <n>', 'CPU threads for inference').argParser(integerInRange(1, 256)).default(availableParallelism()))
-    .addOption(new Option('--max-bytes <n>', 'largest image file accepted, bytes').argParser(integerInRange(1, 2 ** 31)).default(DEFAULT_PREPROCESS_OPTIONS.maxBytes))
-    .addOption(new Option('--max-pixels <n>', 'largest image accepted, pixels').argParser(integerInRange(1, 2 ** 31)).default(DEFAULT_PREPROCESS_OPTIONS.maxPixels));
+    .addOption(
+      new Option('--threads <n>', 'CPU threads for inference')
+        .argParser(integerInRange(1, 256))
+        .default(availableParallelism()),
+    )
+    .addOption(
+      new Option('--max-bytes <n>', 'largest image file accepted, bytes')
+        .argParser(integerInRange(1, 2 ** 31))
+        .default(DEFAULT_PREPROCESS_OPTIONS.maxBytes),
+    )
+    .addOption(
+      new Option('--max-pixels <n>', 'largest image accepted, pixels')
+        .argParser(integerInRange(1, 2 ** 31))
+        .default(DEFAULT_PREPROCESS_OPTIONS.maxPixels),
+    );
 }
 
 /** The classifier's options from the parsed command line. */

@@ -23,18 +23,39 @@ export async function runClassify(paths: string[], options: ClassifyCommandOptio
   const found = await collectImageFiles(paths, { keepNamedPaths: true });
   warnSkipped(logger, found.skipped);
   const files = found.files.map((entry) => entry.file);
-  if (files.length === 0) throw new CliError(`no image files in ${paths.join(', ')} (images end in ${describeImageExtensions()})`);
+  if (files.length === 0)
+    throw new CliError(`no image files in ${paths.join(', ')} (images end in ${describeImageExtensions()})`);
   const classifier = await ImageClassifier.load(classifierOptionsFrom(options), logger);
   const output = options.out ? createWriteStream(options.out) : process.stdout;
   const progress = createProgress(files.length, 'classify');
   const preprocess = preprocessOptionsFrom(options);
-  const fingerprint = resultFingerprint({ modelSha256: classifier.model.sha256, topK: classifier.topK, maxImageBytes: options.maxBytes, maxImagePixels: options.maxPixels });
+  const fingerprint = resultFingerprint({
+    modelSha256: classifier.model.sha256,
+    topK: classifier.topK,
+    maxImageBytes: options.maxBytes,
+    maxImagePixels: options.maxPixels,
+  });
   let failed = 0;
   try {
     const sources = files.map((file) => fileImageSource(file, preprocess));
-    for await (const { source, outcome, timings } of classifyImages(sources, classifier, { batchSize: options.batchSize, preprocess })) {
+    for await (const { source, outcome, timings } of classifyImages(sources, classifier, {
+      batchSize: options.batchSize,
+      preprocess,
+    })) {
       if (outcome.status === 'error') failed++;
-      const line = JSON.stringify(buildResult({ file: source.name }, { outcome, model: classifier.model, fingerprint, device: classifier.device, timings, processedAt: new Date() }));
+      const line = JSON.stringify(
+        buildResult(
+          { file: source.name },
+          {
+            outcome,
+            model: classifier.model,
+            fingerprint,
+            device: classifier.device,
+            timings,
+            processedAt: new Date(),
+          },
+        ),
+      );
       if (!output.write(`${line}\n`)) await once(output, 'drain');
       progress.increment();
     }
@@ -43,6 +64,9 @@ export async function runClassify(paths: string[], options: ClassifyCommandOptio
     await classifier.dispose();
     if (output !== process.stdout) await new Promise<void>((resolve) => output.end(() => resolve()));
   }
-  logger.info({ images: files.length, failed, out: options.out ?? 'stdout', pretrained: classifier.model.pretrained }, 'classify finished');
+  logger.info(
+    { images: files.length, failed, out: options.out ?? 'stdout', pretrained: classifier.model.pretrained },
+    'classify finished',
+  );
   return failed === 0 ? CLASSIFY_EXIT.allClassified : CLASSIFY_EXIT.someFailed;
 }

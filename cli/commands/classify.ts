@@ -16,4 +16,3 @@ export function classifyCommand(logger: Logger): Command {
   });
   return command;
 }
-

@@ -18,8 +18,17 @@ interface DoctorOptions {
 /** `doctor`: before a first deploy, one line per thing that would stop it, with the fix. */
 export function doctorCommand(): Command {
   return new Command('doctor')
-    .description('check what a first `cdk deploy` needs: credentials, region, CDK bootstrap, Docker for linux/amd64, GPU vCPU quota, instance types, the GPU AMI')
-    .addOption(new Option('-c, --context <key=value>', 'the same context as cdk deploy -c (instanceType, maxInstances, spot, spotInstanceTypes, …); repeatable').argParser(collect).default([]))
+    .description(
+      'check what a first `cdk deploy` needs: credentials, region, CDK bootstrap, Docker for linux/amd64, GPU vCPU quota, instance types, the GPU AMI',
+    )
+    .addOption(
+      new Option(
+        '-c, --context <key=value>',
+        'the same context as cdk deploy -c (instanceType, maxInstances, spot, spotInstanceTypes, …); repeatable',
+      )
+        .argParser(collect)
+        .default([]),
+    )
     .addOption(new Option('--region <region>', 'AWS region (default: AWS_REGION or your profile’s)'))
     .addOption(new Option('--profile <name>', 'AWS profile from ~/.aws/config (default: AWS_PROFILE)'))
     .action(async (options: DoctorOptions) => {
@@ -38,7 +47,11 @@ export function doctorCommand(): Command {
       });
       process.stdout.write(`${formatChecks(results)}\n`);
       const failed = results.filter((result) => result.status === 'fail').length;
-      process.stdout.write(failed === 0 ? 'nothing blocks a deploy: npx cdk deploy --outputs-file cdk-outputs.json\n' : `${failed} ${failed === 1 ? 'problem blocks' : 'problems block'} a deploy: fix ${failed === 1 ? 'it' : 'them'} and run doctor again\n`);
+      process.stdout.write(
+        failed === 0
+          ? 'nothing blocks a deploy: npx cdk deploy --outputs-file cdk-outputs.json\n'
+          : `${failed} ${failed === 1 ? 'problem blocks' : 'problems block'} a deploy: fix ${failed === 1 ? 'it' : 'them'} and run doctor again\n`,
+      );
       process.exitCode = failed === 0 ? EXIT.ok : EXIT.error;
     });
 }
@@ -46,4 +59,3 @@ export function doctorCommand(): Command {
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
-

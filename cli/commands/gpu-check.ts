@@ -18,18 +18,34 @@ interface GpuCheckCommandOptions {
 /** `gpu-check`: on a GPU host (or `docker run --gpus all <image> gpu-check`), prove that the worker can use the GPU. */
 export function gpuCheckCommand(logger: Logger): Command {
   return new Command('gpu-check')
-    .description('on a machine with an NVIDIA GPU: the driver, CUDA and cuDNN found, whether the CUDA provider loads, CUDA vs CPU top-5 agreement on the samples, and images/s at batch 1, 8, 32, 64')
-    .addOption(new Option('--model <path>', 'ONNX model file (default: model/alexnet.onnx, else the untrained dev model)').env('MODEL_PATH'))
-    .addOption(new Option('--seconds <n>', 'how long each speed measurement runs').argParser(integerInRange(1, 60)).default(3))
+    .description(
+      'on a machine with an NVIDIA GPU: the driver, CUDA and cuDNN found, whether the CUDA provider loads, CUDA vs CPU top-5 agreement on the samples, and images/s at batch 1, 8, 32, 64',
+    )
+    .addOption(
+      new Option('--model <path>', 'ONNX model file (default: model/alexnet.onnx, else the untrained dev model)').env(
+        'MODEL_PATH',
+      ),
+    )
+    .addOption(
+      new Option('--seconds <n>', 'how long each speed measurement runs').argParser(integerInRange(1, 60)).default(3),
+    )
     .action(async (options: GpuCheckCommandOptions) => {
       const environment = readGpuEnvironment();
       if (!environment.hasNvidiaGpu) {
-        throw new CliError('gpu-check: no NVIDIA GPU on this machine (no /dev/nvidia0, and nvidia-smi does not answer): run it on the GPU host, e.g. `docker run --rm --gpus all <worker image> gpu-check`');
+        throw new CliError(
+          'gpu-check: no NVIDIA GPU on this machine (no /dev/nvidia0, and nvidia-smi does not answer): run it on the GPU host, e.g. `docker run --rm --gpus all <worker image> gpu-check`',
+        );
       }
       configureImageDecoding();
       const samples = path.join(projectRoot, 'samples');
       const images = (await readdir(samples)).filter(hasImageExtension).map((name) => path.join(samples, name));
-      const report = await runGpuCheck({ images, modelPath: options.model, secondsPerMeasurement: options.seconds, environment, logger });
+      const report = await runGpuCheck({
+        images,
+        modelPath: options.model,
+        secondsPerMeasurement: options.seconds,
+        environment,
+        logger,
+      });
       process.stdout.write(`${formatGpuReport(report)}\n`);
       process.exitCode = gpuWorks(report) ? EXIT.ok : EXIT.error;
     });

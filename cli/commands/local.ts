@@ -13,18 +13,38 @@ import { runLocal, type LocalOptions } from '../local/run-local.js';
  */
 export function localCommand(logger: Logger): Command {
   const command = new Command('local')
-    .description('run the whole pipeline locally (embedded S3 + SQS on loopback, worker in-process) on images, default: the samples')
+    .description(
+      'run the whole pipeline locally (embedded S3 + SQS on loopback, worker in-process) on images, default: the samples',
+    )
     .argument('[paths...]', 'image files or folders (default: the sample images shipped with the project)')
-    .addOption(new Option('--serve', 'keep running so that other terminals can use upload/results/status/redrive --local'))
-    .addOption(new Option('--no-worker', 'with --serve: the emulator alone, for a worker run as its own process (node dist/functions/worker/main.js)'))
-    .addOption(new Option('--port <port>', 'loopback port of the embedded S3/SQS (0 picks a free one)').argParser(integerInRange(0, 65535)).default(0))
-    .addOption(new Option('--gallery-port <port>', 'with --serve: loopback port of the web gallery (0 picks a free one)').argParser(integerInRange(0, 65535)).default(0))
+    .addOption(
+      new Option('--serve', 'keep running so that other terminals can use upload/results/status/redrive --local'),
+    )
+    .addOption(
+      new Option(
+        '--no-worker',
+        'with --serve: the emulator alone, for a worker run as its own process (node dist/functions/worker/main.js)',
+      ),
+    )
+    .addOption(
+      new Option('--port <port>', 'loopback port of the embedded S3/SQS (0 picks a free one)')
+        .argParser(integerInRange(0, 65535))
+        .default(0),
+    )
+    .addOption(
+      new Option('--gallery-port <port>', 'with --serve: loopback port of the web gallery (0 picks a free one)')
+        .argParser(integerInRange(0, 65535))
+        .default(0),
+    )
     .addOption(new Option('--out <file>', 'where to write all results as JSONL').default('alexnet-results.jsonl'))
-    .addOption(new Option('--timeout <seconds>', 'give up waiting for results after this long').argParser(integerInRange(1, 86_400)).default(120));
+    .addOption(
+      new Option('--timeout <seconds>', 'give up waiting for results after this long')
+        .argParser(integerInRange(1, 86_400))
+        .default(120),
+    );
   addModelOptions(command).action(async (paths: string[], options: LocalOptions) => {
     configureImageDecoding();
     process.exitCode = await runLocal(paths, options, logger);
   });
   return command;
 }
-

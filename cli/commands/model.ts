@@ -15,24 +15,55 @@ interface ConvertCommandOptions {
 
 /** `model convert` and `model fetch`: real weights from a PyTorch checkpoint, without Python. */
 export function modelCommand(logger: Logger): Command {
-  const command = new Command('model').description('get real (pretrained) weights: convert a PyTorch AlexNet checkpoint to the ONNX model the pipeline runs');
+  const command = new Command('model').description(
+    'get real (pretrained) weights: convert a PyTorch AlexNet checkpoint to the ONNX model the pipeline runs',
+  );
   command
     .command('convert')
-    .description("convert a torchvision AlexNet checkpoint (.pth, either torch.save format) to ONNX; the checkpoint is read without running any of it")
+    .description(
+      'convert a torchvision AlexNet checkpoint (.pth, either torch.save format) to ONNX; the checkpoint is read without running any of it',
+    )
     .argument('<checkpoint>', 'a .pth file holding the state_dict of torchvision.models.alexnet')
-    .addOption(new Option('--out <file>', 'where to write the ONNX model').default(path.relative(process.cwd(), DEFAULT_MODEL_FILE) || DEFAULT_MODEL_FILE))
-    .addOption(new Option('--pretrained', 'mark the weights as pretrained although the checkpoint is not the official IMAGENET1K_V1 file'))
+    .addOption(
+      new Option('--out <file>', 'where to write the ONNX model').default(
+        path.relative(process.cwd(), DEFAULT_MODEL_FILE) || DEFAULT_MODEL_FILE,
+      ),
+    )
+    .addOption(
+      new Option(
+        '--pretrained',
+        'mark the weights as pretrained although the checkpoint is not the official IMAGENET1K_V1 file',
+      ),
+    )
     .action(async (checkpoint: string, options: ConvertCommandOptions) => {
       printConversion(await convertCheckpoint(checkpoint, options.out, options.pretrained === true));
     });
   command
     .command('fetch')
-    .description(`download torchvision's IMAGENET1K_V1 AlexNet checkpoint (233 MB), verify its SHA-256, convert it, and remove it`)
-    .addOption(new Option('--url <url>', 'where to download the checkpoint from (a mirror, or an internal copy)').default(OFFICIAL_ALEXNET_CHECKPOINT.url))
-    .addOption(new Option('--sha256 <hex>', 'the full SHA-256 the download must have (default: the official file’s, or the hash prefix in a torch.hub-style name-<hex>.pth)'))
-    .addOption(new Option('--out <file>', 'where to write the ONNX model').default(path.relative(process.cwd(), DEFAULT_MODEL_FILE) || DEFAULT_MODEL_FILE))
+    .description(
+      `download torchvision's IMAGENET1K_V1 AlexNet checkpoint (233 MB), verify its SHA-256, convert it, and remove it`,
+    )
     .addOption(
-      new Option('--max-bytes <n>', `the largest download accepted from another --url (the official file must have its own ${OFFICIAL_ALEXNET_CHECKPOINT.bytes} bytes)`)
+      new Option('--url <url>', 'where to download the checkpoint from (a mirror, or an internal copy)').default(
+        OFFICIAL_ALEXNET_CHECKPOINT.url,
+      ),
+    )
+    .addOption(
+      new Option(
+        '--sha256 <hex>',
+        'the full SHA-256 the download must have (default: the official file’s, or the hash prefix in a torch.hub-style name-<hex>.pth)',
+      ),
+    )
+    .addOption(
+      new Option('--out <file>', 'where to write the ONNX model').default(
+        path.relative(process.cwd(), DEFAULT_MODEL_FILE) || DEFAULT_MODEL_FILE,
+      ),
+    )
+    .addOption(
+      new Option(
+        '--max-bytes <n>',
+        `the largest download accepted from another --url (the official file must have its own ${OFFICIAL_ALEXNET_CHECKPOINT.bytes} bytes)`,
+      )
         .argParser(integerInRange(1, Number.MAX_SAFE_INTEGER))
         .default(MAX_CHECKPOINT_DOWNLOAD_BYTES),
     )
@@ -43,7 +74,10 @@ export function modelCommand(logger: Logger): Command {
 }
 
 function printConversion(report: ConversionReport): void {
-  const trust = report.pretrained ? 'pretrained' : 'NOT marked pretrained (not the official IMAGENET1K_V1 file; --pretrained says otherwise)';
-  process.stdout.write(`wrote ${report.out}: weights ${report.weights}, ${trust}; from a ${report.format}-format checkpoint with SHA-256 ${report.checkpointSha256}\n`);
+  const trust = report.pretrained
+    ? 'pretrained'
+    : 'NOT marked pretrained (not the official IMAGENET1K_V1 file; --pretrained says otherwise)';
+  process.stdout.write(
+    `wrote ${report.out}: weights ${report.weights}, ${trust}; from a ${report.format}-format checkpoint with SHA-256 ${report.checkpointSha256}\n`,
+  );
 }
-

@@ -11,16 +11,28 @@ import { FORMATS, isFailure, showOne, showPrefix, type ResultsOptions } from '..
 /** `results <key or prefix>`: one image's result JSON, or a summary of every result under a prefix. */
 export function resultsCommand(logger: Logger): Command {
   const command = new Command('results')
-    .description("show one image's result (a key such as uploads/cats/tabby.jpg) or a summary of every image under a prefix (e.g. cats/)")
-    .argument('<key-or-prefix>', 'an image key (with or without the uploads/ prefix, or as s3://bucket/key), a result key, or a folder prefix')
+    .description(
+      "show one image's result (a key such as uploads/cats/tabby.jpg) or a summary of every image under a prefix (e.g. cats/)",
+    )
+    .argument(
+      '<key-or-prefix>',
+      'an image key (with or without the uploads/ prefix, or as s3://bucket/key), a result key, or a folder prefix',
+    )
     .addOption(new Option('--wait', 'poll until the results exist'))
-    .addOption(new Option('--timeout <seconds>', 'give up waiting after this long').argParser(integerInRange(1, 86_400)).default(300))
+    .addOption(
+      new Option('--timeout <seconds>', 'give up waiting after this long')
+        .argParser(integerInRange(1, 86_400))
+        .default(300),
+    )
     .addOption(new Option('--format <format>', 'output format').choices(FORMATS).default('table'));
   addTargetOptions(command).action(async (keyOrPrefix: string, options: ResultsOptions) => {
     const target = await resolveTarget(options, ['bucket']);
     const argument = keyInTargetBucket(keyOrPrefix, target);
     try {
-      const shown = hasImageExtension(argument) || argument.endsWith('.json') ? await showOne(target, argument, options) : await showPrefix(target, argument, options, logger);
+      const shown =
+        hasImageExtension(argument) || argument.endsWith('.json')
+          ? await showOne(target, argument, options)
+          : await showPrefix(target, argument, options, logger);
       // As `local` and `classify` do: 2 when some images could not be classified (an error result, or one unreadable).
       process.exitCode = shown.some(isFailure) ? EXIT.someFailed : EXIT.ok;
     } catch (error) {
@@ -30,4 +42,3 @@ export function resultsCommand(logger: Logger): Command {
   });
   return command;
 }
-

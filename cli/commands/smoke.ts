@@ -24,11 +24,23 @@ interface SmokeOptions extends TargetOptions {
  */
 export function smokeCommand(): Command {
   const command = new Command('smoke')
-    .description('after a deploy: upload a canary image, wait for its result, report time, device and label, and clean up')
-    .addOption(new Option('--timeout <seconds>', 'give up waiting for the result after this long (a cold start from zero instances takes minutes)').argParser(integerInRange(1, 86_400)).default(900));
+    .description(
+      'after a deploy: upload a canary image, wait for its result, report time, device and label, and clean up',
+    )
+    .addOption(
+      new Option(
+        '--timeout <seconds>',
+        'give up waiting for the result after this long (a cold start from zero instances takes minutes)',
+      )
+        .argParser(integerInRange(1, 86_400))
+        .default(900),
+    );
   addTargetOptions(command).action(async (options: SmokeOptions) => {
     const target = await resolveTarget(options, ['bucket']).catch((error: unknown) => {
-      if (error instanceof CliError) throw new CliError(`smoke needs a pipeline: ${error.message.replace(/^no pipeline to talk to: /, '')}`, { cause: error });
+      if (error instanceof CliError)
+        throw new CliError(`smoke needs a pipeline: ${error.message.replace(/^no pipeline to talk to: /, '')}`, {
+          cause: error,
+        });
       throw error;
     });
     const key = `${target.layout.uploadsPrefix}smoke-${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(3).toString('hex')}/chelsea.jpg`;
@@ -36,8 +48,17 @@ export function smokeCommand(): Command {
     let result: ResultDocument | undefined;
     const started = Date.now();
     try {
-      await target.s3.send(new PutObjectCommand({ Bucket: target.bucket, Key: key, Body: await readFile(CANARY_IMAGE), ContentType: 'image/jpeg' }));
-      process.stdout.write(`uploaded the canary s3://${target.bucket}/${key}; waiting for its result (up to ${options.timeout} s)\n`);
+      await target.s3.send(
+        new PutObjectCommand({
+          Bucket: target.bucket,
+          Key: key,
+          Body: await readFile(CANARY_IMAGE),
+          ContentType: 'image/jpeg',
+        }),
+      );
+      process.stdout.write(
+        `uploaded the canary s3://${target.bucket}/${key}; waiting for its result (up to ${options.timeout} s)\n`,
+      );
       const deadline = started + options.timeout * 1000;
       while (!(result = await readResult(target.s3, target.bucket, resultKey))) {
         if (Date.now() > deadline) break;
@@ -46,14 +67,26 @@ export function smokeCommand(): Command {
     } catch (error) {
       throw explainAwsError(error, { bucket: target.bucket, endpoint: target.endpoint, profile: target.profile });
     } finally {
-      await target.s3.send(new DeleteObjectsCommand({ Bucket: target.bucket, Delete: { Objects: [{ Key: key }, { Key: resultKey }] } })).catch(() => undefined);
+      await target.s3
+        .send(
+          new DeleteObjectsCommand({ Bucket: target.bucket, Delete: { Objects: [{ Key: key }, { Key: resultKey }] } }),
+        )
+        .catch(() => undefined);
     }
     if (!result) {
-      throw new CliError(`no result for the canary after ${options.timeout} s: check \`alexnet-pipeline status\` and the worker's log group (a result that comes later stays at ${resultKey})`, { exitCode: EXIT.error });
+      throw new CliError(
+        `no result for the canary after ${options.timeout} s: check \`alexnet-pipeline status\` and the worker's log group (a result that comes later stays at ${resultKey})`,
+        { exitCode: EXIT.error },
+      );
     }
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
-    const top = result.status === 'ok' ? `${result.labels[0]!.label} (${result.labels[0]!.score.toFixed(3)})` : `error ${result.error.code}`;
-    process.stdout.write(`result after ${seconds} s: ${top} on ${result.device}, weights ${result.model.weights} (${result.model.pretrained ? 'pretrained' : 'NOT pretrained'}); canary objects removed\n`);
+    const top =
+      result.status === 'ok'
+        ? `${result.labels[0]!.label} (${result.labels[0]!.score.toFixed(3)})`
+        : `error ${result.error.code}`;
+    process.stdout.write(
+      `result after ${seconds} s: ${top} on ${result.device}, weights ${result.model.weights} (${result.model.pretrained ? 'pretrained' : 'NOT pretrained'}); canary objects removed\n`,
+    );
     if (!result.model.pretrained) process.stdout.write(`${UNTRAINED_NOTICE}\n`);
     const problems = smokeProblems(result, target.kind);
     if (problems.length > 0) throw new CliError(problems.join('; '), { exitCode: EXIT.error });

@@ -46,7 +46,12 @@ export function statusCommand(): Command {
       );
       process.stdout.write(`${table.toString()}\n`);
     } catch (error) {
-      throw explainAwsError(error, { bucket: target.bucket, queueUrl: target.queueUrl, endpoint: target.endpoint, profile: target.profile });
+      throw explainAwsError(error, {
+        bucket: target.bucket,
+        queueUrl: target.queueUrl,
+        endpoint: target.endpoint,
+        profile: target.profile,
+      });
     }
   });
   return command;

@@ -21,7 +21,10 @@ export function uploadCommand(logger: Logger): Command {
     .addOption(new Option('--concurrency <n>', 'uploads at once').argParser(integerInRange(1, 64)).default(8));
   addTargetOptions(command).action(async (paths: string[], options: UploadOptions) => {
     const target = await resolveTarget(options, ['bucket']);
-    const { uploads, skipped } = await planUploads(paths, target.layout.uploadsPrefix + normalizeFolderPrefix(options.prefix));
+    const { uploads, skipped } = await planUploads(
+      paths,
+      target.layout.uploadsPrefix + normalizeFolderPrefix(options.prefix),
+    );
     warnSkipped(logger, skipped);
     if (uploads.length === 0) throw new CliError('nothing to upload: no image files among the given paths');
     const keys = await uploadAll(target, uploads, options.concurrency);
@@ -30,4 +33,3 @@ export function uploadCommand(logger: Logger): Command {
   });
   return command;
 }
-

@@ -7,7 +7,10 @@ export function newAccessToken(): string {
 }
 
 /** The token a request carries: `Authorization: Bearer <token>` (data calls) or `?token=` (images, the page's URL). */
-export function tokenOfRequest(headers: Readonly<Record<string, string | string[] | undefined>>, query: unknown): string | undefined {
+export function tokenOfRequest(
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+  query: unknown,
+): string | undefined {
   const authorization = headers.authorization;
   if (typeof authorization === 'string') {
     const bearer = /^Bearer\s+(\S+)$/i.exec(authorization);
@@ -22,10 +25,19 @@ export function tokenOfRequest(headers: Readonly<Record<string, string | string[
  * same time whatever the given token is (digests of equal length, compared in constant time).
  */
 export function checkAccessToken(given: string | undefined, expected: string): void {
-  if (given === undefined) throw new GalleryRequestError(401, 'TOKEN_MISSING', 'this call needs the gallery token: open the URL the gallery printed (it ends in ?token=…)');
+  if (given === undefined)
+    throw new GalleryRequestError(
+      401,
+      'TOKEN_MISSING',
+      'this call needs the gallery token: open the URL the gallery printed (it ends in ?token=…)',
+    );
   const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
   if (!timingSafeEqual(digest(given), digest(expected))) {
-    throw new GalleryRequestError(403, 'TOKEN_WRONG', 'the gallery token is wrong (the gallery makes a new one each time it starts): open the URL it printed');
+    throw new GalleryRequestError(
+      403,
+      'TOKEN_WRONG',
+      'the gallery token is wrong (the gallery makes a new one each time it starts): open the URL it printed',
+    );
   }
 }
 
@@ -36,6 +48,10 @@ export function checkAccessToken(given: string | undefined, expected: string): v
 export function checkHostHeader(host: string | undefined, port: number): void {
   const allowed = [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`];
   if (!host || !allowed.includes(host.toLowerCase())) {
-    throw new GalleryRequestError(403, 'HOST_REFUSED', `this gallery answers only as http://127.0.0.1:${port}/ (the request named host ${JSON.stringify(host ?? '')})`);
+    throw new GalleryRequestError(
+      403,
+      'HOST_REFUSED',
+      `this gallery answers only as http://127.0.0.1:${port}/ (the request named host ${JSON.stringify(host ?? '')})`,
+    );
   }
 }

@@ -47,8 +47,15 @@ export type ResultSummary =
 export function summarizeResult(parsed: { document: ResultDocument } | { problem: string }): ResultSummary {
   if ('problem' in parsed) return { problem: parsed.problem };
   const { document } = parsed;
-  const context = { sourceEtag: document.source.etag, processedAt: document.processedAt, device: document.device, pretrained: document.model.pretrained, weights: document.model.weights };
-  if (document.status === 'ok') return { status: 'ok', labels: document.labels.map(({ label, score }) => ({ label, score })), ...context };
+  const context = {
+    sourceEtag: document.source.etag,
+    processedAt: document.processedAt,
+    device: document.device,
+    pretrained: document.model.pretrained,
+    weights: document.model.weights,
+  };
+  if (document.status === 'ok')
+    return { status: 'ok', labels: document.labels.map(({ label, score }) => ({ label, score })), ...context };
   return { status: 'error', error: { code: document.error.code, message: document.error.message }, ...context };
 }
 
@@ -57,8 +64,18 @@ export function isResultSummary(value: unknown): value is ResultSummary {
   const summary = value as Record<string, unknown> | null;
   if (typeof summary !== 'object' || summary === null) return false;
   if (typeof summary.problem === 'string') return true;
-  const common = typeof summary.sourceEtag === 'string' && typeof summary.processedAt === 'string' && typeof summary.device === 'string' && typeof summary.pretrained === 'boolean' && typeof summary.weights === 'string';
-  if (summary.status === 'ok') return common && Array.isArray(summary.labels) && summary.labels.every((entry) => typeof entry?.label === 'string' && typeof entry?.score === 'number');
+  const common =
+    typeof summary.sourceEtag === 'string' &&
+    typeof summary.processedAt === 'string' &&
+    typeof summary.device === 'string' &&
+    typeof summary.pretrained === 'boolean' &&
+    typeof summary.weights === 'string';
+  if (summary.status === 'ok')
+    return (
+      common &&
+      Array.isArray(summary.labels) &&
+      summary.labels.every((entry) => typeof entry?.label === 'string' && typeof entry?.score === 'number')
+    );
   const error = summary.error as Record<string, unknown> | undefined;
   return summary.status === 'error' && common && typeof error?.code === 'string' && typeof error.message === 'string';
 }
@@ -76,10 +93,21 @@ export function cardOf(upload: ListedObject, root: string, result: ResultSummary
     ...(upload.lastModified ? { uploadedAt: upload.lastModified.toISOString() } : {}),
   };
   if (!result) return { ...base, status: 'pending' };
-  if ('problem' in result) return { ...base, status: 'error', error: { code: 'UNREADABLE_RESULT', message: `the result object is not a result: ${result.problem}` } };
+  if ('problem' in result)
+    return {
+      ...base,
+      status: 'error',
+      error: { code: 'UNREADABLE_RESULT', message: `the result object is not a result: ${result.problem}` },
+    };
   // A result of an earlier version of the image: the new one is queued or being processed.
-  if (upload.etag && result.sourceEtag && result.sourceEtag !== upload.etag) return { ...base, status: 'pending', replaced: true };
-  const context = { processedAt: result.processedAt, device: result.device, pretrained: result.pretrained, weights: result.weights };
+  if (upload.etag && result.sourceEtag && result.sourceEtag !== upload.etag)
+    return { ...base, status: 'pending', replaced: true };
+  const context = {
+    processedAt: result.processedAt,
+    device: result.device,
+    pretrained: result.pretrained,
+    weights: result.weights,
+  };
   if (result.status === 'ok') return { ...base, status: 'ok', labels: result.labels ?? [], ...context };
   return { ...base, status: 'error', error: result.error ?? { code: 'ERROR', message: '' }, ...context };
 }

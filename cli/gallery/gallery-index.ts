@@ -125,10 +125,20 @@ export class GalleryIndex {
     const started = this.now();
     const { s3, bucket, layout, root } = this.options;
     const resultsFolder = resultsPrefixFor(root, layout);
-    const [listedUploads, listedResults] = await Promise.all([listObjects(s3, bucket, root), listObjects(s3, bucket, resultsFolder)]);
+    const [listedUploads, listedResults] = await Promise.all([
+      listObjects(s3, bucket, root),
+      listObjects(s3, bucket, resultsFolder),
+    ]);
     const uploads = listedUploads.filter((object) => hasImageExtension(object.key));
     const resultEtags = new Map(listedResults.map((object) => [object.key, object.etag]));
-    await addLongKeyResults(s3, bucket, layout, resultsFolder, uploads.map((upload) => upload.key), resultEtags);
+    await addLongKeyResults(
+      s3,
+      bucket,
+      layout,
+      resultsFolder,
+      uploads.map((upload) => upload.key),
+      resultEtags,
+    );
     this.listings += 1;
     const listingTook = this.now() - started;
 
@@ -162,9 +172,21 @@ export class GalleryIndex {
     );
     this.loading = undefined;
     await this.saveCache();
-    const wait = Math.min(this.options.relistMaximumMs ?? 60_000, Math.max(this.options.relistMinimumMs ?? 5_000, (this.options.relistFactor ?? 20) * listingTook));
+    const wait = Math.min(
+      this.options.relistMaximumMs ?? 60_000,
+      Math.max(this.options.relistMinimumMs ?? 5_000, (this.options.relistFactor ?? 20) * listingTook),
+    );
     this.nextListingAt = this.now() + wait;
-    this.options.logger.debug({ uploads: uploads.length, read: toRead.length, listingMs: listingTook, totalMs: this.now() - started, nextListingInMs: wait }, 'gallery listing');
+    this.options.logger.debug(
+      {
+        uploads: uploads.length,
+        read: toRead.length,
+        listingMs: listingTook,
+        totalMs: this.now() - started,
+        nextListingInMs: wait,
+      },
+      'gallery listing',
+    );
   }
 
   /** Looks up the result keys of up to `pendingChecksPerRefresh` pending images, taking turns through all of them. */
@@ -199,9 +221,15 @@ export class GalleryIndex {
     if (!cache) return;
     const current = new Map<string, { etag: string; row: Record<string, unknown> }>();
     for (const entry of this.entries.values()) {
-      if (entry.resultEtag && entry.summary) current.set(resultKeyFor(entry.card.key, layout), { etag: entry.resultEtag, row: entry.summary as Record<string, unknown> });
+      if (entry.resultEtag && entry.summary)
+        current.set(resultKeyFor(entry.card.key, layout), {
+          etag: entry.resultEtag,
+          row: entry.summary as Record<string, unknown>,
+        });
     }
-    await cache.save(current).catch((error: unknown) => this.options.logger.warn({ err: error }, 'the gallery cache could not be written'));
+    await cache
+      .save(current)
+      .catch((error: unknown) => this.options.logger.warn({ err: error }, 'the gallery cache could not be written'));
   }
 
   /** Keeps an upload and what its result holds; only a card that differs from the one held gets a new version (and reaches the pages). */

@@ -9,7 +9,8 @@ import { GalleryRequestError } from './gallery-errors.js';
  * to it; no other site may frame it, and the token in its URL is never sent as a referrer.
  */
 export const SECURITY_HEADERS = {
-  'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
   'x-frame-options': 'DENY',
@@ -31,16 +32,39 @@ export interface ErrorReply {
  * and anything else (500).
  */
 export function errorReply(error: unknown, maxBytes: number, explain: (error: Error) => string): ErrorReply {
-  if (error instanceof GalleryRequestError) return { status: error.statusCode, body: { code: error.code, message: error.message }, failure: false };
-  if (error instanceof errorCodes.FST_ERR_CTP_BODY_TOO_LARGE) return { status: 413, body: { code: 'FILE_TOO_LARGE', message: `uploads may have at most ${maxBytes} bytes` }, failure: false };
+  if (error instanceof GalleryRequestError)
+    return { status: error.statusCode, body: { code: error.code, message: error.message }, failure: false };
+  if (error instanceof errorCodes.FST_ERR_CTP_BODY_TOO_LARGE)
+    return {
+      status: 413,
+      body: { code: 'FILE_TOO_LARGE', message: `uploads may have at most ${maxBytes} bytes` },
+      failure: false,
+    };
   const statusCode = (error as { statusCode?: unknown }).statusCode;
-  if (!(error instanceof S3ServiceException || error instanceof SQSServiceException) && typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
-    return { status: statusCode, body: { code: 'BAD_REQUEST', message: (error as Error).message ?? 'bad request' }, failure: false };
+  if (
+    !(error instanceof S3ServiceException || error instanceof SQSServiceException) &&
+    typeof statusCode === 'number' &&
+    statusCode >= 400 &&
+    statusCode < 500
+  ) {
+    return {
+      status: statusCode,
+      body: { code: 'BAD_REQUEST', message: (error as Error).message ?? 'bad request' },
+      failure: false,
+    };
   }
-  if ((error instanceof CliError && error.code === 'NO_SUCH_BUCKET') || error instanceof S3ServiceException || error instanceof SQSServiceException) {
+  if (
+    (error instanceof CliError && error.code === 'NO_SUCH_BUCKET') ||
+    error instanceof S3ServiceException ||
+    error instanceof SQSServiceException
+  ) {
     return { status: 502, body: { code: 'STORAGE_FAILED', message: explain(error) }, failure: true };
   }
-  return { status: 500, body: { code: 'INTERNAL_ERROR', message: 'the gallery failed; its terminal has the details (LOG_LEVEL=debug)' }, failure: true };
+  return {
+    status: 500,
+    body: { code: 'INTERNAL_ERROR', message: 'the gallery failed; its terminal has the details (LOG_LEVEL=debug)' },
+    failure: true,
+  };
 }
 
 /** What a card shows for an image that has no thumbnail (not an image, too large). */

@@ -7,7 +7,6 @@ import { projectRoot } from '../../common/paths.js';
 import { describeImageExtensions } from '../../model/image-formats.js';
 import { normalizeEtag } from '../../pipeline/result-document.js';
 import { explainAwsError } from '../target/aws-errors.js';
-import { queueDepth } from '../../pipeline/sqs-operations.js';
 import { ResultCache } from '../results/result-cache.js';
 import { UNTRAINED_NOTICE } from '../results/result-format.js';
 import type { Target } from '../target/target.js';
@@ -44,7 +43,12 @@ export interface GalleryServerOptions {
   /** …and how long after a page last asked it stops looking (no S3 requests for nobody); a page asking again resumes it. */
   readonly pauseWithoutPageMs?: number;
   /** Tuning of the index (tests make its listings more or less frequent). */
-  readonly index?: Partial<Pick<GalleryIndexOptions, 'relistMinimumMs' | 'relistFactor' | 'relistMaximumMs' | 'pendingChecksPerRefresh' | 'concurrency'>>;
+  readonly index?: Partial<
+    Pick<
+      GalleryIndexOptions,
+      'relistMinimumMs' | 'relistFactor' | 'relistMaximumMs' | 'pendingChecksPerRefresh' | 'concurrency'
+    >
+  >;
   /** A fixed token (tests); default: a new random one. */
   readonly token?: string;
   /**
@@ -106,16 +110,32 @@ export class GalleryServer {
   static async start(options: GalleryServerOptions): Promise<GalleryServer> {
     const { target, root, logger } = options;
     const token = options.token ?? newAccessToken();
-    const cache = options.cache ?? (target.kind === 'aws' ? await ResultCache.open({ endpoint: target.endpoint, bucket: target.bucket, prefix: root }, GALLERY_CACHE) : false);
-    const index = new GalleryIndex({ s3: target.s3, bucket: target.bucket, layout: target.layout, root, logger, ...(cache ? { cache } : {}), ...options.index });
+    const cache =
+      options.cache ??
+      (target.kind === 'aws'
+        ? await ResultCache.open({ endpoint: target.endpoint, bucket: target.bucket, prefix: root }, GALLERY_CACHE)
+        : false);
+    const index = new GalleryIndex({
+      s3: target.s3,
+      bucket: target.bucket,
+      layout: target.layout,
+      root,
+      logger,
+      ...(cache ? { cache } : {}),
+      ...options.index,
+    });
     const thumbnails = new Thumbnails({ s3: target.s3, bucket: target.bucket, ...options.limits });
     // Ctrl-C closes the server at once, also with a browser's keep-alive connections or a stalled upload open.
     const app = Fastify({ logger: false, bodyLimit: options.limits.maxBytes, forceCloseConnections: true });
-    const schedule = new RefreshSchedule(() => void index.refresh(), { intervalMs: options.refreshIntervalMs ?? 500, pauseWithoutPageMs: options.pauseWithoutPageMs ?? 30_000 });
+    const schedule = new RefreshSchedule(() => void index.refresh(), {
+      intervalMs: options.refreshIntervalMs ?? 500,
+      pauseWithoutPageMs: options.pauseWithoutPageMs ?? 30_000,
+    });
     const server = new GalleryServer(app, index, thumbnails, token, schedule, options);
     server.routes();
     try {
-      for (const [route, page] of Object.entries(PAGE_FILES)) server.pageFiles.set(route, await readFile(path.join(GALLERY_PAGE_FOLDER, page.file)));
+      for (const [route, page] of Object.entries(PAGE_FILES))
+        server.pageFiles.set(route, await readFile(path.join(GALLERY_PAGE_FOLDER, page.file)));
       await app.listen({ host: '127.0.0.1', port: options.port });
     } catch (error) {
       schedule.stop();
@@ -139,13 +159,20 @@ export class GalleryServer {
     // A path that matches nothing needs it too, so a refusal says nothing about what exists.
     app.addHook('onRequest', async (request) => {
       checkHostHeader(request.headers.host, this.port);
-      if (request.routeOptions.config.publicPage !== true) checkAccessToken(tokenOfRequest(request.headers, request.query), token);
+      if (request.routeOptions.config.publicPage !== true)
+        checkAccessToken(tokenOfRequest(request.headers, request.query), token);
     });
     app.addHook('onSend', async (_request, reply) => {
       reply.headers(SECURITY_HEADERS);
     });
     app.setErrorHandler((error, request, reply) => this.sendError(error, request, reply));
-    app.setNotFoundHandler((request, reply) => this.sendError(new GalleryRequestError(404, 'NOT_FOUND', `nothing at ${request.method} ${request.url.split('?')[0]}`), request, reply));
+    app.setNotFoundHandler((request, reply) =>
+      this.sendError(
+        new GalleryRequestError(404, 'NOT_FOUND', `nothing at ${request.method} ${request.url.split('?')[0]}`),
+        request,
+        reply,
+      ),
+    );
     // Upload bodies arrive raw (any type): the route checks the type itself, with a clear message.
     app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
     this.pageRoutes();
@@ -154,9 +181,10 @@ export class GalleryServer {
   }
 
   private pageRoutes(): void {
-
     for (const [route, page] of Object.entries(PAGE_FILES)) {
-      this.app.get(route, { config: { publicPage: true } }, async (_request, reply) => reply.type(page.type).header('cache-control', 'no-cache').send(this.pageFiles.get(route)));
+      this.app.get(route, { config: { publicPage: true } }, async (_request, reply) =>
+        reply.type(page.type).header('cache-control', 'no-cache').send(this.pageFiles.get(route)),
+      );
     }
   }
 
@@ -174,13 +202,23 @@ export class GalleryServer {
         bucket: target.bucket,
         root,
         uploadsPrefix: target.layout.uploadsPrefix,
-        counts: { uploaded: counts.uploaded, done: counts.ok + counts.error, ok: counts.ok, errors: counts.error, pending: counts.pending },
+        counts: {
+          uploaded: counts.uploaded,
+          done: counts.ok + counts.error,
+          ok: counts.ok,
+          errors: counts.error,
+          pending: counts.pending,
+        },
         queue: queues.queue,
         deadLetters: queues.deadLetters,
         untrained: counts.untrained,
         listings: index.listings,
         untrainedNotice: UNTRAINED_NOTICE,
-        limits: { maxBytes: limits.maxBytes, mediaTypeByExtension: IMAGE_MEDIA_TYPE_BY_EXTENSION, describeExtensions: describeImageExtensions() },
+        limits: {
+          maxBytes: limits.maxBytes,
+          mediaTypeByExtension: IMAGE_MEDIA_TYPE_BY_EXTENSION,
+          describeExtensions: describeImageExtensions(),
+        },
         ...(index.lastError ? { problem: this.explain(index.lastError) } : {}),
         ...(queues.problem ? { queueProblem: queues.problem } : {}),
       });
@@ -188,38 +226,64 @@ export class GalleryServer {
 
     app.get('/api/cards', async (request, reply) => {
       const since = Number((request.query as Record<string, unknown>).since ?? 0);
-      if (!Number.isSafeInteger(since) || since < 0) throw new GalleryRequestError(400, 'BAD_VERSION', 'since= must be a version number the gallery returned (0 for everything)');
+      if (!Number.isSafeInteger(since) || since < 0)
+        throw new GalleryRequestError(
+          400,
+          'BAD_VERSION',
+          'since= must be a version number the gallery returned (0 for everything)',
+        );
       this.schedule.pageAsked();
       // The first answer also carries the notice that goes with labels from untrained weights.
-      return reply.header('cache-control', 'no-store').send({ ...index.changesSince(since), ...(since === 0 ? { untrainedNotice: UNTRAINED_NOTICE } : {}) });
+      return reply
+        .header('cache-control', 'no-store')
+        .send({ ...index.changesSince(since), ...(since === 0 ? { untrainedNotice: UNTRAINED_NOTICE } : {}) });
     });
 
     app.get('/api/thumbnail', async (request, reply) => {
       const { key, v } = request.query as Record<string, unknown>;
       // Only images below the gallery's folder: the call cannot read anything else in the bucket.
-      if (typeof key !== 'string' || !key.startsWith(root)) throw new GalleryRequestError(403, 'OUTSIDE_GALLERY', `thumbnails are made only of images below ${root}`);
+      if (typeof key !== 'string' || !key.startsWith(root))
+        throw new GalleryRequestError(403, 'OUTSIDE_GALLERY', `thumbnails are made only of images below ${root}`);
       const thumbnail = await thumbnails.get(key, typeof v === 'string' ? v : undefined);
       if (!thumbnail) throw new GalleryRequestError(404, 'NO_SUCH_IMAGE', 'the image is not in the bucket (any more)');
       // An image without a thumbnail gets a placeholder and its reason in a header: the page logs no failed load.
-      if ('problem' in thumbnail) return reply.type('image/svg+xml').header('x-thumbnail-problem', thumbnail.problem.code).header('cache-control', 'no-store').send(PLACEHOLDER_SVG);
+      if ('problem' in thumbnail)
+        return reply
+          .type('image/svg+xml')
+          .header('x-thumbnail-problem', thumbnail.problem.code)
+          .header('cache-control', 'no-store')
+          .send(PLACEHOLDER_SVG);
       const cacheable = typeof v === 'string' && v === thumbnail.etag;
-      return reply.type('image/webp').header('cache-control', cacheable ? 'private, max-age=31536000, immutable' : 'no-store').send(thumbnail.webp);
+      return reply
+        .type('image/webp')
+        .header('cache-control', cacheable ? 'private, max-age=31536000, immutable' : 'no-store')
+        .send(thumbnail.webp);
     });
-
   }
 
   /** Uploads from the page, admitted (see `UploadAdmission`) before their bodies are read, checked, then stored. */
   private uploadRoute(): void {
     const { app, index, options } = this;
     const { target, root, limits } = options;
-    const admission = new UploadAdmission({ maxBytes: limits.maxBytes, bufferBytes: options.uploadBufferBytes ?? 4 * limits.maxBytes, idleTimeoutMs: options.idleTimeoutMs ?? 30_000 });
+    const admission = new UploadAdmission({
+      maxBytes: limits.maxBytes,
+      bufferBytes: options.uploadBufferBytes ?? 4 * limits.maxBytes,
+      idleTimeoutMs: options.idleTimeoutMs ?? 30_000,
+    });
     const hooks = { onRequest: admission.admit, onResponse: admission.release, onRequestAbort: admission.release };
     app.put('/api/upload', { bodyLimit: limits.maxBytes, ...hooks }, async (request, reply) => {
       const query = request.query as Record<string, unknown>;
-      const key = galleryUploadKey({ root, uploadsPrefix: target.layout.uploadsPrefix, folder: query.folder, name: query.name });
+      const key = galleryUploadKey({
+        root,
+        uploadsPrefix: target.layout.uploadsPrefix,
+        folder: query.folder,
+        name: query.name,
+      });
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       const contentType = await checkUploadBody(body, request.headers['content-type'], limits);
-      const stored = await target.s3.send(new PutObjectCommand({ Bucket: target.bucket, Key: key, Body: body, ContentType: contentType }));
+      const stored = await target.s3.send(
+        new PutObjectCommand({ Bucket: target.bucket, Key: key, Body: body, ContentType: contentType }),
+      );
       index.recordUpload({ key, etag: normalizeEtag(stored.ETag), size: body.length, lastModified: new Date() });
       options.logger.info({ key, bytes: body.length }, 'gallery upload');
       return reply.code(201).header('cache-control', 'no-store').send({ key });
@@ -228,13 +292,19 @@ export class GalleryServer {
 
   private explain(error: Error): string {
     const { target } = this.options;
-    return explainAwsError(error, { bucket: target.bucket, queueUrl: target.queueUrl, endpoint: target.endpoint, profile: target.profile }).message;
+    return explainAwsError(error, {
+      bucket: target.bucket,
+      queueUrl: target.queueUrl,
+      endpoint: target.endpoint,
+      profile: target.profile,
+    }).message;
   }
 
   /** Every refusal and failure as `{ error: { code, message } }` (see `errorReply`). */
   private sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
     const answer = errorReply(error, this.options.limits.maxBytes, (failure) => this.explain(failure));
-    if (answer.failure) this.options.logger.warn({ err: error, url: request.url.split('?')[0] }, 'gallery request failed');
+    if (answer.failure)
+      this.options.logger.warn({ err: error, url: request.url.split('?')[0] }, 'gallery request failed');
     return reply.code(answer.status).header('cache-control', 'no-store').send({ error: answer.body });
   }
 }

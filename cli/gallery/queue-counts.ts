@@ -4,10 +4,21 @@ import type { Target } from '../target/target.js';
 
 export /** Queue and dead-letter depths, read at most every two seconds however many pages ask. */
 class QueueCounts {
-  private last?: { at: number; value: Promise<{ queue: { visible: number; inFlight: number } | null; deadLetters: number | null; problem?: string }> };
+  private last?: {
+    at: number;
+    value: Promise<{
+      queue: { visible: number; inFlight: number } | null;
+      deadLetters: number | null;
+      problem?: string;
+    }>;
+  };
   constructor(private readonly target: Target) {}
 
-  get(): Promise<{ queue: { visible: number; inFlight: number } | null; deadLetters: number | null; problem?: string }> {
+  get(): Promise<{
+    queue: { visible: number; inFlight: number } | null;
+    deadLetters: number | null;
+    problem?: string;
+  }> {
     if (!this.last || Date.now() - this.last.at > 2_000) this.last = { at: Date.now(), value: this.read() };
     return this.last.value;
   }
@@ -15,10 +26,17 @@ class QueueCounts {
   private async read() {
     const { sqs, queueUrl, dlqUrl } = this.target;
     try {
-      const [queue, deadLetters] = await Promise.all([queueUrl ? queueDepth(sqs, queueUrl) : null, dlqUrl ? queueDepth(sqs, dlqUrl) : null]);
+      const [queue, deadLetters] = await Promise.all([
+        queueUrl ? queueDepth(sqs, queueUrl) : null,
+        dlqUrl ? queueDepth(sqs, dlqUrl) : null,
+      ]);
       return { queue, deadLetters: deadLetters ? deadLetters.visible + deadLetters.inFlight : null };
     } catch (error) {
-      const problem = explainAwsError(error, { queueUrl: queueUrl ?? dlqUrl, endpoint: this.target.endpoint, profile: this.target.profile }).message;
+      const problem = explainAwsError(error, {
+        queueUrl: queueUrl ?? dlqUrl,
+        endpoint: this.target.endpoint,
+        profile: this.target.profile,
+      }).message;
       return { queue: null, deadLetters: null, problem };
     }
   }

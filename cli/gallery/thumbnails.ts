@@ -12,7 +12,9 @@ import { normalizeEtag } from '../../pipeline/result-document.js';
 export const THUMBNAIL_SIZE = 320;
 
 /** A thumbnail, or why an image has none (not an image, too large, gone). */
-export type Thumbnail = { readonly webp: Buffer; readonly etag: string } | { readonly problem: { readonly code: string; readonly message: string } };
+export type Thumbnail =
+  | { readonly webp: Buffer; readonly etag: string }
+  | { readonly problem: { readonly code: string; readonly message: string } };
 
 export interface ThumbnailOptions {
   readonly s3: S3Client;
@@ -40,7 +42,10 @@ export class Thumbnails {
   made = 0;
 
   constructor(private readonly options: ThumbnailOptions) {
-    this.cache = new LRUCache<string, Thumbnail>({ maxSize: options.cacheBytes ?? 64 * 1024 * 1024, sizeCalculation: (thumbnail) => ('webp' in thumbnail ? thumbnail.webp.length : 256) });
+    this.cache = new LRUCache<string, Thumbnail>({
+      maxSize: options.cacheBytes ?? 64 * 1024 * 1024,
+      sizeCalculation: (thumbnail) => ('webp' in thumbnail ? thumbnail.webp.length : 256),
+    });
     this.limit = pLimit(options.concurrency ?? 4);
   }
 
@@ -55,7 +60,8 @@ export class Thumbnails {
       this.inFlight.set(cacheKey, making);
     }
     const thumbnail = await making;
-    if (thumbnail && (!etag || ('etag' in thumbnail ? thumbnail.etag === etag : true))) this.cache.set(cacheKey, thumbnail);
+    if (thumbnail && (!etag || ('etag' in thumbnail ? thumbnail.etag === etag : true)))
+      this.cache.set(cacheKey, thumbnail);
     return thumbnail;
   }
 
@@ -68,7 +74,9 @@ export class Thumbnails {
       try {
         checkFileSize(object.ContentLength ?? 0, this.options.maxBytes, { key });
       } catch (error) {
-        object.Body?.transformToWebStream().cancel().catch(() => undefined);
+        object.Body?.transformToWebStream()
+          .cancel()
+          .catch(() => undefined);
         return { problem: describeError(error) };
       }
       bytes = await object.Body!.transformToByteArray();
@@ -87,7 +95,12 @@ export class Thumbnails {
       return { webp, etag };
     } catch (error) {
       const problem = describeError(error);
-      return { problem: problem.code === 'INTERNAL_ERROR' ? { code: 'CORRUPT_IMAGE', message: `the image cannot be decoded: ${problem.message}` } : problem };
+      return {
+        problem:
+          problem.code === 'INTERNAL_ERROR'
+            ? { code: 'CORRUPT_IMAGE', message: `the image cannot be decoded: ${problem.message}` }
+            : problem,
+      };
     }
   }
 }

@@ -11,7 +11,13 @@ export class UploadAdmission {
   private held = 0;
   private readonly heldByRequest = new WeakMap<FastifyRequest, number>();
 
-  constructor(private readonly options: { readonly maxBytes: number; readonly bufferBytes: number; readonly idleTimeoutMs: number }) {}
+  constructor(
+    private readonly options: {
+      readonly maxBytes: number;
+      readonly bufferBytes: number;
+      readonly idleTimeoutMs: number;
+    },
+  ) {}
 
   /** Bytes of upload bodies admitted and not yet answered. */
   get heldBytes(): number {
@@ -24,9 +30,15 @@ export class UploadAdmission {
     socket.once('timeout', () => socket.destroy());
     reply.header('connection', 'close');
     const declared = Number(request.headers['content-length']);
-    if (request.headers['content-length'] === undefined || !Number.isSafeInteger(declared) || declared < 0) throw new GalleryRequestError(411, 'LENGTH_REQUIRED', 'an upload must say its length (Content-Length)');
+    if (request.headers['content-length'] === undefined || !Number.isSafeInteger(declared) || declared < 0)
+      throw new GalleryRequestError(411, 'LENGTH_REQUIRED', 'an upload must say its length (Content-Length)');
     if (declared > this.options.maxBytes) return; // the route's body limit answers 413
-    if (this.held + declared > this.options.bufferBytes) throw new GalleryRequestError(503, 'UPLOADS_BUSY', `the gallery is receiving ${this.held} bytes of uploads already: try this one again in a moment`);
+    if (this.held + declared > this.options.bufferBytes)
+      throw new GalleryRequestError(
+        503,
+        'UPLOADS_BUSY',
+        `the gallery is receiving ${this.held} bytes of uploads already: try this one again in a moment`,
+      );
     this.held += declared;
     this.heldByRequest.set(request, declared);
   };

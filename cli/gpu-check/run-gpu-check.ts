@@ -32,12 +32,14 @@ export async function runGpuCheck(options: GpuCheckOptions): Promise<GpuReport> 
   const environment = options.environment ?? readGpuEnvironment();
   const batchSizes = options.batchSizes ?? [1, 8, 32, 64];
   const largest = Math.max(...batchSizes);
-  const open = (device: Device) => ImageClassifier.load({ modelPath: options.modelPath, device, maxBatchSize: largest, topK: 5 }, options.logger);
+  const open = (device: Device) =>
+    ImageClassifier.load({ modelPath: options.modelPath, device, maxBatchSize: largest, topK: 5 }, options.logger);
   let accelerated: ImageClassifier;
   try {
     accelerated = await open(options.device ?? 'cuda');
   } catch (error) {
-    if (error instanceof ModelError && error.code === 'DEVICE_UNAVAILABLE') return { environment, provider: { loaded: false, error: error.message } };
+    if (error instanceof ModelError && error.code === 'DEVICE_UNAVAILABLE')
+      return { environment, provider: { loaded: false, error: error.message } };
     throw error;
   }
   const cpu = await open('cpu').catch(async (error: unknown) => {
@@ -45,17 +47,29 @@ export async function runGpuCheck(options: GpuCheckOptions): Promise<GpuReport> 
     throw error;
   });
   try {
-    const images = await Promise.all(options.images.map(async (file) => ({ name: path.basename(file), rgb: (await decodeImage(await readFile(file))).rgb })));
+    const images = await Promise.all(
+      options.images.map(async (file) => ({
+        name: path.basename(file),
+        rgb: (await decodeImage(await readFile(file))).rgb,
+      })),
+    );
     const agreement = [];
     for (const image of images) {
-      const [[onAccelerated], [onCpu]] = await Promise.all([accelerated.classifyBatch([image.rgb]), cpu.classifyBatch([image.rgb])]);
+      const [[onAccelerated], [onCpu]] = await Promise.all([
+        accelerated.classifyBatch([image.rgb]),
+        cpu.classifyBatch([image.rgb]),
+      ]);
       agreement.push({ image: image.name, ...compareTopFive(onAccelerated!, onCpu!) });
     }
     const throughput: ThroughputRow[] = [];
     for (const batchSize of batchSizes) {
       const batch = Array.from({ length: batchSize }, (_, i) => images[i % images.length]!.rgb);
       const seconds = options.secondsPerMeasurement ?? 3;
-      throughput.push({ batchSize, cudaImagesPerSecond: await imagesPerSecond(accelerated, batch, seconds), cpuImagesPerSecond: await imagesPerSecond(cpu, batch, seconds) });
+      throughput.push({
+        batchSize,
+        cudaImagesPerSecond: await imagesPerSecond(accelerated, batch, seconds),
+        cpuImagesPerSecond: await imagesPerSecond(cpu, batch, seconds),
+      });
     }
     return { environment, provider: { loaded: true }, agreement, throughput };
   } finally {
@@ -64,7 +78,11 @@ export async function runGpuCheck(options: GpuCheckOptions): Promise<GpuReport> 
 }
 
 /** Images per second of one classifier on one batch, after a warm-up run, over at least two runs and `seconds`. */
-async function imagesPerSecond(classifier: ImageClassifier, batch: readonly Uint8Array[], seconds: number): Promise<number> {
+async function imagesPerSecond(
+  classifier: ImageClassifier,
+  batch: readonly Uint8Array[],
+  seconds: number,
+): Promise<number> {
   await classifier.classifyBatch(batch);
   const started = performance.now();
   let runs = 0;

@@ -29,7 +29,11 @@ export interface ResultsPrinterOptions {
  * `local`'s output: a line per image as its result is stored (label, score, latency since the
  * upload), then all results as JSONL. Returns the exit status: 2 when some images failed.
  */
-export async function printResultsAsTheyArrive(target: Target, keys: readonly string[], options: ResultsPrinterOptions): Promise<number> {
+export async function printResultsAsTheyArrive(
+  target: Target,
+  keys: readonly string[],
+  options: ResultsPrinterOptions,
+): Promise<number> {
   const pending = new Map(keys.map((key) => [resultKeyFor(key, target.layout), key]));
   const results: ResultDocument[] = [];
   const width = Math.min(48, Math.max(5, ...keys.map((key) => key.length - target.layout.uploadsPrefix.length)));
@@ -39,8 +43,13 @@ export async function printResultsAsTheyArrive(target: Target, keys: readonly st
   process.stdout.write(`${row('image', 'top label', 'score', 'latency')}\n`);
   const deadline = Date.now() + options.timeoutSeconds * 1000;
   while (pending.size > 0) {
-    if (Date.now() > deadline) throw new CliError(`timed out after ${options.timeoutSeconds} s with ${pending.size} results missing`, { exitCode: EXIT.notReady });
-    const stored = (await listKeys(target.s3, target.bucket, target.layout.resultsPrefix)).filter((key) => pending.has(key));
+    if (Date.now() > deadline)
+      throw new CliError(`timed out after ${options.timeoutSeconds} s with ${pending.size} results missing`, {
+        exitCode: EXIT.notReady,
+      });
+    const stored = (await listKeys(target.s3, target.bucket, target.layout.resultsPrefix)).filter((key) =>
+      pending.has(key),
+    );
     for (const resultKey of stored) {
       const result = await readResult(target.s3, target.bucket, resultKey);
       if (!result) continue;
@@ -48,7 +57,8 @@ export async function printResultsAsTheyArrive(target: Target, keys: readonly st
       results.push(result);
       const image = result.source.key.slice(target.layout.uploadsPrefix.length);
       const latency = `${Math.max(0, Date.parse(result.processedAt) - options.uploadedAt)} ms`;
-      if (result.status === 'ok') process.stdout.write(`${row(image, result.labels[0]!.label, result.labels[0]!.score.toFixed(3), latency)}\n`);
+      if (result.status === 'ok')
+        process.stdout.write(`${row(image, result.labels[0]!.label, result.labels[0]!.score.toFixed(3), latency)}\n`);
       else process.stdout.write(`${row(image, `error ${result.error.code}`, '', latency)}\n`);
     }
     if (pending.size > 0) await sleep(100);
@@ -57,7 +67,9 @@ export async function printResultsAsTheyArrive(target: Target, keys: readonly st
   for (const result of results) out.write(`${JSON.stringify(result)}\n`);
   await new Promise<void>((resolve) => out.end(() => resolve()));
   const failed = results.filter((result) => result.status === 'error').length;
-  process.stdout.write(`\n${countOf(results.length, 'result')} (${countOf(failed, 'error')}) written to ${options.out}\n`);
+  process.stdout.write(
+    `\n${countOf(results.length, 'result')} (${countOf(failed, 'error')}) written to ${options.out}\n`,
+  );
   if (!options.pretrained) process.stdout.write(`${UNTRAINED_NOTICE}\n`);
   return failed === 0 ? EXIT.ok : EXIT.someFailed;
 }

@@ -10,7 +10,11 @@ import { writeLocalState, type LocalServeState } from './local-state.js';
  * pipeline (the commands, and the environment for any AWS client or a standalone worker), and
  * waits for Ctrl-C or SIGTERM.
  */
-export async function servePipeline(aws: LocalAws, state: LocalServeState, options: { withWorker: boolean; logger: Logger; galleryUrl: string }): Promise<number> {
+export async function servePipeline(
+  aws: LocalAws,
+  state: LocalServeState,
+  options: { withWorker: boolean; logger: Logger; galleryUrl: string },
+): Promise<number> {
   const stateFile = await writeLocalState(state);
   const environment = {
     ...aws.environment(),
@@ -18,7 +22,9 @@ export async function servePipeline(aws: LocalAws, state: LocalServeState, optio
   };
   const exports = Object.entries(environment).map(([name, value]) => `  export ${name}=${value}`);
   const lines = options.withWorker
-    ? [`Local pipeline running at ${aws.endpoint} (embedded S3 + SQS on loopback, worker in this process). Ctrl-C stops it.`]
+    ? [
+        `Local pipeline running at ${aws.endpoint} (embedded S3 + SQS on loopback, worker in this process). Ctrl-C stops it.`,
+      ]
     : [
         `Embedded S3 + SQS running at ${aws.endpoint} on loopback, with no worker (--no-worker). Ctrl-C stops it.`,
         'Run the worker as the container runs it, in another terminal with the exports below:',
@@ -43,7 +49,10 @@ export async function servePipeline(aws: LocalAws, state: LocalServeState, optio
     ].join('\n'),
   );
   options.logger.debug({ stateFile }, 'local state written');
-  const signal = await Promise.race([once(process, 'SIGINT').then(() => 'SIGINT'), once(process, 'SIGTERM').then(() => 'SIGTERM')]);
+  const signal = await Promise.race([
+    once(process, 'SIGINT').then(() => 'SIGINT'),
+    once(process, 'SIGTERM').then(() => 'SIGTERM'),
+  ]);
   options.logger.info({ signal }, 'stopping the local pipeline');
   return EXIT.ok;
 }

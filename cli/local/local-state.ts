@@ -52,7 +52,9 @@ export async function claimLocalState(): Promise<void> {
     const holder = await readStateFile();
     if (holder && typeof holder.pid === 'number' && isRunning(holder.pid)) {
       const where = 'endpoint' in holder ? `, ${holder.endpoint}` : ', still starting';
-      throw new CliError(`a local pipeline is already running for ${file} (pid ${holder.pid}${where}): stop it with Ctrl-C in its terminal or \`kill ${holder.pid}\`, or give this one its own state file with ALEXNET_LOCAL_STATE_FILE`);
+      throw new CliError(
+        `a local pipeline is already running for ${file} (pid ${holder.pid}${where}): stop it with Ctrl-C in its terminal or \`kill ${holder.pid}\`, or give this one its own state file with ALEXNET_LOCAL_STATE_FILE`,
+      );
     }
     // Left by a process that is gone (killed, say): nobody holds it.
     await rm(file, { force: true });
@@ -82,7 +84,8 @@ async function readStateFile(): Promise<LocalServeState | ClaimedLocalState | un
 export async function readLocalState(): Promise<LocalServeState | undefined> {
   const state = await readStateFile();
   if (state && 'starting' in state) {
-    if (isRunning(state.pid)) throw new CliError(`the local pipeline (pid ${state.pid}) is still starting: try again in a moment`);
+    if (isRunning(state.pid))
+      throw new CliError(`the local pipeline (pid ${state.pid}) is still starting: try again in a moment`);
     return undefined;
   }
   return state;

@@ -29,7 +29,8 @@ export interface LocalOptions extends ModelCommandOptions {
 }
 
 export async function runLocal(paths: string[], options: LocalOptions, logger: Logger): Promise<number> {
-  if (!options.worker && !options.serve) throw new CliError('--no-worker needs --serve: without a worker nothing would classify the images');
+  if (!options.worker && !options.serve)
+    throw new CliError('--no-worker needs --serve: without a worker nothing would classify the images');
   if (!options.serve) await checkOutputFile(options.out);
   const quiet = logger.child({}, { level: process.env.LOG_LEVEL ?? 'warn' });
   const givenPaths = paths.length > 0 ? paths : options.serve ? [] : [SAMPLE_IMAGES_FOLDER];
@@ -41,11 +42,29 @@ export async function runLocal(paths: string[], options: LocalOptions, logger: L
   // Of two `local --serve` for one state file, exactly one gets past this line.
   if (options.serve) await claimLocalState();
   // A new key pair for every run: another user on this machine cannot use the bucket.
-  const aws = await LocalAws.start({ port: options.port, uploadsPrefix: layout.uploadsPrefix, logger: quiet, credentials: 'random' }).catch(async (error: NodeJS.ErrnoException) => {
+  const aws = await LocalAws.start({
+    port: options.port,
+    uploadsPrefix: layout.uploadsPrefix,
+    logger: quiet,
+    credentials: 'random',
+  }).catch(async (error: NodeJS.ErrnoException) => {
     await removeLocalState();
-    throw new CliError(error.code === 'EADDRINUSE' ? `port ${options.port} is in use: pick another with --port` : `the embedded S3/SQS could not start: ${error.message}`, { cause: error });
+    throw new CliError(
+      error.code === 'EADDRINUSE'
+        ? `port ${options.port} is in use: pick another with --port`
+        : `the embedded S3/SQS could not start: ${error.message}`,
+      { cause: error },
+    );
   });
-  const connection = { endpoint: aws.endpoint, region: aws.region, bucket: aws.bucket, queueUrl: aws.queueUrl, dlqUrl: aws.dlqUrl, credentials: aws.credentials, layout };
+  const connection = {
+    endpoint: aws.endpoint,
+    region: aws.region,
+    bucket: aws.bucket,
+    queueUrl: aws.queueUrl,
+    dlqUrl: aws.dlqUrl,
+    credentials: aws.credentials,
+    layout,
+  };
   const target = localTarget(connection);
   let classifier: ImageClassifier | undefined;
   let worker: InProcessWorker | undefined;
@@ -70,16 +89,31 @@ export async function runLocal(paths: string[], options: LocalOptions, logger: L
     }
     if (options.serve) {
       await uploadAll(target, uploads);
-      const gallery = await startGallery(target, { port: options.galleryPort, portOption: '--gallery-port', maxBytes: options.maxBytes, maxPixels: options.maxPixels, logger: quiet });
+      const gallery = await startGallery(target, {
+        port: options.galleryPort,
+        portOption: '--gallery-port',
+        maxBytes: options.maxBytes,
+        maxPixels: options.maxPixels,
+        logger: quiet,
+      });
       try {
-        return await servePipeline(aws, { ...connection, pid: process.pid }, { withWorker: options.worker, logger, galleryUrl: gallery.server.url });
+        return await servePipeline(
+          aws,
+          { ...connection, pid: process.pid },
+          { withWorker: options.worker, logger, galleryUrl: gallery.server.url },
+        );
       } finally {
         await gallery.server.close();
       }
     }
     const uploadedAt = Date.now();
     const keys = await uploadAll(target, uploads);
-    return await printResultsAsTheyArrive(target, keys, { uploadedAt, timeoutSeconds: options.timeout, out: options.out, pretrained: classifier!.model.pretrained });
+    return await printResultsAsTheyArrive(target, keys, {
+      uploadedAt,
+      timeoutSeconds: options.timeout,
+      out: options.out,
+      pretrained: classifier!.model.pretrained,
+    });
   } finally {
     await worker?.stop();
     await classifier?.dispose();

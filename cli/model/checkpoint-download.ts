@@ -27,7 +27,11 @@ export interface DownloadOptions {
 
 /** The system error code somewhere in a fetch failure's cause chain (ECONNREFUSED, ENOTFOUND, …). */
 function networkCode(error: unknown): string | undefined {
-  for (let current = error as { code?: unknown; cause?: unknown; errors?: unknown[] } | undefined; current; current = current.cause as typeof current) {
+  for (
+    let current = error as { code?: unknown; cause?: unknown; errors?: unknown[] } | undefined;
+    current;
+    current = current.cause as typeof current
+  ) {
     if (typeof current.code === 'string' && /^E[A-Z]+$/.test(current.code)) return current.code;
     const nested = current.errors?.map(networkCode).find(Boolean);
     if (nested) return nested;
@@ -54,18 +58,28 @@ export async function downloadVerified(options: DownloadOptions): Promise<{ sha2
     response = await (options.fetch ?? fetch)(url, { signal: idle.signal, redirect: 'follow' });
   } catch (error) {
     clearTimeout(idleTimer);
-    const code = idle.signal.aborted ? 'no answer in time' : networkCode(error) ?? ((error as { cause?: Error }).cause ?? (error as Error)).message;
-    throw new CliError(`cannot download ${url} (${code}). Without a network: get the file elsewhere, then run \`alexnet-pipeline model convert <file.pth>\`. ${options.offlineHint}`, { cause: error, code: 'DOWNLOAD_FAILED' });
+    const code = idle.signal.aborted
+      ? 'no answer in time'
+      : (networkCode(error) ?? ((error as { cause?: Error }).cause ?? (error as Error)).message);
+    throw new CliError(
+      `cannot download ${url} (${code}). Without a network: get the file elsewhere, then run \`alexnet-pipeline model convert <file.pth>\`. ${options.offlineHint}`,
+      { cause: error, code: 'DOWNLOAD_FAILED' },
+    );
   }
   if (!response.ok || !response.body) {
     clearTimeout(idleTimer);
-    throw new CliError(`${url} answered HTTP ${response.status} ${response.statusText}: nothing downloaded`, { code: 'DOWNLOAD_FAILED' });
+    throw new CliError(`${url} answered HTTP ${response.status} ${response.statusText}: nothing downloaded`, {
+      code: 'DOWNLOAD_FAILED',
+    });
   }
   const total = Number(response.headers.get('content-length') ?? 0);
   if (total > options.maxBytes) {
     clearTimeout(idleTimer);
     await response.body.cancel().catch(() => undefined);
-    throw new CliError(`${url} announces ${total} bytes, more than the ${options.maxBytes} accepted: nothing downloaded`, { code: 'DOWNLOAD_TOO_LARGE' });
+    throw new CliError(
+      `${url} announces ${total} bytes, more than the ${options.maxBytes} accepted: nothing downloaded`,
+      { code: 'DOWNLOAD_TOO_LARGE' },
+    );
   }
   const limit = total > 0 ? total : options.maxBytes;
   const progress = createProgress(total, 'download');
@@ -80,19 +94,31 @@ export async function downloadVerified(options: DownloadOptions): Promise<{ sha2
     for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
       touch();
       bytes += chunk.length;
-      if (bytes > limit) throw new Error(total > 0 ? `more bytes than its Content-Length of ${total}` : `more than the ${options.maxBytes} bytes accepted`);
+      if (bytes > limit)
+        throw new Error(
+          total > 0
+            ? `more bytes than its Content-Length of ${total}`
+            : `more than the ${options.maxBytes} bytes accepted`,
+        );
       hash.update(chunk);
       progress.increment(chunk.length);
       if (writeError) throw writeError;
       if (!out.write(chunk)) await once(out, 'drain');
     }
     if (total > 0 && bytes !== total) throw new Error(`ended after ${bytes} of ${total} bytes`);
-    await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      out.end((error?: Error | null) => (error ? reject(error) : resolve())),
+    );
   } catch (error) {
     out.destroy();
     await rm(file, { force: true });
-    const why = idle.signal.aborted ? `no data for ${(options.idleTimeoutMs ?? 30_000) / 1000} s` : (error as Error).message;
-    throw new CliError(`the download of ${url} broke off after ${bytes}${total ? ` of ${total}` : ''} bytes (${why}); run the command again`, { cause: error, code: 'DOWNLOAD_FAILED' });
+    const why = idle.signal.aborted
+      ? `no data for ${(options.idleTimeoutMs ?? 30_000) / 1000} s`
+      : (error as Error).message;
+    throw new CliError(
+      `the download of ${url} broke off after ${bytes}${total ? ` of ${total}` : ''} bytes (${why}); run the command again`,
+      { cause: error, code: 'DOWNLOAD_FAILED' },
+    );
   } finally {
     clearTimeout(idleTimer);
     progress.stop();
@@ -100,7 +126,10 @@ export async function downloadVerified(options: DownloadOptions): Promise<{ sha2
   const sha256 = hash.digest('hex');
   if (!sha256.startsWith(options.expectedSha256.toLowerCase())) {
     await rm(file, { force: true });
-    throw new CliError(`refused ${url}: its SHA-256 is ${sha256}, expected ${options.expectedSha256}${options.expectedSha256.length < 64 ? '…' : ''}; nothing was written`, { code: 'CHECKSUM_MISMATCH' });
+    throw new CliError(
+      `refused ${url}: its SHA-256 is ${sha256}, expected ${options.expectedSha256}${options.expectedSha256.length < 64 ? '…' : ''}; nothing was written`,
+      { code: 'CHECKSUM_MISMATCH' },
+    );
   }
   return { sha256, bytes };
 }

@@ -21,9 +21,12 @@ function checkDownloadUrl(url: string): void {
   try {
     parsed = new URL(url);
   } catch {
-    throw new CliError(`--url ${JSON.stringify(url)} is not a URL: give an http(s) address such as ${OFFICIAL_ALEXNET_CHECKPOINT.url}; nothing was written`);
+    throw new CliError(
+      `--url ${JSON.stringify(url)} is not a URL: give an http(s) address such as ${OFFICIAL_ALEXNET_CHECKPOINT.url}; nothing was written`,
+    );
   }
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new CliError(`--url ${JSON.stringify(url)} is not an http(s) URL; nothing was written`);
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')
+    throw new CliError(`--url ${JSON.stringify(url)} is not an http(s) URL; nothing was written`);
 }
 
 /** What the download must hash to: the official file's SHA-256, `--sha256`, or the prefix in a torch.hub-style name. */
@@ -34,17 +37,27 @@ function expectedHash(options: FetchCommandOptions): string {
   }
   if (options.url === OFFICIAL_ALEXNET_CHECKPOINT.url) return OFFICIAL_ALEXNET_CHECKPOINT.sha256;
   const prefix = hashPrefixInName(new URL(options.url).pathname.split('/').at(-1) ?? '');
-  if (!prefix) throw new CliError(`cannot verify ${options.url}: its file name carries no hash (torch.hub names them name-<8 hex digits>.pth); pass --sha256 with the file's full SHA-256`);
+  if (!prefix)
+    throw new CliError(
+      `cannot verify ${options.url}: its file name carries no hash (torch.hub names them name-<8 hex digits>.pth); pass --sha256 with the file's full SHA-256`,
+    );
   return prefix;
 }
 
-export async function convertCheckpoint(checkpoint: string, out: string, pretrained: boolean): Promise<ConversionReport> {
+export async function convertCheckpoint(
+  checkpoint: string,
+  out: string,
+  pretrained: boolean,
+): Promise<ConversionReport> {
   try {
     return await convertAlexNetCheckpoint(checkpoint, { out, pretrained });
   } catch (error) {
     if (error instanceof CheckpointError) {
       const subject = path.basename(checkpoint).startsWith('.checkpoint-') ? 'the downloaded checkpoint' : checkpoint;
-      throw new CliError(`${error.message.includes(checkpoint) ? error.message : `${subject}: ${error.message}`}; nothing was written`, { cause: error, code: error.code });
+      throw new CliError(
+        `${error.message.includes(checkpoint) ? error.message : `${subject}: ${error.message}`}; nothing was written`,
+        { cause: error, code: error.code },
+      );
     }
     throw error;
   }

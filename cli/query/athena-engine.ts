@@ -46,10 +46,19 @@ export function withResultsTable(sql: string, database: string): string {
  * scan limit): start, poll until it ends, then read every page of its results. A failed or
  * cancelled query's reason (bad SQL, the scan limit) is a {@link QueryFailedError}.
  */
-export async function runAthenaQuery(athena: AthenaClient, sql: string, settings: AthenaSettings, options: AthenaRunOptions): Promise<QueryTable> {
+export async function runAthenaQuery(
+  athena: AthenaClient,
+  sql: string,
+  settings: AthenaSettings,
+  options: AthenaRunOptions,
+): Promise<QueryTable> {
   const wait = options.wait ?? sleep;
   const started = await athena.send(
-    new StartQueryExecutionCommand({ QueryString: withResultsTable(sql, settings.database), WorkGroup: settings.workGroup, QueryExecutionContext: { Database: settings.database } }),
+    new StartQueryExecutionCommand({
+      QueryString: withResultsTable(sql, settings.database),
+      WorkGroup: settings.workGroup,
+      QueryExecutionContext: { Database: settings.database },
+    }),
   );
   const id = started.QueryExecutionId!;
   const deadline = Date.now() + options.timeoutMs;
@@ -59,12 +68,18 @@ export async function runAthenaQuery(athena: AthenaClient, sql: string, settings
     const state = execution?.Status?.State;
     if (state === 'SUCCEEDED') return readResults(athena, id, execution?.StatementType === 'DML');
     if (state === 'FAILED' || state === 'CANCELLED') {
-      const reason = execution?.Status?.AthenaError?.ErrorMessage ?? execution?.Status?.StateChangeReason ?? `the query was ${state.toLowerCase()}`;
+      const reason =
+        execution?.Status?.AthenaError?.ErrorMessage ??
+        execution?.Status?.StateChangeReason ??
+        `the query was ${state.toLowerCase()}`;
       throw new QueryFailedError('athena', `${reason} (query ${id})`);
     }
     if (Date.now() > deadline) {
       await athena.send(new StopQueryExecutionCommand({ QueryExecutionId: id }));
-      throw new QueryFailedError('athena', `the query did not finish within ${Math.round(options.timeoutMs / 1000)} s and was stopped (query ${id}); raise --timeout`);
+      throw new QueryFailedError(
+        'athena',
+        `the query did not finish within ${Math.round(options.timeoutMs / 1000)} s and was stopped (query ${id}); raise --timeout`,
+      );
     }
     await wait(pause);
     pause = Math.min(1000, pause * 2);
@@ -89,7 +104,12 @@ async function readResults(athena: AthenaClient, id: string, hasHeaderRow: boole
 }
 
 function decodeRow(row: Row, columns: readonly ColumnInfo[]): Record<string, unknown> {
-  return Object.fromEntries(columns.map((column, i) => [column.Name ?? `_${i}`, decodeValue(row.Data?.[i]?.VarCharValue, column.Type ?? 'varchar')]));
+  return Object.fromEntries(
+    columns.map((column, i) => [
+      column.Name ?? `_${i}`,
+      decodeValue(row.Data?.[i]?.VarCharValue, column.Type ?? 'varchar'),
+    ]),
+  );
 }
 
 /**

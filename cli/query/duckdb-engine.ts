@@ -4,7 +4,15 @@ import { DUCKDB_DEFAULT_TIMEOUT_MS, DUCKDB_MEMORY_LIMIT } from './duckdb-limits.
 import { QueryFailedError, type QueryTable } from './query-table.js';
 
 /** Staging types: what the appender writes; the table proper is cast from them. */
-const STAGING_TYPE: Record<string, string> = { VARCHAR: 'VARCHAR', DOUBLE: 'DOUBLE', BOOLEAN: 'BOOLEAN', INTEGER: 'INTEGER', BIGINT: 'BIGINT', 'TIMESTAMP WITH TIME ZONE': 'VARCHAR', [LABEL_STRUCT_DUCKDB]: 'VARCHAR' };
+const STAGING_TYPE: Record<string, string> = {
+  VARCHAR: 'VARCHAR',
+  DOUBLE: 'DOUBLE',
+  BOOLEAN: 'BOOLEAN',
+  INTEGER: 'INTEGER',
+  BIGINT: 'BIGINT',
+  'TIMESTAMP WITH TIME ZONE': 'VARCHAR',
+  [LABEL_STRUCT_DUCKDB]: 'VARCHAR',
+};
 
 /** Bounds of one query (`query --timeout`, and a memory limit suited to a command on a laptop). */
 export interface DuckDbQueryLimits {
@@ -21,8 +29,16 @@ export interface DuckDbQueryLimits {
  * locked, before the user's SQL runs; a query that outlasts the timeout is interrupted. A failing
  * statement is a {@link QueryFailedError} with DuckDB's message in one line.
  */
-export async function runDuckDbQuery(sql: string, rows: readonly Record<string, unknown>[], limits: DuckDbQueryLimits = {}): Promise<QueryTable> {
-  const instance = await DuckDBInstance.create(':memory:', { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false', allow_community_extensions: 'false' });
+export async function runDuckDbQuery(
+  sql: string,
+  rows: readonly Record<string, unknown>[],
+  limits: DuckDbQueryLimits = {},
+): Promise<QueryTable> {
+  const instance = await DuckDBInstance.create(':memory:', {
+    autoinstall_known_extensions: 'false',
+    autoload_known_extensions: 'false',
+    allow_community_extensions: 'false',
+  });
   const connection = await instance.connect();
   try {
     await loadRows(connection, rows);
@@ -41,20 +57,36 @@ export async function runDuckDbQuery(sql: string, rows: readonly Record<string, 
     try {
       // DuckDB's client fails without a message on text with no statement (blanks, `;`, comments).
       const statements = await connection.extractStatements(sql).catch((error: Error) => {
-        if (error.message === 'Error in native callback') throw new QueryFailedError('duckdb', 'the query holds no SQL statement');
+        if (error.message === 'Error in native callback')
+          throw new QueryFailedError('duckdb', 'the query holds no SQL statement');
         throw error;
       });
       if (statements.count === 0) throw new QueryFailedError('duckdb', 'the query holds no SQL statement');
-      if (statements.count > 1) throw new QueryFailedError('duckdb', `query runs one SQL statement; this has ${statements.count} (separated by ;): run them one at a time`);
+      if (statements.count > 1)
+        throw new QueryFailedError(
+          'duckdb',
+          `query runs one SQL statement; this has ${statements.count} (separated by ;): run them one at a time`,
+        );
       reader = await (await statements.prepare(0)).runAndReadAll();
     } catch (error) {
       if (error instanceof QueryFailedError) throw error;
-      if (timedOut) throw new QueryFailedError('duckdb', `the query ran longer than ${timeoutMs / 1000} s and was stopped (raise --timeout to give it longer)`);
+      if (timedOut)
+        throw new QueryFailedError(
+          'duckdb',
+          `the query ran longer than ${timeoutMs / 1000} s and was stopped (raise --timeout to give it longer)`,
+        );
       throw new QueryFailedError('duckdb', oneLineMessage((error as Error).message));
     } finally {
       clearTimeout(timer);
     }
-    return { columns: reader.columnNames(), rows: withSafeIntegers(reader.getRowObjectsJson() as Record<string, unknown>[], reader.columnNames(), reader.columnTypes().map(String)) };
+    return {
+      columns: reader.columnNames(),
+      rows: withSafeIntegers(
+        reader.getRowObjectsJson() as Record<string, unknown>[],
+        reader.columnNames(),
+        reader.columnTypes().map(String),
+      ),
+    };
   } finally {
     connection.closeSync();
     instance.closeSync();
@@ -63,7 +95,9 @@ export async function runDuckDbQuery(sql: string, rows: readonly Record<string, 
 
 async function loadRows(connection: DuckDBConnection, rows: readonly Record<string, unknown>[]): Promise<void> {
   const quoted = (name: string) => `"${name}"`;
-  await connection.run(`CREATE TABLE staging (${RESULT_COLUMNS.map((column) => `${quoted(column.name)} ${STAGING_TYPE[column.duckdbType]}`).join(', ')})`);
+  await connection.run(
+    `CREATE TABLE staging (${RESULT_COLUMNS.map((column) => `${quoted(column.name)} ${STAGING_TYPE[column.duckdbType]}`).join(', ')})`,
+  );
   const appender = await connection.createAppender('staging');
   for (const row of rows) {
     for (const column of RESULT_COLUMNS) {
@@ -83,9 +117,11 @@ async function loadRows(connection: DuckDBConnection, rows: readonly Record<stri
   appender.closeSync();
   const labelJsonType = JSON.stringify([{ index: 'INTEGER', label: 'VARCHAR', score: 'DOUBLE' }]);
   const selectList = RESULT_COLUMNS.map((column) => {
-    if (column.duckdbType === LABEL_STRUCT_DUCKDB) return `from_json(${quoted(column.name)}, '${labelJsonType}') AS ${quoted(column.name)}`;
+    if (column.duckdbType === LABEL_STRUCT_DUCKDB)
+      return `from_json(${quoted(column.name)}, '${labelJsonType}') AS ${quoted(column.name)}`;
     // The result schema lets only ISO 8601 timestamps through, which TIMESTAMPTZ reads.
-    if (column.duckdbType === 'TIMESTAMP WITH TIME ZONE') return `CAST(${quoted(column.name)} AS TIMESTAMPTZ) AS ${quoted(column.name)}`;
+    if (column.duckdbType === 'TIMESTAMP WITH TIME ZONE')
+      return `CAST(${quoted(column.name)} AS TIMESTAMPTZ) AS ${quoted(column.name)}`;
     return quoted(column.name);
   }).join(', ');
   await connection.run(`CREATE TABLE ${RESULTS_TABLE} AS SELECT ${selectList} FROM staging`);
@@ -102,7 +138,11 @@ const MAX_MESSAGE_LENGTH = 400;
  */
 export function oneLineMessage(message: string): string {
   const [explanation = ''] = message.replace(/^Failed to extract statements: /, '').split(/\n\s*LINE \d+:/);
-  const joined = explanation.split('\n').map((line) => line.trim()).filter((line) => line.length > 0).join(' ');
+  const joined = explanation
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line.length > 0)
+    .join(' ');
   return joined.length > MAX_MESSAGE_LENGTH ? `${joined.slice(0, MAX_MESSAGE_LENGTH - 1)}…` : joined;
 }
 
@@ -110,7 +150,11 @@ export function oneLineMessage(message: string): string {
 const WIDE_INTEGER_TYPES = new Set(['BIGINT', 'UBIGINT', 'HUGEINT', 'UHUGEINT']);
 
 /** Counts and sums (BIGINT, HUGEINT) as JSON numbers where they fit exactly; larger ones stay strings. */
-function withSafeIntegers(rows: Record<string, unknown>[], columns: readonly string[], types: readonly string[]): Record<string, unknown>[] {
+function withSafeIntegers(
+  rows: Record<string, unknown>[],
+  columns: readonly string[],
+  types: readonly string[],
+): Record<string, unknown>[] {
   const wide = columns.filter((_, i) => WIDE_INTEGER_TYPES.has(types[i]!));
   if (wide.length === 0) return rows;
   for (const row of rows) {

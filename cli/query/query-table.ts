@@ -10,7 +10,10 @@ export type QueryFormat = (typeof QUERY_FORMATS)[number];
 
 /** Tells an engine's failure (bad SQL, a refused statement, a scan limit) from ours: its one-line message is shown as is. */
 export class QueryFailedError extends Error {
-  constructor(readonly engine: 'duckdb' | 'athena', message: string) {
+  constructor(
+    readonly engine: 'duckdb' | 'athena',
+    message: string,
+  ) {
     super(message);
     this.name = 'QueryFailedError';
   }

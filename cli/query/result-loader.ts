@@ -24,7 +24,11 @@ export const DOWNLOAD_CONCURRENCY = 32;
  * with the same ETag (bounded concurrency, a progress bar on a terminal), then updates the cache.
  * An object that is not a result document becomes a row with status `unreadable`.
  */
-export async function loadResultRows(target: Target, resultsPrefix: string, options: { cache?: ResultCache; concurrency?: number } = {}): Promise<LoadedRows> {
+export async function loadResultRows(
+  target: Target,
+  resultsPrefix: string,
+  options: { cache?: ResultCache; concurrency?: number } = {},
+): Promise<LoadedRows> {
   // The cache file is read while the listing pages come in.
   const [cache, objects] = await Promise.all([
     options.cache ?? ResultCache.open({ endpoint: target.endpoint, bucket: target.bucket, prefix: resultsPrefix }),
@@ -47,7 +51,8 @@ export async function loadResultRows(target: Target, resultsPrefix: string, opti
           try {
             const read = await readObjectText(target.s3, target.bucket, object.key);
             // Deleted since the listing: not a row.
-            if (read) current.set(object.key, { etag: read.etag || object.etag, row: rowOf(object.key, read.text, target) });
+            if (read)
+              current.set(object.key, { etag: read.etag || object.etag, row: rowOf(object.key, read.text, target) });
           } finally {
             progress.increment();
           }
@@ -59,7 +64,12 @@ export async function loadResultRows(target: Target, resultsPrefix: string, opti
   }
   await cache.save(current);
   const rows = [...current.values()].map((entry) => entry.row);
-  return { rows, downloaded: current.size - fromCache, fromCache, unreadable: rows.filter((row) => row.status === UNREADABLE).length };
+  return {
+    rows,
+    downloaded: current.size - fromCache,
+    fromCache,
+    unreadable: rows.filter((row) => row.status === UNREADABLE).length,
+  };
 }
 
 const UNREADABLE = 'unreadable';

@@ -41,10 +41,15 @@ export interface RedriveOptions {
  * and deletes, checking every delete and moving each message at most once per run.
  */
 export async function redriveDeadLetters(options: RedriveOptions): Promise<RedriveReport> {
-  const [dlqArn, destinationArn] = await Promise.all([arnOf(options.sqs, options.deadLetterQueueUrl), arnOf(options.sqs, options.queueUrl)]);
+  const [dlqArn, destinationArn] = await Promise.all([
+    arnOf(options.sqs, options.deadLetterQueueUrl),
+    arnOf(options.sqs, options.queueUrl),
+  ]);
   let taskHandle: string | undefined;
   try {
-    taskHandle = (await options.sqs.send(new StartMessageMoveTaskCommand({ SourceArn: dlqArn, DestinationArn: destinationArn }))).TaskHandle;
+    taskHandle = (
+      await options.sqs.send(new StartMessageMoveTaskCommand({ SourceArn: dlqArn, DestinationArn: destinationArn }))
+    ).TaskHandle;
   } catch (error) {
     if (!isUnsupported(error)) throw error;
   }
@@ -53,7 +58,8 @@ export async function redriveDeadLetters(options: RedriveOptions): Promise<Redri
 }
 
 async function arnOf(sqs: SQSClient, queueUrl: string): Promise<string> {
-  const arn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn;
+  const arn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] })))
+    .Attributes?.QueueArn;
   if (!arn) throw new CliError(`${queueUrl} has no QueueArn attribute`);
   return arn;
 }
@@ -67,14 +73,20 @@ function isUnsupported(error: unknown): boolean {
 async function waitForMoveTask(options: RedriveOptions, dlqArn: string, taskHandle: string): Promise<number> {
   const deadline = Date.now() + (options.timeoutSeconds ?? 300) * 1000;
   for (;;) {
-    const { Results = [] } = await options.sqs.send(new ListMessageMoveTasksCommand({ SourceArn: dlqArn, MaxResults: 10 }));
+    const { Results = [] } = await options.sqs.send(
+      new ListMessageMoveTasksCommand({ SourceArn: dlqArn, MaxResults: 10 }),
+    );
     const task = Results.find((result) => result.TaskHandle === taskHandle) ?? Results[0];
     if (task?.Status === 'COMPLETED') return task.ApproximateNumberOfMessagesMoved ?? 0;
     if (task?.Status === 'FAILED' || task?.Status === 'CANCELLED') {
-      throw new CliError(`the message move task ${task.Status.toLowerCase()} after moving ${task.ApproximateNumberOfMessagesMoved ?? 0} messages: ${task.FailureReason ?? 'no reason given'}`);
+      throw new CliError(
+        `the message move task ${task.Status.toLowerCase()} after moving ${task.ApproximateNumberOfMessagesMoved ?? 0} messages: ${task.FailureReason ?? 'no reason given'}`,
+      );
     }
     if (Date.now() > deadline) {
-      throw new CliError(`the message move task is still running (${task?.ApproximateNumberOfMessagesMoved ?? 0} moved so far); follow it with \`aws sqs list-message-move-tasks --source-arn ${dlqArn}\``);
+      throw new CliError(
+        `the message move task is still running (${task?.ApproximateNumberOfMessagesMoved ?? 0} moved so far); follow it with \`aws sqs list-message-move-tasks --source-arn ${dlqArn}\``,
+      );
     }
     await sleep(options.pollIntervalMs ?? 1000);
   }
@@ -96,14 +108,27 @@ async function redriveByHand(options: RedriveOptions): Promise<RedriveReport> {
   try {
     for (;;) {
       const { Messages = [] } = await sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: deadLetterQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 120, MessageAttributeNames: [ORIGINAL_MESSAGE_ID_ATTRIBUTE] }),
+        new ReceiveMessageCommand({
+          QueueUrl: deadLetterQueueUrl,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 1,
+          VisibilityTimeout: 120,
+          MessageAttributeNames: [ORIGINAL_MESSAGE_ID_ATTRIBUTE],
+        }),
       );
       if (Messages.length === 0) break;
-      const movedBefore = (message: Message) => sentIds.has(message.MessageId ?? '') || sentIds.has(message.MessageAttributes?.[ORIGINAL_MESSAGE_ID_ATTRIBUTE]?.StringValue ?? '');
+      const movedBefore = (message: Message) =>
+        sentIds.has(message.MessageId ?? '') ||
+        sentIds.has(message.MessageAttributes?.[ORIGINAL_MESSAGE_ID_ATTRIBUTE]?.StringValue ?? '');
       const fresh = Messages.filter((message) => !movedBefore(message));
       cameBack.push(...Messages.filter(movedBefore));
       if (fresh.length === 0) continue;
-      const sent = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: fresh.map((message, i) => ({ Id: String(i), MessageBody: message.Body ?? '' })) }));
+      const sent = await sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: fresh.map((message, i) => ({ Id: String(i), MessageBody: message.Body ?? '' })),
+        }),
+      );
       for (const entry of sent.Successful ?? []) sentIds.add(entry.MessageId ?? '');
       const copied = (sent.Successful ?? []).map((entry) => fresh[Number(entry.Id)]!);
       await deleteChecked(sqs, deadLetterQueueUrl, copied);
@@ -118,16 +143,32 @@ async function redriveByHand(options: RedriveOptions): Promise<RedriveReport> {
 async function deleteChecked(sqs: SQSClient, queueUrl: string, messages: readonly Message[]): Promise<void> {
   let remaining = messages;
   for (let attempt = 1; attempt <= 2 && remaining.length > 0; attempt++) {
-    const response = await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: remaining.map((message, i) => ({ Id: String(i), ReceiptHandle: message.ReceiptHandle })) }));
+    const response = await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: remaining.map((message, i) => ({ Id: String(i), ReceiptHandle: message.ReceiptHandle })),
+      }),
+    );
     remaining = (response.Failed ?? []).map((failure) => remaining[Number(failure.Id)]!);
   }
   if (remaining.length > 0) {
-    throw new CliError(`${remaining.length} messages were copied to the queue but could not be deleted from the dead-letter queue, so they are now in both (their images will be processed twice; results are idempotent): ${remaining.map((m) => m.MessageId).join(', ')}`);
+    throw new CliError(
+      `${remaining.length} messages were copied to the queue but could not be deleted from the dead-letter queue, so they are now in both (their images will be processed twice; results are idempotent): ${remaining.map((m) => m.MessageId).join(', ')}`,
+    );
   }
 }
 
 async function releaseAll(sqs: SQSClient, queueUrl: string, messages: readonly Message[]): Promise<void> {
   for (const chunk of inSqsBatches(messages)) {
-    await sqs.send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: queueUrl, Entries: chunk.map((message, i) => ({ Id: String(i), ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: 0 })) }));
+    await sqs.send(
+      new ChangeMessageVisibilityBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: chunk.map((message, i) => ({
+          Id: String(i),
+          ReceiptHandle: message.ReceiptHandle,
+          VisibilityTimeout: 0,
+        })),
+      }),
+    );
   }
 }

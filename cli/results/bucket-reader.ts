@@ -9,7 +9,14 @@ import { CliError } from '../support/cli-error.js';
  * `uploadKeys` whose keys are too long to mirror: they live in a folder of their own (see
  * `resultKeyFor`), listed only when one of the uploads needs it and it is not inside `resultsFolder`.
  */
-export async function addLongKeyResults(s3: S3Client, bucket: string, layout: KeyLayout, resultsFolder: string, uploadKeys: readonly string[], resultEtags: Map<string, string>): Promise<void> {
+export async function addLongKeyResults(
+  s3: S3Client,
+  bucket: string,
+  layout: KeyLayout,
+  resultsFolder: string,
+  uploadKeys: readonly string[],
+  resultEtags: Map<string, string>,
+): Promise<void> {
   const longKeysFolder = `${layout.resultsPrefix}${LONG_KEY_RESULTS_FOLDER}`;
   if (longKeysFolder.startsWith(resultsFolder) || !uploadKeys.some((key) => hasLongKeyResult(key, layout))) return;
   for (const object of await listObjects(s3, bucket, longKeysFolder)) resultEtags.set(object.key, object.etag);

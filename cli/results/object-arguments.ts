@@ -6,7 +6,8 @@ import { type Target } from '../target/target.js';
 export function keyInTargetBucket(argument: string, target: Target): string {
   const uri = /^s3:\/\/([^/]+)\/?(.*)$/s.exec(argument);
   if (!uri) return argument;
-  if (uri[1] !== target.bucket) throw new CliError(`${argument} names bucket ${uri[1]}, but the pipeline's bucket is ${target.bucket}`);
+  if (uri[1] !== target.bucket)
+    throw new CliError(`${argument} names bucket ${uri[1]}, but the pipeline's bucket is ${target.bucket}`);
   return uri[2]!;
 }
 

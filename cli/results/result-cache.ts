@@ -11,7 +11,10 @@ export interface CachedResult {
 }
 
 /** `query`'s cache: rows of another column set are not reused, so the version names the columns too. */
-export const QUERY_CACHE = { folder: 'query', version: `3:${RESULT_COLUMNS.map((column) => column.name).join(',')}` } as const;
+export const QUERY_CACHE = {
+  folder: 'query',
+  version: `3:${RESULT_COLUMNS.map((column) => column.name).join(',')}`,
+} as const;
 
 /** The cache file's entries when it is one of ours of this version; anything else counts as no cache. */
 function cachedEntries(value: unknown, version: string): Map<string, CachedResult> | undefined {
@@ -20,7 +23,8 @@ function cachedEntries(value: unknown, version: string): Map<string, CachedResul
   const entries = new Map<string, CachedResult>();
   // A light check per entry (a schema validator took 0.1 s for 10,000 rows): a damaged entry is dropped and read again.
   for (const [key, entry] of Object.entries(file.entries as Record<string, { etag?: unknown; row?: unknown }>)) {
-    if (typeof entry?.etag === 'string' && typeof entry.row === 'object' && entry.row !== null) entries.set(key, { etag: entry.etag, row: entry.row as Record<string, unknown> });
+    if (typeof entry?.etag === 'string' && typeof entry.row === 'object' && entry.row !== null)
+      entries.set(key, { etag: entry.etag, row: entry.row as Record<string, unknown> });
   }
   return entries;
 }
@@ -44,7 +48,10 @@ export class ResultCache {
     kind: { folder: string; version: string } = QUERY_CACHE,
     parentFolder = cacheDirectory,
   ): Promise<ResultCache> {
-    const name = createHash('sha256').update(JSON.stringify([scope.endpoint ?? 'aws', scope.bucket, scope.prefix])).digest('hex').slice(0, 32);
+    const name = createHash('sha256')
+      .update(JSON.stringify([scope.endpoint ?? 'aws', scope.bucket, scope.prefix]))
+      .digest('hex')
+      .slice(0, 32);
     const file = path.join(parentFolder, kind.folder, `${name}.json`);
     let entries = new Map<string, CachedResult>();
     try {
@@ -63,12 +70,16 @@ export class ResultCache {
 
   /** Replaces the cache with exactly the objects listed now (deleted ones go); unchanged, it writes nothing. */
   async save(current: ReadonlyMap<string, CachedResult>): Promise<void> {
-    const unchanged = current.size === this.entries.size && [...current].every(([key, entry]) => this.entries.get(key)?.etag === entry.etag);
+    const unchanged =
+      current.size === this.entries.size &&
+      [...current].every(([key, entry]) => this.entries.get(key)?.etag === entry.etag);
     if (unchanged) return;
     this.entries = new Map(current);
     await mkdir(path.dirname(this.file), { recursive: true, mode: 0o700 });
     const temporary = `${this.file}.${process.pid}.tmp`;
-    await writeFile(temporary, JSON.stringify({ version: this.version, entries: Object.fromEntries(this.entries) }), { mode: 0o600 });
+    await writeFile(temporary, JSON.stringify({ version: this.version, entries: Object.fromEntries(this.entries) }), {
+      mode: 0o600,
+    });
     await rename(temporary, this.file);
   }
 }

@@ -17,7 +17,8 @@ export type ReadBack = ResultDocument | undefined | { readonly unreadable: strin
 
 export function resultRow(image: string, result: ReadBack): ResultRow {
   if (!result) return { image, status: 'pending', topLabel: '', score: '', device: '', processedAt: '' };
-  if ('unreadable' in result) return { image, status: 'unreadable', topLabel: result.unreadable, score: '', device: '', processedAt: '' };
+  if ('unreadable' in result)
+    return { image, status: 'unreadable', topLabel: result.unreadable, score: '', device: '', processedAt: '' };
   const top = result.status === 'ok' ? result.labels[0] : undefined;
   return {
     image,
@@ -38,13 +39,15 @@ const COLUMNS = ['image', 'status', 'top label', 'score', 'device', 'processed a
 /** A table for a terminal; every cell's control characters are shown, not obeyed. */
 export function formatTable(rows: readonly ResultRow[]): string {
   const table = new Table({ head: COLUMNS, style: { head: [], border: [], compact: true } });
-  for (const row of rows) table.push([row.image, row.status, row.topLabel, row.score, row.device, row.processedAt].map(visibleText));
+  for (const row of rows)
+    table.push([row.image, row.status, row.topLabel, row.score, row.device, row.processedAt].map(visibleText));
   return table.toString();
 }
 
 /** CSV with a header line; fields quoted as RFC 4180 says, control characters shown. */
 export function formatCsv(rows: readonly ResultRow[]): string {
   const lines = [COLUMNS.map((column) => column.replace(' ', '_')).join(',')];
-  for (const row of rows) lines.push([row.image, row.status, row.topLabel, row.score, row.device, row.processedAt].map(csvField).join(','));
+  for (const row of rows)
+    lines.push([row.image, row.status, row.topLabel, row.score, row.device, row.processedAt].map(csvField).join(','));
   return lines.join('\n');
 }

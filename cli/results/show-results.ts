@@ -31,42 +31,72 @@ export function isFailure(entry: ShownResult): boolean {
 export async function showOne(target: Target, argument: string, options: ResultsOptions): Promise<ShownResult[]> {
   const uploadKey = uploadKeyFromArgument(argument, target);
   const resultKey = resultKeyFor(uploadKey, target.layout);
-  const neverUploaded = () => new CliError(`${uploadKey} was never uploaded to ${target.bucket}; upload it with \`alexnet-pipeline upload\``, { exitCode: EXIT.notReady });
+  const neverUploaded = () =>
+    new CliError(`${uploadKey} was never uploaded to ${target.bucket}; upload it with \`alexnet-pipeline upload\``, {
+      exitCode: EXIT.notReady,
+    });
   const deadline = Date.now() + options.timeout * 1000;
   let result = await readResult(target.s3, target.bucket, resultKey);
   // Waiting for an image that is not there would only end in a timeout: say so at once.
   if (!result && options.wait && !(await isUploaded(target, uploadKey))) throw neverUploaded();
   while (!result && options.wait) {
-    if (Date.now() > deadline) throw new CliError(`timed out after ${options.timeout} s waiting for ${resultKey}: the upload is there, its result is not (see \`alexnet-pipeline status\`)`, { exitCode: EXIT.notReady });
+    if (Date.now() > deadline)
+      throw new CliError(
+        `timed out after ${options.timeout} s waiting for ${resultKey}: the upload is there, its result is not (see \`alexnet-pipeline status\`)`,
+        { exitCode: EXIT.notReady },
+      );
     await sleep(500);
     result = await readResult(target.s3, target.bucket, resultKey);
   }
   if (!result) {
     if (!(await isUploaded(target, uploadKey))) throw neverUploaded();
-    throw new CliError(`no result yet for ${uploadKey}: it is queued or being processed; add --wait to wait for it`, { exitCode: EXIT.notReady });
+    throw new CliError(`no result yet for ${uploadKey}: it is queued or being processed; add --wait to wait for it`, {
+      exitCode: EXIT.notReady,
+    });
   }
   const shown = [{ uploadKey, result }];
   print(shown, options.format, true);
   return shown;
 }
 
-export async function showPrefix(target: Target, prefix: string, options: ResultsOptions, logger: Logger): Promise<ShownResult[]> {
+export async function showPrefix(
+  target: Target,
+  prefix: string,
+  options: ResultsOptions,
+  logger: Logger,
+): Promise<ShownResult[]> {
   const folder = uploadKeyFromArgument(prefix, target);
   const deadline = Date.now() + options.timeout * 1000;
   for (;;) {
     const uploads = (await listKeys(target.s3, target.bucket, folder)).filter(hasImageExtension);
     const resultsFolder = resultsPrefixFor(folder, target.layout);
-    const resultKeys = new Map((await listObjects(target.s3, target.bucket, resultsFolder)).map((object) => [object.key, object.etag]));
+    const resultKeys = new Map(
+      (await listObjects(target.s3, target.bucket, resultsFolder)).map((object) => [object.key, object.etag]),
+    );
     await addLongKeyResults(target.s3, target.bucket, target.layout, resultsFolder, uploads, resultKeys);
     const pending = uploads.filter((key) => !resultKeys.has(resultKeyFor(key, target.layout)));
     if (!options.wait || pending.length === 0) {
-      if (uploads.length === 0) throw new CliError(`no images under ${folder} in ${target.bucket}`, { exitCode: EXIT.notReady });
-      const entries = await Promise.all(uploads.map(async (uploadKey) => ({ uploadKey, result: await readBack(target, resultKey(uploadKey), resultKeys) })));
+      if (uploads.length === 0)
+        throw new CliError(`no images under ${folder} in ${target.bucket}`, { exitCode: EXIT.notReady });
+      const entries = await Promise.all(
+        uploads.map(async (uploadKey) => ({
+          uploadKey,
+          result: await readBack(target, resultKey(uploadKey), resultKeys),
+        })),
+      );
       print(entries, options.format, false);
-      if (pending.length > 0) throw new CliError(`${pending.length} of ${uploads.length} images have no result yet; add --wait to wait for them`, { exitCode: EXIT.notReady });
+      if (pending.length > 0)
+        throw new CliError(
+          `${pending.length} of ${uploads.length} images have no result yet; add --wait to wait for them`,
+          { exitCode: EXIT.notReady },
+        );
       return entries;
     }
-    if (Date.now() > deadline) throw new CliError(`timed out after ${options.timeout} s with ${pending.length} of ${uploads.length} results missing under ${folder}`, { exitCode: EXIT.notReady });
+    if (Date.now() > deadline)
+      throw new CliError(
+        `timed out after ${options.timeout} s with ${pending.length} of ${uploads.length} results missing under ${folder}`,
+        { exitCode: EXIT.notReady },
+      );
     logger.debug({ pending: pending.length, total: uploads.length }, 'waiting for results');
     await sleep(1000);
   }
@@ -90,13 +120,19 @@ async function readBack(target: Target, resultKey: string, listed: ReadonlyMap<s
 function print(entries: readonly ShownResult[], format: ResultsOptions['format'], single: boolean): void {
   if (format === 'json') {
     const documents = entries.map((entry) =>
-      !entry.result ? { source: { key: entry.uploadKey }, status: 'pending' } : 'unreadable' in entry.result ? { source: { key: entry.uploadKey }, status: 'unreadable', problem: entry.result.unreadable } : entry.result,
+      !entry.result
+        ? { source: { key: entry.uploadKey }, status: 'pending' }
+        : 'unreadable' in entry.result
+          ? { source: { key: entry.uploadKey }, status: 'unreadable', problem: entry.result.unreadable }
+          : entry.result,
     );
     process.stdout.write(`${JSON.stringify(single ? documents[0] : documents, null, 2)}\n`);
     return;
   }
   const rows = entries.map((entry) => resultRow(entry.uploadKey, entry.result));
   process.stdout.write(`${format === 'csv' ? formatCsv(rows) : formatTable(rows)}\n`);
-  const untrained = entries.some((entry) => entry.result && !('unreadable' in entry.result) && !entry.result.model.pretrained);
+  const untrained = entries.some(
+    (entry) => entry.result && !('unreadable' in entry.result) && !entry.result.model.pretrained,
+  );
   if (format === 'table' && untrained) process.stdout.write(`${UNTRAINED_NOTICE}\n`);
 }

@@ -63,11 +63,18 @@ type Need = 'bucket' | 'queue' | 'dlq';
  */
 export function keyLayout(outputs?: Readonly<Record<string, string>>): KeyLayout {
   const layout = {
-    uploadsPrefix: outputs?.[STACK_OUTPUT.uploadsPrefix] ?? process.env[WORKER_ENVIRONMENT.uploadsPrefix] ?? DEFAULT_KEY_LAYOUT.uploadsPrefix,
-    resultsPrefix: outputs?.[STACK_OUTPUT.resultsPrefix] ?? process.env[WORKER_ENVIRONMENT.resultsPrefix] ?? DEFAULT_KEY_LAYOUT.resultsPrefix,
+    uploadsPrefix:
+      outputs?.[STACK_OUTPUT.uploadsPrefix] ??
+      process.env[WORKER_ENVIRONMENT.uploadsPrefix] ??
+      DEFAULT_KEY_LAYOUT.uploadsPrefix,
+    resultsPrefix:
+      outputs?.[STACK_OUTPUT.resultsPrefix] ??
+      process.env[WORKER_ENVIRONMENT.resultsPrefix] ??
+      DEFAULT_KEY_LAYOUT.resultsPrefix,
   };
   const [problem] = keyLayoutProblems(layout);
-  if (problem) throw new CliError(`the ${problem.field === 'uploadsPrefix' ? 'uploads' : 'results'} prefix ${problem.message}`);
+  if (problem)
+    throw new CliError(`the ${problem.field === 'uploadsPrefix' ? 'uploads' : 'results'} prefix ${problem.message}`);
   return layout;
 }
 
@@ -95,7 +102,9 @@ export async function resolveTarget(options: TargetOptions, needs: readonly Need
   if (options.local) {
     const state = await readLocalState();
     if (!state || !isRunning(state.pid)) {
-      throw new CliError('no local pipeline is running: start `alexnet-pipeline local --serve` (or `npm start -- --serve`) in another terminal');
+      throw new CliError(
+        'no local pipeline is running: start `alexnet-pipeline local --serve` (or `npm start -- --serve`) in another terminal',
+      );
     }
     return localTarget(state);
   }
@@ -110,7 +119,9 @@ export async function resolveTarget(options: TargetOptions, needs: readonly Need
     needs.includes('dlq') && !dlqUrl ? '--dlq-url (or DLQ_URL)' : undefined,
   ].filter(Boolean);
   if (missing.length > 0) {
-    throw new CliError(`no pipeline to talk to: pass --local for \`alexnet-pipeline local --serve\`, or ${missing.join(', ')}, or deploy with \`npx cdk deploy --outputs-file cdk-outputs.json\``);
+    throw new CliError(
+      `no pipeline to talk to: pass --local for \`alexnet-pipeline local --serve\`, or ${missing.join(', ')}, or deploy with \`npx cdk deploy --outputs-file cdk-outputs.json\``,
+    );
   }
   const endpoint = options.endpointUrl ?? process.env.AWS_ENDPOINT_URL;
   const clientOptions = { endpoint: options.endpointUrl, region: options.region, profile: options.profile };
@@ -126,7 +137,12 @@ export async function resolveTarget(options: TargetOptions, needs: readonly Need
     sqs: createSqsClient(clientOptions),
     profile: options.profile || process.env.AWS_PROFILE || undefined,
     ...(outputs?.[STACK_OUTPUT.resultsDatabase] && outputs[STACK_OUTPUT.queryWorkGroup]
-      ? { athena: { database: outputs[STACK_OUTPUT.resultsDatabase]!, workGroup: outputs[STACK_OUTPUT.queryWorkGroup]! } }
+      ? {
+          athena: {
+            database: outputs[STACK_OUTPUT.resultsDatabase]!,
+            workGroup: outputs[STACK_OUTPUT.queryWorkGroup]!,
+          },
+        }
       : {}),
   };
 }
@@ -141,8 +157,9 @@ function readStackOutputs(options: TargetOptions): Record<string, string> | unde
     throw new CliError(`cannot read the CDK outputs file ${file}: ${(error as Error).message}`, { cause: error });
   }
   const stacks = Object.keys(document);
-  const stack = document[options.stack ?? DEFAULT_STACK_NAME] ?? (stacks.length === 1 ? document[stacks[0]!] : undefined);
-  if (!stack) throw new CliError(`${file} has no stack ${options.stack}; it has ${stacks.join(', ') || 'none'} (use --stack)`);
+  const stack =
+    document[options.stack ?? DEFAULT_STACK_NAME] ?? (stacks.length === 1 ? document[stacks[0]!] : undefined);
+  if (!stack)
+    throw new CliError(`${file} has no stack ${options.stack}; it has ${stacks.join(', ') || 'none'} (use --stack)`);
   return stack;
 }
-

@@ -46,7 +46,10 @@ export async function uploadAll(target: Target, uploads: readonly PlannedUpload[
 }
 
 /** Maps files and folders to keys (see `collectImageFiles` for the rule); a missing path is an error. */
-export async function planUploads(paths: readonly string[], keyPrefix: string): Promise<{ uploads: PlannedUpload[]; skipped: SkippedFile[] }> {
+export async function planUploads(
+  paths: readonly string[],
+  keyPrefix: string,
+): Promise<{ uploads: PlannedUpload[]; skipped: SkippedFile[] }> {
   const { files, skipped } = await collectImageFiles(paths);
   return { uploads: files.map(({ file, relative }) => ({ file, key: keyPrefix + relative })), skipped };
 }

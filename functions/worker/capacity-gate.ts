@@ -14,7 +14,8 @@ export class CapacityGate {
   private readonly slots: Semaphore;
 
   constructor(readonly capacity: number) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`capacity must be a positive integer, got ${capacity}`);
+    if (!Number.isInteger(capacity) || capacity < 1)
+      throw new RangeError(`capacity must be a positive integer, got ${capacity}`);
     this.slots = new Semaphore(capacity);
   }
 

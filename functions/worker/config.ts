@@ -20,12 +20,24 @@ export type WorkerConfig = WorkerSettings;
 function schemaFor(setting: WorkerSetting, fromText: boolean): z.ZodType<unknown> {
   switch (setting.type) {
     case 'integer': {
-      const range = z.number().int().min(setting.min, `must be at least ${setting.min}`).max(setting.max, `must be at most ${setting.max}`);
-      if (!fromText) return z.number({ error: `must be a whole number from ${setting.min} to ${setting.max}` }).pipe(range);
-      return z.string().trim().regex(/^\d+$/, `must be a whole number from ${setting.min} to ${setting.max}`).transform(Number).pipe(range);
+      const range = z
+        .number()
+        .int()
+        .min(setting.min, `must be at least ${setting.min}`)
+        .max(setting.max, `must be at most ${setting.max}`);
+      if (!fromText)
+        return z.number({ error: `must be a whole number from ${setting.min} to ${setting.max}` }).pipe(range);
+      return z
+        .string()
+        .trim()
+        .regex(/^\d+$/, `must be a whole number from ${setting.min} to ${setting.max}`)
+        .transform(Number)
+        .pipe(range);
     }
     case 'choice':
-      return z.enum(setting.choices as [string, ...string[]], { error: `must be one of ${setting.choices.join(', ')}` });
+      return z.enum(setting.choices as [string, ...string[]], {
+        error: `must be one of ${setting.choices.join(', ')}`,
+      });
     case 'url':
       return z.string().trim().url('must be a URL');
     case 'text': {
@@ -44,7 +56,10 @@ function crossSettingProblems(config: WorkerConfig): Array<{ variable: string; m
       message: `must be shorter than ${ENV.visibilityTimeoutSeconds} (${config.visibilityTimeoutSeconds} s), or messages reappear while they are worked on`,
     });
   }
-  for (const problem of keyLayoutProblems({ uploadsPrefix: config.uploadsPrefix, resultsPrefix: config.resultsPrefix })) {
+  for (const problem of keyLayoutProblems({
+    uploadsPrefix: config.uploadsPrefix,
+    resultsPrefix: config.resultsPrefix,
+  })) {
     problems.push({ variable: ENV[problem.field], message: problem.message });
   }
   const maxImageMiB = config.maxImageBytes / 2 ** 20;
@@ -63,16 +78,25 @@ function crossSettingProblems(config: WorkerConfig): Array<{ variable: string; m
  * row of `WORKER_SETTINGS`. A missing or bad value stops start-up with a {@link ConfigurationError}
  * whose message names every offending variable.
  */
-export function resolveWorkerConfig(overrides: WorkerSettingOverrides = {}, environment: NodeJS.ProcessEnv = {}): WorkerConfig {
+export function resolveWorkerConfig(
+  overrides: WorkerSettingOverrides = {},
+  environment: NodeJS.ProcessEnv = {},
+): WorkerConfig {
   const values: Record<string, unknown> = {};
   const problems: Array<{ variable: string; message: string }> = [];
   for (const [name, setting] of Object.entries(WORKER_SETTINGS) as Array<[WorkerSettingName, WorkerSetting]>) {
     const override = overrides[name];
     // An empty variable (`BUCKET_NAME=`, as task definitions and shells leave them) counts as unset.
     const text = environment[setting.variable];
-    const given = override !== undefined ? { value: override, fromText: false } : text !== undefined && text.trim() !== '' ? { value: text, fromText: true } : undefined;
+    const given =
+      override !== undefined
+        ? { value: override, fromText: false }
+        : text !== undefined && text.trim() !== ''
+          ? { value: text, fromText: true }
+          : undefined;
     if (!given) {
-      if ('required' in setting && setting.required) problems.push({ variable: setting.variable, message: setting.requiredProblem ?? 'is required' });
+      if ('required' in setting && setting.required)
+        problems.push({ variable: setting.variable, message: setting.requiredProblem ?? 'is required' });
       values[name] = workerSettingDefault(name);
       continue;
     }
@@ -82,9 +106,12 @@ export function resolveWorkerConfig(overrides: WorkerSettingOverrides = {}, envi
   }
   if (problems.length === 0) problems.push(...crossSettingProblems(values as WorkerConfig));
   if (problems.length > 0) {
-    throw new ConfigurationError(`invalid worker configuration: ${problems.map((problem) => `${problem.variable} ${problem.message}`).join('; ')}`, {
-      variables: problems.map((problem) => problem.variable),
-    });
+    throw new ConfigurationError(
+      `invalid worker configuration: ${problems.map((problem) => `${problem.variable} ${problem.message}`).join('; ')}`,
+      {
+        variables: problems.map((problem) => problem.variable),
+      },
+    );
   }
   return values as WorkerConfig;
 }

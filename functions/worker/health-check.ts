@@ -13,7 +13,9 @@ const file = process.env[WORKER_ENVIRONMENT.healthFile] || WORKER_SETTINGS.healt
 try {
   const ageSeconds = (Date.now() - statSync(file).mtimeMs) / 1000;
   if (ageSeconds > HEALTH_FILE_STALE_SECONDS) {
-    process.stderr.write(`unhealthy: ${file} was last touched ${Math.round(ageSeconds)} s ago (limit ${HEALTH_FILE_STALE_SECONDS} s): the event loop is stuck\n`);
+    process.stderr.write(
+      `unhealthy: ${file} was last touched ${Math.round(ageSeconds)} s ago (limit ${HEALTH_FILE_STALE_SECONDS} s): the event loop is stuck\n`,
+    );
     process.exit(1);
   }
 } catch (error) {

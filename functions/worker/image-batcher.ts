@@ -35,7 +35,8 @@ export class ImageBatcher<R> {
   private closedBy: Error | undefined;
 
   constructor(private readonly options: ImageBatcherOptions<R>) {
-    if (!Number.isInteger(options.maxBatch) || options.maxBatch < 1) throw new RangeError(`maxBatch must be a positive integer, got ${options.maxBatch}`);
+    if (!Number.isInteger(options.maxBatch) || options.maxBatch < 1)
+      throw new RangeError(`maxBatch must be a positive integer, got ${options.maxBatch}`);
     if (!(options.maxWaitMs >= 0)) throw new RangeError(`maxWaitMs must be ≥ 0, got ${options.maxWaitMs}`);
   }
 

@@ -1,9 +1,15 @@
 import { availableParallelism } from 'node:os';
 import pLimit from 'p-limit';
 import type { Logger } from '../../common/logger.js';
-import { decodeImage, errorOutcome, type BatchClassifier, type ClassificationOutcome, type LabelScore } from '../../model/index.js';
+import {
+  decodeImage,
+  errorOutcome,
+  type BatchClassifier,
+  type ClassificationOutcome,
+  type LabelScore,
+} from '../../model/index.js';
 import { hasLongKeyResult, resultKeyFor, S3_MAX_KEY_BYTES, skipReasonFor } from '../../pipeline/object-keys.js';
-import { buildResult, normalizeEtag, type ResultTimings } from '../../pipeline/result-document.js';
+import { buildResult, normalizeEtag } from '../../pipeline/result-document.js';
 import type { S3ObjectRecord } from '../../pipeline/s3-event.js';
 import type { WorkerConfig } from './config.js';
 import type { ImageBatcher } from './image-batcher.js';
@@ -21,7 +27,14 @@ export interface ImageMemory {
 }
 import type { ObjectStore, StoredResultTag } from './object-store.js';
 import { writeResultInOrder } from './ordered-result-write.js';
-import { classifyFailure, decideRecord, type RecordDecision, type RecordEvent, type RecordOutcome, type RecordStep } from './outcome-policy.js';
+import {
+  classifyFailure,
+  decideRecord,
+  type RecordDecision,
+  type RecordEvent,
+  type RecordOutcome,
+  type RecordStep,
+} from './outcome-policy.js';
 import type { ResultEventPublisher } from './result-event-publisher.js';
 import type { StoredResultLookup } from './stored-result-lookup.js';
 
@@ -79,10 +92,18 @@ export class ImageJobRunner {
     const { bucket, key } = record;
     const skipReason = config.bucketName && bucket !== config.bucketName ? 'other-bucket' : skipReasonFor(key, config);
     if (skipReason) return this.settle({ happened: 'skipped' }, { bucket, key, reason: skipReason, messageId });
-    const context: RecordContext = { record, messageId, etag: normalizeEtag(record.eTag), resultKey: resultKeyFor(key, config) };
+    const context: RecordContext = {
+      record,
+      messageId,
+      etag: normalizeEtag(record.eTag),
+      resultKey: resultKeyFor(key, config),
+    };
     if (hasLongKeyResult(key, config)) {
       const message = `the upload key is ${Buffer.byteLength(key, 'utf8')} bytes: its result key would pass S3's ${S3_MAX_KEY_BYTES}; shorten the key (this result is stored at ${context.resultKey})`;
-      logger.warn({ key, resultKey: context.resultKey, messageId }, 'upload key too long to mirror; storing an error result at its short key');
+      logger.warn(
+        { key, resultKey: context.resultKey, messageId },
+        'upload key too long to mirror; storing an error result at its short key',
+      );
       return this.work(context, { outcome: { status: 'error', error: { code: 'KEY_TOO_LONG', message } } });
     }
     return this.work(context);
@@ -93,7 +114,13 @@ export class ImageJobRunner {
    * event. Every failure, at whichever step, reaches the one `catch` and the policy. A stored
    * result (or a duplicate) is counted when it is in S3, before its event is sent.
    */
-  private async work(context: RecordContext, given?: { readonly outcome: ClassificationOutcome; readonly alreadyRead?: { readonly stored: StoredResultTag | undefined } }): Promise<RecordOutcome> {
+  private async work(
+    context: RecordContext,
+    given?: {
+      readonly outcome: ClassificationOutcome;
+      readonly alreadyRead?: { readonly stored: StoredResultTag | undefined };
+    },
+  ): Promise<RecordOutcome> {
     const { store, storedResults, classifier, fingerprint, events } = this.dependencies;
     const { record, messageId, etag, resultKey } = context;
     const { bucket, key } = record;
@@ -118,9 +145,20 @@ export class ImageJobRunner {
       }
       const outcome = given?.outcome ?? (await this.classify(record, etag, timings));
       step = 'store';
-      const document = buildResult({ source: { bucket, key, etag, size: record.size } }, { outcome, model: classifier.model, fingerprint, device: classifier.device, timings, processedAt: new Date() });
-      const written = await writeResultInOrder(store, bucket, resultKey, document, { etag, sequencer: record.sequencer }, alreadyRead);
-      if (written === 'older') return this.settle({ happened: 'older-than-stored' }, { key, etag, resultKey, messageId });
+      const document = buildResult(
+        { source: { bucket, key, etag, size: record.size } },
+        { outcome, model: classifier.model, fingerprint, device: classifier.device, timings, processedAt: new Date() },
+      );
+      const written = await writeResultInOrder(
+        store,
+        bucket,
+        resultKey,
+        document,
+        { etag, sequencer: record.sequencer },
+        alreadyRead,
+      );
+      if (written === 'older')
+        return this.settle({ happened: 'older-than-stored' }, { key, etag, resultKey, messageId });
       const recordOutcome = this.settle({ happened: outcome.status === 'ok' ? 'stored' : 'error-stored' }, {});
       step = 'publish';
       if (events) await events.publish(document, resultKey);
@@ -155,7 +193,11 @@ export class ImageJobRunner {
   }
 
   /** Downloads, decodes and batches the image: its labels. */
-  private async classify(record: S3ObjectRecord, etag: string, timings: { downloadMs: number; preprocessMs: number; inferenceMs: number; batchSize: number }): Promise<ClassificationOutcome> {
+  private async classify(
+    record: S3ObjectRecord,
+    etag: string,
+    timings: { downloadMs: number; preprocessMs: number; inferenceMs: number; batchSize: number },
+  ): Promise<ClassificationOutcome> {
     const rgb = await this.downloadAndDecode(record, etag, timings);
     const batched = await this.dependencies.batcher.add(rgb);
     timings.inferenceMs = batched.inferenceMs;
@@ -167,7 +209,11 @@ export class ImageJobRunner {
    * The download and the decode, inside the memory budget: the upload's bytes are reserved before
    * they are read and released, with the last reference to them, once the image is decoded.
    */
-  private async downloadAndDecode(record: S3ObjectRecord, etag: string, timings: { downloadMs: number; preprocessMs: number }): Promise<Uint8Array> {
+  private async downloadAndDecode(
+    record: S3ObjectRecord,
+    etag: string,
+    timings: { downloadMs: number; preprocessMs: number },
+  ): Promise<Uint8Array> {
     const { config, store, memory } = this.dependencies;
     let reserved = Math.min(config.maxImageBytes, Math.max(MIN_DOWNLOAD_RESERVATION, record.size));
     const releases: ReleaseMemory[] = [await memory.downloads.reserve(reserved)];
@@ -185,7 +231,9 @@ export class ImageJobRunner {
       timings.downloadMs = performance.now() - started;
       started = performance.now();
       const limits = { maxBytes: config.maxImageBytes, maxPixels: config.maxImagePixels };
-      const image = await this.limitDecode(() => decodeImage(bytes!, limits, (decodeBytes) => memory.decoding.reserve(decodeBytes)));
+      const image = await this.limitDecode(() =>
+        decodeImage(bytes!, limits, (decodeBytes) => memory.decoding.reserve(decodeBytes)),
+      );
       bytes = undefined;
       timings.preprocessMs = performance.now() - started;
       return image.rgb;

@@ -19,6 +19,8 @@ export class InferenceBreaker {
   /** Records a failed run: the error to fail the worker with once the limit is reached, else undefined. */
   failed(cause: unknown): InferenceKeepsFailingError | undefined {
     this.consecutiveFailures++;
-    return this.consecutiveFailures >= this.maxConsecutiveFailures ? new InferenceKeepsFailingError(this.consecutiveFailures, cause) : undefined;
+    return this.consecutiveFailures >= this.maxConsecutiveFailures
+      ? new InferenceKeepsFailingError(this.consecutiveFailures, cause)
+      : undefined;
   }
 }

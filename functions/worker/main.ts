@@ -35,7 +35,14 @@ try {
   const config = loadWorkerConfig();
   configureImageDecoding();
   const classifier = await ImageClassifier.load(
-    { modelPath: config.modelPath, device: config.device, threads: config.threads, maxBatchSize: config.maxBatch, topK: config.topK, batchTimeoutMs: config.batchTimeoutSeconds * 1000 },
+    {
+      modelPath: config.modelPath,
+      device: config.device,
+      threads: config.threads,
+      maxBatchSize: config.maxBatch,
+      topK: config.topK,
+      batchTimeoutMs: config.batchTimeoutSeconds * 1000,
+    },
     logger,
   );
   const timeouts = workerClientTimeouts(config);

@@ -54,7 +54,10 @@ export class MessageLease {
 
   /** Starts the heartbeat: every interval, the message's visibility is extended again. */
   start(): this {
-    this.heartbeat = setInterval(() => this.enqueue(() => this.changeVisibility(this.options.visibilityTimeoutSeconds, 'heartbeat')), this.options.heartbeatIntervalSeconds * 1000);
+    this.heartbeat = setInterval(
+      () => void this.enqueue(() => this.changeVisibility(this.options.visibilityTimeoutSeconds, 'heartbeat')),
+      this.options.heartbeatIntervalSeconds * 1000,
+    );
     this.heartbeat.unref();
     return this;
   }
@@ -81,13 +84,20 @@ export class MessageLease {
   private async finish(how: LeaseEnd): Promise<void> {
     if (how === 'delete') return this.options.deleter.delete(this);
     if (how === 'retry') return this.changeVisibility(this.options.retryDelaySeconds, 'retry');
-    if (how === 'dead-letter' && this.options.deadLetterQueueUrl && (await this.sendToDeadLetterQueue())) return this.options.deleter.delete(this);
+    if (how === 'dead-letter' && this.options.deadLetterQueueUrl && (await this.sendToDeadLetterQueue()))
+      return this.options.deleter.delete(this);
     return this.changeVisibility(0, 'release');
   }
 
   private async changeVisibility(seconds: number, reason: 'heartbeat' | 'retry' | 'release'): Promise<void> {
     try {
-      await this.options.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: this.options.queueUrl, ReceiptHandle: this.receiptHandle, VisibilityTimeout: seconds }));
+      await this.options.sqs.send(
+        new ChangeMessageVisibilityCommand({
+          QueueUrl: this.options.queueUrl,
+          ReceiptHandle: this.receiptHandle,
+          VisibilityTimeout: seconds,
+        }),
+      );
     } catch (error) {
       // The message comes back when its visibility runs out, which is what every reason wants at worst.
       this.options.logger.warn({ messageId: this.messageId, reason, seconds, err: error }, 'visibility change failed');
@@ -100,12 +110,17 @@ export class MessageLease {
         new SendMessageCommand({
           QueueUrl: this.options.deadLetterQueueUrl,
           MessageBody: this.body ?? '',
-          MessageAttributes: { [ORIGINAL_MESSAGE_ID_ATTRIBUTE]: { DataType: 'String', StringValue: this.messageId || 'unknown' } },
+          MessageAttributes: {
+            [ORIGINAL_MESSAGE_ID_ATTRIBUTE]: { DataType: 'String', StringValue: this.messageId || 'unknown' },
+          },
         }),
       );
       return true;
     } catch (error) {
-      this.options.logger.warn({ messageId: this.messageId, err: error }, 'could not send the message to the DLQ; released for the redrive policy instead');
+      this.options.logger.warn(
+        { messageId: this.messageId, err: error },
+        'could not send the message to the DLQ; released for the redrive policy instead',
+      );
       return false;
     }
   }

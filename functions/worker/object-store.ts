@@ -1,4 +1,10 @@
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { checkFileSize, ImageError } from '../../model/index.js';
 import {
   BucketNotFoundError,
@@ -56,7 +62,9 @@ export class ObjectStore {
    */
   async download(bucket: string, key: string, options: DownloadOptions): Promise<Uint8Array> {
     try {
-      const response = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, IfMatch: `"${options.etag}"` }));
+      const response = await this.s3.send(
+        new GetObjectCommand({ Bucket: bucket, Key: key, IfMatch: `"${options.etag}"` }),
+      );
       try {
         checkFileSize(response.ContentLength ?? 0, options.maxBytes, { bucket, key });
         await options.beforeBody?.(response.ContentLength ?? 0);
@@ -74,7 +82,13 @@ export class ObjectStore {
   }
 
   /** A missing bucket, a missing object (when the caller has a meaning for it), or a transient failure. */
-  private classified(error: unknown, operation: string, bucket: string, key: string | undefined, onNotFound?: () => Error): Error {
+  private classified(
+    error: unknown,
+    operation: string,
+    bucket: string,
+    key: string | undefined,
+    onNotFound?: () => Error,
+  ): Error {
     if (isNoSuchBucketError(error)) return new BucketNotFoundError(bucket, error);
     if (onNotFound && isNotFoundError(error)) return onNotFound();
     return new TransientAwsError(operation, { bucket, key }, error);
@@ -87,7 +101,11 @@ export class ObjectStore {
    * (a duplicate is the exception); keys a truncated page may not have reached get one too, so a
    * busy results folder costs requests, never a wrong answer. A single key gets a HEAD.
    */
-  async existingResults(bucket: string, resultKeys: readonly string[], pageSize = LIST_PAGE_SIZE): Promise<Map<string, StoredResultTag | undefined>> {
+  async existingResults(
+    bucket: string,
+    resultKeys: readonly string[],
+    pageSize = LIST_PAGE_SIZE,
+  ): Promise<Map<string, StoredResultTag | undefined>> {
     const wanted = [...new Set(resultKeys)].sort(compareUtf8);
     const tags = new Map<string, StoredResultTag | undefined>();
     let listed = new Set<string>();
@@ -95,7 +113,15 @@ export class ObjectStore {
     if (wanted.length > 1) {
       const prefix = commonPrefix(wanted[0]!, wanted.at(-1)!);
       try {
-        const page = await this.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, StartAfter: withoutLastCodePoint(wanted[0]!), MaxKeys: pageSize, EncodingType: 'url' }));
+        const page = await this.s3.send(
+          new ListObjectsV2Command({
+            Bucket: bucket,
+            Prefix: prefix,
+            StartAfter: withoutLastCodePoint(wanted[0]!),
+            MaxKeys: pageSize,
+            EncodingType: 'url',
+          }),
+        );
         listed = new Set((page.Contents ?? []).map((object) => listedKey(object.Key ?? '', page.EncodingType)));
         complete = page.IsTruncated !== true;
       } catch (error) {
@@ -154,7 +180,13 @@ export class ObjectStore {
    * one step. False when it does not hold (412, or 409 for a conflicting write under way, or 404
    * for an `If-Match` on a result deleted since): the caller reads again and decides again.
    */
-  async writeResult(bucket: string, resultKey: string, document: ResultDocument, condition: WriteCondition, sequencer?: string): Promise<boolean> {
+  async writeResult(
+    bucket: string,
+    resultKey: string,
+    document: ResultDocument,
+    condition: WriteCondition,
+    sequencer?: string,
+  ): Promise<boolean> {
     try {
       await this.s3.send(
         new PutObjectCommand({
@@ -172,7 +204,12 @@ export class ObjectStore {
       );
       return true;
     } catch (error) {
-      if (isPreconditionFailedError(error) || isConflictError(error) || ('ifMatch' in condition && isNotFoundError(error))) return false;
+      if (
+        isPreconditionFailedError(error) ||
+        isConflictError(error) ||
+        ('ifMatch' in condition && isNotFoundError(error))
+      )
+        return false;
       throw this.classified(error, 'PutObject', bucket, resultKey);
     }
   }

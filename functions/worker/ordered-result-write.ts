@@ -44,7 +44,13 @@ export async function writeResultInOrder(
  * (S3's order of events for one key); without both, the same ETag is the same version, and otherwise
  * the object itself says which version is the newest: mine is, if it is still the object's.
  */
-async function isAtLeastAsNew(store: ObjectStore, bucket: string, key: string, mine: SourceVersion, stored: StoredResultTag): Promise<boolean> {
+async function isAtLeastAsNew(
+  store: ObjectStore,
+  bucket: string,
+  key: string,
+  mine: SourceVersion,
+  stored: StoredResultTag,
+): Promise<boolean> {
   if (mine.sequencer && stored.sourceSequencer) return compareSequencers(mine.sequencer, stored.sourceSequencer) >= 0;
   if (stored.sourceEtag === mine.etag) return true;
   return (await store.currentEtag(bucket, key)) === mine.etag;

@@ -1,6 +1,11 @@
 import { PipelineError } from '../../common/errors.js';
 import { ImageError, ModelError } from '../../model/index.js';
-import { BucketNotFoundError, MessageFormatError, SourceObjectMissingError, SourceSupersededError } from '../../pipeline/errors.js';
+import {
+  BucketNotFoundError,
+  MessageFormatError,
+  SourceObjectMissingError,
+  SourceSupersededError,
+} from '../../pipeline/errors.js';
 import type { LeaseEnd } from './message-lease.js';
 
 /**
@@ -14,7 +19,13 @@ import type { LeaseEnd } from './message-lease.js';
  */
 export type FailureKind = 'image-error' | 'superseded' | 'transient' | 'configuration' | 'fatal';
 
-const FATAL_MODEL_ERRORS = new Set<string>(['INFERENCE_THREAD_EXITED', 'INFERENCE_TIMEOUT', 'MODEL_NOT_FOUND', 'MODEL_INVALID', 'DEVICE_UNAVAILABLE']);
+const FATAL_MODEL_ERRORS = new Set<string>([
+  'INFERENCE_THREAD_EXITED',
+  'INFERENCE_TIMEOUT',
+  'MODEL_NOT_FOUND',
+  'MODEL_INVALID',
+  'DEVICE_UNAVAILABLE',
+]);
 
 /** Classifies anything thrown while an image is processed. An unknown error is retried (and dead-lettered if it persists). */
 export function classifyFailure(error: unknown): FailureKind {
@@ -57,7 +68,13 @@ export interface RecordDecision {
 
 const SUCCESSES: Record<Exclude<RecordEvent['happened'], 'failed'>, RecordDecision> = {
   skipped: { outcome: 'skipped', action: 'end', counter: 'skipped', level: 'info', message: 'record skipped' },
-  duplicate: { outcome: 'duplicate', action: 'end', counter: 'duplicates', level: 'info', message: 'result already stored for this ETag and fingerprint; not recomputed' },
+  duplicate: {
+    outcome: 'duplicate',
+    action: 'end',
+    counter: 'duplicates',
+    level: 'info',
+    message: 'result already stored for this ETag and fingerprint; not recomputed',
+  },
   stored: { outcome: 'stored', action: 'end', counter: 'classified', level: 'info' },
   'error-stored': { outcome: 'error-stored', action: 'end', counter: 'errorResults', level: 'info' },
   'older-than-stored': {
@@ -74,18 +91,41 @@ const RETRY = { outcome: 'retry', action: 'end', counter: 'retried' } as const;
 /** A failure after the image was classified sends the message back; a configuration error is said louder. */
 function retried(message: string, configurationMessage: string): Record<Exclude<FailureKind, 'fatal'>, RecordDecision> {
   const retry: RecordDecision = { ...RETRY, level: 'warn', message };
-  return { 'image-error': retry, superseded: retry, transient: retry, configuration: { ...RETRY, level: 'error', message: configurationMessage } };
+  return {
+    'image-error': retry,
+    superseded: retry,
+    transient: retry,
+    configuration: { ...RETRY, level: 'error', message: configurationMessage },
+  };
 }
 
 /** Failures by step, then kind. A fatal failure fails the worker at any step. */
 const FAILURES: Record<RecordStep, Record<Exclude<FailureKind, 'fatal'>, RecordDecision>> = {
   classify: {
-    'image-error': { outcome: 'error-stored', action: 'store-error-result', level: 'warn', message: 'image cannot be classified; storing an error result' },
-    superseded: { outcome: 'superseded', action: 'end', counter: 'superseded', level: 'info', message: 'event superseded by a newer upload of the same key; skipped' },
+    'image-error': {
+      outcome: 'error-stored',
+      action: 'store-error-result',
+      level: 'warn',
+      message: 'image cannot be classified; storing an error result',
+    },
+    superseded: {
+      outcome: 'superseded',
+      action: 'end',
+      counter: 'superseded',
+      level: 'info',
+      message: 'event superseded by a newer upload of the same key; skipped',
+    },
     transient: { ...RETRY, level: 'warn', message: 'transient failure; the message goes back to the queue' },
-    configuration: { ...RETRY, level: 'error', message: 'configuration error: the message goes back to the queue until it is fixed' },
+    configuration: {
+      ...RETRY,
+      level: 'error',
+      message: 'configuration error: the message goes back to the queue until it is fixed',
+    },
   },
-  store: retried('result could not be stored; the message goes back to the queue', 'configuration error: the result cannot be stored; the message goes back to the queue'),
+  store: retried(
+    'result could not be stored; the message goes back to the queue',
+    'configuration error: the result cannot be stored; the message goes back to the queue',
+  ),
   publish: retried(
     'result stored, but its event could not be sent; the message goes back to the queue to send it again',
     'configuration error: a stored result’s event cannot be sent; the message goes back to the queue',
@@ -115,7 +155,9 @@ export function decideRecord(event: RecordEvent): RecordDecision {
  * dead-lettered at once when the body is not a usable S3 event (retrying cannot fix it), and
  * retried for anything else that went wrong.
  */
-export function decideLeaseEnd(handled: { readonly records: readonly RecordOutcome[] } | { readonly error: unknown }): LeaseEnd {
+export function decideLeaseEnd(
+  handled: { readonly records: readonly RecordOutcome[] } | { readonly error: unknown },
+): LeaseEnd {
   if ('records' in handled) return handled.records.every((outcome) => outcome !== 'retry') ? 'delete' : 'retry';
   return handled.error instanceof MessageFormatError ? 'dead-letter' : 'retry';
 }

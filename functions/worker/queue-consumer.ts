@@ -54,7 +54,17 @@ export interface QueueConsumerStats extends ImageJobStats {
  * non-zero so that ECS replaces the task.
  */
 export class QueueConsumer {
-  readonly stats: QueueConsumerStats = { messages: 0, classified: 0, errorResults: 0, skipped: 0, duplicates: 0, superseded: 0, retried: 0, invalidMessages: 0, batches: 0 };
+  readonly stats: QueueConsumerStats = {
+    messages: 0,
+    classified: 0,
+    errorResults: 0,
+    skipped: 0,
+    duplicates: 0,
+    superseded: 0,
+    retried: 0,
+    invalidMessages: 0,
+    batches: 0,
+  };
   /** Resolves with the cause once the consumer has failed and released its messages. */
   readonly failed: Promise<Error>;
   private resolveFailed!: (cause: Error) => void;
@@ -79,7 +89,10 @@ export class QueueConsumer {
     this.failed = new Promise((resolve) => (this.resolveFailed = resolve));
     this.gate = new CapacityGate(config.maxImagesInFlight);
     const imageMemoryBytes = config.imageMemoryMiB * 2 ** 20;
-    this.memory = { downloads: new MemoryBudget(imageMemoryBytes / 2), decoding: new MemoryBudget(imageMemoryBytes / 2) };
+    this.memory = {
+      downloads: new MemoryBudget(imageMemoryBytes / 2),
+      decoding: new MemoryBudget(imageMemoryBytes / 2),
+    };
     this.deleter = new MessageDeleter(sqs, config.queueUrl, logger);
     this.taskProtection = dependencies.taskProtection ?? new TaskProtection({ agentUri: config.ecsAgentUri, logger });
     this.receiver = new ReceiveLoop({
@@ -106,10 +119,18 @@ export class QueueConsumer {
       batcher: this.batcher,
       classifier,
       memory: this.memory,
-      fingerprint: resultFingerprint({ modelSha256: classifier.model.sha256, topK: classifier.topK, maxImageBytes: config.maxImageBytes, maxImagePixels: config.maxImagePixels }),
+      fingerprint: resultFingerprint({
+        modelSha256: classifier.model.sha256,
+        topK: classifier.topK,
+        maxImageBytes: config.maxImageBytes,
+        maxImagePixels: config.maxImagePixels,
+      }),
       logger,
       stats: this.stats,
-      events: config.eventBusName && dependencies.events ? new ResultEventPublisher(dependencies.events, config.eventBusName) : undefined,
+      events:
+        config.eventBusName && dependencies.events
+          ? new ResultEventPublisher(dependencies.events, config.eventBusName)
+          : undefined,
     });
   }
 
@@ -117,8 +138,24 @@ export class QueueConsumer {
   start(): void {
     const { logger, classifier } = this.dependencies;
     const { queueUrl, maxBatch, maxWaitMs, receiveConcurrency, maxImagesInFlight, imageMemoryMiB } = this.config;
-    logger.info({ queueUrl, device: classifier.device, model: classifier.model, maxBatch, maxWaitMs, receiveConcurrency, maxImagesInFlight, imageMemoryBytes: imageMemoryMiB * 2 ** 20 }, 'worker started');
-    if (!classifier.model.pretrained) logger.warn({ weights: classifier.model.weights }, 'the model weights are NOT pretrained: labels are not real predictions');
+    logger.info(
+      {
+        queueUrl,
+        device: classifier.device,
+        model: classifier.model,
+        maxBatch,
+        maxWaitMs,
+        receiveConcurrency,
+        maxImagesInFlight,
+        imageMemoryBytes: imageMemoryMiB * 2 ** 20,
+      },
+      'worker started',
+    );
+    if (!classifier.model.pretrained)
+      logger.warn(
+        { weights: classifier.model.weights },
+        'the model weights are NOT pretrained: labels are not real predictions',
+      );
     this.receiver.start();
   }
 
@@ -190,12 +227,21 @@ export class QueueConsumer {
     let records: readonly S3ObjectRecord[];
     try {
       const parsed = parseS3Event(lease.body, lease.messageId);
-      if (parsed.kind === 'test-event') logger.info({ messageId: lease.messageId, bucket: parsed.bucket }, 's3:TestEvent received and deleted');
+      if (parsed.kind === 'test-event')
+        logger.info({ messageId: lease.messageId, bucket: parsed.bucket }, 's3:TestEvent received and deleted');
       records = parsed.kind === 'test-event' ? [] : parsed.records;
     } catch (error) {
       this.gate.release(1);
       this.stats.invalidMessages++;
-      logger.error({ messageId: lease.messageId, receiveCount: lease.receiveCount, code: (error as { code?: string }).code, err: error }, 'message is not a usable S3 event; it goes to the DLQ');
+      logger.error(
+        {
+          messageId: lease.messageId,
+          receiveCount: lease.receiveCount,
+          code: (error as { code?: string }).code,
+          err: error,
+        },
+        'message is not a usable S3 event; it goes to the DLQ',
+      );
       return { error };
     }
     try {
@@ -237,7 +283,13 @@ export class QueueConsumer {
       this.breaker.succeeded();
       this.stats.batches++;
       this.dependencies.logger.info(
-        { batchSize: images.length, inferenceMs: Math.round(performance.now() - started), imagesInFlight: this.gate.held, waiting: this.batcher.waiting, memoryHeldMb: Math.round((this.memory.downloads.heldBytes + this.memory.decoding.heldBytes) / 2 ** 20) },
+        {
+          batchSize: images.length,
+          inferenceMs: Math.round(performance.now() - started),
+          imagesInFlight: this.gate.held,
+          waiting: this.batcher.waiting,
+          memoryHeldMb: Math.round((this.memory.downloads.heldBytes + this.memory.decoding.heldBytes) / 2 ** 20),
+        },
         'batch classified',
       );
       return labels;
@@ -261,7 +313,10 @@ export class QueueConsumer {
     if (this.failure) return;
     this.failure = cause;
     const { logger } = this.dependencies;
-    logger.fatal({ code: (cause as { code?: string }).code, err: cause, inFlightMessages: this.leases.size }, `worker failing: ${cause.message}; its messages are released and it exits`);
+    logger.fatal(
+      { code: (cause as { code?: string }).code, err: cause, inFlightMessages: this.leases.size },
+      `worker failing: ${cause.message}; its messages are released and it exits`,
+    );
     const receiving = this.receiver.stop();
     this.batcher.close(cause);
     this.gate.close();

@@ -2,13 +2,11 @@ import { ChangeMessageVisibilityBatchCommand, DeleteMessageBatchCommand, type SQ
 import type { Logger } from '../../common/logger.js';
 import { inSqsBatches, SQS_BATCH_LIMIT } from '../../pipeline/sqs-operations.js';
 
-
 /** A received message's handle, as the batch calls need it. */
 export interface MessageHandle {
   readonly messageId: string;
   readonly receiptHandle: string;
 }
-
 
 /**
  * Sets the visibility timeout of many messages with `ChangeMessageVisibilityBatch` (ten a call):
@@ -28,11 +26,18 @@ export async function changeVisibility(
         const response = await sqs.send(
           new ChangeMessageVisibilityBatchCommand({
             QueueUrl: queueUrl,
-            Entries: chunk.map((h, i) => ({ Id: String(i), ReceiptHandle: h.receiptHandle, VisibilityTimeout: visibilityTimeoutSeconds })),
+            Entries: chunk.map((h, i) => ({
+              Id: String(i),
+              ReceiptHandle: h.receiptHandle,
+              VisibilityTimeout: visibilityTimeoutSeconds,
+            })),
           }),
         );
         for (const failure of response.Failed ?? []) {
-          logger.warn({ messageId: chunk[Number(failure.Id)]?.messageId, code: failure.Code }, 'visibility change refused');
+          logger.warn(
+            { messageId: chunk[Number(failure.Id)]?.messageId, code: failure.Code },
+            'visibility change refused',
+          );
         }
       } catch (error) {
         logger.warn({ err: error, messages: chunk.length }, 'visibility change failed');
@@ -87,13 +92,22 @@ export class MessageDeleter {
   private async send(batch: QueuedDelete[]): Promise<void> {
     try {
       const response = await this.sqs.send(
-        new DeleteMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: batch.map((entry, i) => ({ Id: String(i), ReceiptHandle: entry.handle.receiptHandle })) }),
+        new DeleteMessageBatchCommand({
+          QueueUrl: this.queueUrl,
+          Entries: batch.map((entry, i) => ({ Id: String(i), ReceiptHandle: entry.handle.receiptHandle })),
+        }),
       );
       for (const failure of response.Failed ?? []) {
-        this.logger.warn({ messageId: batch[Number(failure.Id)]?.handle.messageId, code: failure.Code }, 'message delete refused; it will be redelivered and found already done');
+        this.logger.warn(
+          { messageId: batch[Number(failure.Id)]?.handle.messageId, code: failure.Code },
+          'message delete refused; it will be redelivered and found already done',
+        );
       }
     } catch (error) {
-      this.logger.warn({ err: error, messages: batch.length }, 'message delete failed; the messages will be redelivered and found already done');
+      this.logger.warn(
+        { err: error, messages: batch.length },
+        'message delete failed; the messages will be redelivered and found already done',
+      );
     } finally {
       for (const entry of batch) entry.done();
     }

@@ -88,7 +88,13 @@ export class ReceiveLoop {
       gate.release(slots - messages.length);
       if (this.stopping) {
         // Received while stopping: hand them straight back rather than start them.
-        await changeVisibility(sqs, queueUrl, messages.map((m) => ({ messageId: m.MessageId ?? '', receiptHandle: m.ReceiptHandle ?? '' })), 0, logger);
+        await changeVisibility(
+          sqs,
+          queueUrl,
+          messages.map((m) => ({ messageId: m.MessageId ?? '', receiptHandle: m.ReceiptHandle ?? '' })),
+          0,
+          logger,
+        );
         gate.release(messages.length);
         return;
       }

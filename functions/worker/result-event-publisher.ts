@@ -55,10 +55,16 @@ export class ResultEventPublisher {
       return pending.map(({ resultKey }, i) => {
         const entry = response.Entries?.[i];
         if (entry?.EventId && !entry.ErrorCode) return undefined;
-        return new TransientAwsError('PutEvents', { resultKey, busName: this.busName }, new Error(`${entry?.ErrorCode ?? 'no answer'}: ${entry?.ErrorMessage ?? 'the entry was not accepted'}`));
+        return new TransientAwsError(
+          'PutEvents',
+          { resultKey, busName: this.busName },
+          new Error(`${entry?.ErrorCode ?? 'no answer'}: ${entry?.ErrorMessage ?? 'the entry was not accepted'}`),
+        );
       });
     } catch (error) {
-      return pending.map(({ resultKey }) => new TransientAwsError('PutEvents', { resultKey, busName: this.busName }, error));
+      return pending.map(
+        ({ resultKey }) => new TransientAwsError('PutEvents', { resultKey, busName: this.busName }, error),
+      );
     }
   }
 }

@@ -16,7 +16,10 @@ export class StoredResultLookup {
   private readonly loader: DataLoader<ResultLocation, StoredResultTag | undefined>;
 
   constructor(store: ObjectStore) {
-    this.loader = new DataLoader((locations) => lookUpByBucket(store, locations), { cache: false, maxBatchSize: LIST_PAGE_SIZE });
+    this.loader = new DataLoader((locations) => lookUpByBucket(store, locations), {
+      cache: false,
+      maxBatchSize: LIST_PAGE_SIZE,
+    });
   }
 
   /** The stored result's tags, or undefined when there is none. Rejects with a transient error if S3 fails. */
@@ -25,7 +28,10 @@ export class StoredResultLookup {
   }
 }
 
-async function lookUpByBucket(store: ObjectStore, locations: readonly ResultLocation[]): Promise<Array<StoredResultTag | undefined | Error>> {
+async function lookUpByBucket(
+  store: ObjectStore,
+  locations: readonly ResultLocation[],
+): Promise<Array<StoredResultTag | undefined | Error>> {
   const keysByBucket = new Map<string, string[]>();
   for (const { bucket, resultKey } of locations) {
     const keys = keysByBucket.get(bucket) ?? [];
@@ -35,7 +41,12 @@ async function lookUpByBucket(store: ObjectStore, locations: readonly ResultLoca
   const answers = new Map<string, Map<string, StoredResultTag | undefined> | Error>();
   await Promise.all(
     [...keysByBucket].map(async ([bucket, keys]) => {
-      answers.set(bucket, await store.existingResults(bucket, keys).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error)))));
+      answers.set(
+        bucket,
+        await store
+          .existingResults(bucket, keys)
+          .catch((error: unknown) => (error instanceof Error ? error : new Error(String(error)))),
+      );
     }),
   );
   return locations.map(({ bucket, resultKey }) => {

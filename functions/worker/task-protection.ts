@@ -91,7 +91,9 @@ export class TaskProtection {
 
   private async put(enabled: boolean): Promise<void> {
     if (enabled) this.enableRequested = false;
-    const body = enabled ? { ProtectionEnabled: true, ExpiresInMinutes: this.expiresInMinutes } : { ProtectionEnabled: false };
+    const body = enabled
+      ? { ProtectionEnabled: true, ExpiresInMinutes: this.expiresInMinutes }
+      : { ProtectionEnabled: false };
     const sentAt = Date.now();
     try {
       const response = await this.fetch(`${this.options.agentUri}/task-protection/v1/state`, {

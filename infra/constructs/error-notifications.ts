@@ -54,7 +54,10 @@ export class ErrorNotifications extends Construct {
         }),
       );
     }
-    if (props.topicArn) this.rule.addTarget(new targets.SnsTopic(sns.Topic.fromTopicArn(this, 'GivenTopic', props.topicArn), { message }));
+    if (props.topicArn)
+      this.rule.addTarget(
+        new targets.SnsTopic(sns.Topic.fromTopicArn(this, 'GivenTopic', props.topicArn), { message }),
+      );
     // EventBridge publishes to a KMS-encrypted topic only if the key lets it.
     if (this.topic) {
       props.topicKey.addToResourcePolicy(

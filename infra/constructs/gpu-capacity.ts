@@ -38,7 +38,9 @@ export class GpuCapacity extends Construct {
     super(scope, id);
 
     this.vpc = new ec2.Vpc(this, 'Vpc', {
-      ...(props.availabilityZones ? { availabilityZones: [...props.availabilityZones] } : { maxAzs: VPC_AVAILABILITY_ZONES }),
+      ...(props.availabilityZones
+        ? { availabilityZones: [...props.availabilityZones] }
+        : { maxAzs: VPC_AVAILABILITY_ZONES }),
       natGateways: 0,
       subnetConfiguration: [{ name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 }],
       gatewayEndpoints: { S3: { service: ec2.GatewayVpcEndpointAwsService.S3 } },
@@ -47,10 +49,15 @@ export class GpuCapacity extends Construct {
     // Rejected connections only: a record of anything knocking, at next to no cost when idle.
     this.vpc.addFlowLog('RejectedTraffic', {
       trafficType: ec2.FlowLogTrafficType.REJECT,
-      destination: ec2.FlowLogDestination.toCloudWatchLogs(new logs.LogGroup(this, 'FlowLogs', { retention: logs.RetentionDays.ONE_MONTH })),
+      destination: ec2.FlowLogDestination.toCloudWatchLogs(
+        new logs.LogGroup(this, 'FlowLogs', { retention: logs.RetentionDays.ONE_MONTH }),
+      ),
     });
 
-    this.cluster = new ecs.Cluster(this, 'Cluster', { vpc: this.vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
+    this.cluster = new ecs.Cluster(this, 'Cluster', {
+      vpc: this.vpc,
+      containerInsightsV2: ecs.ContainerInsights.ENABLED,
+    });
 
     const securityGroup = new ec2.SecurityGroup(this, 'InstanceSecurityGroup', {
       vpc: this.vpc,
@@ -73,7 +80,12 @@ export class GpuCapacity extends Construct {
       httpPutResponseHopLimit: 1,
       // The capacity provider attaches the ECS agent's permissions to this role.
       role: new iam.Role(this, 'InstanceRole', { assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com') }),
-      blockDevices: [{ deviceName: '/dev/xvda', volume: ec2.BlockDeviceVolume.ebs(100, { encrypted: true, volumeType: ec2.EbsDeviceVolumeType.GP3 }) }],
+      blockDevices: [
+        {
+          deviceName: '/dev/xvda',
+          volume: ec2.BlockDeviceVolume.ebs(100, { encrypted: true, volumeType: ec2.EbsDeviceVolumeType.GP3 }),
+        },
+      ],
     });
 
     this.autoScalingGroup = new autoscaling.AutoScalingGroup(this, 'Instances', {
@@ -86,7 +98,9 @@ export class GpuCapacity extends Construct {
         ? {
             mixedInstancesPolicy: {
               launchTemplate,
-              launchTemplateOverrides: props.spotInstanceTypes.map((type) => ({ instanceType: new ec2.InstanceType(type) })),
+              launchTemplateOverrides: props.spotInstanceTypes.map((type) => ({
+                instanceType: new ec2.InstanceType(type),
+              })),
               instancesDistribution: {
                 onDemandPercentageAboveBaseCapacity: 0,
                 spotAllocationStrategy: autoscaling.SpotAllocationStrategy.PRICE_CAPACITY_OPTIMIZED,

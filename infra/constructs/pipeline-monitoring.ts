@@ -64,7 +64,8 @@ export class PipelineMonitoring extends Construct {
     if (props.alarmEmail) this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
 
     this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLetters', {
-      alarmDescription: 'Messages reached the dead-letter queue: images that failed repeatedly. Inspect, fix, then `alexnet-pipeline redrive`.',
+      alarmDescription:
+        'Messages reached the dead-letter queue: images that failed repeatedly. Inspect, fix, then `alexnet-pipeline redrive`.',
       metric: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: minute, statistic: 'Maximum' }),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -72,7 +73,8 @@ export class PipelineMonitoring extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     this.oldestMessageAlarm = new cloudwatch.Alarm(this, 'OldestMessage', {
-      alarmDescription: 'Images wait too long: workers are not keeping up or not starting (GPU capacity, Spot, errors).',
+      alarmDescription:
+        'Images wait too long: workers are not keeping up or not starting (GPU capacity, Spot, errors).',
       metric: props.queue.metricApproximateAgeOfOldestMessage({ period: minute, statistic: 'Maximum' }),
       threshold: props.oldestMessageAlarmAge.toSeconds(),
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -80,7 +82,8 @@ export class PipelineMonitoring extends Construct {
       datapointsToAlarm: 3,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    for (const alarm of [this.deadLetterAlarm, this.oldestMessageAlarm]) alarm.addAlarmAction(new actions.SnsAction(this.alarmTopic));
+    for (const alarm of [this.deadLetterAlarm, this.oldestMessageAlarm])
+      alarm.addAlarmAction(new actions.SnsAction(this.alarmTopic));
     // A topic policy replaces SNS's default one, and enforceSSL writes one (its Deny alone): without
     // this Allow every alarm's publish is refused ("not authorized to perform: SNS:Publish"). Only
     // this stack's two alarms may publish.
@@ -97,9 +100,24 @@ export class PipelineMonitoring extends Construct {
       }),
     );
 
-    const imagesClassified = this.logMetric(props.worker.logGroup, 'ImagesClassified', '{ $.msg = "batch classified" }', '$.batchSize');
-    const errorResults = this.logMetric(props.worker.logGroup, 'ErrorResults', '{ $.msg = "image cannot be classified; storing an error result" }', '1');
-    const transientFailures = this.logMetric(props.worker.logGroup, 'TransientFailures', '{ $.msg = "transient failure; the message goes back to the queue" }', '1');
+    const imagesClassified = this.logMetric(
+      props.worker.logGroup,
+      'ImagesClassified',
+      '{ $.msg = "batch classified" }',
+      '$.batchSize',
+    );
+    const errorResults = this.logMetric(
+      props.worker.logGroup,
+      'ErrorResults',
+      '{ $.msg = "image cannot be classified; storing an error result" }',
+      '1',
+    );
+    const transientFailures = this.logMetric(
+      props.worker.logGroup,
+      'TransientFailures',
+      '{ $.msg = "transient failure; the message goes back to the queue" }',
+      '1',
+    );
 
     const clusterName = props.capacity.cluster.clusterName;
     const runningTasks = new cloudwatch.Metric({
@@ -121,16 +139,54 @@ export class PipelineMonitoring extends Construct {
       dashboardName: `${Stack.of(this).stackName}-pipeline`,
       widgets: [
         [
-          new cloudwatch.GraphWidget({ title: 'Queue depth', left: [props.queue.metricApproximateNumberOfMessagesVisible({ period: minute, label: 'visible' }), props.queue.metricApproximateNumberOfMessagesNotVisible({ period: minute, label: 'in flight' }), props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: minute, label: 'dead letters' })], width: 12 }),
-          new cloudwatch.GraphWidget({ title: 'Images per second', left: [new cloudwatch.MathExpression({ expression: 'classified / 60', label: 'images/s', usingMetrics: { classified: imagesClassified }, period: minute })], width: 12 }),
+          new cloudwatch.GraphWidget({
+            title: 'Queue depth',
+            left: [
+              props.queue.metricApproximateNumberOfMessagesVisible({ period: minute, label: 'visible' }),
+              props.queue.metricApproximateNumberOfMessagesNotVisible({ period: minute, label: 'in flight' }),
+              props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: minute, label: 'dead letters' }),
+            ],
+            width: 12,
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Images per second',
+            left: [
+              new cloudwatch.MathExpression({
+                expression: 'classified / 60',
+                label: 'images/s',
+                usingMetrics: { classified: imagesClassified },
+                period: minute,
+              }),
+            ],
+            width: 12,
+          }),
         ],
         [
-          new cloudwatch.GraphWidget({ title: 'Errors', left: [errorResults.with({ label: 'error results (bad images)' }), transientFailures.with({ label: 'transient failures (retried)' })], width: 12 }),
-          new cloudwatch.GraphWidget({ title: 'Capacity', left: [runningTasks.with({ label: 'worker tasks' }), instances.with({ label: 'GPU instances' })], width: 12 }),
+          new cloudwatch.GraphWidget({
+            title: 'Errors',
+            left: [
+              errorResults.with({ label: 'error results (bad images)' }),
+              transientFailures.with({ label: 'transient failures (retried)' }),
+            ],
+            width: 12,
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Capacity',
+            left: [runningTasks.with({ label: 'worker tasks' }), instances.with({ label: 'GPU instances' })],
+            width: 12,
+          }),
         ],
         [
-          new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: [this.deadLetterAlarm, this.oldestMessageAlarm], width: 12 }),
-          new cloudwatch.GraphWidget({ title: 'Oldest message age (s)', left: [props.queue.metricApproximateAgeOfOldestMessage({ period: minute })], width: 12 }),
+          new cloudwatch.AlarmStatusWidget({
+            title: 'Alarms',
+            alarms: [this.deadLetterAlarm, this.oldestMessageAlarm],
+            width: 12,
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Oldest message age (s)',
+            left: [props.queue.metricApproximateAgeOfOldestMessage({ period: minute })],
+            width: 12,
+          }),
         ],
       ],
     });

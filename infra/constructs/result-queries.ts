@@ -45,7 +45,12 @@ export class ResultQueries extends Construct {
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       serverAccessLogsBucket: props.accessLogBucket,
       serverAccessLogsPrefix: 'query-output/',
-      lifecycleRules: [{ expiration: Duration.days(QUERY_OUTPUT_RETENTION_DAYS), abortIncompleteMultipartUploadAfter: Duration.days(1) }],
+      lifecycleRules: [
+        {
+          expiration: Duration.days(QUERY_OUTPUT_RETENTION_DAYS),
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+      ],
       // Only copies of query answers: it empties itself within a week, so nothing is kept.
       removalPolicy: RemovalPolicy.RETAIN,
     });
@@ -60,7 +65,8 @@ export class ResultQueries extends Construct {
       databaseName: this.databaseName,
       tableInput: {
         name: RAW_RESULTS_TABLE,
-        description: 'One row per result JSON below the results prefix; query it through `alexnet-pipeline query` as the table results',
+        description:
+          'One row per result JSON below the results prefix; query it through `alexnet-pipeline query` as the table results',
         tableType: 'EXTERNAL_TABLE',
         parameters: { classification: 'json', EXTERNAL: 'TRUE' },
         storageDescriptor: {

@@ -67,7 +67,10 @@ export class WorkerService extends Construct {
     this.taskDefinition.addContainer('worker', {
       // linux/amd64 from any machine: an Apple-silicon laptop would otherwise build arm64, which
       // fails with "exec format error" on GPU instances and has no CUDA provider at all.
-      image: ecs.ContainerImage.fromAsset(projectRoot, { file: path.join('infra', 'Dockerfile'), platform: Platform.LINUX_AMD64 }),
+      image: ecs.ContainerImage.fromAsset(projectRoot, {
+        file: path.join('infra', 'Dockerfile'),
+        platform: Platform.LINUX_AMD64,
+      }),
       gpuCount: 1,
       memoryLimitMiB: props.memoryLimitMiB,
       memoryReservationMiB: Math.min(4096, props.memoryLimitMiB),
@@ -110,7 +113,9 @@ export class WorkerService extends Construct {
       taskDefinition: this.taskDefinition,
       minHealthyPercent: 0,
       maxHealthyPercent: 100,
-      capacityProviderStrategies: [{ capacityProvider: props.capacity.capacityProvider.capacityProviderName, weight: 1 }],
+      capacityProviderStrategies: [
+        { capacityProvider: props.capacity.capacityProvider.capacityProviderName, weight: 1 },
+      ],
       placementConstraints: [ecs.PlacementConstraint.distinctInstances()],
       circuitBreaker: { enable: true, rollback: true },
       desiredCount: 0,
@@ -130,7 +135,10 @@ export class WorkerService extends Construct {
       period: Duration.minutes(1),
       usingMetrics: {
         visible: queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
-        inFlight: queue.metricApproximateNumberOfMessagesNotVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+        inFlight: queue.metricApproximateNumberOfMessagesNotVisible({
+          period: Duration.minutes(1),
+          statistic: 'Maximum',
+        }),
       },
     });
 
@@ -146,21 +154,42 @@ export class WorkerService extends Construct {
     });
     // FILL makes missing data rare; should it happen anyway, it means an empty queue: no reason to
     // scale out, every reason to scale in.
-    for (const alarm of scaling.node.findAll().filter((child): child is cloudwatch.CfnAlarm => child instanceof cloudwatch.CfnAlarm)) {
-      alarm.treatMissingData = alarm.node.path.includes('LowerAlarm') ? cloudwatch.TreatMissingData.BREACHING : cloudwatch.TreatMissingData.NOT_BREACHING;
+    for (const alarm of scaling.node
+      .findAll()
+      .filter((child): child is cloudwatch.CfnAlarm => child instanceof cloudwatch.CfnAlarm)) {
+      alarm.treatMissingData = alarm.node.path.includes('LowerAlarm')
+        ? cloudwatch.TreatMissingData.BREACHING
+        : cloudwatch.TreatMissingData.NOT_BREACHING;
     }
   }
 
   /** The task reads uploads, writes results, consumes the queue, and may protect itself from scale-in. */
   private grantLeastPrivilege(props: WorkerServiceProps): void {
     const role = this.taskDefinition.taskRole;
-    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [props.bucket.arnForObjects(`${props.uploadsPrefix}*`)] }));
-    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [props.bucket.arnForObjects(`${props.resultsPrefix}*`)] }));
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject'],
+        resources: [props.bucket.arnForObjects(`${props.uploadsPrefix}*`)],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:PutObject'],
+        resources: [props.bucket.arnForObjects(`${props.resultsPrefix}*`)],
+      }),
+    );
     // Reading its own results' tags makes duplicate events cheap (checked before recomputing).
-    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [props.bucket.arnForObjects(`${props.resultsPrefix}*`)] }));
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject'],
+        resources: [props.bucket.arnForObjects(`${props.resultsPrefix}*`)],
+      }),
+    );
     // ListBucket: one ListObjectsV2 tells which results of a received batch exist already; without
     // it a HEAD on a missing result would also answer 403 instead of 404.
-    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [props.bucket.bucketArn] }));
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [props.bucket.bucketArn] }),
+    );
     props.queue.grantConsumeMessages(role);
     // An unusable message goes to the DLQ at once (retrying cannot fix it).
     props.deadLetterQueue.grantSendMessages(role);
@@ -168,7 +197,9 @@ export class WorkerService extends Construct {
       new iam.PolicyStatement({
         actions: ['ecs:UpdateTaskProtection', 'ecs:GetTaskProtection'],
         // Pseudo-parameters rather than formatArn: the ARN reads the same whatever env the stack has.
-        resources: [`arn:${Aws.PARTITION}:ecs:${Aws.REGION}:${Aws.ACCOUNT_ID}:task/${props.capacity.cluster.clusterName}/*`],
+        resources: [
+          `arn:${Aws.PARTITION}:ecs:${Aws.REGION}:${Aws.ACCOUNT_ID}:task/${props.capacity.cluster.clusterName}/*`,
+        ],
       }),
     );
     // Completion events: only to the default bus, and only with the pipeline's own source.
@@ -184,7 +215,10 @@ export class WorkerService extends Construct {
 
 /** Exact task counts by backlog: 0 → 0, 1+ → 1, then one more task per 500 messages, up to the maximum. */
 export function backlogSteps(maxTasks: number): appscaling.ScalingInterval[] {
-  const steps: appscaling.ScalingInterval[] = [{ upper: 0, change: 0 }, { lower: 1, change: 1 }];
+  const steps: appscaling.ScalingInterval[] = [
+    { upper: 0, change: 0 },
+    { lower: 1, change: 1 },
+  ];
   for (let tasks = 2; tasks <= maxTasks; tasks++) steps.push({ lower: (tasks - 1) * 500, change: tasks });
   return steps;
 }

@@ -16,7 +16,11 @@ export type CheckpointErrorCode = (typeof CHECKPOINT_ERROR_CODE)[keyof typeof CH
 /** A PyTorch checkpoint that cannot be read safely or is not the expected model. */
 export class CheckpointError extends PipelineError {
   declare readonly code: CheckpointErrorCode;
-  constructor(code: CheckpointErrorCode, message: string, options: { cause?: unknown; context?: Record<string, unknown> } = {}) {
+  constructor(
+    code: CheckpointErrorCode,
+    message: string,
+    options: { cause?: unknown; context?: Record<string, unknown> } = {},
+  ) {
     super(code, message, { ...options, retryable: false });
   }
 }

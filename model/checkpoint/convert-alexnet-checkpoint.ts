@@ -47,7 +47,10 @@ export function alexNetParameterShapes(): Map<string, number[]> {
  * parameters and the encoded model. Only the official IMAGENET1K_V1 file (by its full SHA-256) is
  * marked pretrained, unless `pretrained` says otherwise.
  */
-export async function convertAlexNetCheckpoint(checkpointFile: string, options: ConvertOptions): Promise<ConversionReport> {
+export async function convertAlexNetCheckpoint(
+  checkpointFile: string,
+  options: ConvertOptions,
+): Promise<ConversionReport> {
   const checkpointSha256 = await sha256OfFile(checkpointFile);
   const checkpoint = await openTorchCheckpoint(checkpointFile);
   try {
@@ -56,13 +59,22 @@ export async function convertAlexNetCheckpoint(checkpointFile: string, options: 
     const missing = [...shapes.keys()].filter((key) => !tensors.has(key));
     const unexpected = [...tensors.keys()].filter((key) => !shapes.has(key));
     if (missing.length > 0 || unexpected.length > 0) {
-      const parts = [missing.length ? `missing ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}` : '', unexpected.length ? `unexpected ${unexpected.slice(0, 5).join(', ')}${unexpected.length > 5 ? ', …' : ''}` : ''];
-      throw new CheckpointError('CHECKPOINT_NOT_ALEXNET', `the checkpoint is not torchvision's AlexNet: ${parts.filter(Boolean).join('; ')}`);
+      const parts = [
+        missing.length ? `missing ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}` : '',
+        unexpected.length ? `unexpected ${unexpected.slice(0, 5).join(', ')}${unexpected.length > 5 ? ', …' : ''}` : '',
+      ];
+      throw new CheckpointError(
+        'CHECKPOINT_NOT_ALEXNET',
+        `the checkpoint is not torchvision's AlexNet: ${parts.filter(Boolean).join('; ')}`,
+      );
     }
     for (const [key, shape] of shapes) {
       const got = tensors.get(key)!.shape;
       if (got.length !== shape.length || got.some((size, axis) => size !== shape[axis])) {
-        throw new CheckpointError('CHECKPOINT_NOT_ALEXNET', `the checkpoint is not torchvision's AlexNet: ${key} is [${got.join(', ')}], expected [${shape.join(', ')}]`);
+        throw new CheckpointError(
+          'CHECKPOINT_NOT_ALEXNET',
+          `the checkpoint is not torchvision's AlexNet: ${key} is [${got.join(', ')}], expected [${shape.join(', ')}]`,
+        );
       }
     }
 
@@ -90,7 +102,14 @@ export async function convertAlexNetCheckpoint(checkpointFile: string, options: 
     });
     parameters.clear();
     await writeOnnxAtomically(options.out, model);
-    return { out: options.out, format: checkpoint.format, checkpointSha256, weights, pretrained, parameters: shapes.size };
+    return {
+      out: options.out,
+      format: checkpoint.format,
+      checkpointSha256,
+      weights,
+      pretrained,
+      parameters: shapes.size,
+    };
   } finally {
     await checkpoint.close();
   }
@@ -103,7 +122,11 @@ export async function sha256OfFile(file: string): Promise<string> {
     for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new CheckpointError('CHECKPOINT_UNREADABLE', code === 'ENOENT' ? `${file} does not exist` : `${file} cannot be read: ${(error as Error).message}`, { cause: error });
+    throw new CheckpointError(
+      'CHECKPOINT_UNREADABLE',
+      code === 'ENOENT' ? `${file} does not exist` : `${file} cannot be read: ${(error as Error).message}`,
+      { cause: error },
+    );
   }
   return hash.digest('hex');
 }

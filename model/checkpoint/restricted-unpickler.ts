@@ -76,7 +76,10 @@ export function unpickle(bytes: Uint8Array, start: number, policy: UnpicklerPoli
   const take = (count: number) => (need(count), (position += count), bytes.subarray(position - count, position));
   /** The next `count` bytes of a string: a length past the limit or past the end is refused before anything is read. */
   const stringBytes = (count: number) => {
-    if (count > PICKLE_LIMITS.maxStringBytes) throw unreadable(`a string of ${count} bytes, more than the ${PICKLE_LIMITS.maxStringBytes} a state_dict's names need`);
+    if (count > PICKLE_LIMITS.maxStringBytes)
+      throw unreadable(
+        `a string of ${count} bytes, more than the ${PICKLE_LIMITS.maxStringBytes} a state_dict's names need`,
+      );
     return take(count);
   };
   const text = (count: number) => {
@@ -88,11 +91,13 @@ export function unpickle(bytes: Uint8Array, start: number, policy: UnpicklerPoli
     }
   };
   const push = (value: unknown) => {
-    if (stack.length >= PICKLE_LIMITS.maxStack) throw unreadable(`its stack grows past ${PICKLE_LIMITS.maxStack} values, which no state_dict needs`);
+    if (stack.length >= PICKLE_LIMITS.maxStack)
+      throw unreadable(`its stack grows past ${PICKLE_LIMITS.maxStack} values, which no state_dict needs`);
     stack.push(value);
   };
   const remember = (index: number, value: unknown) => {
-    if (memo.size >= PICKLE_LIMITS.maxMemo && !memo.has(index)) throw unreadable(`its memo grows past ${PICKLE_LIMITS.maxMemo} entries, which no state_dict needs`);
+    if (memo.size >= PICKLE_LIMITS.maxMemo && !memo.has(index))
+      throw unreadable(`its memo grows past ${PICKLE_LIMITS.maxMemo} entries, which no state_dict needs`);
     memo.set(index, value);
   };
   const line = () => {
@@ -173,7 +178,9 @@ export function unpickle(bytes: Uint8Array, start: number, policy: UnpicklerPoli
         let value = 0n;
         for (let i = length - 1; i >= 0; i--) value = (value << 8n) | BigInt(digits[i]!);
         if (length > 0 && digits[length - 1]! >= 0x80) value -= 1n << BigInt(8 * length);
-        push(value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value);
+        push(
+          value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value,
+        );
         break;
       }
       case 0x47: // BINFLOAT (big-endian double)
@@ -281,7 +288,8 @@ export function unpickle(bytes: Uint8Array, start: number, policy: UnpicklerPoli
         // STACK_GLOBAL
         const name = pop();
         const module = pop();
-        if (typeof module !== 'string' || typeof name !== 'string') throw unreadable('STACK_GLOBAL without a module and name');
+        if (typeof module !== 'string' || typeof name !== 'string')
+          throw unreadable('STACK_GLOBAL without a module and name');
         push(policy.resolveGlobal(module, name));
         break;
       }
@@ -303,7 +311,10 @@ export function unpickle(bytes: Uint8Array, start: number, policy: UnpicklerPoli
         push(policy.persistentLoad(pop()));
         break;
       default:
-        throw new CheckpointError('CHECKPOINT_UNSAFE', `the pickle uses opcode 0x${opcode.toString(16).padStart(2, '0')} at byte ${position - 1}, which a state_dict never needs; refused, nothing was run`);
+        throw new CheckpointError(
+          'CHECKPOINT_UNSAFE',
+          `the pickle uses opcode 0x${opcode.toString(16).padStart(2, '0')} at byte ${position - 1}, which a state_dict never needs; refused, nothing was run`,
+        );
     }
   }
 }

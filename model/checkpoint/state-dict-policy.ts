@@ -39,9 +39,19 @@ export const stateDictPolicy: UnpicklerPolicy = {
     const token = ALLOWED_GLOBALS[qualified];
     if (token) return token;
     if (module === 'torch' && STORAGE_TYPES[name]) return { storageType: STORAGE_TYPES[name] } satisfies StorageType;
-    if (module === 'torch' && name.endsWith('Storage')) throw new CheckpointError('CHECKPOINT_UNSUPPORTED_DTYPE', `the checkpoint holds a torch.${name}, a storage type this reader does not take`);
-    const hint = /^(torchvision|torch\.nn)/.test(module) ? ': this is a whole pickled model, not a state_dict (save model.state_dict() instead)' : '';
-    throw new CheckpointError('CHECKPOINT_UNSAFE', `the checkpoint asks for ${qualified}, which a state_dict never needs${hint}; refused, nothing was run`, { context: { global: qualified } });
+    if (module === 'torch' && name.endsWith('Storage'))
+      throw new CheckpointError(
+        'CHECKPOINT_UNSUPPORTED_DTYPE',
+        `the checkpoint holds a torch.${name}, a storage type this reader does not take`,
+      );
+    const hint = /^(torchvision|torch\.nn)/.test(module)
+      ? ': this is a whole pickled model, not a state_dict (save model.state_dict() instead)'
+      : '';
+    throw new CheckpointError(
+      'CHECKPOINT_UNSAFE',
+      `the checkpoint asks for ${qualified}, which a state_dict never needs${hint}; refused, nothing was run`,
+      { context: { global: qualified } },
+    );
   },
 
   reduce(callable, args) {
@@ -52,30 +62,56 @@ export const stateDictPolicy: UnpicklerPolicy = {
       return args[0];
     }
     if (callable === TORCH_SIZE) return sizeTuple(args[0]);
-    throw new CheckpointError('CHECKPOINT_UNSAFE', 'the checkpoint asks to call something that is not a state_dict constructor; refused, nothing was run');
+    throw new CheckpointError(
+      'CHECKPOINT_UNSAFE',
+      'the checkpoint asks to call something that is not a state_dict constructor; refused, nothing was run',
+    );
   },
 
   build(target, state) {
     // OrderedDict carries its attributes (torch's `_metadata`) as BUILD state: kept out, harmless.
-    if (target instanceof PickleDict && (state === null || state instanceof PickleDict || Array.isArray(state))) return target;
-    throw new CheckpointError('CHECKPOINT_UNSAFE', 'the checkpoint asks to set the state of an object a state_dict does not hold; refused, nothing was run');
+    if (target instanceof PickleDict && (state === null || state instanceof PickleDict || Array.isArray(state)))
+      return target;
+    throw new CheckpointError(
+      'CHECKPOINT_UNSAFE',
+      'the checkpoint asks to set the state of an object a state_dict does not hold; refused, nothing was run',
+    );
   },
 
   persistentLoad(pid) {
     // ('storage', storage_type, key, location, numel[, view_metadata]) — the last only in old legacy files.
     if (!Array.isArray(pid) || pid[0] !== 'storage') throw malformed('a persistent id that is not a storage');
     const [, type, key, , numel, view] = pid as [string, StorageType, unknown, unknown, unknown, unknown];
-    if (!type || typeof type !== 'object' || !('storageType' in type)) throw malformed('a storage without a storage type');
-    if ((typeof key !== 'string' && typeof key !== 'number') || !Number.isSafeInteger(numel) || (numel as number) < 0) throw malformed('a storage without a key or a size');
+    if (!type || typeof type !== 'object' || !('storageType' in type))
+      throw malformed('a storage without a storage type');
+    if ((typeof key !== 'string' && typeof key !== 'number') || !Number.isSafeInteger(numel) || (numel as number) < 0)
+      throw malformed('a storage without a key or a size');
     if (view !== undefined && view !== null) {
       const [viewKey, offset, viewSize] = view as [unknown, unknown, unknown];
       const count = (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 0;
-      if (typeof viewKey !== 'string' || !count(offset) || !count(viewSize) || (offset as number) + (viewSize as number) > (numel as number)) {
-        throw malformed(`a storage view that is not inside its storage (offset ${String(offset)}, size ${String(viewSize)}, storage of ${String(numel)})`);
+      if (
+        typeof viewKey !== 'string' ||
+        !count(offset) ||
+        !count(viewSize) ||
+        (offset as number) + (viewSize as number) > (numel as number)
+      ) {
+        throw malformed(
+          `a storage view that is not inside its storage (offset ${String(offset)}, size ${String(viewSize)}, storage of ${String(numel)})`,
+        );
       }
-      return { key: String(key), dtype: type.storageType, numel: viewSize as number, elementOffset: offset as number } satisfies StorageReference;
+      return {
+        key: String(key),
+        dtype: type.storageType,
+        numel: viewSize as number,
+        elementOffset: offset as number,
+      } satisfies StorageReference;
     }
-    return { key: String(key), dtype: type.storageType, numel: numel as number, elementOffset: 0 } satisfies StorageReference;
+    return {
+      key: String(key),
+      dtype: type.storageType,
+      numel: numel as number,
+      elementOffset: 0,
+    } satisfies StorageReference;
   },
 };
 
@@ -97,11 +133,17 @@ function rebuildTensor(args: readonly unknown[]): PickledTensor {
   const shape = sizeTuple(size);
   const strides = sizeTuple(stride);
   if (!Number.isSafeInteger(storageOffset)) throw malformed('a tensor without a storage offset');
-  return new PickledTensor({ storage: storage as StorageReference, storageOffset: storageOffset as number, shape, stride: strides });
+  return new PickledTensor({
+    storage: storage as StorageReference,
+    storageOffset: storageOffset as number,
+    shape,
+    stride: strides,
+  });
 }
 
 function sizeTuple(value: unknown): number[] {
-  if (!Array.isArray(value) || !value.every((n) => Number.isSafeInteger(n))) throw malformed('a tensor size or stride that is not a tuple of integers');
+  if (!Array.isArray(value) || !value.every((n) => Number.isSafeInteger(n)))
+    throw malformed('a tensor size or stride that is not a tuple of integers');
   return value as number[];
 }
 

@@ -33,9 +33,17 @@ const LEGACY_PROTOCOL_VERSION = 1001;
  * the file is ever run. Accepts a state_dict, or a dict holding one under `state_dict`.
  */
 export async function openTorchCheckpoint(file: string): Promise<TorchCheckpoint> {
-  if (endianness() !== 'LE') throw new CheckpointError('CHECKPOINT_UNREADABLE', 'checkpoints are little-endian; this reader runs on little-endian machines only');
+  if (endianness() !== 'LE')
+    throw new CheckpointError(
+      'CHECKPOINT_UNREADABLE',
+      'checkpoints are little-endian; this reader runs on little-endian machines only',
+    );
   const handle = await open(file, 'r').catch((error: NodeJS.ErrnoException) => {
-    throw new CheckpointError('CHECKPOINT_UNREADABLE', error.code === 'ENOENT' ? `${file} does not exist` : `${file} cannot be read: ${error.message}`, { cause: error });
+    throw new CheckpointError(
+      'CHECKPOINT_UNREADABLE',
+      error.code === 'ENOENT' ? `${file} does not exist` : `${file} cannot be read: ${error.message}`,
+      { cause: error },
+    );
   });
   try {
     const head = Buffer.alloc(4);
@@ -55,7 +63,8 @@ export async function openTorchCheckpoint(file: string): Promise<TorchCheckpoint
 function stateDictTensors(value: unknown): Map<string, TensorRecord> {
   let dict = value;
   if (dict instanceof PickleDict && dict.get('state_dict') instanceof PickleDict) dict = dict.get('state_dict');
-  if (!(dict instanceof PickleDict)) throw new CheckpointError('CHECKPOINT_UNREADABLE', 'the checkpoint does not hold a state_dict (a dict of tensors)');
+  if (!(dict instanceof PickleDict))
+    throw new CheckpointError('CHECKPOINT_UNREADABLE', 'the checkpoint does not hold a state_dict (a dict of tensors)');
   const tensors = new Map<string, TensorRecord>();
   for (const [key, tensor] of dict) {
     if (typeof key === 'string' && tensor instanceof PickledTensor) tensors.set(key, tensor.record);
@@ -83,7 +92,10 @@ function checkStorageSizes(tensors: ReadonlyMap<string, TensorRecord>): void {
   }
   for (const { storage, elements, names } of reach.values()) {
     if (storage.numel > MAX_STORAGE_SLACK.factor * elements + MAX_STORAGE_SLACK.elements) {
-      throw new CheckpointError('CHECKPOINT_UNREADABLE', `the storage of ${names.slice(0, 3).join(', ')} declares ${storage.numel} elements where its tensors reach ${elements}: refused, a state_dict's storages hold their tensors`);
+      throw new CheckpointError(
+        'CHECKPOINT_UNREADABLE',
+        `the storage of ${names.slice(0, 3).join(', ')} declares ${storage.numel} elements where its tensors reach ${elements}: refused, a state_dict's storages hold their tensors`,
+      );
     }
   }
 }
@@ -97,16 +109,30 @@ function lastIndexReached(record: TensorRecord): number {
 async function openZipCheckpoint(file: string): Promise<TorchCheckpoint> {
   let zip: yauzl.ZipFile;
   try {
-    zip = await yauzl.openPromise(file, { lazyEntries: true, autoClose: false, validateEntrySizes: true, strictFileNames: false });
+    zip = await yauzl.openPromise(file, {
+      lazyEntries: true,
+      autoClose: false,
+      validateEntrySizes: true,
+      strictFileNames: false,
+    });
   } catch (error) {
-    throw new CheckpointError('CHECKPOINT_UNREADABLE', `the checkpoint's zip container cannot be read (truncated or corrupt): ${(error as Error).message}`, { cause: error });
+    throw new CheckpointError(
+      'CHECKPOINT_UNREADABLE',
+      `the checkpoint's zip container cannot be read (truncated or corrupt): ${(error as Error).message}`,
+      { cause: error },
+    );
   }
   const entries = new Map<string, yauzl.Entry>();
   try {
-    for await (const entry of (zip as unknown as { eachEntry(): AsyncIterable<yauzl.Entry> }).eachEntry()) entries.set(entry.fileName, entry);
+    for await (const entry of (zip as unknown as { eachEntry(): AsyncIterable<yauzl.Entry> }).eachEntry())
+      entries.set(entry.fileName, entry);
   } catch (error) {
     zip.close();
-    throw new CheckpointError('CHECKPOINT_UNREADABLE', `the checkpoint's zip directory cannot be read: ${(error as Error).message}`, { cause: error });
+    throw new CheckpointError(
+      'CHECKPOINT_UNREADABLE',
+      `the checkpoint's zip directory cannot be read: ${(error as Error).message}`,
+      { cause: error },
+    );
   }
   const pickleName = [...entries.keys()].find((name) => /^[^/]+\/data\.pkl$/.test(name));
   if (!pickleName) {
@@ -117,16 +143,30 @@ async function openZipCheckpoint(file: string): Promise<TorchCheckpoint> {
   const readEntry = async (name: string, limit: number) => {
     const entry = entries.get(name);
     if (!entry) throw new CheckpointError('CHECKPOINT_UNREADABLE', `the checkpoint has no ${name}: it is incomplete`);
-    if (entry.uncompressedSize > limit) throw new CheckpointError('CHECKPOINT_UNREADABLE', `${name} has ${entry.uncompressedSize} bytes, more than expected`);
+    if (entry.uncompressedSize > limit)
+      throw new CheckpointError(
+        'CHECKPOINT_UNREADABLE',
+        `${name} has ${entry.uncompressedSize} bytes, more than expected`,
+      );
     try {
       return await readAll(await zip.openReadStreamPromise(entry), entry.uncompressedSize);
     } catch (error) {
-      throw new CheckpointError('CHECKPOINT_UNREADABLE', `${name} cannot be read (truncated or corrupt): ${(error as Error).message}`, { cause: error });
+      throw new CheckpointError(
+        'CHECKPOINT_UNREADABLE',
+        `${name} cannot be read (truncated or corrupt): ${(error as Error).message}`,
+        { cause: error },
+      );
     }
   };
   try {
-    const byteOrder = entries.has(`${prefix}byteorder`) ? (await readEntry(`${prefix}byteorder`, 16)).toString('latin1').trim() : 'little';
-    if (byteOrder !== 'little') throw new CheckpointError('CHECKPOINT_UNREADABLE', `the checkpoint was saved ${byteOrder}-endian; only little-endian checkpoints are read`);
+    const byteOrder = entries.has(`${prefix}byteorder`)
+      ? (await readEntry(`${prefix}byteorder`, 16)).toString('latin1').trim()
+      : 'little';
+    if (byteOrder !== 'little')
+      throw new CheckpointError(
+        'CHECKPOINT_UNREADABLE',
+        `the checkpoint was saved ${byteOrder}-endian; only little-endian checkpoints are read`,
+      );
     const { value } = unpickle(await readEntry(pickleName, MAX_PICKLE_BYTES), 0, stateDictPolicy);
     return {
       format: 'zip',
@@ -137,7 +177,11 @@ async function openZipCheckpoint(file: string): Promise<TorchCheckpoint> {
         const name = `${prefix}data/${storage.key}`;
         const declared = storage.numel * TORCH_DTYPES[storage.dtype];
         const size = entries.get(name)?.uncompressedSize;
-        if (size !== undefined && size !== declared) throw new CheckpointError('CHECKPOINT_UNREADABLE', `${name} has ${size} bytes, but its storage declares ${storage.numel} ${storage.dtype} elements (${declared} bytes): the checkpoint is corrupt`);
+        if (size !== undefined && size !== declared)
+          throw new CheckpointError(
+            'CHECKPOINT_UNREADABLE',
+            `${name} has ${size} bytes, but its storage declares ${storage.numel} ${storage.dtype} elements (${declared} bytes): the checkpoint is corrupt`,
+          );
         return readEntry(name, declared);
       },
       close: async () => zip.close(),
@@ -153,25 +197,45 @@ async function openLegacyCheckpoint(handle: FileHandle): Promise<TorchCheckpoint
   const head = Buffer.alloc(Math.min(size, MAX_PICKLE_BYTES));
   await handle.read(head, 0, head.length, 0);
   const magic = unpickle(head, 0, stateDictPolicy);
-  const magicNumber = typeof magic.value === 'bigint' ? magic.value : Number.isSafeInteger(magic.value) ? BigInt(magic.value as number) : undefined;
+  const magicNumber =
+    typeof magic.value === 'bigint'
+      ? magic.value
+      : Number.isSafeInteger(magic.value)
+        ? BigInt(magic.value as number)
+        : undefined;
   if (magicNumber !== LEGACY_MAGIC) {
-    throw new CheckpointError('CHECKPOINT_UNREADABLE', `the file is neither a zip nor a legacy PyTorch checkpoint (its first pickle is ${describePickled(magic.value)}, not the magic number)`);
+    throw new CheckpointError(
+      'CHECKPOINT_UNREADABLE',
+      `the file is neither a zip nor a legacy PyTorch checkpoint (its first pickle is ${describePickled(magic.value)}, not the magic number)`,
+    );
   }
   const protocol = unpickle(head, magic.end, stateDictPolicy);
-  if (protocol.value !== LEGACY_PROTOCOL_VERSION) throw new CheckpointError('CHECKPOINT_UNREADABLE', `the legacy checkpoint's protocol is ${describePickled(protocol.value)}; only the number ${LEGACY_PROTOCOL_VERSION} is read`);
+  if (protocol.value !== LEGACY_PROTOCOL_VERSION)
+    throw new CheckpointError(
+      'CHECKPOINT_UNREADABLE',
+      `the legacy checkpoint's protocol is ${describePickled(protocol.value)}; only the number ${LEGACY_PROTOCOL_VERSION} is read`,
+    );
   const systemInfo = unpickle(head, protocol.end, stateDictPolicy);
-  if (systemInfo.value instanceof PickleDict && systemInfo.value.get('little_endian') === false) throw new CheckpointError('CHECKPOINT_UNREADABLE', 'the checkpoint was saved big-endian; only little-endian checkpoints are read');
+  if (systemInfo.value instanceof PickleDict && systemInfo.value.get('little_endian') === false)
+    throw new CheckpointError(
+      'CHECKPOINT_UNREADABLE',
+      'the checkpoint was saved big-endian; only little-endian checkpoints are read',
+    );
   const object = unpickle(head, systemInfo.end, stateDictPolicy);
   const tensors = stateDictTensors(object.value);
   const keys = unpickle(head, object.end, stateDictPolicy);
-  if (!Array.isArray(keys.value) || !keys.value.every((key) => typeof key === 'string')) throw new CheckpointError('CHECKPOINT_UNREADABLE', 'the legacy checkpoint has no list of storage keys');
+  if (!Array.isArray(keys.value) || !keys.value.every((key) => typeof key === 'string'))
+    throw new CheckpointError('CHECKPOINT_UNREADABLE', 'the legacy checkpoint has no list of storage keys');
 
   // Each storage: its element count (8 bytes, little-endian), then its bytes.
   const elementSizes = new Map<string, number>();
   const declaredElements = new Map<string, number>();
   for (const { storage } of tensors.values()) {
     elementSizes.set(storage.key, TORCH_DTYPES[storage.dtype]);
-    declaredElements.set(storage.key, Math.max(declaredElements.get(storage.key) ?? 0, storage.elementOffset + storage.numel));
+    declaredElements.set(
+      storage.key,
+      Math.max(declaredElements.get(storage.key) ?? 0, storage.elementOffset + storage.numel),
+    );
   }
   const regions = new Map<string, { start: number; length: number }>();
   let offset = keys.end;
@@ -183,7 +247,10 @@ async function openLegacyCheckpoint(handle: FileHandle): Promise<TorchCheckpoint
     if (elements > BigInt(Number.MAX_SAFE_INTEGER) || offset + 8 + length > size) throw truncatedLegacy(key);
     const declared = declaredElements.get(key);
     if (declared !== undefined && BigInt(declared) > elements) {
-      throw new CheckpointError('CHECKPOINT_UNREADABLE', `storage ${key} holds ${elements} elements, but a tensor's storage declares ${declared}: the checkpoint is corrupt`);
+      throw new CheckpointError(
+        'CHECKPOINT_UNREADABLE',
+        `storage ${key} holds ${elements} elements, but a tensor's storage declares ${declared}: the checkpoint is corrupt`,
+      );
     }
     regions.set(key, { start: offset + 8, length });
     offset += 8 + length;
@@ -193,7 +260,8 @@ async function openLegacyCheckpoint(handle: FileHandle): Promise<TorchCheckpoint
     tensors,
     async readStorage(storage) {
       const region = regions.get(storage.key);
-      if (!region) throw new CheckpointError('CHECKPOINT_UNREADABLE', `storage ${storage.key} is missing from the checkpoint`);
+      if (!region)
+        throw new CheckpointError('CHECKPOINT_UNREADABLE', `storage ${storage.key} is missing from the checkpoint`);
       const bytes = Buffer.alloc(region.length);
       const { bytesRead } = await handle.read(bytes, 0, region.length, region.start);
       if (bytesRead !== region.length) throw truncatedLegacy(storage.key);
@@ -214,7 +282,10 @@ function describePickled(value: unknown): string {
 }
 
 function truncatedLegacy(key: string): CheckpointError {
-  return new CheckpointError('CHECKPOINT_UNREADABLE', `the checkpoint is truncated: storage ${key} goes past the end of the file`);
+  return new CheckpointError(
+    'CHECKPOINT_UNREADABLE',
+    `the checkpoint is truncated: storage ${key} goes past the end of the file`,
+  );
 }
 
 async function readAll(stream: Readable, expected: number): Promise<Buffer> {

@@ -52,7 +52,8 @@ export interface TensorValues {
   readonly dtype: TorchDtype;
   readonly shape: readonly number[];
   /** float16 and bfloat16 keep their 16-bit patterns (see {@link toFloat32}). */
-  readonly data: Float32Array | Float64Array | BigInt64Array | Int32Array | Int16Array | Int8Array | Uint8Array | Uint16Array;
+  readonly data:
+    Float32Array | Float64Array | BigInt64Array | Int32Array | Int16Array | Int8Array | Uint8Array | Uint16Array;
 }
 
 /** Elements of a shape (1 for a scalar). */
@@ -68,11 +69,18 @@ export function checkTensorBounds(name: string, record: TensorRecord): void {
   const { shape, stride, storageOffset, storage } = record;
   const valid = (value: number) => Number.isSafeInteger(value) && value >= 0;
   if (shape.length !== stride.length || !shape.every(valid) || !stride.every(valid) || !valid(storageOffset)) {
-    throw new CheckpointError('CHECKPOINT_UNREADABLE', `tensor ${name} has a malformed size, stride or offset (${JSON.stringify({ shape, stride, storageOffset })})`);
+    throw new CheckpointError(
+      'CHECKPOINT_UNREADABLE',
+      `tensor ${name} has a malformed size, stride or offset (${JSON.stringify({ shape, stride, storageOffset })})`,
+    );
   }
   if (elementCount(shape) === 0) return;
   const lastIndex = storageOffset + shape.reduce((sum, size, axis) => sum + (size - 1) * stride[axis]!, 0);
-  if (lastIndex >= storage.numel) throw new CheckpointError('CHECKPOINT_UNREADABLE', `tensor ${name} reaches element ${lastIndex} of a storage of ${storage.numel}: the checkpoint is corrupt`);
+  if (lastIndex >= storage.numel)
+    throw new CheckpointError(
+      'CHECKPOINT_UNREADABLE',
+      `tensor ${name} reaches element ${lastIndex} of a storage of ${storage.numel}: the checkpoint is corrupt`,
+    );
 }
 
 /**
@@ -85,10 +93,19 @@ export function tensorValues(name: string, record: TensorRecord, storageBytes: U
   const { dtype } = record.storage;
   const size = TORCH_DTYPES[dtype];
   const needed = (record.storage.elementOffset + record.storage.numel) * size;
-  if (storageBytes.length < needed) throw new CheckpointError('CHECKPOINT_UNREADABLE', `the storage of ${name} has ${storageBytes.length} bytes, fewer than the ${needed} it claims: the checkpoint is truncated`);
+  if (storageBytes.length < needed)
+    throw new CheckpointError(
+      'CHECKPOINT_UNREADABLE',
+      `the storage of ${name} has ${storageBytes.length} bytes, fewer than the ${needed} it claims: the checkpoint is truncated`,
+    );
   const all = typedView(dtype, storageBytes, record.storage.elementOffset, record.storage.numel);
   const count = elementCount(record.shape);
-  if (isContiguous(record.shape, record.stride)) return { dtype, shape: record.shape, data: all.subarray(record.storageOffset, record.storageOffset + count) as TensorValues['data'] };
+  if (isContiguous(record.shape, record.stride))
+    return {
+      dtype,
+      shape: record.shape,
+      data: all.subarray(record.storageOffset, record.storageOffset + count) as TensorValues['data'],
+    };
   const out = new (all.constructor as new (length: number) => TensorValues['data'])(count);
   const index = new Array<number>(record.shape.length).fill(0);
   for (let i = 0; i < count; i++) {
@@ -114,7 +131,10 @@ export function toFloat32(name: string, values: TensorValues): Float32Array {
     (data as Uint16Array).forEach((bits, i) => (widened[i] = bits << 16));
     return new Float32Array(widened.buffer);
   }
-  throw new CheckpointError('CHECKPOINT_UNSUPPORTED_DTYPE', `tensor ${name} holds ${dtype}, not floating-point weights`);
+  throw new CheckpointError(
+    'CHECKPOINT_UNSUPPORTED_DTYPE',
+    `tensor ${name} holds ${dtype}, not floating-point weights`,
+  );
 }
 
 /** IEEE 754 half precision bits to a number. */

@@ -28,7 +28,10 @@ describe('alexnet-pipeline classify', () => {
     const run = await runCli(['classify', fixtureImagesDirectory, '--top-k', '3']);
     assert.equal(run.status, 0, run.stderr);
     const lines = jsonLines(run.stdout);
-    assert.deepEqual(lines.map((l) => path.basename(l.file)), fixtureImageNames());
+    assert.deepEqual(
+      lines.map((l) => path.basename(l.file)),
+      fixtureImageNames(),
+    );
     for (const line of lines) {
       assert.equal(line.status, 'ok');
       assert.equal(line.labels.length, 3);
@@ -46,7 +49,10 @@ describe('alexnet-pipeline classify', () => {
     const run = await runCli(['classify', ...inputs, '--batch-size', '2']);
     assert.equal(run.status, 2, run.stderr);
     const lines = jsonLines(run.stdout);
-    assert.deepEqual(lines.map((l) => l.file), inputs);
+    assert.deepEqual(
+      lines.map((l) => l.file),
+      inputs,
+    );
     for (const line of lines.slice(0, -1)) {
       assert.equal(line.status, 'error', line.file);
       assert.equal(line.error.code, badFiles[line.file], line.file);
@@ -103,7 +109,10 @@ describe('alexnet-pipeline classify', () => {
 
   it('lists the allowed values of --device in --help', async () => {
     const run = await runCli(['classify', '--help']);
-    assert.match(run.stdout.replace(/\s+/g, ' '), /--device <device> where inference runs \(choices: "auto", "cpu", "cuda", default: "auto"\)/);
+    assert.match(
+      run.stdout.replace(/\s+/g, ' '),
+      /--device <device> where inference runs \(choices: "auto", "cpu", "cuda", default: "auto"\)/,
+    );
   });
 
   it('exits 1 with a one-line message when the model file does not exist', async () => {

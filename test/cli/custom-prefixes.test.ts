@@ -22,7 +22,12 @@ describe('a stack deployed with other key prefixes, found through its outputs fi
     // Stands in for `cdk deploy -c uploadsPrefix=in/ -c resultsPrefix=labels/ --outputs-file …`.
     pipeline = await LocalPipeline.start({ uploadsPrefix: 'in/' });
     classifier = await ImageClassifier.load({ device: 'cpu', maxBatchSize: 8 });
-    worker = startInProcessWorker({ aws: pipeline.aws, classifier, logger: silentLogger, settings: { uploadsPrefix: 'in/', resultsPrefix: 'labels/', receiveWaitSeconds: 1 } });
+    worker = startInProcessWorker({
+      aws: pipeline.aws,
+      classifier,
+      logger: silentLogger,
+      settings: { uploadsPrefix: 'in/', resultsPrefix: 'labels/', receiveWaitSeconds: 1 },
+    });
     const folder = temporaryFolder('alexnet-outputs-');
     outputsFile = path.join(folder, 'cdk-outputs.json');
     const outputs = {
@@ -36,7 +41,15 @@ describe('a stack deployed with other key prefixes, found through its outputs fi
     };
     await writeFile(outputsFile, JSON.stringify({ [DEFAULT_STACK_NAME]: outputs }, null, 2));
     const { AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY } = pipeline.aws.environment();
-    cliEnvironment = { AWS_ENDPOINT_URL: AWS_ENDPOINT_URL!, AWS_REGION: AWS_REGION!, AWS_ACCESS_KEY_ID: AWS_ACCESS_KEY_ID!, AWS_SECRET_ACCESS_KEY: AWS_SECRET_ACCESS_KEY!, BUCKET_NAME: '', QUEUE_URL: '', DLQ_URL: '' };
+    cliEnvironment = {
+      AWS_ENDPOINT_URL: AWS_ENDPOINT_URL!,
+      AWS_REGION: AWS_REGION!,
+      AWS_ACCESS_KEY_ID: AWS_ACCESS_KEY_ID!,
+      AWS_SECRET_ACCESS_KEY: AWS_SECRET_ACCESS_KEY!,
+      BUCKET_NAME: '',
+      QUEUE_URL: '',
+      DLQ_URL: '',
+    };
   });
   after(async () => {
     await worker.stop();
@@ -45,15 +58,25 @@ describe('a stack deployed with other key prefixes, found through its outputs fi
   });
 
   it('uploads below the stack’s uploads prefix and reads results below its results prefix', async () => {
-    const upload = await runCli(['upload', path.join(fixtureImagesDirectory, 'chelsea.jpg'), '--prefix', 'cats/', '--outputs-file', outputsFile], { env: cliEnvironment });
+    const upload = await runCli(
+      ['upload', path.join(fixtureImagesDirectory, 'chelsea.jpg'), '--prefix', 'cats/', '--outputs-file', outputsFile],
+      { env: cliEnvironment },
+    );
     assert.equal(upload.status, 0, upload.stderr);
     assert.match(upload.stdout, new RegExp(`uploaded s3://${pipeline.aws.bucket}/in/cats/chelsea\\.jpg`));
 
-    const result = await runCli(['results', 'cats/chelsea.jpg', '--wait', '--timeout', '60', '--format', 'json', '--outputs-file', outputsFile], { env: cliEnvironment });
+    const result = await runCli(
+      ['results', 'cats/chelsea.jpg', '--wait', '--timeout', '60', '--format', 'json', '--outputs-file', outputsFile],
+      { env: cliEnvironment },
+    );
     assert.equal(result.status, 0, result.stderr);
     assert.equal(JSON.parse(result.stdout).source.key, 'in/cats/chelsea.jpg');
     assert.ok(await pipeline.exists('labels/cats/chelsea.jpg.json'));
-    assert.deepEqual(await pipeline.listKeys('uploads/'), [], 'nothing went to the default prefix, which nothing watches');
+    assert.deepEqual(
+      await pipeline.listKeys('uploads/'),
+      [],
+      'nothing went to the default prefix, which nothing watches',
+    );
 
     const status = await runCli(['status', '--format', 'json', '--outputs-file', outputsFile], { env: cliEnvironment });
     assert.equal(status.status, 0, status.stderr);
@@ -62,10 +85,12 @@ describe('a stack deployed with other key prefixes, found through its outputs fi
 
   it('stops with a message when the outputs name a malformed prefix', async () => {
     const broken = path.join(path.dirname(outputsFile), 'broken-outputs.json');
-    await writeFile(broken, JSON.stringify({ [DEFAULT_STACK_NAME]: { [STACK_OUTPUT.bucketName]: 'b', [STACK_OUTPUT.uploadsPrefix]: 'in' } }));
+    await writeFile(
+      broken,
+      JSON.stringify({ [DEFAULT_STACK_NAME]: { [STACK_OUTPUT.bucketName]: 'b', [STACK_OUTPUT.uploadsPrefix]: 'in' } }),
+    );
     const run = await runCli(['results', 'x.jpg', '--outputs-file', broken], { env: cliEnvironment });
     assert.equal(run.status, 1);
     assert.match(run.stderr, /^error: the uploads prefix must be a key prefix that ends with "\/"/m);
   });
 });
-

@@ -39,7 +39,13 @@ describe('alexnet-pipeline local', () => {
   it('exits 2 and says which image failed when one is corrupt', async () => {
     const folder = temporaryFolder('alexnet-local-bad-');
     await writeFile(path.join(folder, 'broken.jpg'), 'not a jpeg');
-    const run = await runCli(['local', folder, path.join(fixtureImagesDirectory, 'coffee.jpg'), '--out', path.join(folder, 'r.jsonl')]);
+    const run = await runCli([
+      'local',
+      folder,
+      path.join(fixtureImagesDirectory, 'coffee.jpg'),
+      '--out',
+      path.join(folder, 'r.jsonl'),
+    ]);
     assert.equal(run.status, 2, run.stderr);
     assert.match(run.stdout, /broken\.jpg\s+error NOT_AN_IMAGE/);
     assert.match(run.stdout, /^2 results \(1 error\) written to .*r\.jsonl$/m);
@@ -73,7 +79,10 @@ describe('alexnet-pipeline local --serve with upload, results, status and redriv
     assert.equal(upload.stdout.trim().split('\n').length, 5);
     assert.match(upload.stdout, /uploaded s3:\/\/alexnet-pipeline-local\/uploads\/cats\/chelsea\.jpg/);
 
-    const one = await runCli(['results', '--local', 'cats/chelsea.jpg', '--wait', '--timeout', '60', '--format', 'json'], { env: cliEnv() });
+    const one = await runCli(
+      ['results', '--local', 'cats/chelsea.jpg', '--wait', '--timeout', '60', '--format', 'json'],
+      { env: cliEnv() },
+    );
     assert.equal(one.status, 0, one.stderr);
     const document = JSON.parse(one.stdout);
     assert.equal(document.source.key, 'uploads/cats/chelsea.jpg');
@@ -81,7 +90,8 @@ describe('alexnet-pipeline local --serve with upload, results, status and redriv
 
     const table = await runCli(['results', '--local', 'cats/', '--wait', '--timeout', '60'], { env: cliEnv() });
     assert.equal(table.status, 0, table.stderr);
-    for (const name of fixtureImageNames()) assert.match(table.stdout, new RegExp(`uploads/cats/${name.replace('.', '\\.')}.*ok`));
+    for (const name of fixtureImageNames())
+      assert.match(table.stdout, new RegExp(`uploads/cats/${name.replace('.', '\\.')}.*ok`));
     assert.match(table.stdout, /UNTRAINED weights/);
 
     const csv = await runCli(['results', '--local', 'cats/', '--format', 'csv'], { env: cliEnv() });
@@ -92,9 +102,24 @@ describe('alexnet-pipeline local --serve with upload, results, status and redriv
   });
 
   it('names a bucket that does not exist', async () => {
-    const run = await runCli(['upload', path.join(fixtureImagesDirectory, 'coffee.jpg'), '--bucket', 'no-such-bucket', '--endpoint-url', environment.AWS_ENDPOINT_URL!, '--region', 'us-east-1'], {
-      env: { AWS_ACCESS_KEY_ID: environment.AWS_ACCESS_KEY_ID!, AWS_SECRET_ACCESS_KEY: environment.AWS_SECRET_ACCESS_KEY! },
-    });
+    const run = await runCli(
+      [
+        'upload',
+        path.join(fixtureImagesDirectory, 'coffee.jpg'),
+        '--bucket',
+        'no-such-bucket',
+        '--endpoint-url',
+        environment.AWS_ENDPOINT_URL!,
+        '--region',
+        'us-east-1',
+      ],
+      {
+        env: {
+          AWS_ACCESS_KEY_ID: environment.AWS_ACCESS_KEY_ID!,
+          AWS_SECRET_ACCESS_KEY: environment.AWS_SECRET_ACCESS_KEY!,
+        },
+      },
+    );
     assert.equal(run.status, 1);
     assert.match(run.stderr, /^error: bucket no-such-bucket does not exist at http:\/\/127\.0\.0\.1:\d+/m);
   });
@@ -106,17 +131,38 @@ describe('alexnet-pipeline local --serve with upload, results, status and redriv
   });
 
   it('reports status, and redrive moves a dead-lettered message back so its image gets a result', async () => {
-    const upload = await runCli(['upload', '--local', path.join(fixtureImagesDirectory, 'astronaut.jpg'), '--prefix', 'redrive/'], { env: cliEnv() });
+    const upload = await runCli(
+      ['upload', '--local', path.join(fixtureImagesDirectory, 'astronaut.jpg'), '--prefix', 'redrive/'],
+      { env: cliEnv() },
+    );
     assert.equal(upload.status, 0, upload.stderr);
-    const first = await runCli(['results', '--local', 'redrive/astronaut.jpg', '--wait', '--timeout', '60', '--format', 'json'], { env: cliEnv() });
+    const first = await runCli(
+      ['results', '--local', 'redrive/astronaut.jpg', '--wait', '--timeout', '60', '--format', 'json'],
+      { env: cliEnv() },
+    );
     const { source } = JSON.parse(first.stdout);
 
     // Force the image's event into the DLQ, as if every attempt had failed, and drop its result.
-    const clientOptions = { endpoint: environment.AWS_ENDPOINT_URL, region: environment.AWS_REGION, credentials: { accessKeyId: environment.AWS_ACCESS_KEY_ID!, secretAccessKey: environment.AWS_SECRET_ACCESS_KEY! } };
-    await createS3Client(clientOptions).send(new DeleteObjectCommand({ Bucket: environment.BUCKET_NAME, Key: 'results/redrive/astronaut.jpg.json' }));
+    const clientOptions = {
+      endpoint: environment.AWS_ENDPOINT_URL,
+      region: environment.AWS_REGION,
+      credentials: { accessKeyId: environment.AWS_ACCESS_KEY_ID!, secretAccessKey: environment.AWS_SECRET_ACCESS_KEY! },
+    };
+    await createS3Client(clientOptions).send(
+      new DeleteObjectCommand({ Bucket: environment.BUCKET_NAME, Key: 'results/redrive/astronaut.jpg.json' }),
+    );
     const rule = { id: 'forced', bucket: environment.BUCKET_NAME!, prefix: '', suffixes: [''] };
-    const event = objectCreatedEvent({ rule, region: 'us-east-1', eventName: 'ObjectCreated:Put', key: source.key, size: source.size, eTag: source.etag });
-    await createSqsClient(clientOptions).send(new SendMessageCommand({ QueueUrl: environment.DLQ_URL, MessageBody: event }));
+    const event = objectCreatedEvent({
+      rule,
+      region: 'us-east-1',
+      eventName: 'ObjectCreated:Put',
+      key: source.key,
+      size: source.size,
+      eTag: source.etag,
+    });
+    await createSqsClient(clientOptions).send(
+      new SendMessageCommand({ QueueUrl: environment.DLQ_URL, MessageBody: event }),
+    );
 
     const status = await runCli(['status', '--local', '--format', 'json'], { env: cliEnv() });
     assert.equal(status.status, 0, status.stderr);
@@ -128,7 +174,10 @@ describe('alexnet-pipeline local --serve with upload, results, status and redriv
     const redrive = await runCli(['redrive', '--local'], { env: cliEnv() });
     assert.equal(redrive.status, 0, redrive.stderr);
     assert.match(redrive.stdout, /moved 1 message from the dead-letter queue to the queue/);
-    const astronaut = await runCli(['results', '--local', 'redrive/astronaut.jpg', '--wait', '--timeout', '60', '--format', 'json'], { env: cliEnv() });
+    const astronaut = await runCli(
+      ['results', '--local', 'redrive/astronaut.jpg', '--wait', '--timeout', '60', '--format', 'json'],
+      { env: cliEnv() },
+    );
     assert.equal(astronaut.status, 0, astronaut.stderr);
     assert.equal(JSON.parse(astronaut.stdout).status, 'ok');
     const after = JSON.parse((await runCli(['status', '--local', '--format', 'json'], { env: cliEnv() })).stdout);
@@ -139,7 +188,15 @@ describe('alexnet-pipeline local --serve with upload, results, status and redriv
   it('exits 2 from results, with or without --wait, when an image could not be classified (as local does)', async () => {
     const broken = path.join(folder, 'broken.jpg');
     await writeFile(broken, 'not a jpeg');
-    assert.equal((await runCli(['upload', '--local', broken, path.join(fixtureImagesDirectory, 'coffee.jpg'), '--prefix', 'mixed/'], { env: cliEnv() })).status, 0);
+    assert.equal(
+      (
+        await runCli(
+          ['upload', '--local', broken, path.join(fixtureImagesDirectory, 'coffee.jpg'), '--prefix', 'mixed/'],
+          { env: cliEnv() },
+        )
+      ).status,
+      0,
+    );
     const waited = await runCli(['results', '--local', 'mixed/', '--wait', '--timeout', '60'], { env: cliEnv() });
     assert.equal(waited.status, 2, waited.stderr);
     assert.match(waited.stdout, /uploads\/mixed\/broken\.jpg\s+│ error/);
@@ -155,13 +212,23 @@ describe('alexnet-pipeline local --serve with upload, results, status and redriv
 describe('local --serve takes its state file atomically', () => {
   it('of two started in the same moment, exactly one runs and the other is refused, naming it', async () => {
     const stateFile = path.join(temporaryFolder('alexnet-two-serves-'), 'state.json');
-    const attempts = await Promise.allSettled([startLocalServe(['--no-worker'], { ALEXNET_LOCAL_STATE_FILE: stateFile }), startLocalServe(['--no-worker'], { ALEXNET_LOCAL_STATE_FILE: stateFile })]);
+    const attempts = await Promise.allSettled([
+      startLocalServe(['--no-worker'], { ALEXNET_LOCAL_STATE_FILE: stateFile }),
+      startLocalServe(['--no-worker'], { ALEXNET_LOCAL_STATE_FILE: stateFile }),
+    ]);
     const running = attempts.flatMap((attempt) => (attempt.status === 'fulfilled' ? [attempt.value] : []));
     try {
       assert.equal(running.length, 1, 'one runs');
       const refused = attempts.find((attempt) => attempt.status === 'rejected') as PromiseRejectedResult;
-      assert.match(String(refused.reason), new RegExp(`error: a local pipeline is already running for .*state\\.json \\(pid ${running[0]!.child.pid}, `));
-      assert.equal(JSON.parse(await readFile(stateFile, 'utf8')).pid, running[0]!.child.pid, 'the state file names the one that runs');
+      assert.match(
+        String(refused.reason),
+        new RegExp(`error: a local pipeline is already running for .*state\\.json \\(pid ${running[0]!.child.pid}, `),
+      );
+      assert.equal(
+        JSON.parse(await readFile(stateFile, 'utf8')).pid,
+        running[0]!.child.pid,
+        'the state file names the one that runs',
+      );
     } finally {
       for (const serve of running) await serve.stop();
     }
@@ -182,7 +249,10 @@ describe('local --serve takes its state file atomically', () => {
 
 describe('CLI commands without a target', () => {
   it('explains how to pick a pipeline', async () => {
-    const run = await runCli(['status'], { env: { ALEXNET_LOCAL_STATE_FILE: '/nonexistent/state.json', BUCKET_NAME: '', QUEUE_URL: '' }, cwd: tmpdir() });
+    const run = await runCli(['status'], {
+      env: { ALEXNET_LOCAL_STATE_FILE: '/nonexistent/state.json', BUCKET_NAME: '', QUEUE_URL: '' },
+      cwd: tmpdir(),
+    });
     assert.equal(run.status, 1);
     assert.match(run.stderr, /^error: no pipeline to talk to: pass --local/m);
   });
@@ -194,9 +264,24 @@ describe('CLI commands without a target', () => {
   });
 
   it('says an endpoint is unreachable in one line', async () => {
-    const run = await runCli(['status', '--bucket', 'b', '--queue-url', 'http://127.0.0.1:9/q', '--dlq-url', 'http://127.0.0.1:9/d', '--endpoint-url', 'http://127.0.0.1:9', '--region', 'us-east-1'], {
-      env: { AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y', AWS_MAX_ATTEMPTS: '1' },
-    });
+    const run = await runCli(
+      [
+        'status',
+        '--bucket',
+        'b',
+        '--queue-url',
+        'http://127.0.0.1:9/q',
+        '--dlq-url',
+        'http://127.0.0.1:9/d',
+        '--endpoint-url',
+        'http://127.0.0.1:9',
+        '--region',
+        'us-east-1',
+      ],
+      {
+        env: { AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y', AWS_MAX_ATTEMPTS: '1' },
+      },
+    );
     assert.equal(run.status, 1);
     assert.match(run.stderr, /^error: cannot reach http:\/\/127\.0\.0\.1:9 \(ECONNREFUSED\)/m);
     assert.doesNotMatch(run.stderr, /\n\s+at /);

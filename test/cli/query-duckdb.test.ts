@@ -10,21 +10,56 @@ import { resultDocument } from '../helpers/result-documents.js';
 import { temporaryFolder } from '../helpers/temporary-folder.js';
 
 const rows = [
-  resultRowValues(resultDocument('uploads/cats/a.jpg', { labels: [['tabby', 0.91], ['tiger cat', 0.05]] }, '2026-11-28T10:00:00Z')),
-  resultRowValues(resultDocument('uploads/cats/b.jpg', { labels: [['tabby', 0.55], ['Egyptian cat', 0.3]] }, '2026-11-28T11:00:00Z')),
+  resultRowValues(
+    resultDocument(
+      'uploads/cats/a.jpg',
+      {
+        labels: [
+          ['tabby', 0.91],
+          ['tiger cat', 0.05],
+        ],
+      },
+      '2026-11-28T10:00:00Z',
+    ),
+  ),
+  resultRowValues(
+    resultDocument(
+      'uploads/cats/b.jpg',
+      {
+        labels: [
+          ['tabby', 0.55],
+          ['Egyptian cat', 0.3],
+        ],
+      },
+      '2026-11-28T11:00:00Z',
+    ),
+  ),
   resultRowValues(resultDocument('uploads/dogs/c.jpg', { labels: [['beagle', 0.7]] }, '2026-11-28T12:00:00Z')),
-  resultRowValues(resultDocument('uploads/bad/d.jpg', { code: 'CORRUPT_IMAGE', message: 'truncated' }, '2026-11-29T09:00:00Z')),
+  resultRowValues(
+    resultDocument('uploads/bad/d.jpg', { code: 'CORRUPT_IMAGE', message: 'truncated' }, '2026-11-29T09:00:00Z'),
+  ),
 ];
 
 describe('query with DuckDB: the results table', () => {
   it('answers the questions users ask: filters on label and score, counts by label, errors since a time', async () => {
     const tabby = await runDuckDbQuery("SELECT key FROM results WHERE top_label = 'tabby' AND top_score > 0.8", rows);
     assert.deepEqual(tabby.rows, [{ key: 'uploads/cats/a.jpg' }]);
-    const counts = await runDuckDbQuery('SELECT top_label, count(*) AS n FROM results WHERE status = \'ok\' GROUP BY 1 ORDER BY n DESC, top_label', rows);
+    const counts = await runDuckDbQuery(
+      "SELECT top_label, count(*) AS n FROM results WHERE status = 'ok' GROUP BY 1 ORDER BY n DESC, top_label",
+      rows,
+    );
     assert.deepEqual(counts.columns, ['top_label', 'n']);
-    assert.deepEqual(counts.rows, [{ top_label: 'tabby', n: 2 }, { top_label: 'beagle', n: 1 }]);
-    const errors = await runDuckDbQuery("SELECT key, error_code, error_message FROM results WHERE status = 'error' AND processed_at > TIMESTAMPTZ '2026-11-29 00:00:00+00'", rows);
-    assert.deepEqual(errors.rows, [{ key: 'uploads/bad/d.jpg', error_code: 'CORRUPT_IMAGE', error_message: 'truncated' }]);
+    assert.deepEqual(counts.rows, [
+      { top_label: 'tabby', n: 2 },
+      { top_label: 'beagle', n: 1 },
+    ]);
+    const errors = await runDuckDbQuery(
+      "SELECT key, error_code, error_message FROM results WHERE status = 'error' AND processed_at > TIMESTAMPTZ '2026-11-29 00:00:00+00'",
+      rows,
+    );
+    assert.deepEqual(errors.rows, [
+      { key: 'uploads/bad/d.jpg', error_code: 'CORRUPT_IMAGE', error_message: 'truncated' },
+    ]);
   });
 
   it('has every column with its declared type, labels as a list of structs', async () => {
@@ -33,9 +68,15 @@ describe('query with DuckDB: the results table', () => {
       described.rows.map((row) => [row.column_name, row.column_type]),
       RESULT_COLUMNS.map((column) => [column.name, column.duckdbType]),
     );
-    const second = await runDuckDbQuery("SELECT labels[2].label AS second, len(labels) AS k FROM results WHERE key = 'uploads/cats/b.jpg'", rows);
+    const second = await runDuckDbQuery(
+      "SELECT labels[2].label AS second, len(labels) AS k FROM results WHERE key = 'uploads/cats/b.jpg'",
+      rows,
+    );
     assert.deepEqual(second.rows, [{ second: 'Egyptian cat', k: 2 }]);
-    const unnested = await runDuckDbQuery("SELECT count(*) AS n FROM (SELECT unnest(labels) AS l FROM results) WHERE l.label LIKE '%cat%'", rows);
+    const unnested = await runDuckDbQuery(
+      "SELECT count(*) AS n FROM (SELECT unnest(labels) AS l FROM results) WHERE l.label LIKE '%cat%'",
+      rows,
+    );
     assert.deepEqual(unnested.rows, [{ n: 2 }]);
   });
 
@@ -81,7 +122,10 @@ describe('query with DuckDB: the results table', () => {
       assert.doesNotMatch(error.message, /\n/);
       return true;
     });
-    await assert.rejects(runDuckDbQuery('SELECT nope FROM results', rows), /Binder Error: Referenced column "nope" not found/);
+    await assert.rejects(
+      runDuckDbQuery('SELECT nope FROM results', rows),
+      /Binder Error: Referenced column "nope" not found/,
+    );
   });
 
   it("keeps DuckDB's hint in that line: the column or table it meant, not the echo of the statement", async () => {
@@ -92,7 +136,13 @@ describe('query with DuckDB: the results table', () => {
         assert.doesNotMatch(error.message, /\n|LINE 1:/);
         return true;
       });
-    await misspelt('SELECT top_lable FROM results', /^Binder Error: Referenced column "top_lable" not found in FROM clause! Candidate bindings: "top_label"/);
-    await misspelt('SELECT * FROM result', /^Catalog Error: Table with name result does not exist! Did you mean "results"\?$/);
+    await misspelt(
+      'SELECT top_lable FROM results',
+      /^Binder Error: Referenced column "top_lable" not found in FROM clause! Candidate bindings: "top_label"/,
+    );
+    await misspelt(
+      'SELECT * FROM result',
+      /^Catalog Error: Table with name result does not exist! Did you mean "results"\?$/,
+    );
   });
 });

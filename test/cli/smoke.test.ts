@@ -15,7 +15,12 @@ const canaryResult = (overrides: { device?: 'cpu' | 'cuda'; pretrained?: boolean
   buildResult(
     { source: { bucket: 'b', key: 'uploads/smoke/chelsea.jpg', etag: 'e', size: 1 } },
     {
-      outcome: { status: 'ok', labels: [{ index: overrides.index ?? 281, label: overrides.index === 57 ? 'garter snake' : 'tabby', score: 0.9 }] },
+      outcome: {
+        status: 'ok',
+        labels: [
+          { index: overrides.index ?? 281, label: overrides.index === 57 ? 'garter snake' : 'tabby', score: 0.9 },
+        ],
+      },
       model: { sha256: 'a'.repeat(64), weights: 'torchvision:IMAGENET1K_V1', pretrained: overrides.pretrained ?? true },
       fingerprint: 'f',
       device: overrides.device ?? 'cuda',
@@ -33,7 +38,10 @@ describe('smokeProblems', () => {
     assert.match(smokeProblems(canaryResult({ device: 'cpu' }), 'aws')[0]!, /ran on cpu, not cuda/);
   });
   it('fails pretrained weights that do not call the cat a cat, but not untrained ones', () => {
-    assert.match(smokeProblems(canaryResult({ index: 57 }), 'aws')[0]!, /call the sample cat "garter snake", not a cat/);
+    assert.match(
+      smokeProblems(canaryResult({ index: 57 }), 'aws')[0]!,
+      /call the sample cat "garter snake", not a cat/,
+    );
     assert.deepEqual(smokeProblems(canaryResult({ index: 57, pretrained: false }), 'local'), []);
   });
 });
@@ -51,16 +59,25 @@ describe('alexnet-pipeline smoke against local --serve', () => {
   it('uploads the canary, reports time, device, weights and label, and removes its objects', async () => {
     const run = await runCli(['smoke', '--local', '--timeout', '60'], { env: environment });
     assert.equal(run.status, 0, run.stderr);
-    assert.match(run.stdout, /^result after \d+\.\d s: .+ \(\d\.\d{3}\) on cpu, weights untrained:he-normal:seed=\d+ \(NOT pretrained\); canary objects removed$/m);
+    assert.match(
+      run.stdout,
+      /^result after \d+\.\d s: .+ \(\d\.\d{3}\) on cpu, weights untrained:he-normal:seed=\d+ \(NOT pretrained\); canary objects removed$/m,
+    );
     assert.match(run.stdout, /UNTRAINED weights/);
     const status = JSON.parse((await runCli(['status', '--local', '--format', 'json'], { env: environment })).stdout);
     assert.deepEqual([status.uploads, status.results], [0, 0], 'the canary and its result are gone');
   });
 
   it('says what to pass when there is no target', async () => {
-    const run = await runCli(['smoke'], { env: { ALEXNET_LOCAL_STATE_FILE: '/nonexistent/state.json', BUCKET_NAME: '' }, cwd: tmpdir() });
+    const run = await runCli(['smoke'], {
+      env: { ALEXNET_LOCAL_STATE_FILE: '/nonexistent/state.json', BUCKET_NAME: '' },
+      cwd: tmpdir(),
+    });
     assert.equal(run.status, 1);
-    assert.match(run.stderr, /^error: smoke needs a pipeline: pass --local for `alexnet-pipeline local --serve`, or --bucket/m);
+    assert.match(
+      run.stderr,
+      /^error: smoke needs a pipeline: pass --local for `alexnet-pipeline local --serve`, or --bucket/m,
+    );
   });
 });
 

@@ -26,7 +26,11 @@ describe('local --serve --no-worker with the worker run as the container runs it
     cliEnvironment = { ALEXNET_LOCAL_STATE_FILE: path.join(folder, 'state.json') };
     serve = await startLocalServe(['--no-worker'], cliEnvironment);
     // Exactly the printed exports, nothing else from the test (npm test's silencing of the AWS SDK's Node.js notice removed too).
-    worker = spawnWorker({ ...serve.environment, RECEIVE_WAIT_SECONDS: '1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: undefined });
+    worker = spawnWorker({
+      ...serve.environment,
+      RECEIVE_WAIT_SECONDS: '1',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: undefined,
+    });
   });
   // Both are stopped whatever the tests found (a test, not this hook, checks how the worker exits:
   // Node.js 22 does not fail a run for an after hook's failed assertion).
@@ -41,12 +45,27 @@ describe('local --serve --no-worker with the worker run as the container runs it
   it('prints how to run the worker, and the worker it starts that way classifies uploads', async () => {
     assert.match(serve.banner, /with no worker \(--no-worker\)/);
     assert.match(serve.banner, /node dist\/functions\/worker\/main\.js/);
-    for (const name of ['AWS_ENDPOINT_URL', 'AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'BUCKET_NAME', 'QUEUE_URL', 'DLQ_URL', 'UPLOADS_PREFIX', 'RESULTS_PREFIX']) {
+    for (const name of [
+      'AWS_ENDPOINT_URL',
+      'AWS_REGION',
+      'AWS_ACCESS_KEY_ID',
+      'AWS_SECRET_ACCESS_KEY',
+      'BUCKET_NAME',
+      'QUEUE_URL',
+      'DLQ_URL',
+      'UPLOADS_PREFIX',
+      'RESULTS_PREFIX',
+    ]) {
       assert.ok(serve.environment[name], `${name} is exported`);
     }
-    const upload = await runCli(['upload', '--local', path.join(fixtureImagesDirectory, 'chelsea.jpg')], { env: cliEnvironment });
+    const upload = await runCli(['upload', '--local', path.join(fixtureImagesDirectory, 'chelsea.jpg')], {
+      env: cliEnvironment,
+    });
     assert.equal(upload.status, 0, upload.stderr);
-    const result = await runCli(['results', '--local', 'chelsea.jpg', '--wait', '--timeout', '60', '--format', 'json'], { env: cliEnvironment });
+    const result = await runCli(
+      ['results', '--local', 'chelsea.jpg', '--wait', '--timeout', '60', '--format', 'json'],
+      { env: cliEnvironment },
+    );
     assert.equal(result.status, 0, result.stderr);
     assert.equal(JSON.parse(result.stdout).status, 'ok');
     assert.match(worker.logs(), /"msg":"batch classified"/);
@@ -73,10 +92,17 @@ describe('local --serve --no-worker with the worker run as the container runs it
 
   it('writes JSON log lines only, a Node.js warning included (the AWS SDK warns on Node.js 20)', async () => {
     assert.ok(worker.logLines().length > 0);
-    for (const line of worker.logs().split('\n').filter((text) => text.length > 0)) assert.doesNotThrow(() => JSON.parse(line), line);
+    for (const line of worker
+      .logs()
+      .split('\n')
+      .filter((text) => text.length > 0))
+      assert.doesNotThrow(() => JSON.parse(line), line);
     if (Number(process.versions.node.split('.')[0]) < 22) {
       const warning = worker.logLines().find((line) => line.msg === 'Node.js warning');
-      assert.match(String(warning?.detail), /^NodeVersionSupportWarning: The AWS SDK for JavaScript \(v3\) versions published after/);
+      assert.match(
+        String(warning?.detail),
+        /^NodeVersionSupportWarning: The AWS SDK for JavaScript \(v3\) versions published after/,
+      );
     }
   });
 

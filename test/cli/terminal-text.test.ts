@@ -20,6 +20,7 @@ describe('text from S3 on a terminal', () => {
 
   it('keeps escapes out of tables and CSV built from result rows', () => {
     const rows = [resultRow('uploads/\x1b[2J\x1b]0;owned\x07.jpg', undefined)];
-    for (const text of [formatTable(rows), formatCsv(rows)]) assert.ok(!/[\x00-\x08\x0b-\x1f\x7f]/.test(text.replace(/\n/g, '')), JSON.stringify(text));
+    for (const text of [formatTable(rows), formatCsv(rows)])
+      assert.ok(!/[\x00-\x08\x0b-\x1f\x7f]/.test(text.replace(/\n/g, '')), JSON.stringify(text));
   });
 });

@@ -18,7 +18,12 @@ describe('AWS clients with timeouts, against a server that stalls', () => {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    options = { endpoint, region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, maxAttempts: 1 };
+    options = {
+      endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+      maxAttempts: 1,
+    };
   });
   after(async () => {
     for (const response of open) response.destroy();
@@ -28,27 +33,44 @@ describe('AWS clients with timeouts, against a server that stalls', () => {
 
   const elapsed = async (call: () => Promise<unknown>) => {
     const started = performance.now();
-    const error = await call().then(() => undefined, (failure: unknown) => failure as Error);
+    const error = await call().then(
+      () => undefined,
+      (failure: unknown) => failure as Error,
+    );
     return { error, ms: performance.now() - started };
   };
 
   it('fails a request with no answer after the request timeout (not a warning and an endless wait)', async () => {
-    const sqs = createSqsClient({ ...options, timeouts: { connectionMs: 1_000, requestMs: 1_500, socketIdleMs: 10_000 } });
-    const { error, ms } = await elapsed(() => sqs.send(new ReceiveMessageCommand({ QueueUrl: `${options.endpoint}/q` })));
+    const sqs = createSqsClient({
+      ...options,
+      timeouts: { connectionMs: 1_000, requestMs: 1_500, socketIdleMs: 10_000 },
+    });
+    const { error, ms } = await elapsed(() =>
+      sqs.send(new ReceiveMessageCommand({ QueueUrl: `${options.endpoint}/q` })),
+    );
     assert.equal(error?.name, 'TimeoutError');
     assert.ok(ms >= 1_400 && ms < 5_000, `failed after ${Math.round(ms)} ms`);
   });
 
   it('gives a long poll its own, longer request timeout', async () => {
-    const sqs = createSqsClient({ ...options, timeouts: { connectionMs: 1_000, requestMs: 1_000, socketIdleMs: 10_000 } });
-    const { error, ms } = await elapsed(() => sqs.send(new ReceiveMessageCommand({ QueueUrl: `${options.endpoint}/q`, WaitTimeSeconds: 1 }), { requestTimeout: 2_500 }));
+    const sqs = createSqsClient({
+      ...options,
+      timeouts: { connectionMs: 1_000, requestMs: 1_000, socketIdleMs: 10_000 },
+    });
+    const { error, ms } = await elapsed(() =>
+      sqs.send(new ReceiveMessageCommand({ QueueUrl: `${options.endpoint}/q`, WaitTimeSeconds: 1 }), {
+        requestTimeout: 2_500,
+      }),
+    );
     assert.equal(error?.name, 'TimeoutError');
     assert.ok(ms >= 2_400 && ms < 5_000, `the poll ended after ${Math.round(ms)} ms`);
   });
 
   it('fails a download whose body stops coming after the socket idle timeout', async () => {
     const s3 = createS3Client({ ...options, timeouts: { connectionMs: 1_000, requestMs: 5_000, socketIdleMs: 1_000 } });
-    const { error, ms } = await elapsed(async () => (await s3.send(new GetObjectCommand({ Bucket: 'b', Key: 'stalled-body' }))).Body!.transformToByteArray());
+    const { error, ms } = await elapsed(async () =>
+      (await s3.send(new GetObjectCommand({ Bucket: 'b', Key: 'stalled-body' }))).Body!.transformToByteArray(),
+    );
     assert.equal(error?.name, 'TimeoutError');
     assert.ok(ms < 4_000, `failed after ${Math.round(ms)} ms`);
   });

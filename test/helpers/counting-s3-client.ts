@@ -3,7 +3,11 @@ import { createS3Client } from '../../common/aws-clients.js';
 import type { LocalPipeline } from './local-pipeline.js';
 
 /** An S3 client for the emulator that counts the commands it sends, by name (`GetObjectCommand`, …). */
-export function countingS3Client(pipeline: LocalPipeline): { s3: S3Client; calls: Map<string, number>; total(): number } {
+export function countingS3Client(pipeline: LocalPipeline): {
+  s3: S3Client;
+  calls: Map<string, number>;
+  total(): number;
+} {
   const s3 = createS3Client(pipeline.aws.clientOptions());
   const calls = new Map<string, number>();
   s3.middlewareStack.add(

@@ -28,11 +28,25 @@ function oneTensorPickle(count: number, numel: number): Buffer {
   const text = (value: string) => Buffer.concat([Buffer.from([0x8c, value.length]), Buffer.from(value, 'latin1')]);
   const global = (module: string, name: string) => Buffer.from(`c${module}\n${name}\n`, 'latin1');
   return pickle(
-    global('collections', 'OrderedDict'), Buffer.from([0x29, 0x52, 0x28]),
-    text('w'), global('torch._utils', '_rebuild_tensor_v2'), Buffer.from([0x28, 0x28]),
-    text('storage'), global('torch', 'FloatStorage'), text('0'), text('cpu'), int(numel), Buffer.from([0x74, 0x51]),
-    int(0), Buffer.from([0x28]), int(count), Buffer.from([0x74, 0x28]), int(1), Buffer.from([0x74, 0x89]),
-    global('collections', 'OrderedDict'), Buffer.from([0x29, 0x52, 0x74, 0x52, 0x75]),
+    global('collections', 'OrderedDict'),
+    Buffer.from([0x29, 0x52, 0x28]),
+    text('w'),
+    global('torch._utils', '_rebuild_tensor_v2'),
+    Buffer.from([0x28, 0x28]),
+    text('storage'),
+    global('torch', 'FloatStorage'),
+    text('0'),
+    text('cpu'),
+    int(numel),
+    Buffer.from([0x74, 0x51]),
+    int(0),
+    Buffer.from([0x28]),
+    int(count),
+    Buffer.from([0x74, 0x28]),
+    int(1),
+    Buffer.from([0x74, 0x89]),
+    global('collections', 'OrderedDict'),
+    Buffer.from([0x29, 0x52, 0x74, 0x52, 0x75]),
   );
 }
 
@@ -59,9 +73,13 @@ export function hostileCheckpoints(): Record<string, Buffer> {
     'binunicode8-of-2-to-the-40': pickle(Buffer.from([0x8d, 0, 0, 0, 0, 0, 1, 0, 0]), Buffer.from('x')),
     'legacy-first-pickle-none': legacyCheckpoint(tiny, { magic: pickle(Buffer.from([0x4e])) }),
     'legacy-first-pickle-text': legacyCheckpoint(tiny, { magic: pickle(Buffer.from([0x8c, 5]), Buffer.from('hello')) }),
-    'legacy-first-pickle-float': legacyCheckpoint(tiny, { magic: pickle(Buffer.from([0x47, 0x40, 0x09, 0x21, 0xfb, 0x54, 0x44, 0x2d, 0x18])) }),
+    'legacy-first-pickle-float': legacyCheckpoint(tiny, {
+      magic: pickle(Buffer.from([0x47, 0x40, 0x09, 0x21, 0xfb, 0x54, 0x44, 0x2d, 0x18])),
+    }),
     'legacy-first-pickle-dict': legacyCheckpoint(tiny, { magic: pickle(Buffer.from([0x7d])) }),
-    'legacy-protocol-as-text': legacyCheckpoint(tiny, { protocol: pickle(Buffer.from([0x8c, 4]), Buffer.from('1001')) }),
+    'legacy-protocol-as-text': legacyCheckpoint(tiny, {
+      protocol: pickle(Buffer.from([0x8c, 4]), Buffer.from('1001')),
+    }),
     'legacy-view-at-offset-minus-1': legacyCheckpoint([{ ...tiny[0]!, view: { key: 'v', offset: -1, size: 2 } }]),
   };
 }

@@ -53,22 +53,59 @@ class PickleWriter {
  * The checkpoint's bytes. `injectGlobal` puts a call of that global into the state_dict, as an
  * attacker would; `magic` and `protocol` replace those first two pickles (whole, with their STOP).
  */
-export function legacyCheckpoint(tensors: readonly TensorToWrite[], options: { injectGlobal?: [string, string]; magic?: Uint8Array; protocol?: Uint8Array } = {}): Buffer {
-  const magic = options.magic ? Buffer.from(options.magic) : new PickleWriter().op(0x80, 2, 0x8a, 10, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19).op(0x2e).bytes();
-  const protocol = options.protocol ? Buffer.from(options.protocol) : new PickleWriter().op(0x80, 2, 0x4d, 0xe9, 0x03, 0x2e).bytes();
-  const systemInfo = new PickleWriter().op(0x80, 2, 0x7d, 0x28).text('protocol_version').int(1001).text('little_endian').op(0x88).op(0x75, 0x2e).bytes();
+export function legacyCheckpoint(
+  tensors: readonly TensorToWrite[],
+  options: { injectGlobal?: [string, string]; magic?: Uint8Array; protocol?: Uint8Array } = {},
+): Buffer {
+  const magic = options.magic
+    ? Buffer.from(options.magic)
+    : new PickleWriter()
+        .op(0x80, 2, 0x8a, 10, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19)
+        .op(0x2e)
+        .bytes();
+  const protocol = options.protocol
+    ? Buffer.from(options.protocol)
+    : new PickleWriter().op(0x80, 2, 0x4d, 0xe9, 0x03, 0x2e).bytes();
+  const systemInfo = new PickleWriter()
+    .op(0x80, 2, 0x7d, 0x28)
+    .text('protocol_version')
+    .int(1001)
+    .text('little_endian')
+    .op(0x88)
+    .op(0x75, 0x2e)
+    .bytes();
   const object = new PickleWriter().op(0x80, 2).global('collections', 'OrderedDict').op(0x29, 0x52, 0x28);
-  if (options.injectGlobal) object.text('payload').global(...options.injectGlobal).op(0x28).text('touch /tmp/alexnet-pwned').op(0x74, 0x52);
+  if (options.injectGlobal)
+    object
+      .text('payload')
+      .global(...options.injectGlobal)
+      .op(0x28)
+      .text('touch /tmp/alexnet-pwned')
+      .op(0x74, 0x52);
   const storages: Buffer[] = [];
   tensors.forEach((tensor, index) => {
     const key = `storage-${index}`;
-    const { storageType, bytes, numel } = tensor.values instanceof Float32Array ? { storageType: 'FloatStorage', bytes: new Uint8Array(tensor.values.buffer, tensor.values.byteOffset, tensor.values.byteLength), numel: tensor.values.length } : tensor.values;
+    const { storageType, bytes, numel } =
+      tensor.values instanceof Float32Array
+        ? {
+            storageType: 'FloatStorage',
+            bytes: new Uint8Array(tensor.values.buffer, tensor.values.byteOffset, tensor.values.byteLength),
+            numel: tensor.values.length,
+          }
+        : tensor.values;
     const stride = tensor.shape.map((_, axis) => tensor.shape.slice(axis + 1).reduce((p, s) => p * s, 1));
     object.text(tensor.name).global('torch._utils', '_rebuild_tensor_v2').op(0x28);
     object.op(0x28).text('storage').global('torch', storageType).text(key).text('cpu').int(numel);
-    if (tensor.view) object.op(0x28).text(tensor.view.key).int(tensor.view.offset).int(tensor.view.size).op(0x74, 0x74, 0x51);
+    if (tensor.view)
+      object.op(0x28).text(tensor.view.key).int(tensor.view.offset).int(tensor.view.size).op(0x74, 0x74, 0x51);
     else object.op(0x4e, 0x74, 0x51);
-    object.int(0).tuple(tensor.shape).tuple(stride).op(0x89).global('collections', 'OrderedDict').op(0x29, 0x52, 0x74, 0x52);
+    object
+      .int(0)
+      .tuple(tensor.shape)
+      .tuple(stride)
+      .op(0x89)
+      .global('collections', 'OrderedDict')
+      .op(0x29, 0x52, 0x74, 0x52);
     const count = Buffer.alloc(8);
     count.writeBigUInt64LE(BigInt(numel));
     storages.push(count, Buffer.from(bytes));

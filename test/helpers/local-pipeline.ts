@@ -1,7 +1,13 @@
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { CreateQueueCommand, DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import type { Logger } from '../../common/logger.js';
 import { objectCreatedEvent } from '../../local/s3-notification.js';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -44,12 +50,28 @@ export class LocalPipeline {
   }
 
   workerConfig(overrides: WorkerSettingOverrides = {}): WorkerConfig {
-    return resolveWorkerConfig({ queueUrl: this.aws.queueUrl, deadLetterQueueUrl: this.aws.dlqUrl, bucketName: this.aws.bucket, ...FAST_WORKER_SETTINGS, ...overrides });
+    return resolveWorkerConfig({
+      queueUrl: this.aws.queueUrl,
+      deadLetterQueueUrl: this.aws.dlqUrl,
+      bucketName: this.aws.bucket,
+      ...FAST_WORKER_SETTINGS,
+      ...overrides,
+    });
   }
 
   /** A worker in this process; tests may give it their own clients (to make S3 fail fast, or to record calls). */
-  startWorker(classifier: BatchClassifier, overrides: WorkerSettingOverrides = {}, clients: { s3?: S3Client; sqs?: SQSClient; logger?: Logger; events?: EventBridgeClient } = {}): QueueConsumer {
-    const worker = new QueueConsumer(this.workerConfig(overrides), { s3: clients.s3 ?? this.s3, sqs: clients.sqs ?? this.sqs, classifier, logger: clients.logger ?? silentLogger, events: clients.events });
+  startWorker(
+    classifier: BatchClassifier,
+    overrides: WorkerSettingOverrides = {},
+    clients: { s3?: S3Client; sqs?: SQSClient; logger?: Logger; events?: EventBridgeClient } = {},
+  ): QueueConsumer {
+    const worker = new QueueConsumer(this.workerConfig(overrides), {
+      s3: clients.s3 ?? this.s3,
+      sqs: clients.sqs ?? this.sqs,
+      classifier,
+      logger: clients.logger ?? silentLogger,
+      events: clients.events,
+    });
     worker.start();
     return worker;
   }
@@ -57,7 +79,10 @@ export class LocalPipeline {
   /** Sends the S3 event of an object, as S3 would (for redeliveries and events in another order). */
   async sendEventFor(key: string, eTag: string, size: number, queueUrl = this.aws.queueUrl): Promise<void> {
     const rule = { id: 'test', bucket: this.aws.bucket, prefix: '', suffixes: [''] };
-    await this.sendMessage(objectCreatedEvent({ rule, region: this.aws.region, eventName: 'ObjectCreated:Put', key, size, eTag }), queueUrl);
+    await this.sendMessage(
+      objectCreatedEvent({ rule, region: this.aws.region, eventName: 'ObjectCreated:Put', key, size, eTag }),
+      queueUrl,
+    );
   }
 
   /** The object's current ETag (unquoted) and size. */
@@ -70,23 +95,36 @@ export class LocalPipeline {
   async drainQueue(): Promise<void> {
     await this.aws.notificationsDelivered();
     for (;;) {
-      const { Messages = [] } = await this.sqs.send(new ReceiveMessageCommand({ QueueUrl: this.aws.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+      const { Messages = [] } = await this.sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: this.aws.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
+      );
       if (Messages.length === 0) return;
-      for (const message of Messages) await this.sqs.send(new DeleteMessageCommand({ QueueUrl: this.aws.queueUrl, ReceiptHandle: message.ReceiptHandle }));
+      for (const message of Messages)
+        await this.sqs.send(
+          new DeleteMessageCommand({ QueueUrl: this.aws.queueUrl, ReceiptHandle: message.ReceiptHandle }),
+        );
     }
   }
 
   /** Uploads as a client would: one PUT, or a multipart upload above 8 MiB (the emulator takes PUTs of 11 MiB at most). */
   async upload(key: string, body: Uint8Array | string): Promise<void> {
-    if (body.length <= 8 * 2 ** 20) await this.s3.send(new PutObjectCommand({ Bucket: this.aws.bucket, Key: key, Body: body }));
-    else await new Upload({ client: this.s3, params: { Bucket: this.aws.bucket, Key: key, Body: body }, partSize: 8 * 2 ** 20 }).done();
+    if (body.length <= 8 * 2 ** 20)
+      await this.s3.send(new PutObjectCommand({ Bucket: this.aws.bucket, Key: key, Body: body }));
+    else
+      await new Upload({
+        client: this.s3,
+        params: { Bucket: this.aws.bucket, Key: key, Body: body },
+        partSize: 8 * 2 ** 20,
+      }).done();
   }
 
   /** Takes the next S3 event with records off a queue (waiting up to 5 s for one; test events are dropped): its body, the message deleted. */
   async takeEvent(queueUrl = this.aws.queueUrl): Promise<string> {
     await this.aws.notificationsDelivered();
     for (;;) {
-      const { Messages = [] } = await this.sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 1, WaitTimeSeconds: 5 }));
+      const { Messages = [] } = await this.sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 1, WaitTimeSeconds: 5 }),
+      );
       const message = Messages[0];
       if (!message?.Body) throw new Error(`no event on ${queueUrl}`);
       await this.sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }));
@@ -96,7 +134,8 @@ export class LocalPipeline {
 
   /** Another queue on the emulator (to give one worker messages another does not see). */
   async createQueue(name: string): Promise<string> {
-    return (await this.sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: { VisibilityTimeout: '10' } }))).QueueUrl!;
+    return (await this.sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: { VisibilityTimeout: '10' } })))
+      .QueueUrl!;
   }
 
   async sendMessage(body: string, queueUrl = this.aws.queueUrl): Promise<void> {
@@ -147,7 +186,11 @@ export class LocalPipeline {
   }
 
   async waitForKeys(keys: readonly string[], timeoutMs = 30_000): Promise<void> {
-    await this.waitFor(`${keys.length} results`, async () => (await Promise.all(keys.map((key) => this.exists(key)))).every(Boolean), timeoutMs);
+    await this.waitFor(
+      `${keys.length} results`,
+      async () => (await Promise.all(keys.map((key) => this.exists(key)))).every(Boolean),
+      timeoutMs,
+    );
   }
 
   async stop(): Promise<void> {

@@ -10,11 +10,16 @@ export const noMoto = motoAvailable ? false : 'skipped: moto_server is not insta
 /** A moto server on a free loopback port; stop() ends it. */
 export async function startMoto(): Promise<{ endpoint: string; stop(): Promise<void> }> {
   const port = await freePort();
-  const child: ChildProcess = endWithThisProcess(spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' }));
+  const child: ChildProcess = endWithThisProcess(
+    spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' }),
+  );
   const endpoint = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 20_000;
   for (;;) {
-    const up = await fetch(`${endpoint}/moto-api/`).then(() => true, () => false);
+    const up = await fetch(`${endpoint}/moto-api/`).then(
+      () => true,
+      () => false,
+    );
     if (up) break;
     if (Date.now() > deadline) throw new Error('moto_server did not start');
     await sleep(200);

@@ -11,6 +11,7 @@ export function findPythonWithTorch(): { python?: string; reason: string } {
     if (probe.status === 0) return { python: candidate, reason: 'found' };
   }
   return {
-    reason: 'no python3 with torch, torchvision and onnx (apt-get install python3-torch python3-torchvision python3-onnx)',
+    reason:
+      'no python3 with torch, torchvision and onnx (apt-get install python3-torch python3-torchvision python3-onnx)',
   };
 }

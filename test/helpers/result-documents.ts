@@ -3,7 +3,11 @@ import { buildResult, type ResultDocument } from '../../pipeline/result-document
 const model = { sha256: 'a'.repeat(64), weights: 'untrained:test', pretrained: false };
 
 /** A stored result as the worker writes it: ok with `labels`, or an error with `code`. */
-export function resultDocument(key: string, outcome: { labels: Array<[string, number]> } | { code: string; message?: string }, processedAt = '2026-11-28T12:00:00Z'): ResultDocument {
+export function resultDocument(
+  key: string,
+  outcome: { labels: Array<[string, number]> } | { code: string; message?: string },
+  processedAt = '2026-11-28T12:00:00Z',
+): ResultDocument {
   return buildResult(
     { source: { bucket: 'bucket', key, etag: `etag-${key.length}`, size: 1000 + key.length } },
     {

@@ -15,14 +15,19 @@ export interface CliRun {
 }
 
 /** Runs the CLI as a user would: a separate process, real arguments, real output. */
-export function runCli(args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<CliRun> {
+export function runCli(
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {},
+): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = endWithThisProcess(spawn(process.execPath, [cliEntry, ...args], {
-      cwd: options.cwd ?? projectRoot,
-      env: { ...process.env, LOG_LEVEL: 'info', ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: options.timeoutMs ?? 120_000,
-    }));
+    const child = endWithThisProcess(
+      spawn(process.execPath, [cliEntry, ...args], {
+        cwd: options.cwd ?? projectRoot,
+        env: { ...process.env, LOG_LEVEL: 'info', ...options.env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        timeout: options.timeoutMs ?? 120_000,
+      }),
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -34,5 +39,8 @@ export function runCli(args: readonly string[], options: { env?: NodeJS.ProcessE
 
 /** stdout's JSON lines, parsed. */
 export function jsonLines(text: string): Array<Record<string, any>> {
-  return text.split('\n').filter((line) => line.trim().length > 0).map((line) => JSON.parse(line));
+  return text
+    .split('\n')
+    .filter((line) => line.trim().length > 0)
+    .map((line) => JSON.parse(line));
 }

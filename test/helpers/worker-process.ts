@@ -20,14 +20,26 @@ export interface WorkerProcess {
 
 /** Starts `node dist/functions/worker/main.js` with `environment` on top of this process's (undefined removes a variable). */
 export function spawnWorker(environment: Record<string, string | undefined>): WorkerProcess {
-  const child = endWithThisProcess(spawn(process.execPath, [workerEntry], { env: { ...process.env, LOG_LEVEL: 'info', ...environment }, stdio: ['ignore', 'ignore', 'pipe'] }));
+  const child = endWithThisProcess(
+    spawn(process.execPath, [workerEntry], {
+      env: { ...process.env, LOG_LEVEL: 'info', ...environment },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    }),
+  );
   let logs = '';
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (logs += chunk));
-  const exited = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
+  const exited = once(child, 'exit').then(([code, signal]) => ({
+    code: code as number | null,
+    signal: signal as NodeJS.Signals | null,
+  }));
   return {
     child,
     logs: () => logs,
-    logLines: () => logs.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, any>),
+    logLines: () =>
+      logs
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as Record<string, any>),
     exited,
   };
 }

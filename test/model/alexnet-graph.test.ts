@@ -17,7 +17,10 @@ type Decoded = {
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 const bytesA = buildDevAlexNetOnnx({ seed: 7 });
-const decoded = OnnxModelProto.toObject(OnnxModelProto.decode(bytesA), { longs: Number, defaults: true }) as unknown as Decoded;
+const decoded = OnnxModelProto.toObject(OnnxModelProto.decode(bytesA), {
+  longs: Number,
+  defaults: true,
+}) as unknown as Decoded;
 const dims = (value: Decoded['graph']['input'][number]) =>
   value.type.tensorType.shape.dim.map((d) => (d.dimParam ? d.dimParam : d.dimValue));
 
@@ -25,14 +28,22 @@ describe('buildAlexNetOnnx', () => {
   it('has torchvision AlexNet’s 61,100,840 parameters, named and shaped like its state_dict', () => {
     const shapes = Object.fromEntries(decoded.graph.initializer.map((t) => [t.name, t.dims]));
     assert.deepEqual(shapes, {
-      'features.0.weight': [64, 3, 11, 11], 'features.0.bias': [64],
-      'features.3.weight': [192, 64, 5, 5], 'features.3.bias': [192],
-      'features.6.weight': [384, 192, 3, 3], 'features.6.bias': [384],
-      'features.8.weight': [256, 384, 3, 3], 'features.8.bias': [256],
-      'features.10.weight': [256, 256, 3, 3], 'features.10.bias': [256],
-      'classifier.1.weight': [4096, 9216], 'classifier.1.bias': [4096],
-      'classifier.4.weight': [4096, 4096], 'classifier.4.bias': [4096],
-      'classifier.6.weight': [1000, 4096], 'classifier.6.bias': [1000],
+      'features.0.weight': [64, 3, 11, 11],
+      'features.0.bias': [64],
+      'features.3.weight': [192, 64, 5, 5],
+      'features.3.bias': [192],
+      'features.6.weight': [384, 192, 3, 3],
+      'features.6.bias': [384],
+      'features.8.weight': [256, 384, 3, 3],
+      'features.8.bias': [256],
+      'features.10.weight': [256, 256, 3, 3],
+      'features.10.bias': [256],
+      'classifier.1.weight': [4096, 9216],
+      'classifier.1.bias': [4096],
+      'classifier.4.weight': [4096, 4096],
+      'classifier.4.bias': [4096],
+      'classifier.6.weight': [1000, 4096],
+      'classifier.6.bias': [1000],
     });
     const total = decoded.graph.initializer.reduce((sum, t) => sum + t.rawData.length / 4, 0);
     assert.equal(total, 61_100_840);
@@ -40,10 +51,33 @@ describe('buildAlexNetOnnx', () => {
   });
 
   it('lays the operators out as features → avgpool → flatten → classifier', () => {
-    assert.deepEqual(decoded.graph.node.map((n) => n.opType), [
-      'Conv', 'Relu', 'MaxPool', 'Conv', 'Relu', 'MaxPool', 'Conv', 'Relu', 'Conv', 'Relu', 'Conv', 'Relu', 'MaxPool',
-      'AveragePool', 'Flatten', 'Dropout', 'Gemm', 'Relu', 'Dropout', 'Gemm', 'Relu', 'Gemm',
-    ]);
+    assert.deepEqual(
+      decoded.graph.node.map((n) => n.opType),
+      [
+        'Conv',
+        'Relu',
+        'MaxPool',
+        'Conv',
+        'Relu',
+        'MaxPool',
+        'Conv',
+        'Relu',
+        'Conv',
+        'Relu',
+        'Conv',
+        'Relu',
+        'MaxPool',
+        'AveragePool',
+        'Flatten',
+        'Dropout',
+        'Gemm',
+        'Relu',
+        'Dropout',
+        'Gemm',
+        'Relu',
+        'Gemm',
+      ],
+    );
     const firstConv = decoded.graph.node[0]!;
     const attribute = (name: string) => firstConv.attribute.find((a) => a.name === name)?.ints;
     assert.deepEqual(attribute('kernel_shape'), [11, 11]);

@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkFileSize, describeImageExtensions, describeImageFormats, hasImageExtension, IMAGE_EXTENSIONS, ImageError } from '../../model/index.js';
+import {
+  checkFileSize,
+  describeImageExtensions,
+  describeImageFormats,
+  hasImageExtension,
+  IMAGE_EXTENSIONS,
+  ImageError,
+} from '../../model/index.js';
 
 describe('image formats', () => {
   it('derives the endings and the messages from one list', () => {
@@ -18,12 +25,15 @@ describe('image formats', () => {
 describe('checkFileSize', () => {
   it('passes a file at the limit and refuses one byte more with FILE_TOO_LARGE and its context', () => {
     assert.doesNotThrow(() => checkFileSize(1000, 1000));
-    assert.throws(() => checkFileSize(1001, 1000, { key: 'uploads/a.jpg' }), (error: unknown) => {
-      assert.ok(error instanceof ImageError);
-      assert.equal(error.code, 'FILE_TOO_LARGE');
-      assert.equal(error.message, 'the file has 1001 bytes, more than the limit of 1000');
-      assert.deepEqual(error.context, { key: 'uploads/a.jpg', bytes: 1001, maxBytes: 1000 });
-      return true;
-    });
+    assert.throws(
+      () => checkFileSize(1001, 1000, { key: 'uploads/a.jpg' }),
+      (error: unknown) => {
+        assert.ok(error instanceof ImageError);
+        assert.equal(error.code, 'FILE_TOO_LARGE');
+        assert.equal(error.message, 'the file has 1001 bytes, more than the limit of 1000');
+        assert.deepEqual(error.context, { key: 'uploads/a.jpg', bytes: 1001, maxBytes: 1000 });
+        return true;
+      },
+    );
   });
 });

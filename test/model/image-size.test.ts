@@ -28,7 +28,9 @@ describe('roundHalfToEven', () => {
 
 describe('uprightSize', () => {
   it('swaps width and height for EXIF orientations 5 to 8 only', () => {
-    for (const orientation of [undefined, 1, 2, 3, 4]) assert.deepEqual(uprightSize({ width: 3, height: 2 }, orientation), { width: 3, height: 2 });
-    for (const orientation of [5, 6, 7, 8]) assert.deepEqual(uprightSize({ width: 3, height: 2 }, orientation), { width: 2, height: 3 });
+    for (const orientation of [undefined, 1, 2, 3, 4])
+      assert.deepEqual(uprightSize({ width: 3, height: 2 }, orientation), { width: 3, height: 2 });
+    for (const orientation of [5, 6, 7, 8])
+      assert.deepEqual(uprightSize({ width: 3, height: 2 }, orientation), { width: 2, height: 3 });
   });
 });

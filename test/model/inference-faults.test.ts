@@ -23,7 +23,10 @@ describe('InferenceSession when its thread dies or hangs', () => {
   it('fails the pending run and every later one at once when the thread exits', { timeout: 20_000 }, async () => {
     // Batch 1 is the signature check at creation; batch 2 kills the thread.
     session = await sessionWith('exit-on-batch:2');
-    await assert.rejects(session.run([black()]), (error: unknown) => error instanceof ModelError && error.code === 'INFERENCE_THREAD_EXITED');
+    await assert.rejects(
+      session.run([black()]),
+      (error: unknown) => error instanceof ModelError && error.code === 'INFERENCE_THREAD_EXITED',
+    );
     const started = performance.now();
     await assert.rejects(session.run([black()]), { code: 'INFERENCE_THREAD_EXITED' });
     assert.ok(performance.now() - started < 100, 'a later run fails at once, not by waiting');

@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { decodeImage, ImageClassifier, InferenceSession, MODEL_INPUT, ModelError, readModelFile } from '../../model/index.js';
+import {
+  decodeImage,
+  ImageClassifier,
+  InferenceSession,
+  MODEL_INPUT,
+  ModelError,
+  readModelFile,
+} from '../../model/index.js';
 import { OnnxModelProto } from '../../model/onnx-schema.js';
 import { loadDevModelFile } from '../helpers/dev-model.js';
 import { fixtureImageNames, readFixtureImage } from '../helpers/fixtures.js';
@@ -12,13 +19,23 @@ import { temporaryFolder } from '../helpers/temporary-folder.js';
 function identityModel(): Uint8Array {
   const tensor = (name: string) => ({
     name,
-    type: { tensorType: { elemType: 1, shape: { dim: [{ dimParam: 'n' }, { dimValue: 3 }, { dimValue: 224 }, { dimValue: 224 }] } } },
+    type: {
+      tensorType: {
+        elemType: 1,
+        shape: { dim: [{ dimParam: 'n' }, { dimValue: 3 }, { dimValue: 224 }, { dimValue: 224 }] },
+      },
+    },
   });
   return OnnxModelProto.encode(
     OnnxModelProto.fromObject({
       irVersion: 8,
       opsetImport: [{ domain: '', version: 17 }],
-      graph: { name: 'identity', node: [{ input: ['x'], output: ['y'], opType: 'Identity', name: 'id' }], input: [tensor('x')], output: [tensor('y')] },
+      graph: {
+        name: 'identity',
+        node: [{ input: ['x'], output: ['y'], opType: 'Identity', name: 'id' }],
+        input: [tensor('x')],
+        output: [tensor('y')],
+      },
     }),
   ).finish();
 }
@@ -61,11 +78,15 @@ describe('InferenceSession', () => {
     await writeFile(file, 'not a model at all');
     await assert.rejects(async () => InferenceSession.create(await readModelFile(file)), { code: 'MODEL_INVALID' });
     await assert.rejects(readModelFile(path.join(folder, 'missing.onnx')), { code: 'MODEL_NOT_FOUND' });
-    await assert.rejects(ImageClassifier.load({ modelPath: path.join(folder, 'missing.onnx') }), { code: 'MODEL_NOT_FOUND' });
+    await assert.rejects(ImageClassifier.load({ modelPath: path.join(folder, 'missing.onnx') }), {
+      code: 'MODEL_NOT_FOUND',
+    });
   });
 
   it('fails with DEVICE_UNAVAILABLE, not a silent fallback, when cuda is required and cannot load', async () => {
-    await assert.rejects(InferenceSession.create(await loadDevModelFile(), { device: 'cuda' }), { code: 'DEVICE_UNAVAILABLE' });
+    await assert.rejects(InferenceSession.create(await loadDevModelFile(), { device: 'cuda' }), {
+      code: 'DEVICE_UNAVAILABLE',
+    });
   });
 });
 
@@ -77,12 +98,17 @@ describe('ImageClassifier', () => {
   after(() => classifier.dispose());
 
   it('gives each image the same labels alone as in a batch, and different images different scores', async () => {
-    const tensors = await Promise.all(fixtureImageNames().map(async (name) => (await decodeImage(readFixtureImage(name))).rgb));
+    const tensors = await Promise.all(
+      fixtureImageNames().map(async (name) => (await decodeImage(readFixtureImage(name))).rgb),
+    );
     const batched = await classifier.classifyBatch(tensors);
     assert.equal(batched.length, tensors.length);
     for (let i = 0; i < tensors.length; i++) {
       const [alone] = await classifier.classifyBatch([tensors[i]!]);
-      assert.deepEqual(alone!.map((l) => l.index), batched[i]!.map((l) => l.index));
+      assert.deepEqual(
+        alone!.map((l) => l.index),
+        batched[i]!.map((l) => l.index),
+      );
       for (let k = 0; k < 3; k++) assert.ok(Math.abs(alone![k]!.score - batched[i]![k]!.score) < 1e-4);
     }
     for (const labels of batched) {

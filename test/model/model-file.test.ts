@@ -30,14 +30,20 @@ describe('readModelFile', () => {
   const folder = temporaryFolder('model-file-');
 
   it('gives the SHA-256 of the whole file and the metadata after a large graph, as a read of all the bytes does', async () => {
-    const bytes = modelWithMetadata(3 << 20, { [WEIGHTS_METADATA_KEY]: 'pytorch:test', [PRETRAINED_METADATA_KEY]: 'true' });
+    const bytes = modelWithMetadata(3 << 20, {
+      [WEIGHTS_METADATA_KEY]: 'pytorch:test',
+      [PRETRAINED_METADATA_KEY]: 'true',
+    });
     const file = path.join(folder, 'model.onnx');
     await writeFile(file, bytes);
     const { identity } = await readModelFile(file);
     assert.equal(identity.sha256, createHash('sha256').update(bytes).digest('hex'));
     assert.equal(identity.weights, 'pytorch:test');
     assert.equal(identity.pretrained, true);
-    assert.deepEqual(readModelMetadata(bytes), { [WEIGHTS_METADATA_KEY]: 'pytorch:test', [PRETRAINED_METADATA_KEY]: 'true' });
+    assert.deepEqual(readModelMetadata(bytes), {
+      [WEIGHTS_METADATA_KEY]: 'pytorch:test',
+      [PRETRAINED_METADATA_KEY]: 'true',
+    });
   });
 
   it('refuses a field that claims more bytes than the file holds, and a metadata entry larger than a label', async () => {

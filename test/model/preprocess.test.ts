@@ -10,7 +10,12 @@ import {
   truncated,
 } from '../helpers/image-factories.js';
 import { networkInput } from '../helpers/network-input.js';
-import { fixtureImageNames, meanAbsoluteDifference, readFixtureImage, readReferenceTensor } from '../helpers/fixtures.js';
+import {
+  fixtureImageNames,
+  meanAbsoluteDifference,
+  readFixtureImage,
+  readReferenceTensor,
+} from '../helpers/fixtures.js';
 
 const TOLERANCE = 0.015;
 const chelsea = readFixtureImage('chelsea.jpg');
@@ -39,8 +44,13 @@ describe('decodeImage + packBatch (the production path) against torchvision', ()
     assert.deepEqual(rotated.size, { width: 451, height: 300 });
     // The rotated fixture was re-encoded, so it differs from chelsea.jpg by JPEG noise (~0.03) only.
     assert.ok(meanAbsoluteDifference(rotated.tensor, upright.tensor) < 0.05);
-    const ignoringOrientation = await networkInput(await sharp(readFixtureImage('chelsea-exif-rotated.jpg')).jpeg({ quality: 95 }).toBuffer());
-    assert.ok(meanAbsoluteDifference(ignoringOrientation.tensor, upright.tensor) > 0.2, 'stripping EXIF must change the result');
+    const ignoringOrientation = await networkInput(
+      await sharp(readFixtureImage('chelsea-exif-rotated.jpg')).jpeg({ quality: 95 }).toBuffer(),
+    );
+    assert.ok(
+      meanAbsoluteDifference(ignoringOrientation.tensor, upright.tensor) > 0.2,
+      'stripping EXIF must change the result',
+    );
   });
 
   it('stays within tolerance on a phone-sized photo when the decoder shrinks on load', async () => {
@@ -77,7 +87,8 @@ describe('decodeImage input formats', () => {
 
   it('reads grayscale as three equal channels', async () => {
     const { tensor } = await networkInput(await sharp(chelsea).grayscale().png().toBuffer());
-    const unnormalised = (channel: number, i: number) => tensor[channel * pixels + i]! * MODEL_INPUT.std[channel]! + MODEL_INPUT.mean[channel]!;
+    const unnormalised = (channel: number, i: number) =>
+      tensor[channel * pixels + i]! * MODEL_INPUT.std[channel]! + MODEL_INPUT.mean[channel]!;
     for (let i = 0; i < pixels; i += 997) {
       assert.ok(Math.abs(unnormalised(0, i) - unnormalised(1, i)) < 1e-5);
       assert.ok(Math.abs(unnormalised(0, i) - unnormalised(2, i)) < 1e-5);
@@ -85,9 +96,15 @@ describe('decodeImage input formats', () => {
   });
 
   it('reads the first frame of an animated GIF', async () => {
-    const red = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#ff0000' } }).raw().toBuffer();
-    const blue = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#0000ff' } }).raw().toBuffer();
-    const animated = await sharp(Buffer.concat([red, blue]), { raw: { width: 64, height: 128, channels: 3, pageHeight: 64 } })
+    const red = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#ff0000' } })
+      .raw()
+      .toBuffer();
+    const blue = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#0000ff' } })
+      .raw()
+      .toBuffer();
+    const animated = await sharp(Buffer.concat([red, blue]), {
+      raw: { width: 64, height: 128, channels: 3, pageHeight: 64 },
+    })
       .gif({ loop: 0, delay: [100, 100] })
       .toBuffer();
     const { tensor, size } = await networkInput(animated);

@@ -28,7 +28,12 @@ describe('agreement with PyTorch', { skip }, () => {
     const batch = packBatch(images).input;
     await writeFile(path.join(folder, 'input.f32'), new Uint8Array(batch.buffer));
     const model = await loadDevModelFile();
-    runPython([path.join(projectRoot, 'test', 'model', 'torch_reference_logits.py'), model.path, path.join(folder, 'input.f32'), path.join(folder, 'torch.f32')]);
+    runPython([
+      path.join(projectRoot, 'test', 'model', 'torch_reference_logits.py'),
+      model.path,
+      path.join(folder, 'input.f32'),
+      path.join(folder, 'torch.f32'),
+    ]);
     const torchLogits = new Float32Array(new Uint8Array(await readFile(path.join(folder, 'torch.f32'))).buffer);
 
     const session = await InferenceSession.create(model, { device: 'cpu', maxBatchSize: names.length });
@@ -43,7 +48,10 @@ describe('agreement with PyTorch', { skip }, () => {
       maxMagnitude = Math.max(maxMagnitude, Math.abs(torchLogits[i]!));
     }
     assert.ok(maxMagnitude > 0.1, 'logits must not be trivially zero');
-    assert.ok(maxDifference <= 1e-3 * Math.max(1, maxMagnitude), `max |ORT − torch| = ${maxDifference} (max |logit| ${maxMagnitude})`);
+    assert.ok(
+      maxDifference <= 1e-3 * Math.max(1, maxMagnitude),
+      `max |ORT − torch| = ${maxDifference} (max |logit| ${maxMagnitude})`,
+    );
   });
 
   for (const [layout, precision] of [
@@ -55,13 +63,24 @@ describe('agreement with PyTorch', { skip }, () => {
       const folder = temporaryFolder('alexnet-torch-save-');
       const dev = await loadDevModelFile();
       const checkpoint = path.join(folder, `alexnet-${layout}-${precision}.pth`);
-      runPython([path.join(projectRoot, 'test', 'model', 'save_state_dict.py'), dev.path, checkpoint, layout, precision]);
+      runPython([
+        path.join(projectRoot, 'test', 'model', 'save_state_dict.py'),
+        dev.path,
+        checkpoint,
+        layout,
+        precision,
+      ]);
       const out = path.join(folder, 'converted.onnx');
       const report = await convertAlexNetCheckpoint(checkpoint, { out });
       assert.equal(report.format, layout);
-      const images = await Promise.all(fixtureImageNames().map(async (name) => (await decodeImage(readFixtureImage(name))).rgb));
+      const images = await Promise.all(
+        fixtureImageNames().map(async (name) => (await decodeImage(readFixtureImage(name))).rgb),
+      );
       const logitsOf = async (model: string) => {
-        const session = await InferenceSession.create(await readModelFile(model), { device: 'cpu', maxBatchSize: images.length });
+        const session = await InferenceSession.create(await readModelFile(model), {
+          device: 'cpu',
+          maxBatchSize: images.length,
+        });
         try {
           return await session.run(images);
         } finally {
@@ -70,9 +89,13 @@ describe('agreement with PyTorch', { skip }, () => {
       };
       const [expected, converted] = [await logitsOf(dev.path), await logitsOf(out)];
       let maxDifference = 0;
-      for (let i = 0; i < expected.length; i++) maxDifference = Math.max(maxDifference, Math.abs(expected[i]! - converted[i]!));
+      for (let i = 0; i < expected.length; i++)
+        maxDifference = Math.max(maxDifference, Math.abs(expected[i]! - converted[i]!));
       // float32 round-trips exactly; float16 keeps about three significant digits.
-      assert.ok(precision === 'float' ? maxDifference === 0 : maxDifference < 0.05 * Math.max(...expected.map(Math.abs)), `max |difference| ${maxDifference}`);
+      assert.ok(
+        precision === 'float' ? maxDifference === 0 : maxDifference < 0.05 * Math.max(...expected.map(Math.abs)),
+        `max |difference| ${maxDifference}`,
+      );
     });
   }
 });

@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { z } from 'zod';
 import { resultDocumentSchema } from '../../pipeline/result-schema.js';
-import { athenaResultsSelect, RAW_RESULT_COLUMNS, RESULT_COLUMNS, resultRowValues } from '../../pipeline/results-table.js';
+import {
+  athenaResultsSelect,
+  RAW_RESULT_COLUMNS,
+  RESULT_COLUMNS,
+  resultRowValues,
+} from '../../pipeline/results-table.js';
 import { resultDocument } from '../helpers/result-documents.js';
 
 /** The schema at a dotted path (`labels[0].label`) in either variant of the result schema, or undefined. */
@@ -28,13 +33,30 @@ function structFields(type: string): string[] {
 
 describe('the results table: one column definition, checked against the result schema', () => {
   it('takes every column from a field the result document schema has', () => {
-    for (const column of RESULT_COLUMNS) assert.ok(schemaAt(column.source), `${column.name} comes from ${column.source}, which the result schema lacks`);
+    for (const column of RESULT_COLUMNS)
+      assert.ok(schemaAt(column.source), `${column.name} comes from ${column.source}, which the result schema lacks`);
   });
 
   it('has the columns the issue names, in order', () => {
     assert.deepEqual(
       RESULT_COLUMNS.map((column) => column.name),
-      ['key', 'status', 'top_label', 'top_score', 'labels', 'error_code', 'error_message', 'model_sha256', 'weights', 'pretrained', 'device', 'processed_at', 'batch_size', 'etag', 'size'],
+      [
+        'key',
+        'status',
+        'top_label',
+        'top_score',
+        'labels',
+        'error_code',
+        'error_message',
+        'model_sha256',
+        'weights',
+        'pretrained',
+        'device',
+        'processed_at',
+        'batch_size',
+        'etag',
+        'size',
+      ],
     );
   });
 
@@ -44,11 +66,13 @@ describe('the results table: one column definition, checked against the result s
       assert.equal(raw.name, raw.source.toLowerCase());
       for (const field of structFields(raw.type)) {
         const element = raw.type.startsWith('array<') ? `${raw.source}[0]` : raw.source;
-        const known = Object.keys(((): any => {
-          let node: any = schemaAt(element);
-          while (node?.unwrap && !node.shape) node = node.unwrap();
-          return node?.shape ?? {};
-        })()).map((name) => name.toLowerCase());
+        const known = Object.keys(
+          ((): any => {
+            let node: any = schemaAt(element);
+            while (node?.unwrap && !node.shape) node = node.unwrap();
+            return node?.shape ?? {};
+          })(),
+        ).map((name) => name.toLowerCase());
         assert.ok(known.includes(field), `${raw.name}.${field} is not in the result schema`);
       }
     }
@@ -67,7 +91,14 @@ describe('the results table: one column definition, checked against the result s
   });
 
   it('turns ok and error documents into rows', () => {
-    const ok = resultRowValues(resultDocument('uploads/cats/tabby.jpg', { labels: [['tabby', 0.9], ['tiger cat', 0.05]] }));
+    const ok = resultRowValues(
+      resultDocument('uploads/cats/tabby.jpg', {
+        labels: [
+          ['tabby', 0.9],
+          ['tiger cat', 0.05],
+        ],
+      }),
+    );
     assert.equal(ok.key, 'uploads/cats/tabby.jpg');
     assert.equal(ok.top_label, 'tabby');
     assert.equal(ok.top_score, 0.9);

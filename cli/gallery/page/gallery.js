@@ -40,9 +40,18 @@ class ApiError extends Error {
 }
 
 async function api(path, init = {}) {
-  const response = await fetch(path, { ...init, headers: { ...init.headers, authorization: `Bearer ${token}` }, cache: 'no-store' });
+  const response = await fetch(path, {
+    ...init,
+    headers: { ...init.headers, authorization: `Bearer ${token}` },
+    cache: 'no-store',
+  });
   const body = await response.json().catch(() => ({}));
-  if (!response.ok) throw new ApiError(response.status, body.error?.code ?? 'HTTP_ERROR', body.error?.message ?? `the gallery answered HTTP ${response.status}`);
+  if (!response.ok)
+    throw new ApiError(
+      response.status,
+      body.error?.code ?? 'HTTP_ERROR',
+      body.error?.message ?? `the gallery answered HTTP ${response.status}`,
+    );
   return body;
 }
 
@@ -82,7 +91,12 @@ function buildCard(card) {
   image.dataset.src = thumbnailUrl(card);
   const name = element('h2', 'name', card.name);
   name.title = card.key;
-  node.append(image, name, element('p', 'folder', card.folder || '(top folder)'), element('span', 'status', card.status));
+  node.append(
+    image,
+    name,
+    element('p', 'folder', card.folder || '(top folder)'),
+    element('span', 'status', card.status),
+  );
   if (card.status === 'ok') {
     if (card.pretrained === false) {
       const untrained = element('span', 'untrained', 'untrained weights');
@@ -101,12 +115,21 @@ function buildCard(card) {
     }
     node.append(labels);
   } else if (card.status === 'error') {
-    node.append(element('p', 'error-code', card.error?.code ?? 'ERROR'), element('p', 'error-message', card.error?.message ?? ''));
+    node.append(
+      element('p', 'error-code', card.error?.code ?? 'ERROR'),
+      element('p', 'error-message', card.error?.message ?? ''),
+    );
   } else {
-    node.append(element('p', 'waiting', card.replaced ? 'replaced: waiting for the new result…' : 'waiting for its result…'));
+    node.append(
+      element('p', 'waiting', card.replaced ? 'replaced: waiting for the new result…' : 'waiting for its result…'),
+    );
   }
   if (card.processedAt) {
-    const time = element('time', undefined, `processed ${formatTime(card.processedAt)}${card.device ? ` on ${card.device}` : ''}`);
+    const time = element(
+      'time',
+      undefined,
+      `processed ${formatTime(card.processedAt)}${card.device ? ` on ${card.device}` : ''}`,
+    );
     time.dateTime = card.processedAt;
     node.append(time);
   }
@@ -116,7 +139,12 @@ function buildCard(card) {
 // ---- filters and order ----
 
 function filterValues() {
-  return { text: $('filter-text').value.trim().toLowerCase(), status: $('filter-status').value, folder: $('filter-folder').value, sort: $('sort').value };
+  return {
+    text: $('filter-text').value.trim().toLowerCase(),
+    status: $('filter-status').value,
+    folder: $('filter-folder').value,
+    sort: $('sort').value,
+  };
 }
 
 function passes(card, filters) {
@@ -152,7 +180,9 @@ function refilter() {
 
 /** The notice shows whenever labels from untrained weights are on the page or among the results. */
 function showUntrainedNotice() {
-  const untrained = (state.summary?.untrained ?? 0) > 0 || state.shown.some((card) => card.status === 'ok' && card.pretrained === false);
+  const untrained =
+    (state.summary?.untrained ?? 0) > 0 ||
+    state.shown.some((card) => card.status === 'ok' && card.pretrained === false);
   const notice = $('untrained-notice');
   notice.hidden = !untrained;
   notice.textContent = untrained ? state.untrainedNotice : '';
@@ -311,8 +341,18 @@ async function pollSummary() {
     showCount('done', summary.counts.done);
     showCount('errors', summary.counts.errors);
     showCount('pending', summary.counts.pending);
-    showCount('queue', summary.queue ? summary.queue.visible + summary.queue.inFlight : null, summary.queue ? `${summary.queue.visible} waiting, ${summary.queue.inFlight} being processed` : 'no queue URL given (--queue-url)');
-    showCount('dlq', summary.deadLetters, summary.deadLetters === null ? 'no dead-letter queue URL given (--dlq-url)' : undefined);
+    showCount(
+      'queue',
+      summary.queue ? summary.queue.visible + summary.queue.inFlight : null,
+      summary.queue
+        ? `${summary.queue.visible} waiting, ${summary.queue.inFlight} being processed`
+        : 'no queue URL given (--queue-url)',
+    );
+    showCount(
+      'dlq',
+      summary.deadLetters,
+      summary.deadLetters === null ? 'no dead-letter queue URL given (--dlq-url)' : undefined,
+    );
     showUntrainedNotice();
     $('file-input').accept = Object.keys(summary.limits.mediaTypeByExtension).join(',');
     showProblem(summary.problem ?? summary.queueProblem);
@@ -344,8 +384,10 @@ function extensionOf(name) {
 function refusalOf(file) {
   const limits = state.summary?.limits;
   if (!limits) return 'the gallery is still connecting; try again in a moment';
-  if (!(extensionOf(file.name) in limits.mediaTypeByExtension)) return `not an image the pipeline reads (${limits.describeExtensions})`;
-  if (file.type && !Object.values(limits.mediaTypeByExtension).includes(file.type)) return `its type ${file.type} is not one the pipeline reads`;
+  if (!(extensionOf(file.name) in limits.mediaTypeByExtension))
+    return `not an image the pipeline reads (${limits.describeExtensions})`;
+  if (file.type && !Object.values(limits.mediaTypeByExtension).includes(file.type))
+    return `its type ${file.type} is not one the pipeline reads`;
   if (file.size > limits.maxBytes) return `${file.size} bytes, more than the limit of ${limits.maxBytes}`;
   if (file.size === 0) return 'the file is empty';
   return undefined;
@@ -459,7 +501,9 @@ function start() {
   new ResizeObserver(() => layout()).observe(grid);
   wireUploads();
   if (!token) {
-    showProblem('this page needs the gallery token: open the URL that `alexnet-pipeline gallery` (or `local --serve`) printed, ending in ?token=…');
+    showProblem(
+      'this page needs the gallery token: open the URL that `alexnet-pipeline gallery` (or `local --serve`) printed, ending in ?token=…',
+    );
     return;
   }
   void pollSummary();

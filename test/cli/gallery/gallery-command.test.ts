@@ -20,7 +20,13 @@ describe('alexnet-pipeline gallery', () => {
   after(() => pipeline.aws.stop());
 
   it('serves any target given by flags or variables, prints its URL with a token, and stops on Ctrl-C', async (t) => {
-    const child = endWithThisProcess(spawn(process.execPath, [cliEntry, 'gallery', '--prefix', 'cats'], { env: { ...process.env, ...environment }, cwd: tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] }));
+    const child = endWithThisProcess(
+      spawn(process.execPath, [cliEntry, 'gallery', '--prefix', 'cats'], {
+        env: { ...process.env, ...environment },
+        cwd: tmpdir(),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    );
     t.after(() => child.kill('SIGKILL'));
     let output = '';
     child.stdout.setEncoding('utf8');
@@ -37,7 +43,9 @@ describe('alexnet-pipeline gallery', () => {
     const token = searchParams.get('token')!;
     let keys: string[] = [];
     for (let attempt = 0; attempt < 50 && keys.length === 0; attempt += 1) {
-      const changes = (await (await fetch(`${origin}/api/cards?since=0`, { headers: { authorization: `Bearer ${token}` } })).json()) as { cards: Array<{ key: string }> };
+      const changes = (await (
+        await fetch(`${origin}/api/cards?since=0`, { headers: { authorization: `Bearer ${token}` } })
+      ).json()) as { cards: Array<{ key: string }> };
       keys = changes.cards.map((card) => card.key);
       if (keys.length === 0) await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -51,7 +59,10 @@ describe('alexnet-pipeline gallery', () => {
   it('stops with a message naming the option for a bad folder or a busy port, and without a target', async () => {
     const badFolder = await runCli(['gallery', '--prefix', 'cats/../../results'], { env: environment, cwd: tmpdir() });
     assert.equal(badFolder.status, 1);
-    assert.match(badFolder.stderr, /^error: --prefix "cats\/\.\.\/\.\.\/results" is not a folder below the uploads prefix/m);
+    assert.match(
+      badFolder.stderr,
+      /^error: --prefix "cats\/\.\.\/\.\.\/results" is not a folder below the uploads prefix/m,
+    );
     const busy = createServer().listen(0, '127.0.0.1');
     await once(busy, 'listening');
     let taken;
@@ -65,7 +76,10 @@ describe('alexnet-pipeline gallery', () => {
     }
     const badPort = await runCli(['gallery', '--port', '70000'], { env: environment, cwd: tmpdir() });
     assert.match(badPort.stderr, /option '--port <port>' argument '70000' is invalid/);
-    const none = await runCli(['gallery'], { env: { ALEXNET_LOCAL_STATE_FILE: '/nonexistent/state.json', BUCKET_NAME: '' }, cwd: tmpdir() });
+    const none = await runCli(['gallery'], {
+      env: { ALEXNET_LOCAL_STATE_FILE: '/nonexistent/state.json', BUCKET_NAME: '' },
+      cwd: tmpdir(),
+    });
     assert.equal(none.status, 1);
     assert.match(none.stderr, /^error: no pipeline to talk to: pass --local/m);
     for (const run of [badFolder, taken, badPort, none]) assert.doesNotMatch(run.stderr, /\n\s+at /, 'no stack trace');

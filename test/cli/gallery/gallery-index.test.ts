@@ -23,7 +23,10 @@ describe('gallery index: list once, then only what is new', () => {
   async function storeResult(key: string, label: string): Promise<void> {
     const { etag } = await pipeline.head(key);
     const base = resultDocument(key, { labels: [[label, 0.9]] });
-    await pipeline.upload(resultKeyFor(key, DEFAULT_KEY_LAYOUT), JSON.stringify({ ...base, source: { ...base.source, etag } }));
+    await pipeline.upload(
+      resultKeyFor(key, DEFAULT_KEY_LAYOUT),
+      JSON.stringify({ ...base, source: { ...base.source, etag } }),
+    );
   }
   const calls = (name: string) => counted.calls.get(name) ?? 0;
 
@@ -39,7 +42,17 @@ describe('gallery index: list once, then only what is new', () => {
     counted = countingS3Client(pipeline);
     for (let i = 0; i < 6; i += 1) await pipeline.upload(`${root}image-${i}.jpg`, `bytes ${i}`);
     await storeResult(`${root}image-0.jpg`, 'tabby');
-    index = new GalleryIndex({ s3: counted.s3, bucket: pipeline.aws.bucket, layout: DEFAULT_KEY_LAYOUT, root, logger: silentLogger, relistMinimumMs: 10_000, relistFactor: 20, pendingChecksPerRefresh: 2, now: () => clock });
+    index = new GalleryIndex({
+      s3: counted.s3,
+      bucket: pipeline.aws.bucket,
+      layout: DEFAULT_KEY_LAYOUT,
+      root,
+      logger: silentLogger,
+      relistMinimumMs: 10_000,
+      relistFactor: 20,
+      pendingChecksPerRefresh: 2,
+      now: () => clock,
+    });
     await index.refresh();
   });
 
@@ -57,7 +70,10 @@ describe('gallery index: list once, then only what is new', () => {
     assert.equal(calls('ListObjectsV2Command'), listed, 'no listing before one is due');
     assert.equal(index.listings, 1);
     const changes = index.changesSince(before);
-    assert.deepEqual(changes.cards.map((card) => [card.key, card.status, card.labels?.[0]?.label]), [[`${root}image-3.jpg`, 'ok', 'beagle']]);
+    assert.deepEqual(
+      changes.cards.map((card) => [card.key, card.status, card.labels?.[0]?.label]),
+      [[`${root}image-3.jpg`, 'ok', 'beagle']],
+    );
   });
 
   it('looks up at most the configured number of pending result keys per refresh', async () => {
@@ -80,19 +96,35 @@ describe('gallery index: list once, then only what is new', () => {
     await index.refresh();
     assert.equal(index.listings, 2);
     const changes = index.changesSince(version);
-    assert.deepEqual(changes.cards.map((card) => [card.key, card.status]), [[`${root}from-the-cli.jpg`, 'pending']]);
+    assert.deepEqual(
+      changes.cards.map((card) => [card.key, card.status]),
+      [[`${root}from-the-cli.jpg`, 'pending']],
+    );
     assert.deepEqual(changes.removed, [`${root}image-5.jpg`]);
     assert.equal(calls('GetObjectCommand'), gets, 'the unchanged result of image-0 is not read again');
     await storeResult(`${root}image-0.jpg`, 'tiger cat');
     clock += 10_000;
     await index.refresh();
     assert.equal(calls('GetObjectCommand'), gets + 1, 'a rewritten result is read once');
-    assert.equal(index.changesSince(0).cards.find((card) => card.key === `${root}image-0.jpg`)?.labels?.[0]?.label, 'tiger cat');
+    assert.equal(
+      index.changesSince(0).cards.find((card) => card.key === `${root}image-0.jpg`)?.labels?.[0]?.label,
+      'tiger cat',
+    );
   });
 
   /** An index whose every reading of the clock moves it on by half a second: each listing "took" half a second. */
   const slowIndex = (relistMaximumMs?: number) =>
-    new GalleryIndex({ s3: counted.s3, bucket: pipeline.aws.bucket, layout: DEFAULT_KEY_LAYOUT, root, logger: silentLogger, relistMinimumMs: 1_000, relistFactor: 20, relistMaximumMs, now: () => (clock += 500) });
+    new GalleryIndex({
+      s3: counted.s3,
+      bucket: pipeline.aws.bucket,
+      layout: DEFAULT_KEY_LAYOUT,
+      root,
+      logger: silentLogger,
+      relistMinimumMs: 1_000,
+      relistFactor: 20,
+      relistMaximumMs,
+      now: () => (clock += 500),
+    });
 
   it('lists a folder whose listing is slow less often', async () => {
     const slow = slowIndex();
@@ -110,20 +142,40 @@ describe('gallery index: list once, then only what is new', () => {
 
   it('keeps result summaries by ETag between runs: a second opening reads only the results that changed', async () => {
     const folder = temporaryFolder('alexnet-gallery-cache-');
-    const open = async () => ResultCache.open({ endpoint: 'test', bucket: pipeline.aws.bucket, prefix: root }, GALLERY_CACHE, folder);
-    const options = { s3: counted.s3, bucket: pipeline.aws.bucket, layout: DEFAULT_KEY_LAYOUT, root, logger: silentLogger };
+    const open = async () =>
+      ResultCache.open({ endpoint: 'test', bucket: pipeline.aws.bucket, prefix: root }, GALLERY_CACHE, folder);
+    const options = {
+      s3: counted.s3,
+      bucket: pipeline.aws.bucket,
+      layout: DEFAULT_KEY_LAYOUT,
+      root,
+      logger: silentLogger,
+    };
     await new GalleryIndex({ ...options, cache: await open() }).refresh();
     await storeResult(`${root}image-1.jpg`, 'beagle');
     const gets = calls('GetObjectCommand');
     const second = new GalleryIndex({ ...options, cache: await open() });
     await second.refresh();
     assert.equal(calls('GetObjectCommand') - gets, 1, 'image-0 from the cache, only the new result of image-1 read');
-    const labels = Object.fromEntries(second.changesSince(0).cards.map((card) => [card.key.slice(root.length), card.labels?.[0]?.label]));
-    assert.deepEqual([labels['image-0.jpg'], labels['image-1.jpg'], labels['image-2.jpg']], ['tabby', 'beagle', undefined]);
+    const labels = Object.fromEntries(
+      second.changesSince(0).cards.map((card) => [card.key.slice(root.length), card.labels?.[0]?.label]),
+    );
+    assert.deepEqual(
+      [labels['image-0.jpg'], labels['image-1.jpg'], labels['image-2.jpg']],
+      ['tabby', 'beagle', undefined],
+    );
   });
 
   it('reads a cached summary only when it has the shape of one', () => {
-    const summary = { status: 'ok', labels: [{ label: 'tabby', score: 0.5 }], sourceEtag: 'e', processedAt: 't', device: 'cpu', pretrained: false, weights: 'w' };
+    const summary = {
+      status: 'ok',
+      labels: [{ label: 'tabby', score: 0.5 }],
+      sourceEtag: 'e',
+      processedAt: 't',
+      device: 'cpu',
+      pretrained: false,
+      weights: 'w',
+    };
     assert.equal(isResultSummary(summary), true);
     assert.equal(isResultSummary({ problem: 'not JSON' }), true);
     assert.equal(isResultSummary({ ...summary, labels: [{ label: 3 }] }), false);
@@ -139,6 +191,12 @@ describe('gallery index: list once, then only what is new', () => {
     assert.match(resultKeyFor(key, DEFAULT_KEY_LAYOUT), /^results\/_long-keys\//);
     clock += 10_000;
     await index.refresh();
-    assert.deepEqual(index.changesSince(0).cards.filter((card) => card.key === key).map((card) => [card.status, card.labels?.[0]?.label]), [['ok', 'lynx']]);
+    assert.deepEqual(
+      index
+        .changesSince(0)
+        .cards.filter((card) => card.key === key)
+        .map((card) => [card.status, card.labels?.[0]?.label]),
+      [['ok', 'lynx']],
+    );
   });
 });

@@ -10,7 +10,11 @@ import { keepHealthFileFresh } from '../../../functions/worker/health-file.js';
 import { HEALTH_FILE_STALE_SECONDS } from '../../../pipeline/worker-environment.js';
 import { temporaryFolder } from '../../helpers/temporary-folder.js';
 
-const check = (file: string) => spawnSync(process.execPath, [path.join(projectRoot, 'dist', 'functions', 'worker', 'health-check.js')], { env: { ...process.env, HEALTH_FILE: file }, encoding: 'utf8' });
+const check = (file: string) =>
+  spawnSync(process.execPath, [path.join(projectRoot, 'dist', 'functions', 'worker', 'health-check.js')], {
+    env: { ...process.env, HEALTH_FILE: file },
+    encoding: 'utf8',
+  });
 
 describe('container health check', () => {
   it('is healthy while the event loop keeps the file fresh, and unhealthy once it is stale or missing', async () => {

@@ -26,7 +26,14 @@ describe('ImageBatcher', () => {
     const results = await Promise.all([1, 2, 3].map((v) => batcher.add(tensor(v))));
     assert.ok(performance.now() - started < 1000);
     assert.deepEqual(batches, [[1, 2, 3]]);
-    assert.deepEqual(results.map((r) => [r.result, r.batchSize]), [[10, 3], [20, 3], [30, 3]]);
+    assert.deepEqual(
+      results.map((r) => [r.result, r.batchSize]),
+      [
+        [10, 3],
+        [20, 3],
+        [30, 3],
+      ],
+    );
   });
 
   it('runs a partial batch maxWaitMs after its first item', async () => {
@@ -62,7 +69,10 @@ describe('ImageBatcher', () => {
       },
     });
     const failed = await Promise.allSettled([batcher.add(tensor(1)), batcher.add(tensor(2))]);
-    assert.deepEqual(failed.map((r) => r.status), ['rejected', 'rejected']);
+    assert.deepEqual(
+      failed.map((r) => r.status),
+      ['rejected', 'rejected'],
+    );
     assert.equal((await batcher.add(tensor(3))).result, 1);
   });
 

@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PipelineError } from '../../../common/errors.js';
 import { InferenceBreaker } from '../../../functions/worker/inference-breaker.js';
-import { classifyFailure, decideLeaseEnd, decideRecord, type FailureKind, type RecordEvent, type RecordStep } from '../../../functions/worker/outcome-policy.js';
+import {
+  classifyFailure,
+  decideLeaseEnd,
+  decideRecord,
+  type FailureKind,
+  type RecordEvent,
+  type RecordStep,
+} from '../../../functions/worker/outcome-policy.js';
 import { ImageError, ModelError } from '../../../model/index.js';
 import {
   BucketNotFoundError,
@@ -29,7 +36,8 @@ describe('classifyFailure', () => {
     ['a project error that retrying may fix', new PipelineError('SOMETHING', 'x', { retryable: true }), 'transient'],
     ['anything else', new TypeError('x'), 'transient'],
   ];
-  for (const [what, error, kind] of cases) it(`calls ${what} ${kind}`, () => assert.equal(classifyFailure(error), kind));
+  for (const [what, error, kind] of cases)
+    it(`calls ${what} ${kind}`, () => assert.equal(classifyFailure(error), kind));
 });
 
 describe('decideRecord: every event → outcome, counter, level, action', () => {
@@ -47,7 +55,13 @@ describe('decideRecord: every event → outcome, counter, level, action', () => 
     table.push([{ happened: 'failed', step, kind: 'transient' }, 'retry', 'retried', 'warn', 'end']);
     table.push([{ happened: 'failed', step, kind: 'configuration' }, 'retry', 'retried', 'error', 'end']);
     if (step === 'classify') {
-      table.push([{ happened: 'failed', step, kind: 'image-error' }, 'error-stored', undefined, 'warn', 'store-error-result']);
+      table.push([
+        { happened: 'failed', step, kind: 'image-error' },
+        'error-stored',
+        undefined,
+        'warn',
+        'store-error-result',
+      ]);
       table.push([{ happened: 'failed', step, kind: 'superseded' }, 'superseded', 'superseded', 'info', 'end']);
     } else {
       // Once the image is classified, whatever fails sends the message back: the result is computed again or found stored.
@@ -58,14 +72,21 @@ describe('decideRecord: every event → outcome, counter, level, action', () => 
   for (const [event, outcome, counter, level, action] of table) {
     it(`${JSON.stringify(event)} → ${outcome}, ${counter ?? 'no counter'}, ${level}, ${action}`, () => {
       const decision = decideRecord(event);
-      assert.deepEqual([decision.outcome, decision.counter, decision.level, decision.action], [outcome, counter, level, action]);
+      assert.deepEqual(
+        [decision.outcome, decision.counter, decision.level, decision.action],
+        [outcome, counter, level, action],
+      );
       // A fatal failure's one log line is the queue consumer's, as it fails the worker.
-      if (decision.action !== 'fail-worker' && (decision.level !== 'info' || decision.counter === 'superseded')) assert.ok(decision.message, 'every failure and skip says why in a log line');
+      if (decision.action !== 'fail-worker' && (decision.level !== 'info' || decision.counter === 'superseded'))
+        assert.ok(decision.message, 'every failure and skip says why in a log line');
     });
   }
 
   it('ends a lease by its records, and dead-letters only a body that is not an S3 event', () => {
-    assert.equal(decideLeaseEnd({ records: ['stored', 'error-stored', 'skipped', 'duplicate', 'superseded'] }), 'delete');
+    assert.equal(
+      decideLeaseEnd({ records: ['stored', 'error-stored', 'skipped', 'duplicate', 'superseded'] }),
+      'delete',
+    );
     assert.equal(decideLeaseEnd({ records: ['stored', 'retry'] }), 'retry');
     assert.equal(decideLeaseEnd({ error: new MessageFormatError('not JSON') }), 'dead-letter');
     assert.equal(decideLeaseEnd({ error: new TypeError('x') }), 'retry');

@@ -34,12 +34,17 @@ describe('worker under faults, against embedded S3 and SQS', () => {
     const failures = { download: 1, resultWrite: 1 };
     pipeline = await LocalPipeline.start({
       faultInjector: ({ method, key }) => {
-        if (method === 'GET' && key === 'uploads/flaky.jpg' && failures.download > 0) return failures.download--, 503;
-        if (method === 'PUT' && key === 'results/flaky.jpg.json' && failures.resultWrite > 0) return failures.resultWrite--, 503;
+        if (method === 'GET' && key === 'uploads/flaky.jpg' && failures.download > 0) return (failures.download--, 503);
+        if (method === 'PUT' && key === 'results/flaky.jpg.json' && failures.resultWrite > 0)
+          return (failures.resultWrite--, 503);
         return undefined;
       },
     });
-    worker = pipeline.startWorker(classifier, {}, { s3: createS3Client(pipeline.aws.clientOptions({ maxAttempts: 1 })) });
+    worker = pipeline.startWorker(
+      classifier,
+      {},
+      { s3: createS3Client(pipeline.aws.clientOptions({ maxAttempts: 1 })) },
+    );
     await pipeline.upload('uploads/flaky.jpg', readFixtureImage('astronaut.jpg'));
     await pipeline.waitForKeys(['results/flaky.jpg.json']);
     assert.equal((await pipeline.readJson('results/flaky.jpg.json')).status, 'ok');
@@ -49,10 +54,19 @@ describe('worker under faults, against embedded S3 and SQS', () => {
   });
 
   it('moves a message that keeps failing transiently to the DLQ after maxReceiveCount, with no result', async () => {
-    pipeline = await LocalPipeline.start({ faultInjector: ({ method, key }) => (method === 'GET' && key === 'uploads/down.jpg' ? 503 : undefined) });
-    worker = pipeline.startWorker(classifier, {}, { s3: createS3Client(pipeline.aws.clientOptions({ maxAttempts: 1 })) });
+    pipeline = await LocalPipeline.start({
+      faultInjector: ({ method, key }) => (method === 'GET' && key === 'uploads/down.jpg' ? 503 : undefined),
+    });
+    worker = pipeline.startWorker(
+      classifier,
+      {},
+      { s3: createS3Client(pipeline.aws.clientOptions({ maxAttempts: 1 })) },
+    );
     await pipeline.upload('uploads/down.jpg', readFixtureImage('chelsea.jpg'));
-    await pipeline.waitFor('the message in the DLQ', async () => (await pipeline.depth(pipeline.aws.dlqUrl)).visible === 1);
+    await pipeline.waitFor(
+      'the message in the DLQ',
+      async () => (await pipeline.depth(pipeline.aws.dlqUrl)).visible === 1,
+    );
     assert.equal(worker.stats.retried, 3);
     assert.equal(await pipeline.exists('results/down.jpg.json'), false);
   });
@@ -61,7 +75,11 @@ describe('worker under faults, against embedded S3 and SQS', () => {
     pipeline = await LocalPipeline.start({ visibilityTimeoutSeconds: 5 });
     // One image and a 7 s batching wait: longer than the 5 s visibility, so without heartbeats
     // SQS would hand the message out again before its result is stored.
-    worker = pipeline.startWorker(classifier, { visibilityTimeoutSeconds: 5, heartbeatIntervalSeconds: 1, maxWaitMs: 7000 });
+    worker = pipeline.startWorker(classifier, {
+      visibilityTimeoutSeconds: 5,
+      heartbeatIntervalSeconds: 1,
+      maxWaitMs: 7000,
+    });
     await pipeline.upload('uploads/patient.jpg', readFixtureImage('coffee.jpg'));
     await pipeline.waitForKeys(['results/patient.jpg.json'], 20_000);
     await pipeline.waitFor('the message deleted', async () => (await pipeline.depth()).inFlight === 0);
@@ -75,27 +93,49 @@ describe('worker under faults, against embedded S3 and SQS', () => {
     await Promise.all(keys.map((key, i) => pipeline.upload(key, readFixtureImage(fixtureImageNames()[i]!))));
     await pipeline.aws.notificationsDelivered();
     // A long batching wait holds every image in the worker when SIGTERM arrives.
-    const child = spawnWorker({ ...pipeline.aws.environment(), ...FAST_WORKER_ENVIRONMENT, VISIBILITY_TIMEOUT_SECONDS: '30', MAX_WAIT_MS: '3000', SHUTDOWN_GRACE_SECONDS: '20' });
+    const child = spawnWorker({
+      ...pipeline.aws.environment(),
+      ...FAST_WORKER_ENVIRONMENT,
+      VISIBILITY_TIMEOUT_SECONDS: '30',
+      MAX_WAIT_MS: '3000',
+      SHUTDOWN_GRACE_SECONDS: '20',
+    });
     await pipeline.waitFor('every image held', async () => (await pipeline.depth()).inFlight === keys.length, 60_000);
     child.child.kill('SIGTERM');
     const { code } = await child.exited;
     assert.equal(code, 0, child.logs().slice(-2000));
-    assert.deepEqual((await pipeline.listKeys('results/grace/')).sort(), keys.map((key) => key.replace('uploads/', 'results/') + '.json').sort());
+    assert.deepEqual(
+      (await pipeline.listKeys('results/grace/')).sort(),
+      keys.map((key) => key.replace('uploads/', 'results/') + '.json').sort(),
+    );
     await pipeline.waitFor('nothing left in flight', noMessagesLeft(pipeline), 5_000);
   });
 
   it('loses nothing on SIGTERM without a grace period: what it held is released at once and a new worker finishes it', async () => {
     pipeline = await LocalPipeline.start({ visibilityTimeoutSeconds: 60 });
     const names = fixtureImageNames();
-    const keys = Array.from({ length: 48 }, (_, i) => `uploads/burst/${String(i).padStart(3, '0')}-${names[i % names.length]}`);
+    const keys = Array.from(
+      { length: 48 },
+      (_, i) => `uploads/burst/${String(i).padStart(3, '0')}-${names[i % names.length]}`,
+    );
     await Promise.all(keys.map((key, i) => pipeline.upload(key, readFixtureImage(names[i % names.length]!))));
     await pipeline.aws.notificationsDelivered();
-    const child = spawnWorker({ ...pipeline.aws.environment(), ...FAST_WORKER_ENVIRONMENT, VISIBILITY_TIMEOUT_SECONDS: '60', MAX_BATCH: '4', MAX_IMAGES_IN_FLIGHT: '8', SHUTDOWN_GRACE_SECONDS: '0' });
+    const child = spawnWorker({
+      ...pipeline.aws.environment(),
+      ...FAST_WORKER_ENVIRONMENT,
+      VISIBILITY_TIMEOUT_SECONDS: '60',
+      MAX_BATCH: '4',
+      MAX_IMAGES_IN_FLIGHT: '8',
+      SHUTDOWN_GRACE_SECONDS: '0',
+    });
     await pipeline.waitFor('the first batch', async () => child.logs().includes('"batch classified"'), 60_000);
     child.child.kill('SIGTERM');
     const { code } = await child.exited;
     assert.equal(code, 0, child.logs().slice(-2000));
-    assert.ok((await pipeline.listKeys('results/burst/')).length < keys.length, 'stopped before it finished everything');
+    assert.ok(
+      (await pipeline.listKeys('results/burst/')).length < keys.length,
+      'stopped before it finished everything',
+    );
     assert.equal((await pipeline.depth()).inFlight, 0, 'released, not left invisible for the 60 s visibility timeout');
 
     worker = pipeline.startWorker(classifier);
@@ -114,23 +154,41 @@ describe('worker under faults, against embedded S3 and SQS', () => {
       const keys = fixtureImageNames().map((name) => `uploads/fatal/${name}`);
       await Promise.all(keys.map((key, i) => pipeline.upload(key, readFixtureImage(fixtureImageNames()[i]!))));
       await pipeline.aws.notificationsDelivered();
-      const child = spawnWorker({ ...pipeline.aws.environment(), ...FAST_WORKER_ENVIRONMENT, VISIBILITY_TIMEOUT_SECONDS: '60', RETRY_DELAY_SECONDS: '30', BATCH_TIMEOUT_SECONDS: '2', ALEXNET_INFERENCE_FAULT: fault });
+      const child = spawnWorker({
+        ...pipeline.aws.environment(),
+        ...FAST_WORKER_ENVIRONMENT,
+        VISIBILITY_TIMEOUT_SECONDS: '60',
+        RETRY_DELAY_SECONDS: '30',
+        BATCH_TIMEOUT_SECONDS: '2',
+        ALEXNET_INFERENCE_FAULT: fault,
+      });
       const exit = await child.exited;
       assert.equal(exit.code, 1, child.logs().slice(-2000));
       const fatal = child.logLines().filter((line) => line.level === 60);
       assert.equal(fatal.length, 1, 'exactly one fatal line');
       assert.equal(fatal[0]!.code, code);
-      assert.equal((await pipeline.depth()).inFlight, 0, 'its messages are visible again at once, not after the 60 s visibility timeout');
+      assert.equal(
+        (await pipeline.depth()).inFlight,
+        0,
+        'its messages are visible again at once, not after the 60 s visibility timeout',
+      );
 
       worker = pipeline.startWorker(classifier);
-      await pipeline.waitForKeys(keys.map((key) => key.replace('uploads/', 'results/') + '.json'), 60_000);
+      await pipeline.waitForKeys(
+        keys.map((key) => key.replace('uploads/', 'results/') + '.json'),
+        60_000,
+      );
       await pipeline.waitFor('empty queues', noMessagesLeft(pipeline));
     });
   }
 
   it('exits non-zero naming the queue when the queue does not exist', async () => {
     pipeline = await LocalPipeline.start();
-    const child = spawnWorker({ ...pipeline.aws.environment(), ...FAST_WORKER_ENVIRONMENT, QUEUE_URL: `${pipeline.aws.queueUrl}-typo` });
+    const child = spawnWorker({
+      ...pipeline.aws.environment(),
+      ...FAST_WORKER_ENVIRONMENT,
+      QUEUE_URL: `${pipeline.aws.queueUrl}-typo`,
+    });
     const exit = await child.exited;
     assert.equal(exit.code, 1);
     const [fatal] = child.logLines().filter((line) => line.level === 60);
@@ -144,22 +202,51 @@ describe('worker under faults, against embedded S3 and SQS', () => {
     const side = 3700;
     const noise = Buffer.alloc(side * side * 3);
     for (let i = 0; i < noise.length; i += 4) noise.writeUInt32LE((Math.random() * 2 ** 32) >>> 0, i);
-    const big = await sharp(noise, { raw: { width: side, height: side, channels: 3 } }).jpeg({ quality: 100, chromaSubsampling: '4:4:4' }).toBuffer();
+    const big = await sharp(noise, { raw: { width: side, height: side, channels: 3 } })
+      .jpeg({ quality: 100, chromaSubsampling: '4:4:4' })
+      .toBuffer();
     assert.ok(big.length > 35_000_000 && big.length < 50 * 2 ** 20, `the upload has ${big.length} bytes`);
     await pipeline.upload('uploads/big/noise.jpg', big);
     const { etag, size } = await pipeline.head('uploads/big/noise.jpg');
     await pipeline.drainQueue();
-    const event = JSON.parse((await import('../../../local/s3-notification.js')).objectCreatedEvent({ rule: { id: 'x', bucket: pipeline.aws.bucket, prefix: '', suffixes: [''] }, region: 'us-east-1', eventName: 'ObjectCreated:Put', key: 'uploads/big/noise.jpg', size, eTag: etag }));
+    const event = JSON.parse(
+      (await import('../../../local/s3-notification.js')).objectCreatedEvent({
+        rule: { id: 'x', bucket: pipeline.aws.bucket, prefix: '', suffixes: [''] },
+        region: 'us-east-1',
+        eventName: 'ObjectCreated:Put',
+        key: 'uploads/big/noise.jpg',
+        size,
+        eTag: etag,
+      }),
+    );
     event.Records = Array.from({ length: 50 }, () => event.Records[0]);
     await pipeline.sendMessage(JSON.stringify(event));
 
-    const child = spawnWorker({ ...pipeline.aws.environment(), ...FAST_WORKER_ENVIRONMENT, VISIBILITY_TIMEOUT_SECONDS: '60', IMAGE_MEMORY_MIB: '256' });
-    await pipeline.waitFor('the message done', async () => child.logLines().filter((line) => line.msg === 'batch classified').reduce((sum, line) => sum + line.batchSize, 0) >= 50 && (await pipeline.depth()).inFlight === 0, 120_000);
+    const child = spawnWorker({
+      ...pipeline.aws.environment(),
+      ...FAST_WORKER_ENVIRONMENT,
+      VISIBILITY_TIMEOUT_SECONDS: '60',
+      IMAGE_MEMORY_MIB: '256',
+    });
+    await pipeline.waitFor(
+      'the message done',
+      async () =>
+        child
+          .logLines()
+          .filter((line) => line.msg === 'batch classified')
+          .reduce((sum, line) => sum + line.batchSize, 0) >= 50 && (await pipeline.depth()).inFlight === 0,
+      120_000,
+    );
     child.child.kill('SIGTERM');
     await child.exited;
     const stopped = child.logLines().find((line) => line.msg === 'worker stopped');
     const peakMb = stopped?.peakRssMb as number;
-    const mostHeld = Math.max(...child.logLines().filter((line) => line.msg === 'batch classified').map((line) => line.memoryHeldMb as number));
+    const mostHeld = Math.max(
+      ...child
+        .logLines()
+        .filter((line) => line.msg === 'batch classified')
+        .map((line) => line.memoryHeldMb as number),
+    );
     // Measured here: 0.77 GB with the budget, 2.8 GB with every reservation granted at once.
     assert.ok(peakMb < 1_300, `peak RSS ${peakMb} MB (the model and runtime alone take ~0.7 GB)`);
     assert.ok(mostHeld <= 256, `held ${mostHeld} MB of a 256 MiB budget`);

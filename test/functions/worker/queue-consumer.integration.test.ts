@@ -33,7 +33,11 @@ describe('worker against embedded S3 and SQS', () => {
     await pipeline.upload('uploads/bad/empty.png', Buffer.alloc(0));
 
     const okKeys = names.map((name) => `results/fixtures/${name}.json`);
-    const errorKeys = { 'results/bad/truncated.jpg.json': 'CORRUPT_IMAGE', 'results/bad/shopping-list.jpg.json': 'NOT_AN_IMAGE', 'results/bad/empty.png.json': 'EMPTY_FILE' };
+    const errorKeys = {
+      'results/bad/truncated.jpg.json': 'CORRUPT_IMAGE',
+      'results/bad/shopping-list.jpg.json': 'NOT_AN_IMAGE',
+      'results/bad/empty.png.json': 'EMPTY_FILE',
+    };
     await pipeline.waitForKeys([...okKeys, ...Object.keys(errorKeys)]);
 
     for (const key of okKeys) {
@@ -66,7 +70,8 @@ describe('worker against embedded S3 and SQS', () => {
   it('classifies images whatever the case of their ending (photo.Jpg), and skips the rest', async () => {
     pipeline = await LocalPipeline.start();
     worker = pipeline.startWorker(classifier);
-    for (const key of ['uploads/case/a.Jpg', 'uploads/case/b.JPEG', 'uploads/case/c.pNg']) await pipeline.upload(key, readFixtureImage(key.endsWith('pNg') ? 'coffee-portrait.png' : 'chelsea.jpg'));
+    for (const key of ['uploads/case/a.Jpg', 'uploads/case/b.JPEG', 'uploads/case/c.pNg'])
+      await pipeline.upload(key, readFixtureImage(key.endsWith('pNg') ? 'coffee-portrait.png' : 'chelsea.jpg'));
     await pipeline.upload('uploads/case/notes.Txt', 'not an image');
     await pipeline.waitForKeys(['results/case/a.Jpg.json', 'results/case/b.JPEG.json', 'results/case/c.pNg.json']);
     await pipeline.waitFor('an empty queue', () => pipeline.queueIsEmpty());
@@ -112,7 +117,11 @@ describe('worker against embedded S3 and SQS', () => {
       assert.deepEqual([result.status, result.source.key], ['ok', Object.values(events)[index]![0]]);
     }
     await pipeline.waitFor('an empty queue', () => pipeline.queueIsEmpty());
-    assert.equal((await pipeline.depth(pipeline.aws.dlqUrl)).visible, 0, 'the test event and the removal are deleted, not dead-lettered');
+    assert.equal(
+      (await pipeline.depth(pipeline.aws.dlqUrl)).visible,
+      0,
+      'the test event and the removal are deleted, not dead-lettered',
+    );
   });
 
   it('deletes the test event, skips non-images and keys outside uploads/, and sends an unusable body straight to the DLQ', async () => {
@@ -128,11 +137,24 @@ describe('worker against embedded S3 and SQS', () => {
     badEscape.Records[0].s3.object.key = 'uploads/100%-off.jpg';
     await pipeline.sendMessage(JSON.stringify(badEscape));
 
-    await pipeline.waitFor('both unusable messages in the DLQ', async () => (await pipeline.depth(pipeline.aws.dlqUrl)).visible === 2);
+    await pipeline.waitFor(
+      'both unusable messages in the DLQ',
+      async () => (await pipeline.depth(pipeline.aws.dlqUrl)).visible === 2,
+    );
     await pipeline.waitFor('an empty main queue', () => pipeline.queueIsEmpty());
-    assert.equal(worker.stats.skipped, 4, 'notes.txt (its own notification), readme.md, the result key and the key outside uploads/');
+    assert.equal(
+      worker.stats.skipped,
+      4,
+      'notes.txt (its own notification), readme.md, the result key and the key outside uploads/',
+    );
     assert.equal(worker.stats.invalidMessages, 2, 'each unusable message was received once: retrying cannot fix it');
-    const { Messages = [] } = await pipeline.sqs.send(new ReceiveMessageCommand({ QueueUrl: pipeline.aws.dlqUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'] }));
+    const { Messages = [] } = await pipeline.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: pipeline.aws.dlqUrl,
+        MaxNumberOfMessages: 10,
+        MessageAttributeNames: ['All'],
+      }),
+    );
     assert.ok(Messages.some((message) => message.Body?.includes('100%-off')));
     assert.ok(Messages.every((message) => message.MessageAttributes?.['alexnet-original-message-id']?.StringValue));
     assert.deepEqual(await pipeline.listKeys('results/'), []);
@@ -167,7 +189,10 @@ describe('worker against embedded S3 and SQS', () => {
     try {
       worker = pipeline.startWorker(topThree);
       await pipeline.sendEventFor('uploads/topk.jpg', first.source.etag, first.source.size);
-      await pipeline.waitFor('the event handled', async () => worker!.stats.classified + worker!.stats.duplicates === 1);
+      await pipeline.waitFor(
+        'the event handled',
+        async () => worker!.stats.classified + worker!.stats.duplicates === 1,
+      );
       assert.equal(worker.stats.classified, 1, 'same ETag and model, other top-k: computed again');
       const second = await pipeline.readJson('results/topk.jpg.json');
       assert.equal(second.labels.length, 3);
@@ -189,13 +214,22 @@ describe('worker against embedded S3 and SQS', () => {
     await pipeline.sendEventFor('uploads/twice.jpg', newer.etag, newer.size);
     await pipeline.sendEventFor('uploads/twice.jpg', older.etag, older.size);
     worker = pipeline.startWorker(classifier);
-    await pipeline.waitFor('both events handled', async () => worker!.stats.classified + worker!.stats.superseded === 2);
+    await pipeline.waitFor(
+      'both events handled',
+      async () => worker!.stats.classified + worker!.stats.superseded === 2,
+    );
     await pipeline.waitFor('an empty queue', () => pipeline.queueIsEmpty());
 
     assert.equal(worker.stats.superseded, 1);
     const result = await pipeline.readJson('results/twice.jpg.json');
-    assert.deepEqual([result.source.etag, result.source.size], [newer.etag, newer.size], 'the result describes the bytes it was computed from');
-    const chelseaAlone = await classifier.classifyBatch([(await (await import('../../../model/index.js')).decodeImage(readFixtureImage('chelsea.jpg'))).rgb]);
+    assert.deepEqual(
+      [result.source.etag, result.source.size],
+      [newer.etag, newer.size],
+      'the result describes the bytes it was computed from',
+    );
+    const chelseaAlone = await classifier.classifyBatch([
+      (await (await import('../../../model/index.js')).decodeImage(readFixtureImage('chelsea.jpg'))).rgb,
+    ]);
     assert.equal(result.labels[0].index, chelseaAlone[0]![0]!.index, 'and its labels are the newer bytes’');
   });
 
@@ -216,7 +250,10 @@ describe('worker against embedded S3 and SQS', () => {
     await pipeline.sendEventFor(keys[2]!, before[2]!.source.etag, before[2]!.source.size);
     await pipeline.aws.notificationsDelivered();
     worker = pipeline.startWorker(classifier);
-    await pipeline.waitFor('the three events handled', async () => worker!.stats.duplicates + worker!.stats.classified === 3);
+    await pipeline.waitFor(
+      'the three events handled',
+      async () => worker!.stats.duplicates + worker!.stats.classified === 3,
+    );
 
     assert.equal(worker.stats.duplicates, 2);
     assert.equal(worker.stats.classified, 1);
@@ -232,7 +269,8 @@ describe('worker against embedded S3 and SQS', () => {
     const asked: number[] = [];
     sqs.middlewareStack.add(
       (next, context) => async (args) => {
-        if (context.commandName === 'ReceiveMessageCommand') asked.push((args.input as { MaxNumberOfMessages: number }).MaxNumberOfMessages);
+        if (context.commandName === 'ReceiveMessageCommand')
+          asked.push((args.input as { MaxNumberOfMessages: number }).MaxNumberOfMessages);
         return next(args);
       },
       { step: 'initialize', name: 'recordReceives' },

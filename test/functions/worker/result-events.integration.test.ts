@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { EventBridgeClient, PutEventsCommand, type PutEventsCommandInput, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import {
+  EventBridgeClient,
+  PutEventsCommand,
+  type PutEventsCommandInput,
+  type PutEventsRequestEntry,
+} from '@aws-sdk/client-eventbridge';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { QueueConsumer } from '../../../functions/worker/queue-consumer.js';
 import { ImageClassifier } from '../../../model/index.js';
@@ -18,11 +23,21 @@ describe('worker completion events (EventBridge PutEvents)', () => {
   let classifier: ImageClassifier;
   let pipeline: LocalPipeline;
   let worker: QueueConsumer | undefined;
-  const events = new EventBridgeClient({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  const events = new EventBridgeClient({
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
   const eventBridge = mockClient(events);
-  const accepted = (input: PutEventsCommandInput) => ({ FailedEntryCount: 0, Entries: (input.Entries ?? []).map((_, i) => ({ EventId: `event-${Date.now()}-${i}` })) });
-  const sentEntries = (): PutEventsRequestEntry[] => eventBridge.commandCalls(PutEventsCommand).flatMap((call) => call.args[0].input.Entries ?? []);
-  const detailsFor = (key: string) => sentEntries().map((entry) => JSON.parse(entry.Detail!)).filter((detail) => detail.key === key);
+  const accepted = (input: PutEventsCommandInput) => ({
+    FailedEntryCount: 0,
+    Entries: (input.Entries ?? []).map((_, i) => ({ EventId: `event-${Date.now()}-${i}` })),
+  });
+  const sentEntries = (): PutEventsRequestEntry[] =>
+    eventBridge.commandCalls(PutEventsCommand).flatMap((call) => call.args[0].input.Entries ?? []);
+  const detailsFor = (key: string) =>
+    sentEntries()
+      .map((entry) => JSON.parse(entry.Detail!))
+      .filter((detail) => detail.key === key);
 
   before(async () => {
     classifier = await ImageClassifier.load({ maxBatchSize: 32, device: 'cpu' });
@@ -45,7 +60,10 @@ describe('worker completion events (EventBridge PutEvents)', () => {
     await pipeline.waitFor('15 events', async () => sentEntries().length >= 15);
 
     const calls = eventBridge.commandCalls(PutEventsCommand);
-    assert.ok(calls.every((call) => (call.args[0].input.Entries ?? []).length <= 10), 'at most ten entries per call');
+    assert.ok(
+      calls.every((call) => (call.args[0].input.Entries ?? []).length <= 10),
+      'at most ten entries per call',
+    );
     assert.ok(calls.length < 15, `events of one batch share calls (${calls.length} calls for 15 events)`);
     for (const entry of sentEntries()) {
       assert.equal(entry.Source, RESULT_EVENT.source);
@@ -69,11 +87,20 @@ describe('worker completion events (EventBridge PutEvents)', () => {
   });
 
   it('puts the message back when PutEvents fails, and sends the event on redelivery without recomputing', async () => {
-    eventBridge.on(PutEventsCommand).rejectsOnce(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } })).callsFake(accepted);
+    eventBridge
+      .on(PutEventsCommand)
+      .rejectsOnce(
+        Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } }),
+      )
+      .callsFake(accepted);
     pipeline = await LocalPipeline.start();
     worker = pipeline.startWorker(classifier, { eventBusName: 'default' }, { events });
     await pipeline.upload('uploads/retry/cat.jpg', readFixtureImage('chelsea.jpg'));
-    await pipeline.waitFor('the event after a retry', async () => eventBridge.commandCalls(PutEventsCommand).length >= 2 && detailsFor('uploads/retry/cat.jpg').length >= 2);
+    await pipeline.waitFor(
+      'the event after a retry',
+      async () =>
+        eventBridge.commandCalls(PutEventsCommand).length >= 2 && detailsFor('uploads/retry/cat.jpg').length >= 2,
+    );
     await pipeline.waitFor('an empty queue', () => pipeline.queueIsEmpty());
     assert.equal(worker.stats.classified, 1, 'computed once');
     assert.ok(worker.stats.duplicates >= 1, 'the redelivery found the stored result');

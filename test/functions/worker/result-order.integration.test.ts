@@ -44,7 +44,17 @@ const MODEL = { sha256: 'a'.repeat(64), pretrained: false, weights: 'test' };
 
 /** A result document for `etag` of `key` (what is in it does not matter here, only which version it names). */
 function resultFor(bucket: string, key: string, etag: string) {
-  return buildResult({ source: { bucket, key, etag, size: 1 } }, { outcome: { status: 'ok', labels: [{ index: 281, label: 'tabby', score: 0.5 }] }, model: MODEL, fingerprint: 'f'.repeat(32), device: 'cpu', processedAt: new Date(), timings: { preprocessMs: 0, inferenceMs: 0, batchSize: 1 } });
+  return buildResult(
+    { source: { bucket, key, etag, size: 1 } },
+    {
+      outcome: { status: 'ok', labels: [{ index: 281, label: 'tabby', score: 0.5 }] },
+      model: MODEL,
+      fingerprint: 'f'.repeat(32),
+      device: 'cpu',
+      processedAt: new Date(),
+      timings: { preprocessMs: 0, inferenceMs: 0, batchSize: 1 },
+    },
+  );
 }
 
 describe('results never go back in time (conditional writes ordered by the event sequencer)', () => {
@@ -80,11 +90,22 @@ describe('results never go back in time (conditional writes ordered by the event
     const workerB = pipeline.startWorker(classifier, { queueUrl: queueB });
     workers.push(workerB);
     await pipeline.sendMessage(event2, queueB);
-    await pipeline.waitFor('version 2’s result', async () => (await pipeline.exists('results/race/cat.jpg.json')) && (await pipeline.readJson('results/race/cat.jpg.json')).source.etag === version2.etag);
+    await pipeline.waitFor(
+      'version 2’s result',
+      async () =>
+        (await pipeline.exists('results/race/cat.jpg.json')) &&
+        (await pipeline.readJson('results/race/cat.jpg.json')).source.etag === version2.etag,
+    );
     // Then A goes on and tries to store version 1's result.
     held.open();
-    await pipeline.waitFor('worker A done', async () => workerA.stats.superseded + workerA.stats.classified === 1 && (await pipeline.queueIsEmpty()));
-    await pipeline.waitFor('queue A empty', async () => (await pipeline.depth(queueA)).visible + (await pipeline.depth(queueA)).inFlight === 0);
+    await pipeline.waitFor(
+      'worker A done',
+      async () => workerA.stats.superseded + workerA.stats.classified === 1 && (await pipeline.queueIsEmpty()),
+    );
+    await pipeline.waitFor(
+      'queue A empty',
+      async () => (await pipeline.depth(queueA)).visible + (await pipeline.depth(queueA)).inFlight === 0,
+    );
 
     assert.notEqual(version1.etag, version2.etag);
     assert.equal(workerA.stats.superseded, 1, 'A saw that a newer version’s result is stored');
@@ -101,7 +122,11 @@ describe('results never go back in time (conditional writes ordered by the event
     const keys = Array.from({ length: 8 }, (_, i) => `uploads/soak/${i}.jpg`);
     // Six rounds of rewrites of every key, each while the workers are busy with the last.
     for (let round = 0; round < 6; round++) {
-      await Promise.all(keys.map((key, i) => pipeline.upload(key, Buffer.concat([images[(i + round) % images.length]!, Buffer.from([round])]))));
+      await Promise.all(
+        keys.map((key, i) =>
+          pipeline.upload(key, Buffer.concat([images[(i + round) % images.length]!, Buffer.from([round])])),
+        ),
+      );
       await new Promise((resolve) => setTimeout(resolve, 120));
     }
     await pipeline.aws.notificationsDelivered();
@@ -119,7 +144,11 @@ describe('results never go back in time (conditional writes ordered by the event
       const bucket = pipeline.aws.bucket;
       const key = 'uploads/order/a.jpg';
       const resultKey = 'results/order/a.jpg.json';
-      const write = (etag: string, sequencer?: string) => writeResultInOrder(store, bucket, resultKey, resultFor(bucket, key, etag), { etag, ...(sequencer ? { sequencer } : {}) });
+      const write = (etag: string, sequencer?: string) =>
+        writeResultInOrder(store, bucket, resultKey, resultFor(bucket, key, etag), {
+          etag,
+          ...(sequencer ? { sequencer } : {}),
+        });
       const sourceEtagOf = async () => (await pipeline.readJson(resultKey)).source.etag as string;
 
       assert.equal(await write('v2', '0000000000000020'), 'stored');
@@ -143,7 +172,14 @@ describe('results never go back in time (conditional writes ordered by the event
       const bucket = pipeline.aws.bucket;
       const resultKey = 'results/order/b.jpg.json';
       const write = (etag: string, sequencer: string, alreadyRead?: Parameters<typeof writeResultInOrder>[5]) =>
-        writeResultInOrder(store, bucket, resultKey, resultFor(bucket, 'uploads/order/b.jpg', etag), { etag, sequencer }, alreadyRead);
+        writeResultInOrder(
+          store,
+          bucket,
+          resultKey,
+          resultFor(bucket, 'uploads/order/b.jpg', etag),
+          { etag, sequencer },
+          alreadyRead,
+        );
       // Both read "no result yet"; the newer writes first; the older's If-None-Match fails, it reads again and stops.
       assert.equal(await write('new', '0000000000000020', { stored: undefined }), 'stored');
       assert.equal(await write('old', '0000000000000010', { stored: undefined }), 'older');

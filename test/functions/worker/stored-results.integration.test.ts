@@ -16,7 +16,12 @@ async function startRecording(fault?: FaultInjector) {
   const requests: string[] = [];
   const aws = await LocalAws.start({
     faultInjector: (request) => {
-      if (request.bucket) requests.push(request.key === undefined ? `${request.method === 'GET' ? 'LIST' : request.method} ${request.bucket}` : `${request.method} ${request.key}`);
+      if (request.bucket)
+        requests.push(
+          request.key === undefined
+            ? `${request.method === 'GET' ? 'LIST' : request.method} ${request.bucket}`
+            : `${request.method} ${request.key}`,
+        );
       return fault?.(request);
     },
   });
@@ -30,7 +35,14 @@ async function storeResult(store: ObjectStore, bucket: string, resultKey: string
     resultKey,
     buildResult(
       { source: { bucket, key: resultKey, etag, size: 1 } },
-      { outcome: { status: 'ok', labels: [] }, model: MODEL, fingerprint: FINGERPRINT, device: 'cpu', processedAt: new Date(), timings: { downloadMs: 0, preprocessMs: 0, inferenceMs: 0, batchSize: 1 } },
+      {
+        outcome: { status: 'ok', labels: [] },
+        model: MODEL,
+        fingerprint: FINGERPRINT,
+        device: 'cpu',
+        processedAt: new Date(),
+        timings: { downloadMs: 0, preprocessMs: 0, inferenceMs: 0, batchSize: 1 },
+      },
     ),
     { ifNoneExists: true },
   );
@@ -45,7 +57,8 @@ function withoutResultEtag(found: StoredResultTag | undefined): Omit<StoredResul
   assert.match(resultEtag, /^[0-9a-f]{32}$/);
   return rest;
 }
-const tagsOf = (tags: Map<string, StoredResultTag | undefined>) => Object.fromEntries([...tags].map(([key, found]) => [key, withoutResultEtag(found)]));
+const tagsOf = (tags: Map<string, StoredResultTag | undefined>) =>
+  Object.fromEntries([...tags].map(([key, found]) => [key, withoutResultEtag(found)]));
 
 describe('stored result lookup against embedded S3', () => {
   let aws: LocalAws | undefined;
@@ -64,7 +77,12 @@ describe('stored result lookup against embedded S3', () => {
     await storeResult(store, bucket, 'results/cats/unrelated.jpg.json', 'etag-3');
     requests.length = 0;
 
-    const wanted = ['results/cats/tabby 1.jpg.json', 'results/cats/tabby 2.jpg.json', 'results/cats/ünïcode+plus.jpg.json', 'results/dogs/rex.jpg.json'];
+    const wanted = [
+      'results/cats/tabby 1.jpg.json',
+      'results/cats/tabby 2.jpg.json',
+      'results/cats/ünïcode+plus.jpg.json',
+      'results/dogs/rex.jpg.json',
+    ];
     const tags = await store.existingResults(bucket, wanted);
 
     assert.deepEqual(tagsOf(tags), {
@@ -73,7 +91,11 @@ describe('stored result lookup against embedded S3', () => {
       'results/cats/ünïcode+plus.jpg.json': tag('etag-2'),
       'results/dogs/rex.jpg.json': undefined,
     });
-    assert.deepEqual(requests.sort(), [`HEAD results/cats/tabby 1.jpg.json`, `HEAD results/cats/ünïcode+plus.jpg.json`, `LIST ${bucket}`]);
+    assert.deepEqual(requests.sort(), [
+      `HEAD results/cats/tabby 1.jpg.json`,
+      `HEAD results/cats/ünïcode+plus.jpg.json`,
+      `LIST ${bucket}`,
+    ]);
   });
 
   it('stays right when the page is truncated before reaching every key: those keys get a HEAD', async () => {
@@ -82,10 +104,16 @@ describe('stored result lookup against embedded S3', () => {
     const { store, requests } = recording;
     const bucket = aws.bucket;
     // A busy folder: many results sort between the keys asked for.
-    for (let i = 0; i < 12; i++) await storeResult(store, bucket, `results/busy/${String(i).padStart(2, '0')}.jpg.json`, `etag-${i}`);
+    for (let i = 0; i < 12; i++)
+      await storeResult(store, bucket, `results/busy/${String(i).padStart(2, '0')}.jpg.json`, `etag-${i}`);
     requests.length = 0;
 
-    const wanted = ['results/busy/00.jpg.json', 'results/busy/05a.jpg.json', 'results/busy/11.jpg.json', 'results/busy/99.jpg.json'];
+    const wanted = [
+      'results/busy/00.jpg.json',
+      'results/busy/05a.jpg.json',
+      'results/busy/11.jpg.json',
+      'results/busy/99.jpg.json',
+    ];
     const tags = await store.existingResults(bucket, wanted, 3);
 
     assert.deepEqual(tagsOf(tags), {
@@ -94,8 +122,16 @@ describe('stored result lookup against embedded S3', () => {
       'results/busy/11.jpg.json': tag('etag-11'),
       'results/busy/99.jpg.json': undefined,
     });
-    assert.equal(requests.filter((request) => request.startsWith('LIST')).length, 1, 'one page, never a walk through the folder');
-    assert.equal(requests.filter((request) => request.startsWith('HEAD')).length, 4, 'the truncated page leaves every key to a HEAD');
+    assert.equal(
+      requests.filter((request) => request.startsWith('LIST')).length,
+      1,
+      'one page, never a walk through the folder',
+    );
+    assert.equal(
+      requests.filter((request) => request.startsWith('HEAD')).length,
+      4,
+      'the truncated page leaves every key to a HEAD',
+    );
   });
 
   it('gathers the lookups of one tick into one list per bucket', async () => {
@@ -117,8 +153,17 @@ describe('stored result lookup against embedded S3', () => {
       lookup.find('second-bucket', 'results/z.jpg.json'),
     ]);
 
-    assert.deepEqual(answers.map(withoutResultEtag), [tag('etag-a'), undefined, undefined, tag('etag-second'), undefined]);
-    assert.deepEqual(requests.filter((request) => request.startsWith('LIST')).sort(), [`LIST ${bucket}`, 'LIST second-bucket']);
+    assert.deepEqual(answers.map(withoutResultEtag), [
+      tag('etag-a'),
+      undefined,
+      undefined,
+      tag('etag-second'),
+      undefined,
+    ]);
+    assert.deepEqual(requests.filter((request) => request.startsWith('LIST')).sort(), [
+      `LIST ${bucket}`,
+      'LIST second-bucket',
+    ]);
     assert.equal(requests.filter((request) => request.startsWith('HEAD')).length, 2);
   });
 
@@ -134,10 +179,16 @@ describe('stored result lookup against embedded S3', () => {
     assert.deepEqual(requests, ['HEAD results/alone.jpg.json']);
 
     failing = true;
-    const failed = await Promise.allSettled([lookup.find(aws.bucket, 'results/x.jpg.json'), lookup.find(aws.bucket, 'results/y.jpg.json')]);
+    const failed = await Promise.allSettled([
+      lookup.find(aws.bucket, 'results/x.jpg.json'),
+      lookup.find(aws.bucket, 'results/y.jpg.json'),
+    ]);
     for (const outcome of failed) {
       assert.equal(outcome.status, 'rejected');
-      assert.ok((outcome as PromiseRejectedResult).reason instanceof TransientAwsError, 'the message goes back to the queue');
+      assert.ok(
+        (outcome as PromiseRejectedResult).reason instanceof TransientAwsError,
+        'the message goes back to the queue',
+      );
     }
   });
 });

@@ -18,11 +18,14 @@ describe('TaskProtection against a stand-in ECS agent on loopback', () => {
     server = createServer((request, response) => {
       let body = '';
       request.on('data', (chunk) => (body += chunk));
-      request.on('end', async () => {
+      request.on('end', () => {
         const { status, delayMs } = answers.shift() ?? { status: 200, delayMs: 0 };
-        await sleep(delayMs);
-        requests.push({ enabled: JSON.parse(body).ProtectionEnabled, at: performance.now() });
-        response.writeHead(status, { 'content-type': 'application/json' }).end(status === 200 ? '{"protection":{}}' : '{"error":"agent busy"}');
+        setTimeout(() => {
+          requests.push({ enabled: JSON.parse(body).ProtectionEnabled, at: performance.now() });
+          response
+            .writeHead(status, { 'content-type': 'application/json' })
+            .end(status === 200 ? '{"protection":{}}' : '{"error":"agent busy"}');
+        }, delayMs);
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -47,11 +50,17 @@ describe('TaskProtection against a stand-in ECS agent on loopback', () => {
     protection.update(true);
     protection.update(true);
     await waitFor(() => protection.held, 'protection');
-    assert.deepEqual(requests.map((r) => r.enabled), [true]);
+    assert.deepEqual(
+      requests.map((r) => r.enabled),
+      [true],
+    );
     protection.update(false);
     await waitFor(() => requests.length === 2, 'the release');
     await protection.settled();
-    assert.deepEqual(requests.map((r) => r.enabled), [true, false]);
+    assert.deepEqual(
+      requests.map((r) => r.enabled),
+      [true, false],
+    );
     assert.equal(protection.held, false);
   });
 
@@ -62,7 +71,11 @@ describe('TaskProtection against a stand-in ECS agent on loopback', () => {
     protection.update(false);
     await waitFor(() => requests.length === 2, 'both calls');
     await protection.settled();
-    assert.deepEqual(requests.map((r) => r.enabled), [true, false], 'the release lands last, so the task ends unprotected');
+    assert.deepEqual(
+      requests.map((r) => r.enabled),
+      [true, false],
+      'the release lands last, so the task ends unprotected',
+    );
     assert.equal(protection.held, false);
   });
 
@@ -76,9 +89,15 @@ describe('TaskProtection against a stand-in ECS agent on loopback', () => {
     await sleep(50);
     protection.update(true);
     await waitFor(() => protection.held, 'protection after the retry');
-    assert.deepEqual(requests.map((r) => r.enabled), [true, true]);
+    assert.deepEqual(
+      requests.map((r) => r.enabled),
+      [true, true],
+    );
     await protection.release();
-    assert.deepEqual(requests.map((r) => r.enabled), [true, true, false]);
+    assert.deepEqual(
+      requests.map((r) => r.enabled),
+      [true, true, false],
+    );
   });
 
   it('is a no-op without ECS_AGENT_URI', async () => {

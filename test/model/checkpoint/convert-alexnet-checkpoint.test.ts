@@ -12,7 +12,8 @@ import { checkpointFixturesDirectory } from '../../helpers/fixtures.js';
 import { temporaryFolder } from '../../helpers/temporary-folder.js';
 
 type Initializer = { name: string; rawData: Uint8Array };
-const initializersOf = (bytes: Uint8Array) => (OnnxModelProto.decode(bytes) as unknown as { graph: { initializer: Initializer[] } }).graph.initializer;
+const initializersOf = (bytes: Uint8Array) =>
+  (OnnxModelProto.decode(bytes) as unknown as { graph: { initializer: Initializer[] } }).graph.initializer;
 
 describe('convertAlexNetCheckpoint', () => {
   let folder: string;
@@ -31,8 +32,13 @@ describe('convertAlexNetCheckpoint', () => {
     assert.equal(report.weights, `pth:${report.checkpointSha256.slice(0, 16)}`);
     const converted = initializersOf(await readFile(out));
     const built = initializersOf(buildDevAlexNetOnnx());
-    assert.deepEqual(converted.map((t) => t.name), built.map((t) => t.name));
-    converted.forEach((tensor, i) => assert.ok(Buffer.from(tensor.rawData).equals(Buffer.from(built[i]!.rawData)), tensor.name));
+    assert.deepEqual(
+      converted.map((t) => t.name),
+      built.map((t) => t.name),
+    );
+    converted.forEach((tensor, i) =>
+      assert.ok(Buffer.from(tensor.rawData).equals(Buffer.from(built[i]!.rawData)), tensor.name),
+    );
     const identity = (await readModelFile(out)).identity;
     assert.deepEqual([identity.weights, identity.pretrained], [report.weights, false]);
   });
@@ -45,23 +51,45 @@ describe('convertAlexNetCheckpoint', () => {
 
   it('refuses a checkpoint that is not AlexNet (the small fixture), naming missing keys, and writes nothing', async () => {
     const out = path.join(folder, 'not-alexnet.onnx');
-    await assert.rejects(convertAlexNetCheckpoint(path.join(checkpointFixturesDirectory, 'small-zip.pth'), { out }), (error: unknown) => {
-      assert.equal((error as { code?: string }).code, 'CHECKPOINT_NOT_ALEXNET');
-      assert.match((error as Error).message, /missing features\.3\.weight.*unexpected num_batches_tracked/);
-      return true;
-    });
+    await assert.rejects(
+      convertAlexNetCheckpoint(path.join(checkpointFixturesDirectory, 'small-zip.pth'), { out }),
+      (error: unknown) => {
+        assert.equal((error as { code?: string }).code, 'CHECKPOINT_NOT_ALEXNET');
+        assert.match((error as Error).message, /missing features\.3\.weight.*unexpected num_batches_tracked/);
+        return true;
+      },
+    );
     assert.equal(existsSync(out), false);
   });
 
   it('refuses a wrong shape, naming the key and both shapes', async () => {
     const wrong = path.join(folder, 'wrong-shape.pth');
-    await writeFile(wrong, alexNetCheckpoint((tensors) => tensors.map((t) => (t.name === 'classifier.6.bias' ? { ...t, shape: [10], values: new Float32Array(10) } : t))));
-    await assert.rejects(convertAlexNetCheckpoint(wrong, { out: path.join(folder, 'x.onnx') }), /classifier\.6\.bias is \[10\], expected \[1000\]/);
+    await writeFile(
+      wrong,
+      alexNetCheckpoint((tensors) =>
+        tensors.map((t) => (t.name === 'classifier.6.bias' ? { ...t, shape: [10], values: new Float32Array(10) } : t)),
+      ),
+    );
+    await assert.rejects(
+      convertAlexNetCheckpoint(wrong, { out: path.join(folder, 'x.onnx') }),
+      /classifier\.6\.bias is \[10\], expected \[1000\]/,
+    );
   });
 
   it('refuses integer weights as an unsupported dtype', async () => {
     const integers = path.join(folder, 'int64.pth');
-    await writeFile(integers, alexNetCheckpoint((tensors) => tensors.map((t) => (t.name === 'features.0.bias' ? { ...t, values: { storageType: 'LongStorage', bytes: new Uint8Array(64 * 8), numel: 64 } } : t))));
-    await assert.rejects(convertAlexNetCheckpoint(integers, { out: path.join(folder, 'y.onnx') }), { code: 'CHECKPOINT_UNSUPPORTED_DTYPE' });
+    await writeFile(
+      integers,
+      alexNetCheckpoint((tensors) =>
+        tensors.map((t) =>
+          t.name === 'features.0.bias'
+            ? { ...t, values: { storageType: 'LongStorage', bytes: new Uint8Array(64 * 8), numel: 64 } }
+            : t,
+        ),
+      ),
+    );
+    await assert.rejects(convertAlexNetCheckpoint(integers, { out: path.join(folder, 'y.onnx') }), {
+      code: 'CHECKPOINT_UNSUPPORTED_DTYPE',
+    });
   });
 });

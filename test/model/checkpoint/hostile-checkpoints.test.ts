@@ -13,7 +13,8 @@ import { temporaryFolder } from '../../helpers/temporary-folder.js';
 const EXPECTED: Record<string, RegExp> = {
   'zip-pickle-of-64-mib-marks': /archive\/data\.pkl has 67108864 bytes, more than expected/,
   'zip-pickle-of-7-mib-marks': /its stack grows past 100000 values, which no state_dict needs/,
-  'zip-storage-bigger-than-declared': /archive\/data\/0 has 67108864 bytes, but its storage declares 2 float32 elements \(8 bytes\)/,
+  'zip-storage-bigger-than-declared':
+    /archive\/data\/0 has 67108864 bytes, but its storage declares 2 float32 elements \(8 bytes\)/,
   'zip-storage-far-larger-than-its-tensor': /the storage of w declares 600000000 elements where its tensors reach 2/,
   'appends-of-500k-items': /its stack grows past 100000 values/,
   'memoize-1.1m-times': /its memo grows past 1000000 entries/,
@@ -63,7 +64,11 @@ describe('hostile checkpoints: one line each, bounded memory, nothing written', 
   }
 
   it('model convert says what is wrong in one line, exits 1 and writes nothing', async () => {
-    for (const name of ['zip-pickle-of-7-mib-marks', 'legacy-first-pickle-none', 'zip-storage-far-larger-than-its-tensor']) {
+    for (const name of [
+      'zip-pickle-of-7-mib-marks',
+      'legacy-first-pickle-none',
+      'zip-storage-far-larger-than-its-tensor',
+    ]) {
       const out = path.join(folder, `${name}.onnx`);
       const run = await runCli(['model', 'convert', files[name]!, '--out', out]);
       assert.equal(run.status, 1, run.stderr);

@@ -18,10 +18,19 @@ const expected = JSON.parse(readFileSync(path.join(fixtures, 'small.json'), 'utf
 async function readAll(file: string) {
   const checkpoint = await openTorchCheckpoint(file);
   try {
-    const tensors: Array<{ key: string; dtype: string; shape: readonly number[]; values: number[]; storageKey: string }> = [];
+    const tensors: Array<{
+      key: string;
+      dtype: string;
+      shape: readonly number[];
+      values: number[];
+      storageKey: string;
+    }> = [];
     for (const [key, record] of checkpoint.tensors) {
       const values = tensorValues(key, record, await checkpoint.readStorage(record.storage));
-      const numbers = values.dtype === 'int64' ? Array.from(values.data as BigInt64Array, Number) : Array.from(values.dtype === 'float16' ? toFloat32(key, values) : (values.data as Float32Array));
+      const numbers =
+        values.dtype === 'int64'
+          ? Array.from(values.data as BigInt64Array, Number)
+          : Array.from(values.dtype === 'float16' ? toFloat32(key, values) : (values.data as Float32Array));
       tensors.push({ key, dtype: values.dtype, shape: values.shape, values: numbers, storageKey: record.storage.key });
     }
     return { format: checkpoint.format, tensors };
@@ -38,7 +47,10 @@ describe('openTorchCheckpoint on checkpoints written by real PyTorch', () => {
     it(`returns exactly the tensors of ${file}, keys in order`, async () => {
       const read = await readAll(path.join(fixtures, file));
       assert.equal(read.format, format);
-      assert.deepEqual(read.tensors.map((t) => t.key), expected.order);
+      assert.deepEqual(
+        read.tensors.map((t) => t.key),
+        expected.order,
+      );
       for (const tensor of read.tensors) {
         const want = expected.tensors[tensor.key]!;
         assert.deepEqual([tensor.dtype, [...tensor.shape]], [want.dtype, want.shape], tensor.key);
@@ -84,12 +96,21 @@ describe('openTorchCheckpoint refuses what is not a safe state_dict', () => {
   }
 
   it('says a pickled whole model is not a state_dict', async () => {
-    const file = await write('model.pth', legacyCheckpoint(tiny, { injectGlobal: ['torchvision.models.alexnet', 'AlexNet'] }));
+    const file = await write(
+      'model.pth',
+      legacyCheckpoint(tiny, { injectGlobal: ['torchvision.models.alexnet', 'AlexNet'] }),
+    );
     await assert.rejects(openTorchCheckpoint(file), /whole pickled model, not a state_dict/);
   });
 
   it('refuses a protocol-0 pickle of os.system before anything else', async () => {
-    const zipLike = Buffer.concat([Buffer.from([0x80, 2, 0x8a, 10, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e, 0x80, 2, 0x4d, 0xe9, 0x03, 0x2e, 0x7d, 0x2e]), Buffer.from("cos\nsystem\n(S'touch /tmp/alexnet-pwned'\ntR.", 'latin1')]);
+    const zipLike = Buffer.concat([
+      Buffer.from([
+        0x80, 2, 0x8a, 10, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e, 0x80, 2, 0x4d, 0xe9, 0x03,
+        0x2e, 0x7d, 0x2e,
+      ]),
+      Buffer.from("cos\nsystem\n(S'touch /tmp/alexnet-pwned'\ntR.", 'latin1'),
+    ]);
     await assert.rejects(openTorchCheckpoint(await write('protocol0.pth', zipLike)), { code: 'CHECKPOINT_UNSAFE' });
     assert.equal(existsSync('/tmp/alexnet-pwned'), false);
   });
@@ -103,21 +124,36 @@ describe('openTorchCheckpoint refuses what is not a safe state_dict', () => {
           const checkpoint = await openTorchCheckpoint(cut);
           for (const record of checkpoint.tensors.values()) await checkpoint.readStorage(record.storage);
         })(),
-        (error: unknown) => (error as { code?: string }).code === 'CHECKPOINT_UNREADABLE' && /truncated|cannot be read|corrupt/.test((error as Error).message),
+        (error: unknown) =>
+          (error as { code?: string }).code === 'CHECKPOINT_UNREADABLE' &&
+          /truncated|cannot be read|corrupt/.test((error as Error).message),
         name,
       );
     }
   });
 
   it('refuses a tensor that reaches past its storage', async () => {
-    const bytes = legacyCheckpoint([{ name: 'w', shape: [4], values: { storageType: 'FloatStorage', bytes: new Uint8Array(8), numel: 2 } }]);
+    const bytes = legacyCheckpoint([
+      { name: 'w', shape: [4], values: { storageType: 'FloatStorage', bytes: new Uint8Array(8), numel: 2 } },
+    ]);
     // Refused as the checkpoint is opened, before any storage is read; and by tensorValues itself.
-    await assert.rejects(openTorchCheckpoint(await write('past.pth', bytes)), /tensor w reaches element 3 of a storage of 2/);
-    const record = { storage: { key: '0', dtype: 'float32' as const, numel: 2, elementOffset: 0 }, storageOffset: 0, shape: [4], stride: [1] };
+    await assert.rejects(
+      openTorchCheckpoint(await write('past.pth', bytes)),
+      /tensor w reaches element 3 of a storage of 2/,
+    );
+    const record = {
+      storage: { key: '0', dtype: 'float32' as const, numel: 2, elementOffset: 0 },
+      storageOffset: 0,
+      shape: [4],
+      stride: [1],
+    };
     assert.throws(() => tensorValues('w', record, new Uint8Array(8)), /reaches element 3 of a storage of 2/);
   });
 
   it('refuses a file that is neither format', async () => {
-    await assert.rejects(openTorchCheckpoint(await write('text.pth', Buffer.from('just some text, not a checkpoint'))), { code: 'CHECKPOINT_UNREADABLE' });
+    await assert.rejects(
+      openTorchCheckpoint(await write('text.pth', Buffer.from('just some text, not a checkpoint'))),
+      { code: 'CHECKPOINT_UNREADABLE' },
+    );
   });
 });
