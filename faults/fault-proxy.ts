@@ -155,14 +155,12 @@ function readAll(stream: IncomingMessage): Promise<Buffer> {
 /** A 503 in the protocol the client speaks: SQS's JSON protocol, or S3's XML. */
 function answerUnavailable(incoming: IncomingMessage, outgoing: ServerResponse): void {
   if (incoming.headers['x-amz-target']) {
-    outgoing
-      .writeHead(503, { 'content-type': 'application/x-amz-json-1.0' })
-      .end(
-        JSON.stringify({
-          __type: 'com.amazonaws.sqs#ServiceUnavailable',
-          message: 'fault injected by the fault proxy',
-        }),
-      );
+    outgoing.writeHead(503, { 'content-type': 'application/x-amz-json-1.0' }).end(
+      JSON.stringify({
+        __type: 'com.amazonaws.sqs#ServiceUnavailable',
+        message: 'fault injected by the fault proxy',
+      }),
+    );
   } else {
     outgoing
       .writeHead(503, { 'content-type': 'application/xml' })

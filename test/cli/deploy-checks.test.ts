@@ -46,18 +46,16 @@ function mockedDependencies(run: DeployCheckDependencies['run'] = dockerOk) {
   mocks.sts
     .on(GetCallerIdentityCommand)
     .resolves({ UserId: 'AIDAEXAMPLE', Account: '123456789012', Arn: 'arn:aws:iam::123456789012:user/deployer' });
-  mocks.cloudFormation
-    .on(DescribeStacksCommand)
-    .resolves({
-      Stacks: [
-        {
-          StackName: 'CDKToolkit',
-          StackStatus: 'UPDATE_COMPLETE',
-          CreationTime: new Date(),
-          Outputs: [{ OutputKey: 'BootstrapVersion', OutputValue: '27' }],
-        },
-      ],
-    });
+  mocks.cloudFormation.on(DescribeStacksCommand).resolves({
+    Stacks: [
+      {
+        StackName: 'CDKToolkit',
+        StackStatus: 'UPDATE_COMPLETE',
+        CreationTime: new Date(),
+        Outputs: [{ OutputKey: 'BootstrapVersion', OutputValue: '27' }],
+      },
+    ],
+  });
   mocks.ec2
     .on(DescribeInstanceTypeOfferingsCommand, { LocationType: 'region' })
     .resolves({ InstanceTypeOfferings: [{ InstanceType: 'g4dn.xlarge', LocationType: 'region', Location: region }] });
@@ -77,25 +75,21 @@ function mockedDependencies(run: DeployCheckDependencies['run'] = dockerOk) {
       ZoneType: 'availability-zone',
     })),
   });
-  mocks.ec2
-    .on(DescribeInstanceTypesCommand)
-    .resolves({
-      InstanceTypes: [
-        { InstanceType: 'g4dn.xlarge', VCpuInfo: { DefaultVCpus: 4, DefaultCores: 2, DefaultThreadsPerCore: 2 } },
-      ],
-    });
-  mocks.serviceQuotas
-    .on(GetServiceQuotaCommand)
-    .resolves({
-      Quota: {
-        ServiceCode: 'ec2',
-        QuotaCode: 'L-DB2E81BA',
-        QuotaName: 'Running On-Demand G and VT instances',
-        Value: 8,
-        Unit: 'None',
-        Adjustable: true,
-      },
-    });
+  mocks.ec2.on(DescribeInstanceTypesCommand).resolves({
+    InstanceTypes: [
+      { InstanceType: 'g4dn.xlarge', VCpuInfo: { DefaultVCpus: 4, DefaultCores: 2, DefaultThreadsPerCore: 2 } },
+    ],
+  });
+  mocks.serviceQuotas.on(GetServiceQuotaCommand).resolves({
+    Quota: {
+      ServiceCode: 'ec2',
+      QuotaCode: 'L-DB2E81BA',
+      QuotaName: 'Running On-Demand G and VT instances',
+      Value: 8,
+      Unit: 'None',
+      Adjustable: true,
+    },
+  });
   mocks.ssm
     .on(GetParameterCommand)
     .resolves({ Parameter: { Name: GPU_AMI_PARAMETER, Type: 'String', Value: 'ami-0123456789abcdef0', Version: 42 } });
@@ -148,13 +142,11 @@ describe('doctor checks (aws-sdk-client-mock)', () => {
       [chosen.status, chosen.detail],
       ['ok', 'g4dn.xlarge offered in eu-west-1b, eu-west-1c, the zones of -c availabilityZones'],
     );
-    mocks.ec2
-      .on(DescribeInstanceTypeOfferingsCommand, { LocationType: 'availability-zone' })
-      .resolves({
-        InstanceTypeOfferings: [
-          { InstanceType: 'g4dn.xlarge', LocationType: 'availability-zone', Location: 'eu-west-1c' },
-        ],
-      });
+    mocks.ec2.on(DescribeInstanceTypeOfferingsCommand, { LocationType: 'availability-zone' }).resolves({
+      InstanceTypeOfferings: [
+        { InstanceType: 'g4dn.xlarge', LocationType: 'availability-zone', Location: 'eu-west-1c' },
+      ],
+    });
     const none = statusOf(await runDeployChecks(PARAMETER_DEFAULTS, dependencies), 'zones');
     assert.equal(none.status, 'fail');
     assert.match(
@@ -179,15 +171,13 @@ describe('doctor checks (aws-sdk-client-mock)', () => {
 
   it('uses the Spot quota, and the largest type of the Spot pool, with spot=true', async () => {
     const { dependencies, mocks } = mockedDependencies();
-    mocks.ec2
-      .on(DescribeInstanceTypeOfferingsCommand)
-      .resolves({
-        InstanceTypeOfferings: ['g4dn.xlarge', 'g5.xlarge', 'g6.xlarge'].map((InstanceType) => ({
-          InstanceType: InstanceType as never,
-          LocationType: 'region',
-          Location: region,
-        })),
-      });
+    mocks.ec2.on(DescribeInstanceTypeOfferingsCommand).resolves({
+      InstanceTypeOfferings: ['g4dn.xlarge', 'g5.xlarge', 'g6.xlarge'].map((InstanceType) => ({
+        InstanceType: InstanceType as never,
+        LocationType: 'region',
+        Location: region,
+      })),
+    });
     mocks.ec2.on(DescribeInstanceTypesCommand).resolves({
       InstanceTypes: [
         { InstanceType: 'g5.xlarge', VCpuInfo: { DefaultVCpus: 4 } },
@@ -207,13 +197,11 @@ describe('doctor checks (aws-sdk-client-mock)', () => {
 
   it('falls back to the default quota when the account has no applied value', async () => {
     const { dependencies, mocks } = mockedDependencies();
-    mocks.serviceQuotas
-      .on(GetServiceQuotaCommand)
-      .rejects(
-        Object.assign(new Error('The request failed because the specified service does not exist.'), {
-          name: 'NoSuchResourceException',
-        }),
-      );
+    mocks.serviceQuotas.on(GetServiceQuotaCommand).rejects(
+      Object.assign(new Error('The request failed because the specified service does not exist.'), {
+        name: 'NoSuchResourceException',
+      }),
+    );
     mocks.serviceQuotas.on(GetAWSDefaultServiceQuotaCommand).resolves({ Quota: { QuotaCode: 'L-DB2E81BA', Value: 0 } });
     const result = statusOf(await runDeployChecks(PARAMETER_DEFAULTS, dependencies), 'vCPU quota');
     assert.equal(result.status, 'fail');

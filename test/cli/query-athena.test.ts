@@ -119,19 +119,17 @@ describe('query with Athena', () => {
 
   it("a failed query's message, with its id", async () => {
     mock.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: 'q-1' });
-    mock
-      .on(GetQueryExecutionCommand)
-      .resolves(
-        execution('FAILED', {
-          StateChangeReason: "COLUMN_NOT_FOUND: line 2:8: Column 'nope' cannot be resolved",
-          AthenaError: {
-            ErrorCategory: 2,
-            ErrorType: 1006,
-            Retryable: false,
-            ErrorMessage: "COLUMN_NOT_FOUND: line 2:8: Column 'nope' cannot be resolved",
-          },
-        }),
-      );
+    mock.on(GetQueryExecutionCommand).resolves(
+      execution('FAILED', {
+        StateChangeReason: "COLUMN_NOT_FOUND: line 2:8: Column 'nope' cannot be resolved",
+        AthenaError: {
+          ErrorCategory: 2,
+          ErrorType: 1006,
+          Retryable: false,
+          ErrorMessage: "COLUMN_NOT_FOUND: line 2:8: Column 'nope' cannot be resolved",
+        },
+      }),
+    );
     await assert.rejects(runAthenaQuery(athena, 'SELECT nope FROM results', settings, noWait), (error: unknown) => {
       assert.ok(error instanceof QueryFailedError);
       assert.equal(error.message, "COLUMN_NOT_FOUND: line 2:8: Column 'nope' cannot be resolved (query q-1)");
