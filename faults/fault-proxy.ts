@@ -1,6 +1,7 @@
 import { createServer, request as forward, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ConfigurationError } from '../common/errors.js';
 
 /** How often each fault happens, per request (0–1), and the added latency. */
 export interface FaultRates {
@@ -61,7 +62,7 @@ export class FaultProxy {
   ): Promise<FaultProxy> {
     const target = new URL(upstream);
     if (!['127.0.0.1', 'localhost', '[::1]'].includes(target.hostname))
-      throw new Error(`the fault proxy only forwards to loopback, not ${upstream}`);
+      throw new ConfigurationError(`the fault proxy only forwards to loopback, not ${upstream}`);
     let proxy!: FaultProxy;
     const server = createServer(
       (incoming, outgoing) => void proxy.handle(incoming, outgoing, target, rates, random, resultsPrefix),

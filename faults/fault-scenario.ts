@@ -13,6 +13,7 @@ import { endWithThisProcess } from '../common/child-processes.js';
 import { projectRoot } from '../common/paths.js';
 import { resultKeyFor, DEFAULT_KEY_LAYOUT } from '../pipeline/object-keys.js';
 import { listObjects, readResultObject } from '../pipeline/s3-operations.js';
+import { workerEnvironmentFor } from '../pipeline/worker-settings.js';
 import { queueDepth } from '../pipeline/sqs-operations.js';
 import { FaultProxy, NO_FAULTS, type FaultRates } from './fault-proxy.js';
 import { startLocalServe } from '../local/local-serve-process.js';
@@ -92,11 +93,13 @@ export async function runFaultScenario(scenario: FaultScenario): Promise<FaultRe
   const workers = new WorkerSupervisor(path.join(folder, 'worker.log'), {
     ...env,
     AWS_ENDPOINT_URL: proxy.endpoint,
-    RECEIVE_WAIT_SECONDS: '2',
-    VISIBILITY_TIMEOUT_SECONDS: '10',
-    HEARTBEAT_INTERVAL_SECONDS: '3',
-    RETRY_DELAY_SECONDS: '1',
-    HEALTH_FILE: path.join(folder, 'alive'),
+    ...workerEnvironmentFor({
+      receiveWaitSeconds: 2,
+      visibilityTimeoutSeconds: 10,
+      heartbeatIntervalSeconds: 3,
+      retryDelaySeconds: 1,
+      healthFile: path.join(folder, 'alive'),
+    }),
     LOG_LEVEL: 'warn',
     ...scenario.workerEnvironment,
   });
@@ -106,19 +109,12 @@ export async function runFaultScenario(scenario: FaultScenario): Promise<FaultRe
     const started = performance.now();
     workers.start(scenario.inferenceFault ? { ALEXNET_INFERENCE_FAULT: scenario.inferenceFault } : {});
     const rss = scenario.sampleRss ? workers.sampleRss() : undefined;
-    let kills = 0;
-    const deadline = Date.now() + scenario.timeoutSeconds * 1000;
-    for (;;) {
-      const done = await countKeys(s3, env.BUCKET_NAME!, DEFAULT_KEY_LAYOUT.resultsPrefix);
-      if (kills < (scenario.kills ?? 0) && done >= (expected.size * (kills + 1)) / ((scenario.kills ?? 0) + 1)) {
-        kills++;
-        log(`${scenario.name}: SIGKILL ${kills} at ${done} results`);
-        await workers.killAndRestart();
-      }
-      if (done >= expected.size && (await queueIsEmpty(sqs, env.QUEUE_URL!))) break;
-      if (Date.now() > deadline) break;
-      await sleep(200);
-    }
+    const kills = await waitForResults(scenario, expected.size, workers, {
+      s3,
+      sqs,
+      bucket: env.BUCKET_NAME!,
+      queueUrl: env.QUEUE_URL!,
+    });
     const durationSeconds = (performance.now() - started) / 1000;
     const samples = rss?.stop() ?? [];
     await workers.stop();
@@ -155,6 +151,33 @@ export async function runFaultScenario(scenario: FaultScenario): Promise<FaultRe
     await serve.stop();
     await rm(folder, { recursive: true, force: true });
   }
+}
+
+/**
+ * Waits until every image has its result and the queue is empty (or the scenario's time is up),
+ * SIGKILLing the worker at even steps of progress as the scenario asks. Returns the kills made.
+ */
+async function waitForResults(
+  scenario: FaultScenario,
+  images: number,
+  workers: WorkerSupervisor,
+  where: { s3: S3Client; sqs: SQSClient; bucket: string; queueUrl: string },
+): Promise<number> {
+  const log = scenario.log ?? (() => undefined);
+  let kills = 0;
+  const deadline = Date.now() + scenario.timeoutSeconds * 1000;
+  for (;;) {
+    const done = await countKeys(where.s3, where.bucket, DEFAULT_KEY_LAYOUT.resultsPrefix);
+    if (kills < (scenario.kills ?? 0) && done >= (images * (kills + 1)) / ((scenario.kills ?? 0) + 1)) {
+      kills++;
+      log(`${scenario.name}: SIGKILL ${kills} at ${done} results`);
+      await workers.killAndRestart();
+    }
+    if (done >= images && (await queueIsEmpty(where.sqs, where.queueUrl))) break;
+    if (Date.now() > deadline) break;
+    await sleep(200);
+  }
+  return kills;
 }
 
 /** Uploads the scenario's files straight to the emulator; returns result key → expected status or error code. */

@@ -7,7 +7,7 @@ import { createS3Client, createSqsClient, type AwsClientOptions } from '../commo
 import type { Logger } from '../common/logger.js';
 import { silentLogger } from '../common/logger.js';
 import { WORKER_SETTINGS, workerEnvironmentFor } from '../pipeline/worker-settings.js';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { KeyLocks } from './key-locks.js';
 import { nextSequencer, objectCreatedEvent, ruleMatches, testEvent, type NotificationRule } from './s3-notification.js';
 import {
@@ -96,6 +96,92 @@ function errorReply(
   };
 }
 
+/** What the request guard needs: this run's credentials, the options, and the write locks. */
+interface RequestGuard {
+  readonly credentials: LocalCredentials;
+  readonly options: LocalAwsOptions;
+  readonly writeLocks: KeyLocks;
+  readonly heldWriteLocks: WeakMap<FastifyRequest, () => void>;
+  readonly clients: () => { s3: S3Client; sqs: SQSClient; queueUrl: string } | undefined;
+}
+
+/**
+ * Before the emulator sees a request: only this run's access key gets in (the emulator checks the
+ * key id, it does not verify signatures), writes the emulator would get wrong are refused, the
+ * fault injector of a test may answer instead, and a write takes its key's lock (and is refused as
+ * S3 refuses it when its condition does not hold).
+ */
+async function guardRequest(request: FastifyRequest, reply: FastifyReply, guard: RequestGuard): Promise<void> {
+  const refuse = async (status: number, code: string, message: string) => {
+    const answer = errorReply(request.headers, status, code, message);
+    await reply.code(answer.status).header('content-type', answer.type).send(answer.body);
+  };
+  const accessKeyId = requestAccessKeyId(request.headers, request.url);
+  if (accessKeyId !== guard.credentials.accessKeyId) {
+    return refuse(
+      403,
+      'InvalidAccessKeyId',
+      accessKeyId
+        ? `The access key ${accessKeyId} is not this local pipeline's: use the credentials \`local --serve\` printed`
+        : 'This local pipeline takes signed requests only: use the credentials `local --serve` printed',
+    );
+  }
+  const unsupported = unsupportedObjectWrite(request.method, request.url);
+  if (unsupported)
+    return refuse(
+      501,
+      'NotImplemented',
+      `${unsupported} is not supported by the local emulator (it would overwrite the object); only PutObject, CopyObject and multipart uploads write objects here`,
+    );
+  const status = guard.options.faultInjector?.({ method: request.method, ...parseS3Path(request.url) });
+  if (status !== undefined) return refuse(status, 'ServiceUnavailable', 'fault injected by the local emulator');
+  const write = objectWriteOf(request.method, request.url);
+  const clients = guard.clients();
+  if (write && clients) {
+    const release = await guard.writeLocks.acquire(`${write.bucket}/${write.key}`);
+    // A request that never reaches its response (a client gone mid-body) must not hold the key for ever.
+    const expiry = setTimeout(release, guard.options.writeLockMs ?? 60_000).unref();
+    guard.heldWriteLocks.set(request, () => {
+      clearTimeout(expiry);
+      release();
+    });
+    if (hasWriteCondition(request.headers)) {
+      const refusal = writeConditionRefusal(request.headers, await currentEtag(clients.s3, write.bucket, write.key));
+      if (refusal) return refuse(refusal.status, refusal.code, refusal.message);
+    }
+  }
+}
+
+/** The bucket, the queue with its dead-letter queue and redrive policy, as the stack creates them. */
+async function provisionPipeline(
+  s3: S3Client,
+  sqs: SQSClient,
+  bucket: string,
+  queueName: string,
+  options: LocalAwsOptions,
+): Promise<{ queueUrl: string; dlqUrl: string }> {
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  const dlq = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: `${queueName}-dlq`,
+      Attributes: { MessageRetentionPeriod: String(14 * 24 * 3600) },
+    }),
+  );
+  const dlqArn = (
+    await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }))
+  ).Attributes?.QueueArn;
+  const queue = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: queueName,
+      Attributes: {
+        VisibilityTimeout: String(options.visibilityTimeoutSeconds ?? WORKER_SETTINGS.visibilityTimeoutSeconds.default),
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: options.maxReceiveCount ?? 3 }),
+      },
+    }),
+  );
+  return { queueUrl: queue.QueueUrl!, dlqUrl: dlq.QueueUrl! };
+}
+
 /**
  * Embedded S3 and SQS (fauxqs) on loopback, with the bucket, the queue and its dead-letter queue,
  * and what S3 does that fauxqs does not: S3 → SQS ObjectCreated notifications in AWS's format (the
@@ -141,48 +227,8 @@ export class LocalAws {
     // Before the emulator sees a request: only this run's access key gets in (the emulator checks
     // the key id, it does not verify signatures), writes the emulator would get wrong are refused,
     // and the fault injector of a test may answer instead.
-    app.addHook('onRequest', async (request, reply) => {
-      const refuse = async (status: number, code: string, message: string) => {
-        const answer = errorReply(request.headers, status, code, message);
-        await reply.code(answer.status).header('content-type', answer.type).send(answer.body);
-      };
-      const accessKeyId = requestAccessKeyId(request.headers, request.url);
-      if (accessKeyId !== credentials.accessKeyId) {
-        return refuse(
-          403,
-          'InvalidAccessKeyId',
-          accessKeyId
-            ? `The access key ${accessKeyId} is not this local pipeline's: use the credentials \`local --serve\` printed`
-            : 'This local pipeline takes signed requests only: use the credentials `local --serve` printed',
-        );
-      }
-      const unsupported = unsupportedObjectWrite(request.method, request.url);
-      if (unsupported)
-        return refuse(
-          501,
-          'NotImplemented',
-          `${unsupported} is not supported by the local emulator (it would overwrite the object); only PutObject, CopyObject and multipart uploads write objects here`,
-        );
-      const status = options.faultInjector?.({ method: request.method, ...parseS3Path(request.url) });
-      if (status !== undefined) return refuse(status, 'ServiceUnavailable', 'fault injected by the local emulator');
-      const write = objectWriteOf(request.method, request.url);
-      if (write && clients) {
-        const release = await writeLocks.acquire(`${write.bucket}/${write.key}`);
-        // A request that never reaches its response (a client gone mid-body) must not hold the key for ever.
-        const expiry = setTimeout(release, options.writeLockMs ?? 60_000).unref();
-        heldWriteLocks.set(request, () => {
-          clearTimeout(expiry);
-          release();
-        });
-        if (hasWriteCondition(request.headers)) {
-          const refusal = writeConditionRefusal(
-            request.headers,
-            await currentEtag(clients.s3, write.bucket, write.key),
-          );
-          if (refusal) return refuse(refusal.status, refusal.code, refusal.message);
-        }
-      }
-    });
+    const guard = { credentials, options, writeLocks, heldWriteLocks, clients: () => clients };
+    app.addHook('onRequest', async (request, reply) => guardRequest(request, reply, guard));
     app.addHook('onRequestAbort', async (request) => releaseWriteLock(request));
     // fauxqs answers a HEAD for a missing key without Content-Length, which makes Node close the
     // connection after every such answer; S3 sends the header and keeps the connection open. And
@@ -220,45 +266,15 @@ export class LocalAws {
     const s3 = createS3Client(clientOptions);
     const sqs = createSqsClient(clientOptions);
 
-    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-    const dlq = await sqs.send(
-      new CreateQueueCommand({
-        QueueName: `${queueName}-dlq`,
-        Attributes: { MessageRetentionPeriod: String(14 * 24 * 3600) },
-      }),
-    );
-    const dlqArn = (
-      await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }))
-    ).Attributes?.QueueArn;
-    const queue = await sqs.send(
-      new CreateQueueCommand({
-        QueueName: queueName,
-        Attributes: {
-          VisibilityTimeout: String(
-            options.visibilityTimeoutSeconds ?? WORKER_SETTINGS.visibilityTimeoutSeconds.default,
-          ),
-          RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: options.maxReceiveCount ?? 3 }),
-        },
-      }),
-    );
-    clients = { s3, sqs, queueUrl: queue.QueueUrl! };
+    const { queueUrl, dlqUrl } = await provisionPipeline(s3, sqs, bucket, queueName, options);
+    clients = { s3, sqs, queueUrl };
     // Saving a notification configuration makes S3 send a test event to the queue.
-    await sqs.send(new SendMessageCommand({ QueueUrl: queue.QueueUrl, MessageBody: testEvent(bucket) }));
-    logger.info(
-      { endpoint, bucket, queueUrl: queue.QueueUrl, dlqUrl: dlq.QueueUrl },
-      'embedded S3 and SQS listening on loopback',
-    );
-    return new LocalAws(
-      app,
-      endpoint,
-      region,
-      bucket,
-      queue.QueueUrl!,
-      dlq.QueueUrl!,
-      credentials,
-      pendingNotifications,
-      { s3, sqs },
-    );
+    await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: testEvent(bucket) }));
+    logger.info({ endpoint, bucket, queueUrl, dlqUrl }, 'embedded S3 and SQS listening on loopback');
+    return new LocalAws(app, endpoint, region, bucket, queueUrl, dlqUrl, credentials, pendingNotifications, {
+      s3,
+      sqs,
+    });
   }
 
   /** Options for clients of this emulator (endpoint, region, its credentials). */

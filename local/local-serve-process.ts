@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import path from 'node:path';
 import { endWithThisProcess } from '../common/child-processes.js';
 import { projectRoot } from '../common/paths.js';
+import { PipelineError } from '../common/errors.js';
 
 /** The compiled CLI, as `npx alexnet-pipeline` runs it. */
 export const cliEntry = path.join(projectRoot, 'dist', 'cli', 'main.js');
@@ -42,7 +43,11 @@ export async function startLocalServe(
       output += chunk;
       if (/export RESULTS_PREFIX=\S+\n/.test(output)) resolve(output);
     });
-    child.once('exit', (code) => reject(new Error(`local --serve exited early with ${code}: ${errors.slice(-2000)}`)));
+    child.once('exit', (code) =>
+      reject(
+        new PipelineError('LOCAL_SERVE_EXITED', `local --serve exited early with ${code}: ${errors.slice(-2000)}`),
+      ),
+    );
   });
   const exported = Object.fromEntries(
     [...banner.matchAll(/export (\w+)=(\S+)/g)].map((match) => [match[1]!, match[2]!]),

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from '../common/paths.js';
 import { CLASS_COUNT } from './constants.js';
+import { ModelError } from './errors.js';
 
 /** ImageNet's domestic cat classes: tabby, tiger cat, Persian, Siamese and Egyptian cat (torchvision's indices). */
 export const DOMESTIC_CAT_CLASS_INDICES: readonly number[] = [281, 282, 283, 284, 285];
@@ -24,7 +25,10 @@ export function imagenetClassNames(): readonly string[] {
     .map((line) => line.trim())
     .filter((line) => line.length > 0);
   if (names.length !== CLASS_COUNT) {
-    throw new Error(`${CLASS_NAMES_FILE} holds ${names.length} class names; expected ${CLASS_COUNT}`);
+    throw new ModelError(
+      'MODEL_INVALID',
+      `${CLASS_NAMES_FILE} holds ${names.length} class names; expected ${CLASS_COUNT}`,
+    );
   }
   cached = Object.freeze(names);
   return cached;

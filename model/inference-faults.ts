@@ -1,3 +1,5 @@
+import { ConfigurationError } from '../common/errors.js';
+
 /**
  * Test hooks of the inference thread, for the fault suite and the worker's tests, which must see a
  * dead and a stuck inference thread without a broken GPU: `ALEXNET_INFERENCE_FAULT=exit-on-batch:3`
@@ -17,7 +19,9 @@ export function readInferenceFaults(value: string | undefined): InferenceFaults 
   if (!value) return {};
   const match = /^(exit|hang)-on-batch:([1-9]\d*)$/.exec(value.trim());
   if (!match)
-    throw new Error(`${INFERENCE_FAULT_VARIABLE} must be exit-on-batch:<n> or hang-on-batch:<n>, got "${value}"`);
+    throw new ConfigurationError(
+      `${INFERENCE_FAULT_VARIABLE} must be exit-on-batch:<n> or hang-on-batch:<n>, got "${value}"`,
+    );
   const batch = Number(match[2]);
   return match[1] === 'exit' ? { exitOnBatch: batch } : { hangOnBatch: batch };
 }

@@ -9,6 +9,7 @@ import { ModelError, type ModelErrorCode } from './errors.js';
 import type { InferenceThreadReply, InferenceThreadRequest } from './inference-thread-protocol.js';
 import type { ModelFile, ModelIdentity } from './model-file.js';
 import { disableRuntimeTelemetry } from './runtime-telemetry.js';
+import { PipelineError } from '../common/errors.js';
 
 /** Options of {@link InferenceSession.create}. */
 export interface InferenceSessionOptions {
@@ -170,7 +171,10 @@ export class InferenceSession {
 
   private send(images: readonly Uint8Array[]): Promise<Output> {
     if (this.broken) return Promise.reject(this.broken);
-    if (this.disposed) return Promise.reject(new Error('the inference session is disposed'));
+    if (this.disposed)
+      return Promise.reject(
+        new PipelineError('SESSION_DISPOSED', 'the inference session is disposed', { retryable: true }),
+      );
     const id = this.nextId++;
     return new Promise<Output>((resolve, reject) => {
       const timer = setTimeout(() => {

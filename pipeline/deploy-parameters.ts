@@ -113,46 +113,8 @@ export function readPipelineParameters(
   context: (key: string) => unknown,
   givenKeys: readonly string[] = [],
 ): PipelineParameters {
-  const problems: string[] = [];
-  for (const key of givenKeys) {
-    if (!isCdkOwnKey(key) && !(PARAMETER_KEYS as readonly string[]).includes(key)) {
-      const near = PARAMETER_KEYS.find(
-        (known) =>
-          known.toLowerCase() === key.toLowerCase() || known.toLowerCase().startsWith(key.toLowerCase().slice(0, 5)),
-      );
-      problems.push(
-        `unknown context key "${key}"${near ? ` (did you mean ${near}?)` : ''}; the keys are ${PARAMETER_KEYS.join(', ')}`,
-      );
-    }
-  }
-  const text = (key: keyof PipelineParameters, fallback: string) => {
-    const value = context(key);
-    return value === undefined ? fallback : String(value);
-  };
-  const integer = (key: keyof PipelineParameters, fallback: number, min: number, max: number) => {
-    const value = context(key);
-    if (value === undefined) return fallback;
-    const parsed = Number(value);
-    if (!Number.isInteger(parsed) || parsed < min || parsed > max)
-      problems.push(`${key} must be an integer from ${min} to ${max}, got "${String(value)}"`);
-    return parsed;
-  };
-  const flag = (key: keyof PipelineParameters, fallback: boolean) => {
-    const value = context(key);
-    if (value === undefined) return fallback;
-    if (value === true || value === 'true') return true;
-    if (value === false || value === 'false') return false;
-    problems.push(`${key} must be true or false, got "${String(value)}"`);
-    return fallback;
-  };
-  const list = (key: keyof PipelineParameters, fallback: readonly string[]) => {
-    const value = context(key);
-    if (value === undefined) return fallback;
-    return (Array.isArray(value) ? value.map(String) : String(value).split(','))
-      .map((item) => item.trim())
-      .filter((item) => item.length > 0);
-  };
-
+  const problems: string[] = unknownKeyProblems(givenKeys);
+  const { text, integer, flag, list } = contextReaders(context, problems);
   const parameters: PipelineParameters = {
     instanceType: text('instanceType', PARAMETER_DEFAULTS.instanceType),
     maxInstances: integer('maxInstances', PARAMETER_DEFAULTS.maxInstances, 1, 100),
@@ -179,6 +141,65 @@ export function readPipelineParameters(
     ...(context('availabilityZones') === undefined ? {} : { availabilityZones: list('availabilityZones', []) }),
   };
 
+  problems.push(...parameterProblems(parameters));
+  if (problems.length > 0)
+    throw new ConfigurationError(`invalid CDK context: ${problems.join('; ')}`, { keys: problems.length });
+  return parameters;
+}
+
+/** Context keys that are neither CDK's own nor the pipeline's: a misspelt key is refused, with the nearest known one. */
+function unknownKeyProblems(givenKeys: readonly string[]): string[] {
+  const problems: string[] = [];
+  for (const key of givenKeys) {
+    if (!isCdkOwnKey(key) && !(PARAMETER_KEYS as readonly string[]).includes(key)) {
+      const near = PARAMETER_KEYS.find(
+        (known) =>
+          known.toLowerCase() === key.toLowerCase() || known.toLowerCase().startsWith(key.toLowerCase().slice(0, 5)),
+      );
+      problems.push(
+        `unknown context key "${key}"${near ? ` (did you mean ${near}?)` : ''}; the keys are ${PARAMETER_KEYS.join(', ')}`,
+      );
+    }
+  }
+  return problems;
+}
+
+/** Readers of one context value each, by kind; what cannot be read is added to `problems` (and its fallback used). */
+function contextReaders(context: (key: string) => unknown, problems: string[]) {
+  return {
+    text: (key: keyof PipelineParameters, fallback: string) => {
+      const value = context(key);
+      return value === undefined ? fallback : String(value);
+    },
+    integer: (key: keyof PipelineParameters, fallback: number, min: number, max: number) => {
+      const value = context(key);
+      if (value === undefined) return fallback;
+      const parsed = Number(value);
+      if (!Number.isInteger(parsed) || parsed < min || parsed > max)
+        problems.push(`${key} must be an integer from ${min} to ${max}, got "${String(value)}"`);
+      return parsed;
+    },
+    flag: (key: keyof PipelineParameters, fallback: boolean) => {
+      const value = context(key);
+      if (value === undefined) return fallback;
+      if (value === true || value === 'true') return true;
+      if (value === false || value === 'false') return false;
+      problems.push(`${key} must be true or false, got "${String(value)}"`);
+      return fallback;
+    },
+    list: (key: keyof PipelineParameters, fallback: readonly string[]) => {
+      const value = context(key);
+      if (value === undefined) return fallback;
+      return (Array.isArray(value) ? value.map(String) : String(value).split(','))
+        .map((item) => item.trim())
+        .filter((item) => item.length > 0);
+    },
+  };
+}
+
+/** What is wrong across the parameters read: instance types, zones, key layout, log retention, addresses. */
+function parameterProblems(parameters: PipelineParameters): string[] {
+  const problems: string[] = [];
   if (parameters.spotInstanceTypes.length === 0)
     problems.push('spotInstanceTypes must list at least one instance type, e.g. g4dn.xlarge,g5.xlarge');
   if (parameters.availabilityZones) {
@@ -215,7 +236,5 @@ export function readPipelineParameters(
       `notifyErrorsTopicArn must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>), got "${parameters.notifyErrorsTopicArn}"`,
     );
   }
-  if (problems.length > 0)
-    throw new ConfigurationError(`invalid CDK context: ${problems.join('; ')}`, { keys: problems.length });
-  return parameters;
+  return problems;
 }

@@ -12,6 +12,7 @@ import { claimLocalState, removeLocalState } from './local-state.js';
 import { checkOutputFile } from '../support/output-file.js';
 import { classifierOptionsFrom, type ModelCommandOptions } from '../classify/model-options.js';
 import { keyLayout, localTarget } from '../target/target.js';
+import type { KeyLayout } from '../../pipeline/object-keys.js';
 import { startGallery } from '../gallery/start-gallery.js';
 import { planUploads, uploadAll } from '../upload/uploads.js';
 
@@ -41,21 +42,7 @@ export async function runLocal(paths: string[], options: LocalOptions, logger: L
   if (uploads.length === 0 && !options.serve) throw new CliError('no images to classify among the given paths');
   // Of two `local --serve` for one state file, exactly one gets past this line.
   if (options.serve) await claimLocalState();
-  // A new key pair for every run: another user on this machine cannot use the bucket.
-  const aws = await LocalAws.start({
-    port: options.port,
-    uploadsPrefix: layout.uploadsPrefix,
-    logger: quiet,
-    credentials: 'random',
-  }).catch(async (error: NodeJS.ErrnoException) => {
-    await removeLocalState();
-    throw new CliError(
-      error.code === 'EADDRINUSE'
-        ? `port ${options.port} is in use: pick another with --port`
-        : `the embedded S3/SQS could not start: ${error.message}`,
-      { cause: error },
-    );
-  });
+  const aws = await startEmulator(options.port, layout.uploadsPrefix, quiet);
   const connection = {
     endpoint: aws.endpoint,
     region: aws.region,
@@ -71,21 +58,7 @@ export async function runLocal(paths: string[], options: LocalOptions, logger: L
   try {
     if (options.worker) {
       classifier = await ImageClassifier.load(classifierOptionsFrom(options), logger);
-      worker = startInProcessWorker({
-        aws,
-        classifier,
-        logger: quiet,
-        settings: {
-          uploadsPrefix: layout.uploadsPrefix,
-          resultsPrefix: layout.resultsPrefix,
-          maxBatch: options.batchSize,
-          receiveWaitSeconds: 2,
-          shutdownGraceSeconds: 10,
-          maxImageBytes: options.maxBytes,
-          maxImagePixels: options.maxPixels,
-          topK: options.topK,
-        },
-      });
+      worker = startLocalWorker(aws, classifier, options, layout, quiet);
     }
     if (options.serve) {
       await uploadAll(target, uploads);
@@ -122,4 +95,44 @@ export async function runLocal(paths: string[], options: LocalOptions, logger: L
     await aws.stop();
     await removeLocalState();
   }
+}
+
+/** The embedded S3 and SQS, with a new key pair for every run: another user on this machine cannot use the bucket. */
+async function startEmulator(port: number, uploadsPrefix: string, quiet: Logger): Promise<LocalAws> {
+  return LocalAws.start({ port, uploadsPrefix, logger: quiet, credentials: 'random' }).catch(
+    async (error: NodeJS.ErrnoException) => {
+      await removeLocalState();
+      throw new CliError(
+        error.code === 'EADDRINUSE'
+          ? `port ${port} is in use: pick another with --port`
+          : `the embedded S3/SQS could not start: ${error.message}`,
+        { cause: error },
+      );
+    },
+  );
+}
+
+/** The container's worker in this process, with `local`'s options as its settings. */
+function startLocalWorker(
+  aws: LocalAws,
+  classifier: ImageClassifier,
+  options: LocalOptions,
+  layout: KeyLayout,
+  quiet: Logger,
+): InProcessWorker {
+  return startInProcessWorker({
+    aws,
+    classifier,
+    logger: quiet,
+    settings: {
+      uploadsPrefix: layout.uploadsPrefix,
+      resultsPrefix: layout.resultsPrefix,
+      maxBatch: options.batchSize,
+      receiveWaitSeconds: 2,
+      shutdownGraceSeconds: 10,
+      maxImageBytes: options.maxBytes,
+      maxImagePixels: options.maxPixels,
+      topK: options.topK,
+    },
+  });
 }

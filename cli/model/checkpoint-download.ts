@@ -4,6 +4,7 @@ import { rm } from 'node:fs/promises';
 import { once } from 'node:events';
 import { CliError } from '../support/cli-error.js';
 import { createProgress } from '../support/progress-bar.js';
+import { PipelineError } from '../../common/errors.js';
 
 /** Options of {@link downloadVerified}. */
 export interface DownloadOptions {
@@ -39,25 +40,40 @@ function networkCode(error: unknown): string | undefined {
   return undefined;
 }
 
-/**
- * Downloads a file with a progress bar on a terminal, hashing it as it streams, and refuses it
- * (removing what was written) unless its SHA-256 is the expected one. Every failure is one line:
- * no network, an HTTP error, a connection that broke off, a wrong hash.
- */
-export async function downloadVerified(options: DownloadOptions): Promise<{ sha256: string; bytes: number }> {
-  const { url, file } = options;
-  const idle = new AbortController();
-  let idleTimer: NodeJS.Timeout | undefined;
-  const touch = () => {
-    clearTimeout(idleTimer);
-    idleTimer = setTimeout(() => idle.abort(), options.idleTimeoutMs ?? 30_000);
-  };
-  touch();
+/** Aborts a download that goes silent: every chunk (and the start) sets it again. */
+class IdleTimer {
+  private readonly controller = new AbortController();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(readonly timeoutMs: number) {
+    this.touch();
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  touch(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.controller.abort(), this.timeoutMs);
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+  }
+}
+
+/** The response whose body is to be read, and its announced length: no network, an HTTP error or too large a body is one line. */
+async function openDownload(
+  options: DownloadOptions,
+  idle: IdleTimer,
+): Promise<{ response: Response & { body: ReadableStream<Uint8Array> }; total: number }> {
+  const { url } = options;
   let response: Response;
   try {
     response = await (options.fetch ?? fetch)(url, { signal: idle.signal, redirect: 'follow' });
   } catch (error) {
-    clearTimeout(idleTimer);
+    idle.stop();
     const code = idle.signal.aborted
       ? 'no answer in time'
       : (networkCode(error) ?? ((error as { cause?: Error }).cause ?? (error as Error)).message);
@@ -67,20 +83,32 @@ export async function downloadVerified(options: DownloadOptions): Promise<{ sha2
     );
   }
   if (!response.ok || !response.body) {
-    clearTimeout(idleTimer);
+    idle.stop();
     throw new CliError(`${url} answered HTTP ${response.status} ${response.statusText}: nothing downloaded`, {
       code: 'DOWNLOAD_FAILED',
     });
   }
   const total = Number(response.headers.get('content-length') ?? 0);
   if (total > options.maxBytes) {
-    clearTimeout(idleTimer);
+    idle.stop();
     await response.body.cancel().catch(() => undefined);
     throw new CliError(
       `${url} announces ${total} bytes, more than the ${options.maxBytes} accepted: nothing downloaded`,
       { code: 'DOWNLOAD_TOO_LARGE' },
     );
   }
+  return { response: response as Response & { body: ReadableStream<Uint8Array> }, total };
+}
+
+/**
+ * Downloads a file with a progress bar on a terminal, hashing it as it streams, and refuses it
+ * (removing what was written) unless its SHA-256 is the expected one. Every failure is one line:
+ * no network, an HTTP error, a connection that broke off, a wrong hash.
+ */
+export async function downloadVerified(options: DownloadOptions): Promise<{ sha256: string; bytes: number }> {
+  const { url, file } = options;
+  const idle = new IdleTimer(options.idleTimeoutMs ?? 30_000);
+  const { response, total } = await openDownload(options, idle);
   const limit = total > 0 ? total : options.maxBytes;
   const progress = createProgress(total, 'download');
   const hash = createHash('sha256');
@@ -92,10 +120,11 @@ export async function downloadVerified(options: DownloadOptions): Promise<{ sha2
   let bytes = 0;
   try {
     for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-      touch();
+      idle.touch();
       bytes += chunk.length;
       if (bytes > limit)
-        throw new Error(
+        throw new PipelineError(
+          'DOWNLOAD_TOO_LARGE',
           total > 0
             ? `more bytes than its Content-Length of ${total}`
             : `more than the ${options.maxBytes} bytes accepted`,
@@ -105,22 +134,21 @@ export async function downloadVerified(options: DownloadOptions): Promise<{ sha2
       if (writeError) throw writeError;
       if (!out.write(chunk)) await once(out, 'drain');
     }
-    if (total > 0 && bytes !== total) throw new Error(`ended after ${bytes} of ${total} bytes`);
+    if (total > 0 && bytes !== total)
+      throw new PipelineError('DOWNLOAD_INCOMPLETE', `ended after ${bytes} of ${total} bytes`, { retryable: true });
     await new Promise<void>((resolve, reject) =>
       out.end((error?: Error | null) => (error ? reject(error) : resolve())),
     );
   } catch (error) {
     out.destroy();
     await rm(file, { force: true });
-    const why = idle.signal.aborted
-      ? `no data for ${(options.idleTimeoutMs ?? 30_000) / 1000} s`
-      : (error as Error).message;
+    const why = idle.signal.aborted ? `no data for ${idle.timeoutMs / 1000} s` : (error as Error).message;
     throw new CliError(
       `the download of ${url} broke off after ${bytes}${total ? ` of ${total}` : ''} bytes (${why}); run the command again`,
       { cause: error, code: 'DOWNLOAD_FAILED' },
     );
   } finally {
-    clearTimeout(idleTimer);
+    idle.stop();
     progress.stop();
   }
   const sha256 = hash.digest('hex');

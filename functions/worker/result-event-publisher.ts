@@ -3,6 +3,7 @@ import DataLoader from 'dataloader';
 import { TransientAwsError } from '../../pipeline/errors.js';
 import { RESULT_EVENT, resultEventDetail } from '../../pipeline/result-events.js';
 import type { ResultDocument } from '../../pipeline/result-document.js';
+import { PipelineError } from '../../common/errors.js';
 
 /** How long an event waits for others to share its PutEvents call. */
 export const EVENT_GATHER_MS = 25;
@@ -58,7 +59,11 @@ export class ResultEventPublisher {
         return new TransientAwsError(
           'PutEvents',
           { resultKey, busName: this.busName },
-          new Error(`${entry?.ErrorCode ?? 'no answer'}: ${entry?.ErrorMessage ?? 'the entry was not accepted'}`),
+          new PipelineError(
+            'EVENT_REFUSED',
+            `${entry?.ErrorCode ?? 'no answer'}: ${entry?.ErrorMessage ?? 'the entry was not accepted'}`,
+            { retryable: true },
+          ),
         );
       });
     } catch (error) {

@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
 import { LIST_PAGE_SIZE, type ObjectStore, type StoredResultTag } from './object-store.js';
+import { PipelineError } from '../../common/errors.js';
 
 interface ResultLocation {
   readonly bucket: string;
@@ -45,7 +46,9 @@ async function lookUpByBucket(
         bucket,
         await store
           .existingResults(bucket, keys)
-          .catch((error: unknown) => (error instanceof Error ? error : new Error(String(error)))),
+          .catch((error: unknown) =>
+            error instanceof Error ? error : new PipelineError('INTERNAL_ERROR', String(error), { retryable: true }),
+          ),
       );
     }),
   );

@@ -106,7 +106,8 @@ function lastIndexReached(record: TensorRecord): number {
   return record.shape.reduce((sum, size, axis) => sum + (size - 1) * record.stride[axis]!, 0);
 }
 
-async function openZipCheckpoint(file: string): Promise<TorchCheckpoint> {
+/** The zip's directory: every entry by name, read before any entry's bytes. */
+async function readZipDirectory(file: string): Promise<{ zip: yauzl.ZipFile; entries: Map<string, yauzl.Entry> }> {
   let zip: yauzl.ZipFile;
   try {
     zip = await yauzl.openPromise(file, {
@@ -134,6 +135,11 @@ async function openZipCheckpoint(file: string): Promise<TorchCheckpoint> {
       { cause: error },
     );
   }
+  return { zip, entries };
+}
+
+async function openZipCheckpoint(file: string): Promise<TorchCheckpoint> {
+  const { zip, entries } = await readZipDirectory(file);
   const pickleName = [...entries.keys()].find((name) => /^[^/]+\/data\.pkl$/.test(name));
   if (!pickleName) {
     zip.close();
@@ -293,10 +299,12 @@ async function readAll(stream: Readable, expected: number): Promise<Buffer> {
   const out = Buffer.allocUnsafeSlow(expected);
   let filled = 0;
   for await (const chunk of stream as AsyncIterable<Buffer>) {
-    if (filled + chunk.length > expected) throw new Error('the entry is longer than its directory says');
+    if (filled + chunk.length > expected)
+      throw new CheckpointError('CHECKPOINT_UNREADABLE', 'the entry is longer than its directory says');
     chunk.copy(out, filled);
     filled += chunk.length;
   }
-  if (filled !== expected) throw new Error(`the entry has ${filled} of its ${expected} bytes`);
+  if (filled !== expected)
+    throw new CheckpointError('CHECKPOINT_UNREADABLE', `the entry has ${filled} of its ${expected} bytes`);
   return out;
 }
