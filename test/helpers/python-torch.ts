@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { crossChecksSkipped } from './cross-checks.js';
 
 /**
  * A Python interpreter that can import torch, torchvision and onnx (Debian's python3-torch,
@@ -6,6 +7,7 @@ import { spawnSync } from 'node:child_process';
  * without it.
  */
 export function findPythonWithTorch(): { python?: string; reason: string } {
+  if (crossChecksSkipped) return { reason: crossChecksSkipped.replace(/^skipped: /, '') };
   for (const candidate of ['python3', '/usr/bin/python3']) {
     const probe = spawnSync(candidate, ['-c', 'import torch, torchvision, onnx'], { encoding: 'utf8' });
     if (probe.status === 0) return { python: candidate, reason: 'found' };

@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { projectRoot } from '../../common/paths.js';
 import { ACCEPTED_CFN_LINT, noCfnLint } from '../helpers/cfn-lint.js';
 import { temporaryFolder } from '../helpers/temporary-folder.js';
+import { crossChecksSkipped } from '../helpers/cross-checks.js';
 
 /**
  * `npx cdk …` from the project root, offline. Without cdk.json's pre-synth build: `npm test`
@@ -24,7 +25,7 @@ function cdk(args: readonly string[]) {
   );
 }
 
-describe('npx cdk synth', () => {
+describe('npx cdk synth', { skip: crossChecksSkipped }, () => {
   it(
     'synthesizes the README’s Spot example offline, with the Docker build context kept small, and cfn-lint finds nothing',
     { skip: false },

@@ -17,6 +17,7 @@ import { synthesizeStack } from '../helpers/synthesize-stack.js';
 import { temporaryFolder } from '../helpers/temporary-folder.js';
 import { STACK_OUTPUT } from '../../pipeline/stack-outputs.js';
 import { GPU_AMI_PARAMETER } from '../../pipeline/gpu-runtime.js';
+import { crossChecksSkipped } from '../helpers/cross-checks.js';
 
 const { stack, template } = synthesizeStack();
 const lintFolder = temporaryFolder('alexnet-lint-');
@@ -498,7 +499,7 @@ describe('readPipelineParameters: keys and lists', () => {
   });
 });
 
-describe('every documented context combination', () => {
+describe('every documented context combination', { skip: crossChecksSkipped }, () => {
   const combinations: Array<Partial<PipelineParameters>> = [
     {},
     { spot: true },
