@@ -1,17 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { DeleteObjectsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { Command, Option } from 'commander';
-import { resultKeyFor } from '../../pipeline/object-keys.js';
-import type { ResultDocument } from '../../pipeline/result-document.js';
-import { explainAwsError } from '../target/aws-errors.js';
-import { readResult } from '../results/bucket-reader.js';
 import { CliError, EXIT } from '../support/cli-error.js';
 import { integerInRange } from '../support/option-parsers.js';
 import { UNTRAINED_NOTICE } from '../results/result-format.js';
 import { addTargetOptions, resolveTarget, type TargetOptions } from '../target/target.js';
-import { CANARY_IMAGE, smokeProblems } from '../deploy-checks/smoke-checks.js';
+import { runCanary, smokeProblems } from '../deploy-checks/smoke-checks.js';
 
 interface SmokeOptions extends TargetOptions {
   timeout: number;
@@ -43,42 +35,7 @@ export function smokeCommand(): Command {
         });
       throw error;
     });
-    const key = `${target.layout.uploadsPrefix}smoke-${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(3).toString('hex')}/chelsea.jpg`;
-    const resultKey = resultKeyFor(key, target.layout);
-    let result: ResultDocument | undefined;
-    const started = Date.now();
-    try {
-      await target.s3.send(
-        new PutObjectCommand({
-          Bucket: target.bucket,
-          Key: key,
-          Body: await readFile(CANARY_IMAGE),
-          ContentType: 'image/jpeg',
-        }),
-      );
-      process.stdout.write(
-        `uploaded the canary s3://${target.bucket}/${key}; waiting for its result (up to ${options.timeout} s)\n`,
-      );
-      const deadline = started + options.timeout * 1000;
-      while (!(result = await readResult(target.s3, target.bucket, resultKey))) {
-        if (Date.now() > deadline) break;
-        await sleep(1000);
-      }
-    } catch (error) {
-      throw explainAwsError(error, { bucket: target.bucket, endpoint: target.endpoint, profile: target.profile });
-    } finally {
-      await target.s3
-        .send(
-          new DeleteObjectsCommand({ Bucket: target.bucket, Delete: { Objects: [{ Key: key }, { Key: resultKey }] } }),
-        )
-        .catch(() => undefined);
-    }
-    if (!result) {
-      throw new CliError(
-        `no result for the canary after ${options.timeout} s: check \`alexnet-pipeline status\` and the worker's log group (a result that comes later stays at ${resultKey})`,
-        { exitCode: EXIT.error },
-      );
-    }
+    const { result, started } = await runCanary(target, options.timeout);
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     const top =
       result.status === 'ok'
