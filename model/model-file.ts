@@ -111,27 +111,27 @@ function notOnnx(filePath: string, error: unknown): ModelError {
   );
 }
 
+/** Reads `length` bytes at `position` (fewer at the end): a file handle's or a buffer's. */
+type PositionedRead = (position: number, length: number) => Promise<Uint8Array>;
+
 /**
- * Reads `ModelProto.metadata_props` from a file by walking the top-level fields with positioned
- * reads: the graph and its weights, most of the file, are skipped unread.
+ * Reads `ModelProto.metadata_props` by walking the top-level fields with positioned reads: the
+ * graph and its weights, most of the model, are skipped unread. A field that runs past the end, or
+ * a metadata entry larger than {@link MAX_METADATA_ENTRY_BYTES}, makes the model invalid.
  */
-async function readModelMetadataFromFile(handle: FileHandle, filePath: string): Promise<Record<string, string>> {
+async function walkMetadata(size: number, read: PositionedRead, filePath: string): Promise<Record<string, string>> {
   const metadata: Record<string, string> = {};
   try {
-    const { size } = await handle.stat();
-    const header = Buffer.alloc(FIELD_HEADER_BYTES);
     let position = 0;
     while (position < size) {
-      const { bytesRead } = await handle.read(header, 0, Math.min(FIELD_HEADER_BYTES, size - position), position);
-      const next = readFieldHeader(header.subarray(0, bytesRead));
+      const next = readFieldHeader(await read(position, Math.min(FIELD_HEADER_BYTES, size - position)));
       const bodyStart = position + next.headerLength;
-      if (bodyStart + next.bodyLength > size) throw new RangeError(`field ${next.field} runs past the end of the file`);
+      if (bodyStart + next.bodyLength > size)
+        throw new RangeError(`field ${next.field} runs past the end of the model`);
       if (next.field === MODEL_METADATA_PROPS_FIELD && next.lengthDelimited) {
         if (next.bodyLength > MAX_METADATA_ENTRY_BYTES)
           throw new RangeError(`a metadata entry of ${next.bodyLength} bytes`);
-        const body = Buffer.alloc(next.bodyLength);
-        await handle.read(body, 0, next.bodyLength, bodyStart);
-        const entry = decodeMetadataEntry(body);
+        const entry = decodeMetadataEntry(await read(bodyStart, next.bodyLength));
         metadata[entry.key] = entry.value;
       }
       position = bodyStart + next.bodyLength;
@@ -142,27 +142,19 @@ async function readModelMetadataFromFile(handle: FileHandle, filePath: string): 
   return metadata;
 }
 
-/**
- * Reads `ModelProto.metadata_props` from a model in memory by walking the top-level fields and
- * skipping the rest (the graph and its weights are most of the model and are not decoded here).
- */
-export function readModelMetadata(bytes: Uint8Array, filePath = '<buffer>'): Record<string, string> {
-  const metadata: Record<string, string> = {};
-  try {
-    let position = 0;
-    while (position < bytes.length) {
-      const next = readFieldHeader(bytes.subarray(position, position + FIELD_HEADER_BYTES));
-      const bodyStart = position + next.headerLength;
-      if (bodyStart + next.bodyLength > bytes.length)
-        throw new RangeError(`field ${next.field} runs past the end of the model`);
-      if (next.field === MODEL_METADATA_PROPS_FIELD && next.lengthDelimited) {
-        const entry = decodeMetadataEntry(bytes.subarray(bodyStart, bodyStart + next.bodyLength));
-        metadata[entry.key] = entry.value;
-      }
-      position = bodyStart + next.bodyLength;
-    }
-  } catch (error) {
+async function readModelMetadataFromFile(handle: FileHandle, filePath: string): Promise<Record<string, string>> {
+  const { size } = await handle.stat().catch((error: unknown) => {
     throw notOnnx(filePath, error);
-  }
-  return metadata;
+  });
+  const read: PositionedRead = async (position, length) => {
+    const buffer = Buffer.alloc(length);
+    const { bytesRead } = await handle.read(buffer, 0, length, position);
+    return buffer.subarray(0, bytesRead);
+  };
+  return walkMetadata(size, read, filePath);
+}
+
+/** `ModelProto.metadata_props` of a model in memory (see {@link walkMetadata}). */
+export function readModelMetadata(bytes: Uint8Array, filePath = '<buffer>'): Promise<Record<string, string>> {
+  return walkMetadata(bytes.length, async (position, length) => bytes.subarray(position, position + length), filePath);
 }

@@ -116,7 +116,7 @@ describe('buildAlexNetOnnx', () => {
     assert.notEqual(sha256(buildDevAlexNetOnnx({ seed: 8 })), sha256(bytesA));
   });
 
-  it('records that its weights are untrained in the model metadata', () => {
-    assert.equal(readModelMetadata(bytesA)[WEIGHTS_METADATA_KEY], 'untrained:he-normal:seed=7');
+  it('records that its weights are untrained in the model metadata', async () => {
+    assert.equal((await readModelMetadata(bytesA))[WEIGHTS_METADATA_KEY], 'untrained:he-normal:seed=7');
   });
 });

@@ -40,7 +40,7 @@ describe('readModelFile', () => {
     assert.equal(identity.sha256, createHash('sha256').update(bytes).digest('hex'));
     assert.equal(identity.weights, 'pytorch:test');
     assert.equal(identity.pretrained, true);
-    assert.deepEqual(readModelMetadata(bytes), {
+    assert.deepEqual(await readModelMetadata(bytes), {
       [WEIGHTS_METADATA_KEY]: 'pytorch:test',
       [PRETRAINED_METADATA_KEY]: 'true',
     });
@@ -56,6 +56,6 @@ describe('readModelFile', () => {
       await writeFile(file, bytes);
       await assert.rejects(readModelFile(file), { code: 'MODEL_INVALID' }, name);
     }
-    assert.throws(() => readModelMetadata(cases['past-the-end.onnx']), { code: 'MODEL_INVALID' });
+    await assert.rejects(readModelMetadata(cases['past-the-end.onnx']), { code: 'MODEL_INVALID' });
   });
 });
