@@ -40,25 +40,16 @@ export function errorReply(error: unknown, maxBytes: number, explain: (error: Er
       body: { code: 'FILE_TOO_LARGE', message: `uploads may have at most ${maxBytes} bytes` },
       failure: false,
     };
+  const storage = error instanceof S3ServiceException || error instanceof SQSServiceException;
+  if (storage || (error instanceof CliError && error.code === 'NO_SUCH_BUCKET'))
+    return { status: 502, body: { code: 'STORAGE_FAILED', message: explain(error as Error) }, failure: true };
   const statusCode = (error as { statusCode?: unknown }).statusCode;
-  if (
-    !(error instanceof S3ServiceException || error instanceof SQSServiceException) &&
-    typeof statusCode === 'number' &&
-    statusCode >= 400 &&
-    statusCode < 500
-  ) {
+  if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
     return {
       status: statusCode,
       body: { code: 'BAD_REQUEST', message: (error as Error).message ?? 'bad request' },
       failure: false,
     };
-  }
-  if (
-    (error instanceof CliError && error.code === 'NO_SUCH_BUCKET') ||
-    error instanceof S3ServiceException ||
-    error instanceof SQSServiceException
-  ) {
-    return { status: 502, body: { code: 'STORAGE_FAILED', message: explain(error) }, failure: true };
   }
   return {
     status: 500,
