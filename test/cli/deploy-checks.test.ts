@@ -20,7 +20,7 @@ import { runDeployChecks, type DeployCheckDependencies } from '../../cli/deploy-
 import { PARAMETER_DEFAULTS } from '../../pipeline/deploy-parameters.js';
 import { GPU_AMI_PARAMETER } from '../../pipeline/gpu-runtime.js';
 import { noMoto, startMoto } from '../helpers/moto-server.js';
-import { runCli } from '../helpers/run-cli.js';
+import { runCli, withoutAwsCredentials } from '../helpers/run-cli.js';
 import { temporaryFolder } from '../helpers/temporary-folder.js';
 
 const credentials = { accessKeyId: 'a', secretAccessKey: 'b' };
@@ -303,16 +303,7 @@ describe('alexnet-pipeline doctor', () => {
   it('without credentials says which variable or profile to set, one line per check, exit 1', async () => {
     const home = temporaryFolder('alexnet-home-');
     const run = await runCli(['doctor', '--region', 'eu-west-1'], {
-      env: {
-        HOME: home,
-        AWS_ACCESS_KEY_ID: '',
-        AWS_SECRET_ACCESS_KEY: '',
-        AWS_SESSION_TOKEN: '',
-        AWS_PROFILE: '',
-        AWS_EC2_METADATA_DISABLED: 'true',
-        AWS_CONFIG_FILE: path.join(home, 'none'),
-        AWS_SHARED_CREDENTIALS_FILE: path.join(home, 'none'),
-      },
+      env: withoutAwsCredentials(home),
     });
     assert.equal(run.status, 1);
     assert.match(run.stdout, /^fail\s+credentials\s+no AWS credentials found: set AWS_PROFILE/m);

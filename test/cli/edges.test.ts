@@ -7,7 +7,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { createS3Client } from '../../common/aws-clients.js';
 import { endWithThisProcess } from '../../common/child-processes.js';
 import { startLocalServe, type LocalServeProcess } from '../../local/local-serve-process.js';
-import { cliEntry, runCli } from '../helpers/run-cli.js';
+import { cliEntry, runCli, withoutAwsCredentials } from '../helpers/run-cli.js';
 import { fixtureImagesDirectory, readFixtureImage } from '../helpers/fixtures.js';
 import { temporaryFolder } from '../helpers/temporary-folder.js';
 
@@ -322,16 +322,7 @@ describe('the CLI’s error paths (each: one line, a fix, no stack trace)', () =
         'https://sqs.eu-west-1.amazonaws.com/1/d',
       ],
       {
-        env: {
-          HOME: home,
-          AWS_ACCESS_KEY_ID: '',
-          AWS_SECRET_ACCESS_KEY: '',
-          AWS_SESSION_TOKEN: '',
-          AWS_PROFILE: '',
-          AWS_EC2_METADATA_DISABLED: 'true',
-          AWS_CONFIG_FILE: path.join(home, 'none'),
-          AWS_SHARED_CREDENTIALS_FILE: path.join(home, 'none'),
-        },
+        env: withoutAwsCredentials(home),
       },
     );
     assert.equal(missing.status, 1);

@@ -44,3 +44,20 @@ export function jsonLines(text: string): Array<Record<string, any>> {
     .filter((line) => line.trim().length > 0)
     .map((line) => JSON.parse(line));
 }
+
+/**
+ * The environment of a user with no AWS credentials anywhere: none in variables, no profile, no
+ * config or credentials file under `home`, no instance metadata.
+ */
+export function withoutAwsCredentials(home: string): NodeJS.ProcessEnv {
+  return {
+    HOME: home,
+    AWS_ACCESS_KEY_ID: '',
+    AWS_SECRET_ACCESS_KEY: '',
+    AWS_SESSION_TOKEN: '',
+    AWS_PROFILE: '',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_CONFIG_FILE: path.join(home, 'none'),
+    AWS_SHARED_CREDENTIALS_FILE: path.join(home, 'none'),
+  };
+}
