@@ -14,6 +14,7 @@ import { projectRoot } from '../common/paths.js';
 import { resultKeyFor, DEFAULT_KEY_LAYOUT } from '../pipeline/object-keys.js';
 import { listObjects, readResultObject } from '../pipeline/s3-operations.js';
 import { workerEnvironmentFor } from '../pipeline/worker-settings.js';
+import { resolveModelPath } from '../model/index.js';
 import { queueDepth } from '../pipeline/sqs-operations.js';
 import { FaultProxy, NO_FAULTS, type FaultRates } from './fault-proxy.js';
 import { startLocalServe } from '../local/local-serve-process.js';
@@ -90,6 +91,8 @@ export async function runFaultScenario(scenario: FaultScenario): Promise<FaultRe
   };
   const s3 = createS3Client(clientOptions);
   const sqs = createSqsClient(clientOptions);
+  // Resolved (and on first use fetched) once here: restarted workers load it, none downloads.
+  const model = await resolveModelPath();
   const workers = new WorkerSupervisor(path.join(folder, 'worker.log'), {
     ...env,
     AWS_ENDPOINT_URL: proxy.endpoint,
@@ -99,6 +102,7 @@ export async function runFaultScenario(scenario: FaultScenario): Promise<FaultRe
       heartbeatIntervalSeconds: 3,
       retryDelaySeconds: 1,
       healthFile: path.join(folder, 'alive'),
+      modelPath: model.path,
     }),
     LOG_LEVEL: 'warn',
     ...scenario.workerEnvironment,

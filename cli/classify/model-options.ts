@@ -8,6 +8,7 @@ import {
   type PreprocessOptions,
 } from '../../model/index.js';
 import { integerInRange } from '../support/option-parsers.js';
+import { createProgress } from '../support/progress-bar.js';
 
 /** Options shared by every command that runs the model. */
 export interface ModelCommandOptions {
@@ -18,14 +19,23 @@ export interface ModelCommandOptions {
   threads: number;
   maxBytes: number;
   maxPixels: number;
+  /** `--offline`: never download the pretrained weights (`ALEXNET_OFFLINE=1` does the same). */
+  offline?: boolean;
 }
 
-/** Adds `--model`, `--top-k`, `--batch-size`, `--device`, `--threads`, `--max-bytes`, `--max-pixels`. */
+/** Adds `--model`, `--offline`, `--top-k`, `--batch-size`, `--device`, `--threads`, `--max-bytes`, `--max-pixels`. */
 export function addModelOptions(command: Command): Command {
   return command
     .addOption(
-      new Option('--model <path>', 'ONNX model file (default: model/alexnet.onnx, else the untrained dev model)').env(
-        'MODEL_PATH',
+      new Option(
+        '--model <path>',
+        'ONNX model file (default: model/alexnet.onnx, else the pretrained weights in the per-user cache — fetched on first use — else the untrained dev model; `model status` says which)',
+      ).env('MODEL_PATH'),
+    )
+    .addOption(
+      new Option(
+        '--offline',
+        'never download the pretrained weights: a cached model, else the untrained dev model (also ALEXNET_OFFLINE=1)',
       ),
     )
     .addOption(new Option('--top-k <k>', 'labels per image').argParser(integerInRange(1, 1000)).default(5))
@@ -52,6 +62,8 @@ export function addModelOptions(command: Command): Command {
 export function classifierOptionsFrom(options: ModelCommandOptions): ImageClassifierOptions {
   return {
     modelPath: options.model,
+    offline: options.offline === true,
+    downloadProgress: (total) => createProgress(total, 'pretrained weights'),
     topK: options.topK,
     maxBatchSize: options.batchSize,
     device: options.device,

@@ -4,16 +4,18 @@ import type { Logger } from '../../common/logger.js';
 import { type ConversionReport } from '../../model/checkpoint/convert-alexnet-checkpoint.js';
 import { OFFICIAL_ALEXNET_CHECKPOINT } from '../../model/checkpoint/official-weights.js';
 import { DEFAULT_MODEL_FILE } from '../../model/index.js';
+import { MAX_CHECKPOINT_DOWNLOAD_BYTES } from '../../model/pretrained/download-verified.js';
+import { userModelCacheDirectory } from '../../model/pretrained/weights-source.js';
 import { integerInRange } from '../support/option-parsers.js';
-import { MAX_CHECKPOINT_DOWNLOAD_BYTES } from '../model/checkpoint-download.js';
 import { convertCheckpoint, fetchAndConvert, type FetchCommandOptions } from '../model/fetch-model.js';
+import { modelStatusLines } from '../model/model-status.js';
 
 interface ConvertCommandOptions {
   out: string;
   pretrained?: boolean;
 }
 
-/** `model convert` and `model fetch`: real weights from a PyTorch checkpoint, without Python. */
+/** `model convert`, `model fetch` and `model status`: real weights from a PyTorch checkpoint, without Python. */
 export function modelCommand(logger: Logger): Command {
   const command = new Command('model').description(
     'get real (pretrained) weights: convert a PyTorch AlexNet checkpoint to the ONNX model the pipeline runs',
@@ -41,7 +43,7 @@ export function modelCommand(logger: Logger): Command {
   command
     .command('fetch')
     .description(
-      `download torchvision's IMAGENET1K_V1 AlexNet checkpoint (233 MB), verify its SHA-256, convert it, and remove it`,
+      `download torchvision's IMAGENET1K_V1 AlexNet checkpoint (233 MB), verify its SHA-256, convert it into the per-user model cache (every run then uses it), and remove the checkpoint`,
     )
     .addOption(
       new Option('--url <url>', 'where to download the checkpoint from (a mirror, or an internal copy)').default(
@@ -55,8 +57,9 @@ export function modelCommand(logger: Logger): Command {
       ),
     )
     .addOption(
-      new Option('--out <file>', 'where to write the ONNX model').default(
-        path.relative(process.cwd(), DEFAULT_MODEL_FILE) || DEFAULT_MODEL_FILE,
+      new Option(
+        '--out <file>',
+        `where to write the ONNX model (default: the per-user model cache, ${userModelCacheDirectory()}, where runs look for it)`,
       ),
     )
     .addOption(
@@ -69,6 +72,16 @@ export function modelCommand(logger: Logger): Command {
     )
     .action(async (options: FetchCommandOptions) => {
       printConversion(await fetchAndConvert(options, logger));
+    });
+  command
+    .command('status')
+    .description(
+      'which model a run would use, where it lives, its SHA-256 and whether it is pretrained (downloads and builds nothing)',
+    )
+    .addOption(new Option('--model <path>', 'an ONNX model a run would be given').env('MODEL_PATH'))
+    .addOption(new Option('--offline', 'as a run with --offline would see it'))
+    .action(async (options: { model?: string; offline?: boolean }) => {
+      process.stdout.write(`${(await modelStatusLines(options)).join('\n')}\n`);
     });
   return command;
 }

@@ -1,6 +1,7 @@
 import { chmod, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { cacheDirectory } from '../../common/paths.js';
+import { isRunning } from '../../common/process-alive.js';
 import type { LocalCredentials } from '../../local/local-aws.js';
 import type { KeyLayout } from '../../pipeline/object-keys.js';
 import { CliError } from '../support/cli-error.js';
@@ -95,14 +96,4 @@ export async function readLocalState(): Promise<LocalServeState | undefined> {
 export async function removeLocalState(pid = process.pid): Promise<void> {
   const state = await readStateFile();
   if (state?.pid === pid) await rm(localStateFile(), { force: true });
-}
-
-/** True while a process with this id runs (it may belong to another user). */
-export function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

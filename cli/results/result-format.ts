@@ -32,7 +32,7 @@ export function resultRow(image: string, result: ReadBack): ResultRow {
 
 /** The line every labelled output carries when the weights are not pretrained. */
 export const UNTRAINED_NOTICE =
-  'NOTE: these labels come from UNTRAINED weights (the dev model): they depend on the image but are not real predictions. `npx alexnet-pipeline model fetch` gets real labels (a 233 MB download).';
+  'NOTE: these labels come from UNTRAINED weights (the dev model, or weights not marked pretrained): they depend on the image but are not real predictions. With a network a run fetches the real weights once (233 MB); `npx alexnet-pipeline model fetch` does it now, `npx alexnet-pipeline model status` says which model runs.';
 
 const COLUMNS = ['image', 'status', 'top label', 'score', 'device', 'processed at'];
 

@@ -8,7 +8,8 @@ import { DEFAULT_STACK_NAME, STACK_OUTPUT } from '../../pipeline/stack-outputs.j
 import { WORKER_ENVIRONMENT } from '../../pipeline/worker-settings.js';
 import { CliError } from '../support/cli-error.js';
 import { isLoopback } from '../support/loopback.js';
-import { isRunning, readLocalState, type LocalServeState } from '../local/local-state.js';
+import { isRunning } from '../../common/process-alive.js';
+import { readLocalState, type LocalServeState } from '../local/local-state.js';
 
 /** Options every command that talks to a pipeline accepts. */
 export interface TargetOptions {

@@ -82,6 +82,11 @@ describe('infra/Dockerfile (static checks: Docker cannot run here)', () => {
       /RUN check-provider-libraries \/app\/node_modules\/onnxruntime-node\/bin\/napi-v6\/linux\/x64 \$\{MINIMUM_CUDNN\}$/m,
     );
     assert.match(dockerfile, /^USER worker$/m);
+    assert.match(
+      dockerfile,
+      /^ENV .*\bALEXNET_OFFLINE=1\b/m,
+      'a running task never fetches weights: they are in the image',
+    );
     assert.match(argDefault('NODE_IMAGE') ?? '', /^node:22\.\d+\.\d+-bookworm-slim$/, 'Node.js 22, fully pinned');
   });
 });

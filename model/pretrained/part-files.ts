@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import { constants } from 'node:os';
 import path from 'node:path';
-import { isRunning } from '../local/local-state.js';
+import { isRunning } from '../../common/process-alive.js';
 
 /** A download under way: `.checkpoint-<pid>.pth.part` beside the model it becomes. */
 const PART_FILE = /^\.checkpoint-(\d+)\.pth\.part$/;

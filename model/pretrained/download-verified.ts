@@ -2,9 +2,29 @@ import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { once } from 'node:events';
-import { CliError } from '../support/cli-error.js';
-import { createProgress } from '../support/progress-bar.js';
 import { PipelineError } from '../../common/errors.js';
+
+/** Why a download was refused or failed. */
+export type DownloadErrorCode = 'DOWNLOAD_FAILED' | 'DOWNLOAD_TOO_LARGE' | 'CHECKSUM_MISMATCH';
+
+/** A download that failed or was refused: one line that says what happened; nothing is left on disk. */
+export class DownloadError extends PipelineError {
+  declare readonly code: DownloadErrorCode;
+  constructor(code: DownloadErrorCode, message: string, options: { cause?: unknown } = {}) {
+    super(code, message, { ...options, retryable: code === 'DOWNLOAD_FAILED' });
+  }
+}
+
+/** A progress display: a bar on a terminal, nothing elsewhere. */
+export interface DownloadProgress {
+  increment(bytes: number): void;
+  stop(): void;
+}
+
+/** Makes the progress display of a download of `totalBytes` (0 when the server does not say). */
+export type DownloadProgressFactory = (totalBytes: number) => DownloadProgress;
+
+const NO_PROGRESS: DownloadProgressFactory = () => ({ increment() {}, stop() {} });
 
 /** Options of {@link downloadVerified}. */
 export interface DownloadOptions {
@@ -15,13 +35,17 @@ export interface DownloadOptions {
   readonly expectedSha256: string;
   /** The download fails when no byte arrives for this long. Default: 30 s. */
   readonly idleTimeoutMs?: number;
+  /** The download fails when the server has not answered (status and headers) this long after the request. Default: the idle timeout. */
+  readonly connectTimeoutMs?: number;
+  /** The progress display. Default: none. */
+  readonly progress?: DownloadProgressFactory;
   /**
    * The most bytes accepted: the download stops as soon as more arrive (a server that sends without
    * end). A Content-Length below it is the limit instead.
    */
   readonly maxBytes: number;
-  /** Says where to get the file by other means (printed with network failures). */
-  readonly offlineHint: string;
+  /** Says where to get the file by other means (printed with network failures). Default: nothing. */
+  readonly offlineHint?: string;
   /** Injected for tests. Default: global fetch. */
   readonly fetch?: typeof fetch;
 }
@@ -40,13 +64,16 @@ function networkCode(error: unknown): string | undefined {
   return undefined;
 }
 
-/** Aborts a download that goes silent: every chunk (and the start) sets it again. */
+/** Aborts a download that goes silent: the answer must come within the connect timeout, then each chunk within the idle timeout of the last. */
 class IdleTimer {
   private readonly controller = new AbortController();
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(readonly timeoutMs: number) {
-    this.touch();
+  constructor(
+    readonly timeoutMs: number,
+    firstTimeoutMs = timeoutMs,
+  ) {
+    this.timer = setTimeout(() => this.controller.abort(), firstTimeoutMs);
   }
 
   get signal(): AbortSignal {
@@ -75,26 +102,28 @@ async function openDownload(
   } catch (error) {
     idle.stop();
     const code = idle.signal.aborted
-      ? 'no answer in time'
+      ? `no answer in ${(options.connectTimeoutMs ?? idle.timeoutMs) / 1000} s`
       : (networkCode(error) ?? ((error as { cause?: Error }).cause ?? (error as Error)).message);
-    throw new CliError(
-      `cannot download ${url} (${code}). Without a network: get the file elsewhere, then run \`alexnet-pipeline model convert <file.pth>\`. ${options.offlineHint}`,
-      { cause: error, code: 'DOWNLOAD_FAILED' },
+    throw new DownloadError(
+      'DOWNLOAD_FAILED',
+      `cannot download ${url} (${code})${options.offlineHint ? `. ${options.offlineHint}` : ''}`,
+      { cause: error },
     );
   }
   if (!response.ok || !response.body) {
     idle.stop();
-    throw new CliError(`${url} answered HTTP ${response.status} ${response.statusText}: nothing downloaded`, {
-      code: 'DOWNLOAD_FAILED',
-    });
+    throw new DownloadError(
+      'DOWNLOAD_FAILED',
+      `${url} answered HTTP ${response.status} ${response.statusText}: nothing downloaded`,
+    );
   }
   const total = Number(response.headers.get('content-length') ?? 0);
   if (total > options.maxBytes) {
     idle.stop();
     await response.body.cancel().catch(() => undefined);
-    throw new CliError(
+    throw new DownloadError(
+      'DOWNLOAD_TOO_LARGE',
       `${url} announces ${total} bytes, more than the ${options.maxBytes} accepted: nothing downloaded`,
-      { code: 'DOWNLOAD_TOO_LARGE' },
     );
   }
   return { response: response as Response & { body: ReadableStream<Uint8Array> }, total };
@@ -107,10 +136,12 @@ async function openDownload(
  */
 export async function downloadVerified(options: DownloadOptions): Promise<{ sha256: string; bytes: number }> {
   const { url, file } = options;
-  const idle = new IdleTimer(options.idleTimeoutMs ?? 30_000);
+  const idleTimeoutMs = options.idleTimeoutMs ?? 30_000;
+  const idle = new IdleTimer(idleTimeoutMs, options.connectTimeoutMs ?? idleTimeoutMs);
   const { response, total } = await openDownload(options, idle);
+  idle.touch(); // the server answered: from here on, the idle timeout
   const limit = total > 0 ? total : options.maxBytes;
-  const progress = createProgress(total, 'download');
+  const progress = (options.progress ?? NO_PROGRESS)(total);
   const hash = createHash('sha256');
   const out = createWriteStream(file);
   // A write still under way when a broken download destroys the stream fails with
@@ -143,9 +174,10 @@ export async function downloadVerified(options: DownloadOptions): Promise<{ sha2
     out.destroy();
     await rm(file, { force: true });
     const why = idle.signal.aborted ? `no data for ${idle.timeoutMs / 1000} s` : (error as Error).message;
-    throw new CliError(
+    throw new DownloadError(
+      'DOWNLOAD_FAILED',
       `the download of ${url} broke off after ${bytes}${total ? ` of ${total}` : ''} bytes (${why}); run the command again`,
-      { cause: error, code: 'DOWNLOAD_FAILED' },
+      { cause: error },
     );
   } finally {
     idle.stop();
@@ -154,13 +186,13 @@ export async function downloadVerified(options: DownloadOptions): Promise<{ sha2
   const sha256 = hash.digest('hex');
   if (!sha256.startsWith(options.expectedSha256.toLowerCase())) {
     await rm(file, { force: true });
-    throw new CliError(
+    throw new DownloadError(
+      'CHECKSUM_MISMATCH',
       `refused ${url}: its SHA-256 is ${sha256}, expected ${options.expectedSha256}${options.expectedSha256.length < 64 ? '…' : ''}; nothing was written`,
-      { code: 'CHECKSUM_MISMATCH' },
     );
   }
   return { sha256, bytes };
 }
 
-/** The largest download `model fetch` accepts from a URL other than the official one: AlexNet in float64 is about 490 MB. */
+/** The largest download `model fetch` (or a first use) accepts from a URL other than the official one: AlexNet in float64 is about 490 MB. */
 export const MAX_CHECKPOINT_DOWNLOAD_BYTES = 1024 * 2 ** 20;
