@@ -167,7 +167,8 @@ export const WORKER_SETTINGS = {
   modelPath: {
     variable: 'MODEL_PATH',
     type: 'text',
-    defaultText: '`model/alexnet.onnx`, else the dev model',
+    defaultText:
+      '`model/alexnet.onnx`, else the per-user cache (fetched on first use unless `ALEXNET_OFFLINE=1`), else the dev model',
     pattern: /^.+$/,
     patternProblem: 'must be a path',
     doc: 'the ONNX model',

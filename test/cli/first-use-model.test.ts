@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -9,16 +10,14 @@ import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { readModelFile, resolveModelPath } from '../../model/index.js';
 import { firstUseSettings } from '../../model/pretrained/weights-source.js';
-import { alexNetCheckpoint } from '../helpers/alexnet-checkpoint.js';
+import { devCheckpointFile } from '../helpers/alexnet-checkpoint.js';
 import { runCli, type CliRun } from '../helpers/run-cli.js';
 import { temporaryFolder } from '../helpers/temporary-folder.js';
 
-/** The weights the loopback "official" URL serves: AlexNet-shaped, seed 7 — not the dev model's. */
-const SERVED_SEED = 7;
-
 /**
  * A loopback stand-in for download.pytorch.org as the first use meets it: it serves a full-size
- * AlexNet checkpoint under a torch.hub name (`alexnet-<8 hex>.pth`, which is how it is verified),
+ * AlexNet checkpoint (the dev weights, as PyTorch would save them: converted, they run as a model
+ * whose results say `weights: pth:…`, not the dev model's `untrained:…`) under a torch.hub name (`alexnet-<8 hex>.pth`, which is how it is verified),
  * counts the requests per path, and can stay silent, stall after a megabyte, or serve a file whose
  * name promises another hash.
  */
@@ -33,7 +32,7 @@ describe('the pretrained weights on first use (a per-user cache, as torch.hub do
   const hanging: ServerResponse[] = [];
 
   before(async () => {
-    checkpoint = alexNetCheckpoint(undefined, SERVED_SEED);
+    checkpoint = await readFile(await devCheckpointFile());
     name = `alexnet-${createHash('sha256').update(checkpoint).digest('hex').slice(0, 8)}.pth`;
     server = createServer((request, response) => {
       requests.push(request.url ?? '');
@@ -104,40 +103,31 @@ describe('the pretrained weights on first use (a per-user cache, as torch.hub do
     return { logger: pino({ level: 'info' }, sink), text: () => text };
   }
 
-  it('fetches once into the cache on a first run; the next run starts from the cache without the network', async () => {
+  it('two first runs at once download once into the cache; a later run starts from it without the network', async () => {
     const cache = temporaryFolder('alexnet-first-use-');
-    const first = await classify(online(cache));
-    const fetched = modelOf(first);
-    assert.match(fetched.weights, /^pth:[0-9a-f]{16}$/, 'the served checkpoint, converted');
-    assert.equal(fetched.pretrained, false, 'not the official file: not marked pretrained');
-    assert.match(first.stderr, /first use: fetching the pretrained weights once into the cache/);
-    assert.match(first.stderr, /pretrained weights cached/);
-    assert.equal(requestsTo('/ok/'), 1);
-    assert.deepEqual(readdirSync(cache), [name.replace('.pth', '.onnx')], 'the model alone: no part file, no lock');
+    const cachedFile = path.join(cache, name.replace('.pth', '.onnx'));
+    const firstRuns = await Promise.all([0, 1].map(() => classify(online(cache))));
+    const [a, b] = firstRuns.map(modelOf);
+    assert.deepEqual(a, b, 'both ran the same model');
+    assert.match(a!.weights, /^pth:[0-9a-f]{16}$/, 'the served checkpoint, converted');
+    assert.equal(a!.pretrained, false, 'not the official file: not marked pretrained');
+    const stderr = firstRuns.map((run) => run.stderr).join('');
+    assert.match(stderr, /first use: fetching the pretrained weights once into the cache/);
+    assert.match(stderr, /pretrained weights cached/);
+    assert.equal(requestsTo('/ok/'), 1, 'one process downloaded; the other waited for it (or found it cached)');
+    assert.deepEqual(readdirSync(cache), [path.basename(cachedFile)], 'the model alone: no part file, no lock');
+    assert.equal((await readModelFile(cachedFile)).identity.sha256, a!.sha256, 'the cached file is whole');
 
-    const second = await classify(online(cache));
-    assert.deepEqual(modelOf(second), fetched, 'the same model');
-    assert.equal(requestsTo('/ok/'), 1, 'the second run made no request');
-    assert.doesNotMatch(second.stderr, /first use|UNTRAINED/);
+    const later = await classify(online(cache));
+    assert.deepEqual(modelOf(later), a, 'the same model');
+    assert.equal(requestsTo('/ok/'), 1, 'the later run made no request');
+    assert.doesNotMatch(later.stderr, /first use|UNTRAINED/);
 
     const status = await runCli(['model', 'status'], { env: online(cache) });
     assert.equal(status.status, 0, status.stderr);
-    assert.match(status.stdout, new RegExp(`^model +${path.join(cache, name.replace('.pth', '.onnx'))}$`, 'm'));
+    assert.match(status.stdout, new RegExp(`^model +${cachedFile}$`, 'm'));
     assert.match(status.stdout, /^source +the per-user model cache$/m);
-    assert.match(status.stdout, new RegExp(`^sha256 +${fetched.sha256}$`, 'm'));
-  });
-
-  it('two first runs at once: one download, one good cached model, the same labels', async () => {
-    const cache = temporaryFolder('alexnet-first-use-race-');
-    const before = requestsTo('/race/');
-    const runs = await Promise.all([0, 1].map(() => classify(online(cache, `${base}/race/${name}`))));
-    const [a, b] = runs.map(modelOf);
-    assert.deepEqual(a, b);
-    assert.match(a!.weights, /^pth:/);
-    assert.equal(requestsTo('/race/') - before, 1, 'one process downloaded; the other waited for it');
-    assert.deepEqual(readdirSync(cache), [name.replace('.pth', '.onnx')]);
-    const cached = await readModelFile(path.join(cache, name.replace('.pth', '.onnx')));
-    assert.equal(cached.identity.sha256, a!.sha256, 'the cached file is whole: its hash is the one both ran');
+    assert.match(status.stdout, new RegExp(`^sha256 +${a!.sha256}$`, 'm'));
   });
 
   it('no answer, a stall, a wrong hash or no server: the dev model within the stated timeouts, and nothing cached', async () => {

@@ -3,12 +3,13 @@ import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readModelFile } from '../../model/index.js';
-import { alexNetCheckpoint } from '../helpers/alexnet-checkpoint.js';
+import { devCheckpointFile } from '../helpers/alexnet-checkpoint.js';
 import { endWithThisProcess } from '../../common/child-processes.js';
 import { cliEntry, runCli } from '../helpers/run-cli.js';
 import { checkpointFixturesDirectory } from '../helpers/fixtures.js';
@@ -23,7 +24,7 @@ describe('alexnet-pipeline model fetch and model convert', () => {
   let folder: string;
 
   before(async () => {
-    checkpoint = alexNetCheckpoint();
+    checkpoint = await readFile(await devCheckpointFile());
     sha256 = createHash('sha256').update(checkpoint).digest('hex');
     folder = temporaryFolder('alexnet-fetch-');
     server = createServer((request, response) => {

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -7,7 +6,7 @@ import { smokeProblems } from '../../cli/deploy-checks/smoke-checks.js';
 import { startLocalServe, type LocalServeProcess } from '../../local/local-serve-process.js';
 import { convertAlexNetCheckpoint } from '../../model/checkpoint/convert-alexnet-checkpoint.js';
 import { buildResult } from '../../pipeline/result-document.js';
-import { alexNetCheckpoint } from '../helpers/alexnet-checkpoint.js';
+import { devCheckpointFile } from '../helpers/alexnet-checkpoint.js';
 import { runCli } from '../helpers/run-cli.js';
 import { temporaryFolder } from '../helpers/temporary-folder.js';
 
@@ -86,8 +85,7 @@ describe('alexnet-pipeline smoke with pretrained weights that are wrong', () => 
   let environment: Record<string, string>;
   before(async () => {
     const folder = temporaryFolder('alexnet-smoke-bad-');
-    const checkpoint = path.join(folder, 'dev.pth');
-    await writeFile(checkpoint, alexNetCheckpoint());
+    const checkpoint = await devCheckpointFile();
     const model = path.join(folder, 'mislabelled.onnx');
     // The dev weights marked pretrained: a model that claims to be real and is not.
     await convertAlexNetCheckpoint(checkpoint, { out: model, pretrained: true });

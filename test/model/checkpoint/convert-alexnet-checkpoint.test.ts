@@ -7,7 +7,7 @@ import { buildDevAlexNetOnnx } from '../../../model/build-alexnet-onnx.js';
 import { convertAlexNetCheckpoint } from '../../../model/checkpoint/convert-alexnet-checkpoint.js';
 import { readModelFile } from '../../../model/index.js';
 import { OnnxModelProto } from '../../../model/onnx-schema.js';
-import { alexNetCheckpoint } from '../../helpers/alexnet-checkpoint.js';
+import { alexNetCheckpoint, devCheckpointFile } from '../../helpers/alexnet-checkpoint.js';
 import { checkpointFixturesDirectory } from '../../helpers/fixtures.js';
 import { temporaryFolder } from '../../helpers/temporary-folder.js';
 
@@ -20,8 +20,7 @@ describe('convertAlexNetCheckpoint', () => {
   let checkpoint: string;
   before(async () => {
     folder = temporaryFolder('alexnet-convert-');
-    checkpoint = path.join(folder, 'alexnet-dev.pth');
-    await writeFile(checkpoint, alexNetCheckpoint());
+    checkpoint = await devCheckpointFile();
   });
 
   it('writes the dev builder’s graph with exactly the checkpoint’s weights, not marked pretrained', async () => {
