@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { projectRoot } from '../common/paths.js';
 import { temporaryFolder } from './helpers/temporary-folder.js';
+import { SLOWEST_TEST_FILES, testFilesIn, testFilesInRunOrder } from './helpers/test-files.js';
 
 /** `npm test`'s command line, from package.json. */
 const testCommand = (
@@ -34,6 +35,16 @@ describe('the test suite itself', () => {
       'a limit above the slowest test (about a minute) and below CI’s patience',
     );
     assert.match(testCommand, /--test-force-exit/);
+  });
+
+  it('runs every test file once, the slowest first (each one it names still exists)', () => {
+    const compiled = path.join(projectRoot, 'dist', 'test');
+    for (const file of SLOWEST_TEST_FILES)
+      assert.ok(existsSync(path.join(projectRoot, 'test', file.replace(/\.js$/, '.ts'))), `test/${file} (as .ts)`);
+    const order = testFilesInRunOrder(compiled);
+    assert.deepEqual([...order].sort(), testFilesIn(compiled), 'each file exactly once');
+    assert.deepEqual(order.slice(0, SLOWEST_TEST_FILES.length), [...SLOWEST_TEST_FILES]);
+    assert.match(testCommand, /\$\(node dist\/test\/helpers\/test-files\.js\)/);
   });
 
   // Each mistake of failing-local-serve.ts, with npm test's runner flags and a limit of `limitMs` for the file:
