@@ -1,5 +1,5 @@
-import { access } from 'node:fs/promises';
 import path from 'node:path';
+import { fileExists as exists } from '../common/file-exists.js';
 import type { Logger } from '../common/logger.js';
 import { silentLogger } from '../common/logger.js';
 import { cacheDirectory, projectRoot } from '../common/paths.js';
@@ -117,13 +117,4 @@ export async function ensureDevModel(
     await writeDevAlexNetOnnx(devFile, { seed });
   }
   return devFile;
-}
-
-async function exists(filePath: string): Promise<boolean> {
-  try {
-    await access(filePath);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -1,4 +1,3 @@
-import path from 'node:path';
 import type { Logger } from '../../common/logger.js';
 import { CheckpointError } from '../../model/checkpoint/checkpoint-errors.js';
 import { convertAlexNetCheckpoint, type ConversionReport } from '../../model/checkpoint/convert-alexnet-checkpoint.js';
@@ -22,11 +21,13 @@ export interface FetchCommandOptions {
   maxBytes: number;
 }
 
-/** A checkpoint that is not AlexNet (or not a checkpoint) is one line that names the file. */
-function checkpointFailure(error: CheckpointError, checkpoint: string): CliError {
-  const subject = path.basename(checkpoint).startsWith('.checkpoint-') ? 'the downloaded checkpoint' : checkpoint;
+/**
+ * A checkpoint that is not AlexNet (or not a checkpoint) is one line that names it: as `subject`,
+ * unless the message already names the file (`named`, or a part of its path).
+ */
+function checkpointFailure(error: CheckpointError, subject: string, named = subject): CliError {
   return new CliError(
-    `${error.message.includes(checkpoint) ? error.message : `${subject}: ${error.message}`}; nothing was written`,
+    `${error.message.includes(named) ? error.message : `${subject}: ${error.message}`}; nothing was written`,
     { cause: error, code: error.code },
   );
 }
@@ -71,7 +72,8 @@ export async function fetchAndConvert(options: FetchCommandOptions, logger: Logg
     );
     return fetched.report;
   } catch (error) {
-    if (error instanceof CheckpointError) throw checkpointFailure(error, '.checkpoint-');
+    // The part file is named `.checkpoint-<pid>.pth.part` (part-files.ts).
+    if (error instanceof CheckpointError) throw checkpointFailure(error, 'the downloaded checkpoint', '.checkpoint-');
     throw error;
   }
 }

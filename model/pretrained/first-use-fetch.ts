@@ -1,7 +1,8 @@
-import { access, mkdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import lockfile from 'proper-lockfile';
 import { describeError } from '../../common/errors.js';
+import { fileExists as exists } from '../../common/file-exists.js';
 import type { Logger } from '../../common/logger.js';
 import { OFFICIAL_ALEXNET_CHECKPOINT } from '../checkpoint/official-weights.js';
 import type { DownloadProgressFactory } from './download-verified.js';
@@ -121,11 +122,4 @@ async function tryLock(file: string, logger: Logger): Promise<(() => Promise<voi
     if ((error as NodeJS.ErrnoException).code === 'ELOCKED') return undefined;
     throw error;
   }
-}
-
-async function exists(file: string): Promise<boolean> {
-  return access(file).then(
-    () => true,
-    () => false,
-  );
 }
