@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { projectRoot } from '../common/paths.js';
 import { resolveModelPath } from '../model/index.js';
-import { costPerMillion, LIST_PRICES } from './cost-model.js';
+import { costPerMillion, LIST_PRICES } from '../pipeline/cost-model.js';
 import { phoneSizedPhotos, repeatedFixtures, type ImageSet } from './image-sets.js';
 
 /**

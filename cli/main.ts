@@ -43,6 +43,8 @@ const COMMANDS: Record<string, (logger: Logger) => Promise<Command>> = {
   classify: async (l) => (await import('./commands/classify.js')).classifyCommand(l),
   model: async (l) => (await import('./commands/model.js')).modelCommand(l),
   upload: async (l) => (await import('./commands/upload.js')).uploadCommand(l),
+  submit: async (l) => (await import('./commands/submit.js')).submitCommand(l),
+  jobs: async () => (await import('./commands/jobs.js')).jobsCommand(),
   results: async (l) => (await import('./commands/results.js')).resultsCommand(l),
   query: async (l) => (await import('./commands/query.js')).queryCommand(l),
   gallery: async (l) => (await import('./commands/gallery.js')).galleryCommand(l),

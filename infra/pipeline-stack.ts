@@ -7,6 +7,7 @@ import { GpuCapacity } from './constructs/gpu-capacity.js';
 import { PipelineMonitoring } from './constructs/pipeline-monitoring.js';
 import { ErrorNotifications } from './constructs/error-notifications.js';
 import { PipelineStorage } from './constructs/pipeline-storage.js';
+import { JobState } from './constructs/job-state.js';
 import { ResultQueries } from './constructs/result-queries.js';
 import { WorkerService } from './constructs/worker-service.js';
 import type { PipelineParameters } from '../pipeline/deploy-parameters.js';
@@ -23,6 +24,7 @@ export interface PipelineStackProps extends StackProps {
  */
 export class PipelineStack extends Stack {
   public readonly storage: PipelineStorage;
+  public readonly jobs: JobState;
   public readonly capacity: GpuCapacity;
   public readonly worker: WorkerService;
   public readonly monitoring: PipelineMonitoring;
@@ -41,6 +43,7 @@ export class PipelineStack extends Stack {
       // The worker's heartbeat extends visibility every HEARTBEAT_INTERVAL_SECONDS to this value.
       visibilityTimeout: Duration.seconds(WORKER_SETTINGS.visibilityTimeoutSeconds.default),
     });
+    this.jobs = new JobState(this, 'JobState');
     this.capacity = new GpuCapacity(this, 'GpuCapacity', {
       instanceType: parameters.instanceType,
       maxInstances: parameters.maxInstances,
@@ -53,6 +56,7 @@ export class PipelineStack extends Stack {
       bucket: this.storage.bucket,
       queue: this.storage.queue,
       deadLetterQueue: this.storage.deadLetterQueue,
+      jobsTable: this.jobs.table,
       uploadsPrefix: parameters.uploadsPrefix,
       resultsPrefix: parameters.resultsPrefix,
       batchSize: parameters.batchSize,
@@ -89,6 +93,10 @@ export class PipelineStack extends Stack {
     });
     new CfnOutput(this, STACK_OUTPUT.queueUrl, { value: this.storage.queue.queueUrl });
     new CfnOutput(this, STACK_OUTPUT.deadLetterQueueUrl, { value: this.storage.deadLetterQueue.queueUrl });
+    new CfnOutput(this, STACK_OUTPUT.jobsTable, {
+      value: this.jobs.table.tableName,
+      description: 'DynamoDB table of submit jobs (alexnet-pipeline submit, jobs status)',
+    });
     new CfnOutput(this, STACK_OUTPUT.logGroupName, { value: this.worker.logGroup.logGroupName });
     // The CLI reads the key layout from these, so a stack deployed with other prefixes is found as it is.
     new CfnOutput(this, STACK_OUTPUT.uploadsPrefix, {

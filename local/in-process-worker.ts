@@ -1,5 +1,6 @@
 import type { Logger } from '../common/logger.js';
 import { createS3Client, createSqsClient } from '../common/aws-clients.js';
+import { createDynamoDbClient } from '../common/dynamodb-client.js';
 import { resolveWorkerConfig, workerClientTimeouts } from '../functions/worker/config.js';
 import { QueueConsumer } from '../functions/worker/queue-consumer.js';
 import type { BatchClassifier } from '../model/index.js';
@@ -40,7 +41,16 @@ export function startInProcessWorker(options: InProcessWorkerOptions): InProcess
   const timeouts = workerClientTimeouts(config);
   const s3 = createS3Client(options.aws.clientOptions({ timeouts: timeouts.s3 }));
   const sqs = createSqsClient(options.aws.clientOptions({ timeouts: timeouts.sqs }));
-  const consumer = new QueueConsumer(config, { s3, sqs, classifier: options.classifier, logger: options.logger });
+  const dynamo = config.jobsTable
+    ? createDynamoDbClient(options.aws.clientOptions({ timeouts: timeouts.s3 }))
+    : undefined;
+  const consumer = new QueueConsumer(config, {
+    s3,
+    sqs,
+    dynamo,
+    classifier: options.classifier,
+    logger: options.logger,
+  });
   consumer.start();
   return {
     consumer,
@@ -49,6 +59,7 @@ export function startInProcessWorker(options: InProcessWorkerOptions): InProcess
       await consumer.stop();
       s3.destroy();
       sqs.destroy();
+      dynamo?.destroy();
     },
   };
 }

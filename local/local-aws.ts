@@ -9,6 +9,8 @@ import { silentLogger } from '../common/logger.js';
 import { WORKER_SETTINGS, workerEnvironmentFor } from '../pipeline/worker-settings.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { KeyLocks } from './key-locks.js';
+import { isDynamoDbRequest, LocalDynamoDb } from './dynamodb/local-dynamodb.js';
+import { provisionJobsTable } from './dynamodb/jobs-table.js';
 import { nextSequencer, objectCreatedEvent, ruleMatches, testEvent, type NotificationRule } from './s3-notification.js';
 import {
   createdEventName,
@@ -48,6 +50,8 @@ export interface LocalAwsOptions {
    * for longer. Default: 60 s.
    */
   readonly writeLockMs?: number;
+  /** The DynamoDB table of jobs. Default: `alexnet-pipeline-job-state`. */
+  readonly jobsTable?: string;
   /** Test hook: answer some requests with an error status instead of serving them. Default: none. */
   readonly faultInjector?: FaultInjector;
   /**
@@ -76,14 +80,25 @@ function randomCredentials(): LocalCredentials {
   };
 }
 
-/** An error answer in the protocol of the request: SQS's JSON, or S3's XML. */
+/** An error answer in the protocol of the request: DynamoDB's or SQS's JSON, or S3's XML. */
 function errorReply(
   headers: Readonly<Record<string, unknown>>,
   status: number,
   code: string,
   message: string,
 ): { type: string; body: string; status: number } {
-  if (headers['x-amz-target'])
+  const target = headers['x-amz-target'];
+  if (typeof target === 'string' && target.startsWith('DynamoDB_'))
+    return {
+      // DynamoDB answers a key it does not know with 400, whatever else was wrong.
+      status: status === 403 ? 400 : status,
+      type: 'application/x-amz-json-1.0',
+      body: JSON.stringify({
+        __type: `com.amazonaws.dynamodb.v20120810#${status === 403 ? 'UnrecognizedClientException' : code}`,
+        message,
+      }),
+    };
+  if (target)
     return {
       status,
       type: 'application/x-amz-json-1.0',
@@ -198,9 +213,12 @@ export class LocalAws {
     readonly bucket: string,
     readonly queueUrl: string,
     readonly dlqUrl: string,
+    /** The DynamoDB table of jobs, on the same endpoint. */
+    readonly jobsTable: string,
     readonly credentials: LocalCredentials,
     private readonly pendingNotifications: Set<Promise<void>>,
     private readonly notifier: { s3: S3Client; sqs: SQSClient },
+    private readonly dynamo: LocalDynamoDb,
   ) {}
 
   static async start(options: LocalAwsOptions = {}): Promise<LocalAws> {
@@ -228,7 +246,15 @@ export class LocalAws {
     // the key id, it does not verify signatures), writes the emulator would get wrong are refused,
     // and the fault injector of a test may answer instead.
     const guard = { credentials, options, writeLocks, heldWriteLocks, clients: () => clients };
-    app.addHook('onRequest', async (request, reply) => guardRequest(request, reply, guard));
+    const dynamo = await LocalDynamoDb.start();
+    app.addHook('onRequest', async (request, reply) => {
+      await guardRequest(request, reply, guard);
+      // DynamoDB's requests (the job state) go to the embedded DynamoDB: one endpoint for all three.
+      if (!reply.sent && isDynamoDbRequest(request.headers)) {
+        reply.hijack();
+        await dynamo.handle(request.raw, reply.raw);
+      }
+    });
     app.addHook('onRequestAbort', async (request) => releaseWriteLock(request));
     // fauxqs answers a HEAD for a missing key without Content-Length, which makes Node close the
     // connection after every such answer; S3 sends the header and keeps the connection open. And
@@ -267,14 +293,25 @@ export class LocalAws {
     const sqs = createSqsClient(clientOptions);
 
     const { queueUrl, dlqUrl } = await provisionPipeline(s3, sqs, bucket, queueName, options);
+    const jobsTable = options.jobsTable ?? 'alexnet-pipeline-job-state';
+    await provisionJobsTable(clientOptions, jobsTable);
     clients = { s3, sqs, queueUrl };
     // Saving a notification configuration makes S3 send a test event to the queue.
     await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: testEvent(bucket) }));
     logger.info({ endpoint, bucket, queueUrl, dlqUrl }, 'embedded S3 and SQS listening on loopback');
-    return new LocalAws(app, endpoint, region, bucket, queueUrl, dlqUrl, credentials, pendingNotifications, {
-      s3,
-      sqs,
-    });
+    return new LocalAws(
+      app,
+      endpoint,
+      region,
+      bucket,
+      queueUrl,
+      dlqUrl,
+      jobsTable,
+      credentials,
+      pendingNotifications,
+      { s3, sqs },
+      dynamo,
+    );
   }
 
   /** Options for clients of this emulator (endpoint, region, its credentials). */
@@ -289,7 +326,12 @@ export class LocalAws {
       AWS_REGION: this.region,
       AWS_ACCESS_KEY_ID: this.credentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: this.credentials.secretAccessKey,
-      ...workerEnvironmentFor({ bucketName: this.bucket, queueUrl: this.queueUrl, deadLetterQueueUrl: this.dlqUrl }),
+      ...workerEnvironmentFor({
+        bucketName: this.bucket,
+        queueUrl: this.queueUrl,
+        deadLetterQueueUrl: this.dlqUrl,
+        jobsTable: this.jobsTable,
+      }),
     };
   }
 
@@ -303,6 +345,7 @@ export class LocalAws {
     this.notifier.s3.destroy();
     this.notifier.sqs.destroy();
     await this.app.close();
+    await this.dynamo.stop();
   }
 }
 

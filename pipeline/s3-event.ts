@@ -1,4 +1,5 @@
 import { MessageFormatError } from './errors.js';
+import { isJobId } from './jobs/job-table.js';
 
 /** One object of an S3 event notification, with its key decoded. */
 export interface S3ObjectRecord {
@@ -13,6 +14,8 @@ export interface S3ObjectRecord {
    * none (a message that is not S3's own) or the value is not hexadecimal.
    */
   readonly sequencer?: string;
+  /** The job a record belongs to: set on the records `submit` sends (see job-messages.ts), absent on S3's. */
+  readonly jobId?: string;
 }
 
 /** What a queue message body turned out to be. */
@@ -66,9 +69,20 @@ export function parseS3Event(body: string | undefined, messageId?: string): Pars
       ...(typeof object.sequencer === 'string' && SEQUENCER.test(object.sequencer)
         ? { sequencer: object.sequencer.toUpperCase() }
         : {}),
+      ...jobOf(record, index, messageId),
     });
   }
   return { kind: 'records', records };
+}
+
+/** The job id a `submit` record carries (`alexnetPipeline.jobId`); a malformed one makes the message unusable. */
+function jobOf(record: Record<string, any>, index: number, messageId: string | undefined): { jobId?: string } {
+  const field: unknown = record.alexnetPipeline;
+  if (field === undefined) return {};
+  const jobId = isObject(field) ? field.jobId : undefined;
+  if (typeof jobId !== 'string' || !isJobId(jobId))
+    throw new MessageFormatError(`Records[${index}].alexnetPipeline.jobId is not a job id`, { messageId });
+  return { jobId };
 }
 
 /** What a sequencer is: hexadecimal digits, a sane number of them. */

@@ -17,6 +17,8 @@ export const STACK_OUTPUT = {
   /** `query --engine athena`: the Glue database with the results table, and the workgroup to run in. */
   resultsDatabase: 'ResultsDatabaseName',
   queryWorkGroup: 'QueryWorkGroupName',
+  /** The DynamoDB table of `submit` jobs. */
+  jobsTable: 'JobsTableName',
 } as const;
 
 /** The stack's default name (`cdk deploy` from the project root). */

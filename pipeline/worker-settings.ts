@@ -245,6 +245,14 @@ export const WORKER_SETTINGS = {
     patternProblem: 'must be an EventBridge bus name or ARN',
     doc: 'an EventBridge bus that gets an event per stored result (the stack sets `default`); without it, no events',
   },
+  jobsTable: {
+    variable: 'JOBS_TABLE',
+    type: 'text',
+    defaultText: 'none',
+    pattern: /^[A-Za-z0-9_.-]{3,255}$/,
+    patternProblem: 'must be a DynamoDB table name (3 to 255 of A-Z a-z 0-9 _ . -)',
+    doc: 'the DynamoDB table of jobs (`submit`): images of a job are counted there and its completion event sent; without it, job records are classified but not counted',
+  },
   ecsAgentUri: {
     variable: 'ECS_AGENT_URI',
     type: 'url',

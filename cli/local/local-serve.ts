@@ -23,10 +23,10 @@ export async function servePipeline(
   const exports = Object.entries(environment).map(([name, value]) => `  export ${name}=${value}`);
   const lines = options.withWorker
     ? [
-        `Local pipeline running at ${aws.endpoint} (embedded S3 + SQS on loopback, worker in this process). Ctrl-C stops it.`,
+        `Local pipeline running at ${aws.endpoint} (embedded S3, SQS and DynamoDB on loopback, worker in this process). Ctrl-C stops it.`,
       ]
     : [
-        `Embedded S3 + SQS running at ${aws.endpoint} on loopback, with no worker (--no-worker). Ctrl-C stops it.`,
+        `Embedded S3, SQS and DynamoDB running at ${aws.endpoint} on loopback, with no worker (--no-worker). Ctrl-C stops it.`,
         'Run the worker as the container runs it, in another terminal with the exports below:',
         '  node dist/functions/worker/main.js',
       ];
@@ -38,6 +38,7 @@ export async function servePipeline(
       '',
       'In another terminal, from this folder:',
       '  npx alexnet-pipeline upload --local <files or folders> [--prefix cats/]',
+      '  npx alexnet-pipeline submit --local uploads/<folder>/ --wait',
       '  npx alexnet-pipeline results --local <key or prefix> --wait',
       '  npx alexnet-pipeline status --local',
       '  npx alexnet-pipeline query --local "SELECT top_label, count(*) FROM results GROUP BY 1"',

@@ -13,6 +13,8 @@ export interface LocalServeState {
   readonly bucket: string;
   readonly queueUrl: string;
   readonly dlqUrl: string;
+  /** The DynamoDB table of jobs (on the same endpoint). */
+  readonly jobsTable: string;
   readonly credentials: LocalCredentials;
   readonly layout: KeyLayout;
   readonly pid: number;

@@ -49,6 +49,7 @@ export async function runLocal(paths: string[], options: LocalOptions, logger: L
     bucket: aws.bucket,
     queueUrl: aws.queueUrl,
     dlqUrl: aws.dlqUrl,
+    jobsTable: aws.jobsTable,
     credentials: aws.credentials,
     layout,
   };

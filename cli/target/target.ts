@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { Option, type Command } from 'commander';
-import { createS3Client, createSqsClient } from '../../common/aws-clients.js';
+import { createS3Client, createSqsClient, type AwsClientOptions } from '../../common/aws-clients.js';
 import { DEFAULT_KEY_LAYOUT, keyLayoutProblems, type KeyLayout } from '../../pipeline/object-keys.js';
 import { DEFAULT_STACK_NAME, STACK_OUTPUT } from '../../pipeline/stack-outputs.js';
 import { WORKER_ENVIRONMENT } from '../../pipeline/worker-settings.js';
@@ -22,6 +22,7 @@ export interface TargetOptions {
   region?: string;
   profile?: string;
   endpointUrl?: string;
+  jobsTable?: string;
 }
 
 /** A pipeline to talk to: the running `local --serve`, or a deployed stack. */
@@ -36,6 +37,10 @@ export interface Target {
   readonly layout: KeyLayout;
   readonly s3: S3Client;
   readonly sqs: SQSClient;
+  /** How the clients connect: for the other clients a command makes (DynamoDB's for jobs). */
+  readonly clientOptions: AwsClientOptions;
+  /** The DynamoDB table of jobs: the local pipeline's, the stack's output, `--jobs-table` or `JOBS_TABLE`. */
+  readonly jobsTable?: string;
   /** The AWS profile the clients use (`--profile` or `AWS_PROFILE`), to name it in error messages. */
   readonly profile?: string;
   /** A deployed stack's Athena resources (from its outputs), for `query --engine athena`. */
@@ -92,6 +97,8 @@ export function localTarget(emulator: Omit<LocalServeState, 'pid'>): Target {
     layout: emulator.layout,
     s3: createS3Client(clientOptions),
     sqs: createSqsClient(clientOptions),
+    clientOptions,
+    jobsTable: emulator.jobsTable,
   };
 }
 
@@ -136,6 +143,8 @@ export async function resolveTarget(options: TargetOptions, needs: readonly Need
     layout: keyLayout(outputs),
     s3: createS3Client(clientOptions),
     sqs: createSqsClient(clientOptions),
+    clientOptions,
+    jobsTable: options.jobsTable || outputs?.[STACK_OUTPUT.jobsTable],
     profile: options.profile || process.env.AWS_PROFILE || undefined,
     ...(outputs?.[STACK_OUTPUT.resultsDatabase] && outputs[STACK_OUTPUT.queryWorkGroup]
       ? {

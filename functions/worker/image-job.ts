@@ -36,6 +36,8 @@ import {
   type RecordStep,
 } from './outcome-policy.js';
 import type { ResultEventPublisher } from './result-event-publisher.js';
+import type { JobProgress } from './job-progress.js';
+import type { CountedOutcome } from '../../pipeline/jobs/job-store.js';
 import type { StoredResultLookup } from './stored-result-lookup.js';
 
 /** Counters the jobs keep, part of the worker's stats. */
@@ -62,6 +64,8 @@ export interface ImageJobDependencies {
   readonly stats: ImageJobStats;
   /** Sends a completion event per stored result (`EVENT_BUS_NAME`). Default: none. */
   readonly events?: ResultEventPublisher;
+  /** Counts the records of `submit` jobs (`JOBS_TABLE`). Default: none (job records are not counted). */
+  readonly jobs?: JobProgress;
 }
 
 /** Smallest reservation for a download whose event states no size. */
@@ -87,7 +91,40 @@ export class ImageJobRunner {
 
   constructor(private readonly dependencies: ImageJobDependencies) {}
 
+  /** The record's work, then — for a record of a `submit` job that has ended — its count in the job. */
   async run(record: S3ObjectRecord, messageId: string): Promise<RecordOutcome> {
+    const outcome = await this.runRecord(record, messageId);
+    const { jobs } = this.dependencies;
+    if (!record.jobId || !jobs || outcome === 'retry') return outcome;
+    const image = { jobId: record.jobId, bucket: record.bucket, key: record.key, etag: normalizeEtag(record.eTag) };
+    try {
+      await jobs.count(image, await this.countedOutcome(record, outcome));
+      return outcome;
+    } catch (error) {
+      const decision = decideRecord({ happened: 'failed', step: 'count', kind: classifyFailure(error) });
+      if (decision.action === 'fail-worker') throw error;
+      this.log(decision, {
+        key: record.key,
+        jobId: record.jobId,
+        messageId,
+        code: (error as { code?: string }).code,
+        err: error,
+      });
+      return this.count(decision);
+    }
+  }
+
+  /** How an ended record counts in its job; a duplicate counts as what its stored result says. */
+  private async countedOutcome(record: S3ObjectRecord, outcome: RecordOutcome): Promise<CountedOutcome> {
+    if (outcome === 'stored') return 'stored';
+    if (outcome === 'error-stored') return 'errors';
+    if (outcome !== 'duplicate') return 'skipped';
+    const { store, config } = this.dependencies;
+    const stored = await store.readResult(record.bucket, resultKeyFor(record.key, config));
+    return stored?.status === 'ok' ? 'stored' : 'errors';
+  }
+
+  private async runRecord(record: S3ObjectRecord, messageId: string): Promise<RecordOutcome> {
     const { config, logger } = this.dependencies;
     const { bucket, key } = record;
     const skipReason = config.bucketName && bucket !== config.bucketName ? 'other-bucket' : skipReasonFor(key, config);

@@ -40,8 +40,8 @@ export function classifyFailure(error: unknown): FailureKind {
 /** How one S3 record of a message ended. */
 export type RecordOutcome = 'stored' | 'error-stored' | 'skipped' | 'duplicate' | 'superseded' | 'retry';
 
-/** Where in a record's work something happened: the image's classification, its result's write, its event, or reading a stored result back for its event. */
-export type RecordStep = 'classify' | 'store' | 'publish' | 'read-stored';
+/** Where in a record's work something happened: the image's classification, its result's write, its event, reading a stored result back for its event, or counting it in its job. */
+export type RecordStep = 'classify' | 'store' | 'publish' | 'read-stored' | 'count';
 
 /** What happened to a record: a success of some sort, or a failure of a kind at a step. */
 export type RecordEvent =
@@ -129,6 +129,10 @@ const FAILURES: Record<RecordStep, Record<Exclude<FailureKind, 'fatal'>, RecordD
   publish: retried(
     'result stored, but its event could not be sent; the message goes back to the queue to send it again',
     'configuration error: a stored result’s event cannot be sent; the message goes back to the queue',
+  ),
+  count: retried(
+    'result stored, but its job could not count it (or its completion event is pending); the message goes back to the queue',
+    'configuration error: the job table cannot be written; the message goes back to the queue',
   ),
   'read-stored': retried(
     'stored result could not be read to send its event; the message goes back to the queue',

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Message, SQSClient } from '@aws-sdk/client-sqs';
@@ -10,6 +11,8 @@ import { CapacityGate } from './capacity-gate.js';
 import type { WorkerConfig } from './config.js';
 import { ImageBatcher } from './image-batcher.js';
 import { InferenceBreaker } from './inference-breaker.js';
+import { JobStore } from '../../pipeline/jobs/job-store.js';
+import { JobProgress } from './job-progress.js';
 import { ImageJobRunner, type ImageJobStats, type ImageMemory } from './image-job.js';
 import { MemoryBudget } from './memory-budget.js';
 import { MessageLease } from './message-lease.js';
@@ -31,6 +34,8 @@ export interface QueueConsumerDependencies {
   readonly taskProtection?: TaskProtection;
   /** Where completion events go when `EVENT_BUS_NAME` is set. */
   readonly events?: EventBridgeClient;
+  /** The job table's client, used when `JOBS_TABLE` is set. */
+  readonly dynamo?: DynamoDBClient;
 }
 
 /** Counters since start, for logs, tests and the benchmark. */
@@ -131,6 +136,13 @@ export class QueueConsumer {
         config.eventBusName && dependencies.events
           ? new ResultEventPublisher(dependencies.events, config.eventBusName)
           : undefined,
+      jobs: new JobProgress({
+        store:
+          config.jobsTable && dependencies.dynamo ? new JobStore(dependencies.dynamo, config.jobsTable) : undefined,
+        events: dependencies.events,
+        busName: config.eventBusName,
+        logger,
+      }),
     });
   }
 

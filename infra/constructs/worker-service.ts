@@ -6,6 +6,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -21,6 +22,8 @@ export interface WorkerServiceProps {
   readonly queue: sqs.IQueue;
   /** Where the worker sends a message that is not an S3 event at once. */
   readonly deadLetterQueue: sqs.IQueue;
+  /** The table of `submit` jobs, where the worker counts their images. */
+  readonly jobsTable: dynamodb.ITable;
   readonly uploadsPrefix: string;
   readonly resultsPrefix: string;
   /** Images per GPU batch. */
@@ -101,6 +104,7 @@ export class WorkerService extends Construct {
           device: 'cuda',
           // One "Image result stored" event per result, on the account's default bus.
           eventBusName: RESULT_EVENT_BUS,
+          jobsTable: props.jobsTable.tableName,
         }),
         AWS_REGION: Stack.of(this).region,
       },
@@ -202,6 +206,9 @@ export class WorkerService extends Construct {
         ],
       }),
     );
+    // Jobs: an image counted (a conditional put and an update in one transaction), the job read,
+    // its completion claimed and marked sent, its prefix released. Nothing else of DynamoDB.
+    props.jobsTable.grant(role, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem');
     // Completion events: only to the default bus, and only with the pipeline's own source.
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({

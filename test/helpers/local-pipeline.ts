@@ -1,4 +1,6 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { createDynamoDbClient } from '../../common/dynamodb-client.js';
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import {
@@ -39,10 +41,12 @@ export const FAST_WORKER_ENVIRONMENT = workerEnvironmentFor(FAST_WORKER_SETTINGS
 export class LocalPipeline {
   readonly s3: S3Client;
   readonly sqs: SQSClient;
+  readonly dynamo: DynamoDBClient;
 
   private constructor(readonly aws: LocalAws) {
     this.s3 = createS3Client(aws.clientOptions());
     this.sqs = createSqsClient(aws.clientOptions());
+    this.dynamo = createDynamoDbClient(aws.clientOptions());
   }
 
   static async start(options: LocalAwsOptions = {}): Promise<LocalPipeline> {
@@ -71,6 +75,7 @@ export class LocalPipeline {
       classifier,
       logger: clients.logger ?? silentLogger,
       events: clients.events,
+      dynamo: this.dynamo,
     });
     worker.start();
     return worker;
@@ -196,6 +201,7 @@ export class LocalPipeline {
   async stop(): Promise<void> {
     this.s3.destroy();
     this.sqs.destroy();
+    this.dynamo.destroy();
     await this.aws.stop();
   }
 }

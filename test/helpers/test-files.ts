@@ -13,6 +13,7 @@ export const SLOWEST_TEST_FILES = [
   'model/torch-agreement.test.js',
   'cli/first-use-model.test.js',
   'cli/classify.test.js',
+  'cli/jobs/submit.test.js',
   'cli/query.test.js',
   'infra/cdk-synth.test.js',
   'cli/edges.test.js',

@@ -306,7 +306,7 @@ describe('PipelineStack: GPU capacity and service', () => {
 });
 
 describe('PipelineStack: least privilege', () => {
-  it('lets the task read uploads/*, write results/*, consume the queue, protect itself, send its completion events, and nothing else', () => {
+  it('lets the task read uploads/*, write results/*, consume the queue, protect itself, send its completion events, count jobs, and nothing else', () => {
     const statements = taskRolePolicy();
     const bucketArn = { 'Fn::GetAtt': [stack.getLogicalId(stack.storage.bucket.node.defaultChild as never), 'Arn'] };
     // Statements may be merged (minimizePolicies): a statement grants its actions on each of its resources.
@@ -329,11 +329,17 @@ describe('PipelineStack: least privilege', () => {
       ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'],
       'the DLQ: send only (unusable messages go there at once)',
     );
+    const tableArn = { 'Fn::GetAtt': [stack.getLogicalId(stack.jobs.table.node.defaultChild as never), 'Arn'] };
+    assert.deepEqual(
+      actionsOn(tableArn),
+      ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      'the jobs table: its items, no scans or queries, nothing else',
+    );
     const all = statements.flatMap((s) => [s.Action].flat());
     for (const action of all)
       assert.match(
         action,
-        /^(s3:(GetObject|PutObject|ListBucket)|sqs:(ReceiveMessage|ChangeMessageVisibility|GetQueueUrl|DeleteMessage|GetQueueAttributes|SendMessage)|ecs:(UpdateTaskProtection|GetTaskProtection)|events:PutEvents)$/,
+        /^(s3:(GetObject|PutObject|ListBucket)|sqs:(ReceiveMessage|ChangeMessageVisibility|GetQueueUrl|DeleteMessage|GetQueueAttributes|SendMessage)|ecs:(UpdateTaskProtection|GetTaskProtection)|events:PutEvents|dynamodb:(GetItem|PutItem|UpdateItem|DeleteItem))$/,
       );
     assert.ok(!all.some((action) => /Delete(Object|Bucket)|\*/.test(action)));
     assert.ok(statements.every((s) => s.Effect === 'Allow' && s.Resource !== '*'));
@@ -396,9 +402,23 @@ describe('PipelineStack: operations', () => {
     });
   });
 
-  it('lets the error-result rule, and only it, publish to the error topic', () => {
+  it('lets the error-result and job-completed rules, and only them, publish to the error topic', () => {
     const { stack: notifying, template: withErrors } = synthesizeStack({ notifyErrorsEmail: 'you@example.com' });
-    const ruleId = notifying.getLogicalId(notifying.errorNotifications!.rule.node.defaultChild as never);
+    const ruleIds = [notifying.errorNotifications!.rule, notifying.errorNotifications!.jobsRule].map((rule) =>
+      notifying.getLogicalId(rule.node.defaultChild as never),
+    );
+    withErrors.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['alexnet-pipeline'],
+        'detail-type': ['Job Completed'],
+        detail: { bucket: Match.anyValue() },
+      },
+      Targets: Match.arrayWith([
+        Match.objectLike({
+          InputTransformer: Match.objectLike({ InputTemplate: Match.stringLikeRegexp('job <.*> over .* completed') }),
+        }),
+      ]),
+    });
     const topicPolicies = Object.values(withErrors.findResources('AWS::SNS::TopicPolicy')) as Array<{
       Properties: { PolicyDocument: { Statement: Array<Record<string, any>> } };
     }>;
@@ -407,8 +427,14 @@ describe('PipelineStack: operations', () => {
       .filter((statement) => statement.Principal?.Service === 'events.amazonaws.com');
     assert.deepEqual(
       eventsStatements.map((statement) => [statement.Effect, statement.Action, statement.Condition]),
-      [['Allow', 'sns:Publish', { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [ruleId, 'Arn'] } } }]],
-      'one Allow, scoped to the rule',
+      [
+        [
+          'Allow',
+          'sns:Publish',
+          { ArnEquals: { 'aws:SourceArn': ruleIds.map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] })) } },
+        ],
+      ],
+      'one Allow, scoped to the two rules',
     );
   });
 
@@ -418,6 +444,25 @@ describe('PipelineStack: operations', () => {
     const custom = synthesizeStack({ uploadsPrefix: 'in/', resultsPrefix: 'labels/' }).template;
     custom.hasOutput(STACK_OUTPUT.uploadsPrefix, { Value: 'in/' });
     custom.hasOutput(STACK_OUTPUT.resultsPrefix, { Value: 'labels/' });
+  });
+
+  it('keeps job state in an on-demand table with TTL and point-in-time recovery, and tells the worker its name', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    });
+    const tableRef = { Ref: stack.getLogicalId(stack.jobs.table.node.defaultChild as never) };
+    template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      ContainerDefinitions: [
+        Match.objectLike({ Environment: Match.arrayWith([{ Name: 'JOBS_TABLE', Value: tableRef }]) }),
+      ],
+    });
+    template.hasOutput(STACK_OUTPUT.jobsTable, { Value: tableRef });
   });
 
   it('passes cdk-nag AwsSolutions, every acknowledgement carrying a reason', () => {

@@ -254,13 +254,14 @@ describe(
           limit(() => pipeline.upload(`uploads/many/${String(i).padStart(4, '0')}.jpg`, `bytes ${i}`)),
         ),
       );
-      const { endpoint, region, bucket, queueUrl, dlqUrl, credentials } = pipeline.aws;
+      const { endpoint, region, bucket, queueUrl, dlqUrl, jobsTable, credentials } = pipeline.aws;
       const target = localTarget({
         endpoint,
         region,
         bucket,
         queueUrl,
         dlqUrl,
+        jobsTable,
         credentials,
         layout: DEFAULT_KEY_LAYOUT,
       });

@@ -14,7 +14,39 @@ export const LIST_PRICES = {
   sqsPerMillionRequests: 0.4,
   /** EventBridge custom events (PutEvents), per million: the completion event of each result. */
   eventsPerMillion: 1.0,
+  /** DynamoDB on-demand: write and read request units, per million (a transactional write is two units per item). */
+  dynamoWriteUnitsPerMillion: 0.625,
+  dynamoReadUnitsPerMillion: 0.125,
 } as const;
+
+/**
+ * What a `submit` job adds per image: the listing (a LIST per 1,000 keys), the manifest (written and
+ * read back once: a few PUT/GET per job, nothing per image), a SendMessageBatch per 100 images, and
+ * the job state: a transaction of two items (four write units) and one strongly consistent read.
+ */
+export const JOB_REQUESTS_PER_IMAGE = {
+  s3List: 1 / 1000,
+  sqsSend: 1 / 100,
+  dynamoWriteUnits: 4,
+  dynamoReadUnits: 1,
+} as const;
+
+/** The request cost of a job of `images` images (its listing, its messages, its job state), in dollars. */
+export function jobRequestCost(images: number): { listing: number; enqueue: number; jobState: number; total: number } {
+  const listing = Math.ceil(images * JOB_REQUESTS_PER_IMAGE.s3List) * (LIST_PRICES.s3ListPer1000 / 1000);
+  const enqueue = Math.ceil(images * JOB_REQUESTS_PER_IMAGE.sqsSend) * (LIST_PRICES.sqsPerMillionRequests / 1e6);
+  const jobState =
+    (images * JOB_REQUESTS_PER_IMAGE.dynamoWriteUnits * LIST_PRICES.dynamoWriteUnitsPerMillion +
+      images * JOB_REQUESTS_PER_IMAGE.dynamoReadUnits * LIST_PRICES.dynamoReadUnitsPerMillion) /
+    1e6;
+  return { listing, enqueue, jobState, total: listing + enqueue + jobState };
+}
+
+/**
+ * The worker's CPU per image outside inference as `npm run bench` measured it (docs/benchmarks.md):
+ * what paces a GPU instance, so what the estimates of `submit --dry-run` use.
+ */
+export const MEASURED_WORKER_CPU_MS = { smallImage: 7.8, photo12Mp: 26.1 } as const;
 
 /** What one image costs in requests when receives are full (ten messages each). */
 export const REQUESTS_PER_IMAGE = {

@@ -1,0 +1,58 @@
+import { Command, Option } from 'commander';
+import type { Logger } from '../../common/logger.js';
+import { PARAMETER_DEFAULTS } from '../../pipeline/deploy-parameters.js';
+import { runSubmit } from '../jobs/run-submit.js';
+import { integerInRange } from '../support/option-parsers.js';
+import { addTargetOptions, resolveTarget, type TargetOptions } from '../target/target.js';
+
+interface SubmitCommandOptions extends TargetOptions {
+  dryRun?: boolean;
+  wait?: boolean;
+  resume?: string;
+  timeout?: number;
+  instances: number;
+}
+
+/** `submit <prefix>`: a job over images already in the bucket. */
+export function submitCommand(logger: Logger): Command {
+  const command = new Command('submit')
+    .description('label images already in the bucket: list a prefix, enqueue every image as one job, follow it')
+    .argument('[prefix]', 's3://bucket/prefix/, or a folder of the pipeline bucket (uploads/cats/ or cats/)')
+    .addOption(new Option('--dry-run', 'count the images and estimate time and cost; enqueue nothing'))
+    .addOption(
+      new Option('--wait', 'follow the job until every image has its result (exit 2 if some are error results)'),
+    )
+    .addOption(new Option('--resume <job id>', 'finish a job that was interrupted (nothing is enqueued twice)'))
+    .addOption(
+      new Option('--timeout <seconds>', 'with --wait: give up after this long (exit 3)').argParser(
+        integerInRange(1, 7 * 86_400),
+      ),
+    )
+    .addOption(
+      new Option('--instances <n>', "GPU instances the --dry-run estimate assumes (the stack's maxInstances)")
+        .argParser(integerInRange(1, 1000))
+        .default(PARAMETER_DEFAULTS.maxInstances),
+    )
+    .addOption(
+      new Option('--jobs-table <name>', 'DynamoDB table of jobs (default: the stack output JobsTableName)').env(
+        'JOBS_TABLE',
+      ),
+    );
+  addTargetOptions(command).action(async (prefix: string | undefined, options: SubmitCommandOptions) => {
+    const target = await resolveTarget(options, options.dryRun ? ['bucket'] : ['bucket', 'queue']);
+    try {
+      process.exitCode = await runSubmit(prefix, target, {
+        dryRun: options.dryRun,
+        wait: options.wait,
+        resume: options.resume,
+        timeoutSeconds: options.timeout,
+        instances: options.instances,
+        logger,
+      });
+    } finally {
+      target.s3.destroy();
+      target.sqs.destroy();
+    }
+  });
+  return command;
+}

@@ -1,0 +1,147 @@
+import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { PipelineError } from '../../common/errors.js';
+import type { Logger } from '../../common/logger.js';
+import { TransientAwsError } from '../../pipeline/errors.js';
+import { JobNotFoundError } from '../../pipeline/jobs/job-errors.js';
+import { JOB_COMPLETED_EVENT, jobCompletedDetail } from '../../pipeline/jobs/job-events.js';
+import type { CountedOutcome, Job, JobStore } from '../../pipeline/jobs/job-store.js';
+
+/** The image of a job a record names. */
+export interface JobImage {
+  readonly jobId: string;
+  readonly bucket: string;
+  readonly key: string;
+  readonly etag: string;
+}
+
+/** The completion event is claimed by another worker and not yet sent: the record waits its turn. */
+export class CompletionPendingError extends PipelineError {
+  constructor(jobId: string) {
+    super('JOB_COMPLETION_PENDING', `the completion event of ${jobId} is being sent by another worker`, {
+      context: { jobId },
+      retryable: true,
+    });
+  }
+}
+
+/**
+ * Counts the images of `submit` jobs as their records end, and sends a job's one completion event:
+ * the worker whose count makes `done` reach `total` claims the event (one conditional write; see
+ * `JobStore.claimCompletion`), sends it to EventBridge, and marks it sent. A record is not done
+ * until its job's event is sent or another worker's claim is still fresh: if the claimant dies in
+ * between, the record comes back after the claim lapses and sends it — at least once, and
+ * exactly once unless a worker is stopped between PutEvents and the write that follows it.
+ */
+export class JobProgress {
+  private warnedNoTable = false;
+  /** Completion attempts under way in this worker, by job. */
+  private readonly completing = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly dependencies: {
+      readonly store?: JobStore;
+      readonly events?: EventBridgeClient;
+      readonly busName?: string;
+      readonly logger: Logger;
+      /** The clock claims are timed by. Default: the system's. */
+      readonly now?: () => Date;
+    },
+  ) {}
+
+  private now(): Date {
+    return this.dependencies.now?.() ?? new Date();
+  }
+
+  async count(image: JobImage, outcome: CountedOutcome): Promise<void> {
+    const { store, logger } = this.dependencies;
+    if (!store) {
+      if (!this.warnedNoTable)
+        logger.warn(
+          { jobId: image.jobId },
+          'records of a job arrive but JOBS_TABLE is not set: they are classified, not counted',
+        );
+      this.warnedNoTable = true;
+      return;
+    }
+    try {
+      await store.countImage(image.jobId, image, outcome, this.now());
+    } catch (error) {
+      if (error instanceof JobNotFoundError) {
+        logger.warn({ jobId: image.jobId, key: image.key }, 'record of a job the table does not hold: not counted');
+        return;
+      }
+      throw new TransientAwsError('TransactWriteItems', { jobId: image.jobId, table: store.tableName }, error);
+    }
+    await this.completeIfDone(image.jobId, store);
+  }
+
+  private async completeIfDone(jobId: string, store: JobStore): Promise<void> {
+    let job: Job | undefined;
+    try {
+      job = await store.get(jobId);
+    } catch (error) {
+      throw new TransientAwsError('GetItem', { jobId, table: store.tableName }, error);
+    }
+    if (!job || job.total === undefined || job.done < job.total || job.completionEvent === 'sent') return;
+    // The last records of a job often end together in this worker (a message's ten): they share
+    // one attempt rather than contend for the claim and send each other's messages back.
+    const under = this.completing.get(jobId);
+    if (under) return under;
+    const attempt = this.claimAndSend(jobId, store).finally(() => this.completing.delete(jobId));
+    this.completing.set(jobId, attempt);
+    return attempt;
+  }
+
+  private async claimAndSend(jobId: string, store: JobStore): Promise<void> {
+    let job: Job | undefined;
+    try {
+      job = await store.claimCompletion(jobId, this.now());
+    } catch (error) {
+      throw new TransientAwsError('UpdateItem', { jobId, table: store.tableName }, error);
+    }
+    if (!job) throw new CompletionPendingError(jobId);
+    try {
+      await this.publish(job);
+    } catch (error) {
+      await store.releaseClaim(jobId).catch(() => undefined);
+      throw error;
+    }
+    await store.completionSent(job).catch((error: unknown) => {
+      throw new TransientAwsError('UpdateItem', { jobId, table: store.tableName }, error);
+    });
+  }
+
+  private async publish(job: Job): Promise<void> {
+    const { events, busName, logger } = this.dependencies;
+    const detail = jobCompletedDetail(job);
+    if (events && busName) {
+      let refused: string | undefined;
+      try {
+        const answer = await events.send(
+          new PutEventsCommand({
+            Entries: [
+              {
+                EventBusName: busName,
+                Source: JOB_COMPLETED_EVENT.source,
+                DetailType: JOB_COMPLETED_EVENT.detailType,
+                Detail: JSON.stringify(detail),
+              },
+            ],
+          }),
+        );
+        const entry = answer.Entries?.[0];
+        if (!entry?.EventId || entry.ErrorCode)
+          refused = `${entry?.ErrorCode ?? 'no answer'}: ${entry?.ErrorMessage ?? ''}`;
+      } catch (error) {
+        throw new TransientAwsError('PutEvents', { jobId: job.id, busName }, error);
+      }
+      if (refused)
+        throw new TransientAwsError(
+          'PutEvents',
+          { jobId: job.id, busName },
+          new PipelineError('EVENT_REFUSED', refused, { retryable: true }),
+        );
+    }
+    logger.info({ ...detail, event: events && busName ? busName : 'none (no EVENT_BUS_NAME)' }, 'job completed');
+  }
+}

@@ -1,0 +1,420 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { JobAlreadyRunningError, JobNotFoundError } from './job-errors.js';
+import { countedImageKey, JOB_RETENTION_DAYS, jobKey, jobListKey, prefixGuardKey } from './job-table.js';
+
+/** Where a job's images come from. */
+export interface JobSource {
+  readonly bucket: string;
+  /** A key prefix ("" for the whole bucket). */
+  readonly prefix: string;
+}
+
+/**
+ * - `listing`: its images are being listed into the manifest;
+ * - `enqueueing`: listed (`total` known), messages being sent;
+ * - `enqueued`: every image is on the queue; results are coming in;
+ * - `completed`: every image has its result (or was skipped).
+ */
+export type JobState = 'listing' | 'enqueueing' | 'enqueued' | 'completed';
+
+/** How a counted image ended. */
+export type CountedOutcome = 'stored' | 'errors' | 'skipped';
+
+/** A job as the table holds it. */
+export interface Job {
+  readonly id: string;
+  readonly source: JobSource;
+  readonly state: JobState;
+  readonly manifestKey: string;
+  readonly createdAt: string;
+  /** Images listed so far, and all of them once listing is done (`total`). */
+  readonly listed: number;
+  readonly total?: number;
+  readonly bytes: number;
+  /** Images on the queue, in manifest order: the first `enqueued` of the manifest are sent. */
+  readonly enqueued: number;
+  readonly stored: number;
+  readonly errors: number;
+  readonly skipped: number;
+  /** stored + errors + skipped: images with an outcome. */
+  readonly done: number;
+  readonly listedAt?: string;
+  readonly enqueuedAt?: string;
+  readonly firstCountedAt?: string;
+  readonly lastCountedAt?: string;
+  readonly finishedAt?: string;
+  /** `sending` while the completion event is under way (claimed until `claimUntil`), then `sent`. */
+  readonly completionEvent?: 'sending' | 'sent';
+  readonly claimUntil?: number;
+}
+
+/** Aliases of the job's attributes whose names DynamoDB reserves (`state`, `total`, `bytes`…). */
+const COUNTER_NAMES = {
+  '#state': 'state',
+  '#total': 'total',
+  '#listed': 'listed',
+  '#bytes': 'bytes',
+  '#enqueued': 'enqueued',
+};
+
+/** How long a worker holds the right to send a job's completion event before another may. */
+export const COMPLETION_CLAIM_MS = 30_000;
+
+/**
+ * The job state in DynamoDB (see job-table.ts for the items): every change is one conditional or
+ * atomic write, so counts stay exact whatever is delivered twice, and a job's state is read with
+ * one GetItem, whatever its size.
+ */
+export class JobStore {
+  private readonly documents: DynamoDBDocumentClient;
+
+  constructor(
+    dynamo: DynamoDBClient,
+    readonly tableName: string,
+  ) {
+    this.documents = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
+  }
+
+  /**
+   * Creates a job in state `listing`, with its place in the list and the prefix's guard, in one
+   * transaction. Throws {@link JobAlreadyRunningError} when the prefix has a job that has not completed.
+   */
+  async create(job: { id: string; source: JobSource; manifestKey: string; createdAt: Date }): Promise<void> {
+    const createdAt = job.createdAt.toISOString();
+    const expiresAt = Math.floor(job.createdAt.getTime() / 1000) + JOB_RETENTION_DAYS * 86_400;
+    const guard = prefixGuardKey(job.source.bucket, job.source.prefix);
+    try {
+      await this.documents.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: { ...guard, jobId: job.id },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: {
+                  ...jobKey(job.id),
+                  id: job.id,
+                  source: job.source,
+                  state: 'listing',
+                  manifestKey: job.manifestKey,
+                  createdAt,
+                  listed: 0,
+                  bytes: 0,
+                  enqueued: 0,
+                  stored: 0,
+                  errors: 0,
+                  skipped: 0,
+                  done: 0,
+                  expiresAt,
+                },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: { ...jobListKey(createdAt, job.id), jobId: job.id, expiresAt },
+              },
+            },
+          ],
+        }),
+      );
+    } catch (error) {
+      if (cancelledBy(error, 0)) {
+        const running = await this.documents.send(
+          new GetCommand({ TableName: this.tableName, Key: guard, ConsistentRead: true }),
+        );
+        throw new JobAlreadyRunningError(
+          `s3://${job.source.bucket}/${job.source.prefix}`,
+          String(running.Item?.jobId ?? 'unknown'),
+        );
+      }
+      throw error;
+    }
+  }
+
+  /** Listing progress: images and bytes listed so far. */
+  async listedSoFar(jobId: string, listed: number, bytes: number): Promise<void> {
+    await this.update(
+      jobId,
+      'SET #listed = :listed, #bytes = :bytes',
+      { ':listed': listed, ':bytes': bytes },
+      COUNTER_NAMES,
+    );
+  }
+
+  /** Listing is done: `total` is known and the job starts enqueueing. */
+  async listingFinished(jobId: string, total: number, bytes: number, now = new Date()): Promise<void> {
+    await this.update(
+      jobId,
+      'SET #listed = :total, #total = :total, #bytes = :bytes, #state = :enqueueing, listedAt = :now',
+      {
+        ':total': total,
+        ':bytes': bytes,
+        ':enqueueing': 'enqueueing',
+        ':now': now.toISOString(),
+      },
+      COUNTER_NAMES,
+    );
+  }
+
+  /** Enqueueing progress: the first `enqueued` images of the manifest are on the queue. Never moves back. */
+  async enqueuedSoFar(jobId: string, enqueued: number): Promise<void> {
+    await this.update(
+      jobId,
+      'SET #enqueued = :enqueued',
+      { ':enqueued': enqueued },
+      COUNTER_NAMES,
+      '#enqueued <= :enqueued',
+    );
+  }
+
+  /** Every image is on the queue. The state stays `completed` if the results were all in already. */
+  async enqueueFinished(jobId: string, now = new Date()): Promise<void> {
+    await this.update(
+      jobId,
+      'SET #state = :enqueued, enqueuedAt = :now',
+      { ':enqueued': 'enqueued', ':now': now.toISOString(), ':completed': 'completed' },
+      COUNTER_NAMES,
+      '#state <> :completed',
+    ).catch((error: unknown) => {
+      if (!isConditionFailed(error)) throw error;
+    });
+  }
+
+  /** The job, read consistently (one GetItem); undefined when there is none. */
+  async get(jobId: string): Promise<Job | undefined> {
+    const answer = await this.documents.send(
+      new GetCommand({ TableName: this.tableName, Key: jobKey(jobId), ConsistentRead: true }),
+    );
+    return answer.Item ? toJob(answer.Item) : undefined;
+  }
+
+  /** The newest jobs, newest first (one Query and one BatchGetItem). */
+  async recent(limit = 20): Promise<Job[]> {
+    const listed = await this.documents.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :jobs',
+        ExpressionAttributeValues: { ':jobs': 'JOBS' },
+        ScanIndexForward: false,
+        Limit: Math.min(limit, 100),
+      }),
+    );
+    const ids = (listed.Items ?? []).map((item) => String(item.jobId));
+    if (ids.length === 0) return [];
+    const jobs = new Map<string, Job>();
+    let keys: Array<Record<string, unknown>> | undefined = ids.map((id) => jobKey(id));
+    for (let round = 0; keys && keys.length > 0 && round < 5; round++) {
+      const answer: BatchGetCommandOutput = await this.documents.send(
+        new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }),
+      );
+      for (const item of answer.Responses?.[this.tableName] ?? []) jobs.set(String(item.id), toJob(item));
+      keys = answer.UnprocessedKeys?.[this.tableName]?.Keys;
+    }
+    return ids.flatMap((id) => (jobs.has(id) ? [jobs.get(id)!] : []));
+  }
+
+  /**
+   * Counts one image of a job once: the image's marker and the job's counters in one transaction.
+   * `already-counted` when this image version was counted before (a redelivery). Throws
+   * {@link JobNotFoundError} when the job is not in the table.
+   */
+  async countImage(
+    jobId: string,
+    image: { bucket: string; key: string; etag: string },
+    outcome: CountedOutcome,
+    now = new Date(),
+  ): Promise<'counted' | 'already-counted'> {
+    const expiresAt = Math.floor(now.getTime() / 1000) + JOB_RETENTION_DAYS * 86_400;
+    try {
+      await this.documents.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: { ...countedImageKey(jobId, image), jobId, outcome, expiresAt },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: jobKey(jobId),
+                UpdateExpression:
+                  'ADD #done :one, #outcome :one SET firstCountedAt = if_not_exists(firstCountedAt, :now), lastCountedAt = :now',
+                ConditionExpression: 'attribute_exists(pk)',
+                ExpressionAttributeNames: { '#done': 'done', '#outcome': outcome },
+                ExpressionAttributeValues: { ':one': 1, ':now': now.toISOString() },
+              },
+            },
+          ],
+        }),
+      );
+      return 'counted';
+    } catch (error) {
+      if (cancelledBy(error, 1)) throw new JobNotFoundError(jobId);
+      if (cancelledBy(error, 0)) return 'already-counted';
+      throw error;
+    }
+  }
+
+  /**
+   * Claims the right to send the job's completion event: it succeeds for one caller only, once
+   * every image is done — or again after {@link COMPLETION_CLAIM_MS} if the claimant never said
+   * the event was sent (it was stopped in between). Returns the completed job to the one caller
+   * that must send the event, undefined to every other.
+   */
+  async claimCompletion(jobId: string, now = new Date()): Promise<Job | undefined> {
+    try {
+      const answer = await this.documents.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: jobKey(jobId),
+          UpdateExpression:
+            'SET #state = :completed, finishedAt = if_not_exists(finishedAt, :now), completionEvent = :sending, claimUntil = :until',
+          ConditionExpression:
+            'attribute_exists(#total) AND #done >= #total AND (attribute_not_exists(completionEvent) OR (completionEvent = :sending AND claimUntil < :nowMs))',
+          ExpressionAttributeNames: { '#state': 'state', '#total': 'total', '#done': 'done' },
+          ExpressionAttributeValues: {
+            ':completed': 'completed',
+            ':now': now.toISOString(),
+            ':sending': 'sending',
+            ':until': now.getTime() + COMPLETION_CLAIM_MS,
+            ':nowMs': now.getTime(),
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return answer.Attributes ? toJob(answer.Attributes) : undefined;
+    } catch (error) {
+      if (isConditionFailed(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** The claimant could not send the event: another may claim it at once. */
+  async releaseClaim(jobId: string): Promise<void> {
+    await this.update(
+      jobId,
+      'SET claimUntil = :zero',
+      { ':zero': 0, ':sending': 'sending' },
+      undefined,
+      'completionEvent = :sending',
+    );
+  }
+
+  /** The completion event is sent: nobody sends it again, and the prefix may be submitted again. */
+  async completionSent(job: Job): Promise<void> {
+    await this.update(job.id, 'SET completionEvent = :sent REMOVE claimUntil', { ':sent': 'sent' });
+    await this.releasePrefix(job);
+  }
+
+  /** Removes a job that enqueued nothing (an empty prefix): its item, its place in the list, its guard. */
+  async discard(job: Job): Promise<void> {
+    await this.documents.send(new DeleteCommand({ TableName: this.tableName, Key: jobKey(job.id) }));
+    await this.documents.send(new DeleteCommand({ TableName: this.tableName, Key: jobListKey(job.createdAt, job.id) }));
+    await this.releasePrefix(job);
+  }
+
+  private async releasePrefix(job: Job): Promise<void> {
+    await this.documents
+      .send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: prefixGuardKey(job.source.bucket, job.source.prefix),
+          ConditionExpression: 'jobId = :id',
+          ExpressionAttributeValues: { ':id': job.id },
+        }),
+      )
+      .catch((error: unknown) => {
+        if (!isConditionFailed(error)) throw error;
+      });
+  }
+
+  private async update(
+    jobId: string,
+    expression: string,
+    values: Record<string, unknown>,
+    names?: Record<string, string>,
+    condition?: string,
+  ): Promise<void> {
+    try {
+      await this.documents.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: jobKey(jobId),
+          UpdateExpression: expression,
+          ConditionExpression: condition ? `attribute_exists(pk) AND ${condition}` : 'attribute_exists(pk)',
+          ExpressionAttributeValues: values,
+          ...namesUsed(names, `${expression} ${condition ?? ''}`),
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailed(error) && !(await this.get(jobId))) throw new JobNotFoundError(jobId);
+      throw error;
+    }
+  }
+}
+
+/** DynamoDB refuses names an expression does not use: only those it does. */
+function namesUsed(names: Record<string, string> | undefined, expressions: string) {
+  const used = Object.entries(names ?? {}).filter(([alias]) => new RegExp(`${alias}\\b`).test(expressions));
+  return used.length > 0 ? { ExpressionAttributeNames: Object.fromEntries(used) } : {};
+}
+
+function isConditionFailed(error: unknown): boolean {
+  return (error as { name?: string }).name === 'ConditionalCheckFailedException';
+}
+
+/** True when a transaction was cancelled because the condition of its `index`th item failed. */
+function cancelledBy(error: unknown, index: number): boolean {
+  return (
+    error instanceof TransactionCanceledException &&
+    error.CancellationReasons?.[index]?.Code === 'ConditionalCheckFailed'
+  );
+}
+
+function toJob(item: Record<string, any>): Job {
+  const number = (value: unknown) => (typeof value === 'number' ? value : 0);
+  return {
+    id: String(item.id),
+    source: { bucket: String(item.source?.bucket ?? ''), prefix: String(item.source?.prefix ?? '') },
+    state: item.state as JobState,
+    manifestKey: String(item.manifestKey ?? ''),
+    createdAt: String(item.createdAt),
+    listed: number(item.listed),
+    ...(typeof item.total === 'number' ? { total: item.total } : {}),
+    bytes: number(item.bytes),
+    enqueued: number(item.enqueued),
+    stored: number(item.stored),
+    errors: number(item.errors),
+    skipped: number(item.skipped),
+    done: number(item.done),
+    listedAt: item.listedAt,
+    enqueuedAt: item.enqueuedAt,
+    firstCountedAt: item.firstCountedAt,
+    lastCountedAt: item.lastCountedAt,
+    finishedAt: item.finishedAt,
+    completionEvent: item.completionEvent,
+    claimUntil: item.claimUntil,
+  };
+}
