@@ -1,6 +1,6 @@
 import type { Logger } from '../common/logger.js';
 import { createS3Client, createSqsClient } from '../common/aws-clients.js';
-import { createDynamoDbClient } from '../common/dynamodb-client.js';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { resolveWorkerConfig, workerClientTimeouts } from '../functions/worker/config.js';
 import { QueueConsumer } from '../functions/worker/queue-consumer.js';
 import type { BatchClassifier } from '../model/index.js';
@@ -41,13 +41,15 @@ export function startInProcessWorker(options: InProcessWorkerOptions): InProcess
   const timeouts = workerClientTimeouts(config);
   const s3 = createS3Client(options.aws.clientOptions({ timeouts: timeouts.s3 }));
   const sqs = createSqsClient(options.aws.clientOptions({ timeouts: timeouts.sqs }));
-  const dynamo = config.jobsTable
-    ? createDynamoDbClient(options.aws.clientOptions({ timeouts: timeouts.s3 }))
-    : undefined;
+  let dynamo: DynamoDBClient | undefined;
+  const openDynamo = async () =>
+    (dynamo ??= (await import('../common/dynamodb-client.js')).createDynamoDbClient(
+      options.aws.clientOptions({ timeouts: timeouts.s3 }),
+    ));
   const consumer = new QueueConsumer(config, {
     s3,
     sqs,
-    dynamo,
+    dynamo: openDynamo,
     classifier: options.classifier,
     logger: options.logger,
   });

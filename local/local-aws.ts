@@ -9,8 +9,8 @@ import { silentLogger } from '../common/logger.js';
 import { WORKER_SETTINGS, workerEnvironmentFor } from '../pipeline/worker-settings.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { KeyLocks } from './key-locks.js';
-import { isDynamoDbRequest, LocalDynamoDb } from './dynamodb/local-dynamodb.js';
-import { provisionJobsTable } from './dynamodb/jobs-table.js';
+import { isDynamoDbRequest } from './dynamodb/dynamodb-requests.js';
+import type { LocalDynamoDb } from './dynamodb/local-dynamodb.js';
 import { nextSequencer, objectCreatedEvent, ruleMatches, testEvent, type NotificationRule } from './s3-notification.js';
 import {
   createdEventName,
@@ -218,7 +218,7 @@ export class LocalAws {
     readonly credentials: LocalCredentials,
     private readonly pendingNotifications: Set<Promise<void>>,
     private readonly notifier: { s3: S3Client; sqs: SQSClient },
-    private readonly dynamo: LocalDynamoDb,
+    private readonly dynamo: LazyDynamoDb,
   ) {}
 
   static async start(options: LocalAwsOptions = {}): Promise<LocalAws> {
@@ -246,13 +246,15 @@ export class LocalAws {
     // the key id, it does not verify signatures), writes the emulator would get wrong are refused,
     // and the fault injector of a test may answer instead.
     const guard = { credentials, options, writeLocks, heldWriteLocks, clients: () => clients };
-    const dynamo = await LocalDynamoDb.start();
+    const jobsTable = options.jobsTable ?? 'alexnet-pipeline-job-state';
+    // The embedded DynamoDB starts with the first DynamoDB request (most runs never make one).
+    const dynamo = new LazyDynamoDb(jobsTable);
     app.addHook('onRequest', async (request, reply) => {
       await guardRequest(request, reply, guard);
       // DynamoDB's requests (the job state) go to the embedded DynamoDB: one endpoint for all three.
       if (!reply.sent && isDynamoDbRequest(request.headers)) {
         reply.hijack();
-        await dynamo.handle(request.raw, reply.raw);
+        await (await dynamo.started()).handle(request.raw, reply.raw);
       }
     });
     app.addHook('onRequestAbort', async (request) => releaseWriteLock(request));
@@ -293,8 +295,6 @@ export class LocalAws {
     const sqs = createSqsClient(clientOptions);
 
     const { queueUrl, dlqUrl } = await provisionPipeline(s3, sqs, bucket, queueName, options);
-    const jobsTable = options.jobsTable ?? 'alexnet-pipeline-job-state';
-    await provisionJobsTable(clientOptions, jobsTable);
     clients = { s3, sqs, queueUrl };
     // Saving a notification configuration makes S3 send a test event to the queue.
     await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: testEvent(bucket) }));
@@ -386,5 +386,23 @@ async function currentEtag(s3: S3Client, bucket: string, key: string): Promise<s
   } catch (error) {
     if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return undefined;
     throw error;
+  }
+}
+
+/** The embedded DynamoDB, loaded and started on first use (dynalite and the DynamoDB SDK cost ~200 ms to load). */
+class LazyDynamoDb {
+  private starting: Promise<LocalDynamoDb> | undefined;
+
+  constructor(private readonly tableName: string) {}
+
+  started(): Promise<LocalDynamoDb> {
+    this.starting ??= import('./dynamodb/local-dynamodb.js').then(({ LocalDynamoDb }) =>
+      LocalDynamoDb.start(this.tableName),
+    );
+    return this.starting;
+  }
+
+  async stop(): Promise<void> {
+    if (this.starting) await (await this.starting).stop();
   }
 }

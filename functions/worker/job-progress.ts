@@ -1,10 +1,12 @@
 import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import DataLoader from 'dataloader';
 import { PipelineError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
 import { TransientAwsError } from '../../pipeline/errors.js';
 import { JobNotFoundError } from '../../pipeline/jobs/job-errors.js';
 import { JOB_COMPLETED_EVENT, jobCompletedDetail } from '../../pipeline/jobs/job-events.js';
 import type { CountedOutcome, Job, JobStore } from '../../pipeline/jobs/job-store.js';
+import { MAX_IMAGES_PER_COUNT } from '../../pipeline/jobs/job-table.js';
 
 /** The image of a job a record names. */
 export interface JobImage {
@@ -12,6 +14,14 @@ export interface JobImage {
   readonly bucket: string;
   readonly key: string;
   readonly etag: string;
+}
+
+/** How long a count waits for others to share its transaction. */
+export const COUNT_GATHER_MS = 250;
+
+interface PendingCount {
+  readonly image: JobImage;
+  readonly outcome: CountedOutcome;
 }
 
 /** The completion event is claimed by another worker and not yet sent: the record waits its turn. */
@@ -36,22 +46,42 @@ export class JobProgress {
   private warnedNoTable = false;
   /** Completion attempts under way in this worker, by job. */
   private readonly completing = new Map<string, Promise<void>>();
+  private readonly counts: DataLoader<PendingCount, void>;
 
   constructor(
     private readonly dependencies: {
-      readonly store?: JobStore;
+      /**
+       * The job table, opened on the first record of a job: the DynamoDB client and its SDK load
+       * only in a worker that sees jobs (every worker start would pay ~150 ms for them otherwise).
+       */
+      readonly store?: () => Promise<JobStore>;
       readonly events?: EventBridgeClient;
       readonly busName?: string;
       readonly logger: Logger;
       /** The clock claims are timed by. Default: the system's. */
       readonly now?: () => Date;
+      /** How long a count waits for others to share its transaction. Default: {@link COUNT_GATHER_MS}. */
+      readonly gatherMs?: number;
     },
-  ) {}
+  ) {
+    const gatherMs = dependencies.gatherMs ?? COUNT_GATHER_MS;
+    this.counts = new DataLoader((pending) => this.countGathered(pending), {
+      cache: false,
+      maxBatchSize: MAX_IMAGES_PER_COUNT,
+      batchScheduleFn: (callback) => setTimeout(callback, gatherMs),
+    });
+  }
 
   private now(): Date {
     return this.dependencies.now?.() ?? new Date();
   }
 
+  /**
+   * Counts an ended record in its job. Counts made within {@link COUNT_GATHER_MS} of each other
+   * share one transaction per job, so a job's counter item takes a few writes a second per worker
+   * rather than one per image (DynamoDB cancels concurrent transactions on one item). Resolves
+   * once the image is counted and, if it completed its job, the completion event is sent.
+   */
   async count(image: JobImage, outcome: CountedOutcome): Promise<void> {
     const { store, logger } = this.dependencies;
     if (!store) {
@@ -63,16 +93,47 @@ export class JobProgress {
       this.warnedNoTable = true;
       return;
     }
-    try {
-      await store.countImage(image.jobId, image, outcome, this.now());
-    } catch (error) {
-      if (error instanceof JobNotFoundError) {
-        logger.warn({ jobId: image.jobId, key: image.key }, 'record of a job the table does not hold: not counted');
-        return;
-      }
-      throw new TransientAwsError('TransactWriteItems', { jobId: image.jobId, table: store.tableName }, error);
-    }
-    await this.completeIfDone(image.jobId, store);
+    this.store ??= store();
+    await this.counts.load({ image, outcome });
+  }
+
+  private store: Promise<JobStore> | undefined;
+
+  /** One gathered batch: a transaction per job, then each job's completion check. */
+  private async countGathered(pending: readonly PendingCount[]): Promise<Array<void | Error>> {
+    const store = await this.store!;
+    const byJob = new Map<string, number[]>();
+    for (const [index, { image }] of pending.entries())
+      byJob.set(image.jobId, [...(byJob.get(image.jobId) ?? []), index]);
+    const answers: Array<void | Error> = pending.map(() => undefined);
+    await Promise.all(
+      [...byJob].map(async ([jobId, indexes]) => {
+        try {
+          await store.countImages(
+            jobId,
+            indexes.map((index) => pending[index]!),
+            this.now(),
+          );
+        } catch (error) {
+          if (error instanceof JobNotFoundError) {
+            this.dependencies.logger.warn(
+              { jobId, records: indexes.length },
+              'records of a job the table does not hold: not counted',
+            );
+            return;
+          }
+          const failure = new TransientAwsError('TransactWriteItems', { jobId, table: store.tableName }, error);
+          for (const index of indexes) answers[index] = failure;
+          return;
+        }
+        try {
+          await this.completeIfDone(jobId, store);
+        } catch (error) {
+          for (const index of indexes) answers[index] = error as Error;
+        }
+      }),
+    );
+    return answers;
   }
 
   private async completeIfDone(jobId: string, store: JobStore): Promise<void> {

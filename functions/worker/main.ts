@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 import { createS3Client, createSqsClient } from '../../common/aws-clients.js';
 import { createEventBridgeClient } from '../../common/eventbridge-client.js';
-import { createDynamoDbClient } from '../../common/dynamodb-client.js';
 import { ConfigurationError } from '../../common/errors.js';
 import { createLogger, logProcessWarnings } from '../../common/logger.js';
 import { configureImageDecoding, ImageClassifier } from '../../model/index.js';
@@ -53,7 +52,8 @@ try {
     classifier,
     logger,
     events: config.eventBusName ? createEventBridgeClient({ timeouts: timeouts.s3 }) : undefined,
-    dynamo: config.jobsTable ? createDynamoDbClient({ timeouts: timeouts.s3 }) : undefined,
+    dynamo: async () =>
+      (await import('../../common/dynamodb-client.js')).createDynamoDbClient({ timeouts: timeouts.s3 }),
   });
   const stopHealthFile = keepHealthFileFresh(config.healthFile, logger);
   shutDown = async (signal) => {

@@ -11,7 +11,6 @@ import { CapacityGate } from './capacity-gate.js';
 import type { WorkerConfig } from './config.js';
 import { ImageBatcher } from './image-batcher.js';
 import { InferenceBreaker } from './inference-breaker.js';
-import { JobStore } from '../../pipeline/jobs/job-store.js';
 import { JobProgress } from './job-progress.js';
 import { ImageJobRunner, type ImageJobStats, type ImageMemory } from './image-job.js';
 import { MemoryBudget } from './memory-budget.js';
@@ -34,8 +33,8 @@ export interface QueueConsumerDependencies {
   readonly taskProtection?: TaskProtection;
   /** Where completion events go when `EVENT_BUS_NAME` is set. */
   readonly events?: EventBridgeClient;
-  /** The job table's client, used when `JOBS_TABLE` is set. */
-  readonly dynamo?: DynamoDBClient;
+  /** The job table's client, made when the first record of a job arrives (`JOBS_TABLE` set). */
+  readonly dynamo?: () => Promise<DynamoDBClient>;
 }
 
 /** Counters since start, for logs, tests and the benchmark. */
@@ -138,7 +137,13 @@ export class QueueConsumer {
           : undefined,
       jobs: new JobProgress({
         store:
-          config.jobsTable && dependencies.dynamo ? new JobStore(dependencies.dynamo, config.jobsTable) : undefined,
+          config.jobsTable && dependencies.dynamo
+            ? async () =>
+                new (await import('../../pipeline/jobs/job-store.js')).JobStore(
+                  await dependencies.dynamo!(),
+                  config.jobsTable!,
+                )
+            : undefined,
         events: dependencies.events,
         busName: config.eventBusName,
         logger,

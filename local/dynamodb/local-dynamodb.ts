@@ -2,16 +2,11 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Mutex } from 'async-mutex';
 import dynalite from 'dynalite';
+import { provisionJobsTable } from './jobs-table.js';
 import { transactWriteItems, type CallAnswer } from './transact-write.js';
 
 /** The largest request body the glue reads itself: DynamoDB's limit on one transaction is 4 MB. */
 const MAX_TRANSACTION_BYTES = 4 * 1024 * 1024;
-
-/** True for a request in DynamoDB's protocol (JSON, `X-Amz-Target: DynamoDB_20120810.<Operation>`). */
-export function isDynamoDbRequest(headers: IncomingMessage['headers']): boolean {
-  const target = headers['x-amz-target'];
-  return typeof target === 'string' && target.startsWith('DynamoDB_20120810.');
-}
 
 /**
  * Embedded DynamoDB: dynalite (DynamoDB's JSON API on an in-memory LevelDB, on its own loopback
@@ -30,13 +25,24 @@ export class LocalDynamoDb {
     private readonly innerPort: number,
   ) {}
 
-  static async start(): Promise<LocalDynamoDb> {
+  /** dynalite on a loopback port of its own, with the jobs table (`tableName`) made. */
+  static async start(tableName: string): Promise<LocalDynamoDb> {
     const inner = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
     await new Promise<void>((resolve, reject) => {
       inner.once('error', reject);
       inner.listen(0, '127.0.0.1', () => resolve());
     });
-    return new LocalDynamoDb(inner, (inner.address() as AddressInfo).port);
+    const port = (inner.address() as AddressInfo).port;
+    // dynalite checks that requests are signed, not by whom.
+    await provisionJobsTable(
+      {
+        endpoint: `http://127.0.0.1:${port}`,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      },
+      tableName,
+    );
+    return new LocalDynamoDb(inner, port);
   }
 
   /** Serves one DynamoDB request (its body not yet read) and answers it. */

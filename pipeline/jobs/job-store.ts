@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
@@ -11,7 +12,14 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { JobAlreadyRunningError, JobNotFoundError } from './job-errors.js';
-import { countedImageKey, JOB_RETENTION_DAYS, jobKey, jobListKey, prefixGuardKey } from './job-table.js';
+import {
+  countedImageKey,
+  JOB_RETENTION_DAYS,
+  jobKey,
+  jobListKey,
+  MAX_IMAGES_PER_COUNT,
+  prefixGuardKey,
+} from './job-table.js';
 
 /** Where a job's images come from. */
 export interface JobSource {
@@ -57,6 +65,16 @@ export interface Job {
   /** `sending` while the completion event is under way (claimed until `claimUntil`), then `sent`. */
   readonly completionEvent?: 'sending' | 'sent';
   readonly claimUntil?: number;
+}
+
+/** Tries of one count while other writers of the job's item conflict with it. */
+const MAX_COUNT_ATTEMPTS = 8;
+
+/** An image version of a job. */
+export interface CountedImage {
+  readonly bucket: string;
+  readonly key: string;
+  readonly etag: string;
 }
 
 /** Aliases of the job's attributes whose names DynamoDB reserves (`state`, `total`, `bytes`…). */
@@ -233,48 +251,89 @@ export class JobStore {
   }
 
   /**
-   * Counts one image of a job once: the image's marker and the job's counters in one transaction.
-   * `already-counted` when this image version was counted before (a redelivery). Throws
-   * {@link JobNotFoundError} when the job is not in the table.
+   * Counts images of one job, each image version once, in one transaction: a marker per image
+   * (written only if absent) and the job's counters, incremented by the images this call counts.
+   * A marker that exists already (a redelivery) cancels the transaction with its reason; those
+   * images are `already-counted` and the rest is tried again without them. A conflict with
+   * another writer of the job's item (DynamoDB cancels concurrent transactions on one item) is
+   * tried again after a jittered pause. Answers in the order asked; throws {@link JobNotFoundError}
+   * when the job is not in the table. At most {@link MAX_IMAGES_PER_COUNT} images per call.
    */
-  async countImage(
+  async countImages(
     jobId: string,
-    image: { bucket: string; key: string; etag: string },
-    outcome: CountedOutcome,
+    images: ReadonlyArray<{ readonly image: CountedImage; readonly outcome: CountedOutcome }>,
     now = new Date(),
-  ): Promise<'counted' | 'already-counted'> {
+  ): Promise<Array<'counted' | 'already-counted'>> {
+    if (images.length > MAX_IMAGES_PER_COUNT)
+      throw new RangeError(`at most ${MAX_IMAGES_PER_COUNT} images per count, got ${images.length}`);
+    const answers = images.map((): 'counted' | 'already-counted' => 'already-counted');
     const expiresAt = Math.floor(now.getTime() / 1000) + JOB_RETENTION_DAYS * 86_400;
-    try {
-      await this.documents.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Put: {
-                TableName: this.tableName,
-                Item: { ...countedImageKey(jobId, image), jobId, outcome, expiresAt },
-                ConditionExpression: 'attribute_not_exists(pk)',
-              },
-            },
-            {
-              Update: {
-                TableName: this.tableName,
-                Key: jobKey(jobId),
-                UpdateExpression:
-                  'ADD #done :one, #outcome :one SET firstCountedAt = if_not_exists(firstCountedAt, :now), lastCountedAt = :now',
-                ConditionExpression: 'attribute_exists(pk)',
-                ExpressionAttributeNames: { '#done': 'done', '#outcome': outcome },
-                ExpressionAttributeValues: { ':one': 1, ':now': now.toISOString() },
-              },
-            },
-          ],
-        }),
-      );
-      return 'counted';
-    } catch (error) {
-      if (cancelledBy(error, 1)) throw new JobNotFoundError(jobId);
-      if (cancelledBy(error, 0)) return 'already-counted';
-      throw error;
+    // The same image version twice in one call (a message and its redelivery at once): counted once.
+    const markers = new Map<string, number>();
+    for (const [index, { image }] of images.entries()) {
+      const marker = countedImageKey(jobId, image).pk;
+      if (!markers.has(marker)) markers.set(marker, index);
     }
+    let pending = [...markers.values()];
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      const totals = { stored: 0, errors: 0, skipped: 0 };
+      for (const index of pending) totals[images[index]!.outcome]++;
+      try {
+        await this.documents.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              ...pending.map((index) => ({
+                Put: {
+                  TableName: this.tableName,
+                  Item: {
+                    ...countedImageKey(jobId, images[index]!.image),
+                    jobId,
+                    outcome: images[index]!.outcome,
+                    expiresAt,
+                  },
+                  ConditionExpression: 'attribute_not_exists(pk)',
+                },
+              })),
+              {
+                Update: {
+                  TableName: this.tableName,
+                  Key: jobKey(jobId),
+                  UpdateExpression:
+                    'ADD #done :done, #stored :stored, #errors :errors, #skipped :skipped SET firstCountedAt = if_not_exists(firstCountedAt, :now), lastCountedAt = :now',
+                  ConditionExpression: 'attribute_exists(pk)',
+                  ExpressionAttributeNames: {
+                    '#done': 'done',
+                    '#stored': 'stored',
+                    '#errors': 'errors',
+                    '#skipped': 'skipped',
+                  },
+                  ExpressionAttributeValues: {
+                    ':done': pending.length,
+                    ':stored': totals.stored,
+                    ':errors': totals.errors,
+                    ':skipped': totals.skipped,
+                    ':now': now.toISOString(),
+                  },
+                },
+              },
+            ],
+          }),
+        );
+        for (const index of pending) answers[index] = 'counted';
+        return answers;
+      } catch (error) {
+        const reasons = error instanceof TransactionCanceledException ? (error.CancellationReasons ?? []) : undefined;
+        if (reasons?.[pending.length]?.Code === 'ConditionalCheckFailed') throw new JobNotFoundError(jobId);
+        const counted = reasons ? pending.filter((_, i) => reasons[i]?.Code === 'ConditionalCheckFailed') : [];
+        if (counted.length > 0) {
+          pending = pending.filter((index) => !counted.includes(index));
+          continue;
+        }
+        if (attempt >= MAX_COUNT_ATTEMPTS || !isConflict(error, reasons)) throw error;
+        await sleep(Math.random() * 50 * 2 ** Math.min(attempt, 5));
+      }
+    }
+    return answers;
   }
 
   /**
@@ -379,6 +438,13 @@ export class JobStore {
 function namesUsed(names: Record<string, string> | undefined, expressions: string) {
   const used = Object.entries(names ?? {}).filter(([alias]) => new RegExp(`${alias}\\b`).test(expressions));
   return used.length > 0 ? { ExpressionAttributeNames: Object.fromEntries(used) } : {};
+}
+
+/** A transaction that lost to a concurrent writer of one of its items, or was throttled: worth another try. */
+function isConflict(error: unknown, reasons: ReadonlyArray<{ Code?: string }> | undefined): boolean {
+  const name = (error as { name?: string }).name;
+  if (name === 'TransactionConflictException' || name === 'TransactionInProgressException') return true;
+  return (reasons ?? []).some((reason) => reason.Code === 'TransactionConflict' || reason.Code === 'ThrottlingError');
 }
 
 function isConditionFailed(error: unknown): boolean {

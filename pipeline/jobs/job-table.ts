@@ -22,6 +22,9 @@ export const JOBS_TABLE = {
   timeToLiveAttribute: 'expiresAt',
 } as const;
 
+/** Images per count: a transaction holds at most 100 items, one of them the job's counters. */
+export const MAX_IMAGES_PER_COUNT = 99;
+
 /** How long a job and its counted images are kept after the job's creation. */
 export const JOB_RETENTION_DAYS = 90;
 

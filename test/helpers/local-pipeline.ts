@@ -75,7 +75,7 @@ export class LocalPipeline {
       classifier,
       logger: clients.logger ?? silentLogger,
       events: clients.events,
-      dynamo: this.dynamo,
+      dynamo: async () => this.dynamo,
     });
     worker.start();
     return worker;

@@ -127,7 +127,7 @@ function dynamoDbScenarios(connect: () => Promise<{ dynamo: DynamoDBClient; tabl
     );
   });
 
-  it('counts each image of a job once however often and concurrently it is counted, and lets one caller claim the completion', async () => {
+  it('counts each image of a job once however often it is counted, and lets one of many concurrent callers claim the completion', async () => {
     const store = new JobStore(dynamo, table);
     const id = newJobId();
     const source = { bucket: 'photos', prefix: 'uploads/a/' };
@@ -136,17 +136,33 @@ function dynamoDbScenarios(connect: () => Promise<{ dynamo: DynamoDBClient; tabl
       store.create({ id: newJobId(), source, manifestKey: 'm', createdAt: new Date() }),
       (error: unknown) => error instanceof JobAlreadyRunningError && error.runningJobId === id,
     );
-    await store.listingFinished(id, 6, 600);
+    await store.listingFinished(id, 7, 700);
     const image = (n: number) => ({ bucket: 'photos', key: `uploads/a/${n}.jpg`, etag: `etag-${n}` });
-    // Image 0 eight times at once (redeliveries), images 1–5 once each, one of them an error result.
-    const answers = await Promise.all([
-      ...Array.from({ length: 8 }, () => store.countImage(id, image(0), 'stored')),
-      ...[1, 2, 3, 4].map((n) => store.countImage(id, image(n), 'stored')),
-      store.countImage(id, image(5), 'errors'),
+    // Image 0 three times in one count (a message and its redelivery together), 1–4 stored, 5 an error result.
+    const first = await store.countImages(id, [
+      ...Array.from({ length: 3 }, () => ({ image: image(0), outcome: 'stored' as const })),
+      ...[1, 2, 3, 4].map((n) => ({ image: image(n), outcome: 'stored' as const })),
+      { image: image(5), outcome: 'errors' },
     ]);
-    assert.equal(answers.filter((answer) => answer === 'counted').length, 6);
+    assert.deepEqual(first, [
+      'counted',
+      'already-counted',
+      'already-counted',
+      'counted',
+      'counted',
+      'counted',
+      'counted',
+      'counted',
+    ]);
+    // Redelivered later beside a new one: the counted ones cancel the transaction, the new one is counted alone.
+    const second = await store.countImages(id, [
+      { image: image(0), outcome: 'stored' },
+      { image: image(6), outcome: 'skipped' },
+      { image: image(3), outcome: 'stored' },
+    ]);
+    assert.deepEqual(second, ['already-counted', 'counted', 'already-counted']);
     const job = await store.get(id);
-    assert.deepEqual([job?.done, job?.stored, job?.errors, job?.total], [6, 5, 1, 6]);
+    assert.deepEqual([job?.done, job?.stored, job?.errors, job?.skipped, job?.total], [7, 5, 1, 1, 7]);
     const claims = await Promise.all(Array.from({ length: 5 }, () => store.claimCompletion(id)));
     assert.equal(claims.filter(Boolean).length, 1, 'exactly one caller claims the completion event');
     await store.completionSent(claims.find(Boolean)!);

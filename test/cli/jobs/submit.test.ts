@@ -140,6 +140,9 @@ describe('submit: a job over images already in the bucket', () => {
     assert.match(second.stdout, /completed: 30 stored, 1 error results, 0 skipped of 31 images/);
     assert.equal(second.status, 2);
     assert.equal(worker!.stats.duplicates, 31 + 20, 'the second job and the redeliveries recomputed nothing');
+    // --wait ends when every image has its result; the event follows from the worker.
+    await pipeline.waitFor('the second job’s event', async () => completedEvents().length >= 2);
+    await pipeline.waitFor('the workers idle', async () => worker!.messagesInFlight === 0);
     assert.equal(completedEvents().length, 2, 'one event per job');
   });
 
