@@ -330,7 +330,7 @@ export class JobStore {
           continue;
         }
         if (attempt >= MAX_COUNT_ATTEMPTS || !isConflict(error, reasons)) throw error;
-        await sleep(Math.random() * 50 * 2 ** Math.min(attempt, 5));
+        await sleep(Math.random() * 20 * 2 ** Math.min(attempt, 5));
       }
     }
     return answers;
