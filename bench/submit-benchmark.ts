@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { PurgeQueueCommand } from '@aws-sdk/client-sqs';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
@@ -7,7 +6,7 @@ import { createDynamoDbClient } from '../common/dynamodb-client.js';
 import { JobStore } from '../pipeline/jobs/job-store.js';
 import { queueDepth } from '../pipeline/sqs-operations.js';
 import { startLocalServe } from '../local/local-serve-process.js';
-import { cliEntry } from '../test/helpers/run-cli.js';
+import { runCli, type CliRun } from '../test/helpers/run-cli.js';
 import { temporaryFolder } from '../test/helpers/temporary-folder.js';
 
 /**
@@ -98,18 +97,9 @@ try {
   await serve.stop();
 }
 
-function timedCli(
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): Promise<{ status: number | null; stdout: string; stderr: string; seconds: number }> {
+/** The CLI as a user runs it (its own process), timed from spawn to exit. */
+async function timedCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliRun & { seconds: number }> {
   const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliEntry, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr, seconds: (performance.now() - started) / 1000 }));
-  });
+  const run = await runCli(args, { env, timeoutMs: 600_000 });
+  return { ...run, seconds: (performance.now() - started) / 1000 };
 }

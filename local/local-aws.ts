@@ -63,6 +63,17 @@ export interface LocalAwsOptions {
   readonly logger?: Logger;
 }
 
+/** An emulator's endpoint, region, bucket, queues, jobs table and credentials. */
+export interface LocalConnection {
+  readonly endpoint: string;
+  readonly region: string;
+  readonly bucket: string;
+  readonly queueUrl: string;
+  readonly dlqUrl: string;
+  readonly jobsTable: string;
+  readonly credentials: LocalCredentials;
+}
+
 /** Credentials of an emulator; the emulator is the only thing that reads them. */
 export interface LocalCredentials {
   readonly accessKeyId: string;
@@ -317,6 +328,12 @@ export class LocalAws {
   /** Options for clients of this emulator (endpoint, region, its credentials). */
   clientOptions(overrides: Partial<AwsClientOptions> = {}): AwsClientOptions {
     return { endpoint: this.endpoint, region: this.region, credentials: this.credentials, ...overrides };
+  }
+
+  /** Where everything of this emulator is, and its credentials: what `--local` commands connect with. */
+  connection(): LocalConnection {
+    const { endpoint, region, bucket, queueUrl, dlqUrl, jobsTable, credentials } = this;
+    return { endpoint, region, bucket, queueUrl, dlqUrl, jobsTable, credentials };
   }
 
   /** The environment a second terminal (or the worker) needs to use this emulator. */

@@ -18,14 +18,21 @@ export interface ListedObject {
   readonly lastModified?: Date;
 }
 
-/** Every object below a prefix with its ETag and size (all pages), keys byte for byte (listed URL-encoded, then decoded). */
-export async function listObjects(s3: S3Client, bucket: string, prefix: string): Promise<ListedObject[]> {
-  const objects: ListedObject[] = [];
+/**
+ * The objects below a prefix a page (up to 1,000) at a time, with their ETag, size and last
+ * modified, keys byte for byte (listed URL-encoded, then decoded); only one page in memory.
+ */
+export async function* listObjectPages(
+  s3: S3Client,
+  bucket: string,
+  prefix: string,
+): AsyncGenerator<{ readonly objects: ListedObject[]; readonly truncated: boolean }> {
   let token: string | undefined;
   do {
     const page = await s3.send(
       new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token, EncodingType: 'url' }),
     );
+    const objects: ListedObject[] = [];
     for (const object of page.Contents ?? []) {
       if (object.Key)
         objects.push({
@@ -36,7 +43,14 @@ export async function listObjects(s3: S3Client, bucket: string, prefix: string):
         });
     }
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    yield { objects, truncated: token !== undefined };
   } while (token);
+}
+
+/** Every object below a prefix with its ETag and size (all pages). */
+export async function listObjects(s3: S3Client, bucket: string, prefix: string): Promise<ListedObject[]> {
+  const objects: ListedObject[] = [];
+  for await (const page of listObjectPages(s3, bucket, prefix)) objects.push(...page.objects);
   return objects;
 }
 

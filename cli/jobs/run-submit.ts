@@ -12,7 +12,7 @@ import type { Target } from '../target/target.js';
 import { enqueueImages } from './enqueue-images.js';
 import { checkedJobId, explainJobsError, jobStoreFor } from './job-store-target.js';
 import { describeSource, parseJobSource } from './job-source.js';
-import { listImagePages, type ListedPage } from './list-images.js';
+import { listImagePages } from './list-images.js';
 import { readManifest, writeManifest } from './manifest.js';
 import { createStatusLine } from './status-line.js';
 
@@ -61,6 +61,16 @@ function countListRequests(target: Target, counts: RequestTally): void {
 
 /** How often progress is written to the job while listing and enqueueing. */
 const PROGRESS_WRITE_MS = 2000;
+
+/** True at most once every {@link PROGRESS_WRITE_MS}: when the job's progress should be written. */
+function progressWriteDue(): () => boolean {
+  let written = Date.now();
+  return () => {
+    if (Date.now() - written <= PROGRESS_WRITE_MS) return false;
+    written = Date.now();
+    return true;
+  };
+}
 
 export interface SubmitOptions {
   readonly dryRun?: boolean;
@@ -216,18 +226,15 @@ async function listIntoManifest(
   let listed = 0;
   let bytes = 0;
   let objects = 0;
-  let written = Date.now();
+  const due = progressWriteDue();
   async function* pages(): AsyncGenerator<readonly ListedImage[]> {
-    for await (const page of listImagePages(target.s3, job.source) as AsyncIterable<ListedPage>) {
+    for await (const page of listImagePages(target.s3, job.source)) {
       if (signal.aborted) return;
       listed += page.images.length;
       objects += page.objects;
       for (const image of page.images) bytes += image.size;
       show(listed);
-      if (Date.now() - written > PROGRESS_WRITE_MS) {
-        written = Date.now();
-        await store.listedSoFar(job.id, listed, bytes);
-      }
+      if (due()) await store.listedSoFar(job.id, listed, bytes);
       yield page.images;
     }
   }
@@ -242,7 +249,7 @@ async function enqueueRest(
   signal: AbortSignal,
   show: (enqueued: number) => void,
 ): Promise<{ enqueued: number; requests: number; interrupted: boolean }> {
-  let written = Date.now();
+  const due = progressWriteDue();
   let last = job.enqueued;
   try {
     const outcome = await enqueueImages({
@@ -256,10 +263,7 @@ async function enqueueRest(
       onProgress: async (enqueued) => {
         last = enqueued;
         show(enqueued);
-        if (Date.now() - written > PROGRESS_WRITE_MS) {
-          written = Date.now();
-          await store.enqueuedSoFar(job.id, enqueued);
-        }
+        if (due()) await store.enqueuedSoFar(job.id, enqueued);
       },
     });
     await store.enqueuedSoFar(job.id, outcome.enqueued);

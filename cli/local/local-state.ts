@@ -2,20 +2,12 @@ import { chmod, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { cacheDirectory } from '../../common/paths.js';
 import { isRunning } from '../../common/process-alive.js';
-import type { LocalCredentials } from '../../local/local-aws.js';
+import type { LocalConnection } from '../../local/local-aws.js';
 import type { KeyLayout } from '../../pipeline/object-keys.js';
 import { CliError } from '../support/cli-error.js';
 
 /** What `local --serve` leaves for `--local` commands in other terminals. */
-export interface LocalServeState {
-  readonly endpoint: string;
-  readonly region: string;
-  readonly bucket: string;
-  readonly queueUrl: string;
-  readonly dlqUrl: string;
-  /** The DynamoDB table of jobs (on the same endpoint). */
-  readonly jobsTable: string;
-  readonly credentials: LocalCredentials;
+export interface LocalServeState extends LocalConnection {
   readonly layout: KeyLayout;
   readonly pid: number;
 }

@@ -43,16 +43,7 @@ export async function runLocal(paths: string[], options: LocalOptions, logger: L
   // Of two `local --serve` for one state file, exactly one gets past this line.
   if (options.serve) await claimLocalState();
   const aws = await startEmulator(options.port, layout.uploadsPrefix, quiet);
-  const connection = {
-    endpoint: aws.endpoint,
-    region: aws.region,
-    bucket: aws.bucket,
-    queueUrl: aws.queueUrl,
-    dlqUrl: aws.dlqUrl,
-    jobsTable: aws.jobsTable,
-    credentials: aws.credentials,
-    layout,
-  };
+  const connection = { ...aws.connection(), layout };
   const target = localTarget(connection);
   let classifier: ImageClassifier | undefined;
   let worker: InProcessWorker | undefined;

@@ -254,17 +254,7 @@ describe(
           limit(() => pipeline.upload(`uploads/many/${String(i).padStart(4, '0')}.jpg`, `bytes ${i}`)),
         ),
       );
-      const { endpoint, region, bucket, queueUrl, dlqUrl, jobsTable, credentials } = pipeline.aws;
-      const target = localTarget({
-        endpoint,
-        region,
-        bucket,
-        queueUrl,
-        dlqUrl,
-        jobsTable,
-        credentials,
-        layout: DEFAULT_KEY_LAYOUT,
-      });
+      const target = localTarget({ ...pipeline.aws.connection(), layout: DEFAULT_KEY_LAYOUT });
       server = await GalleryServer.start({
         target,
         root: 'uploads/',

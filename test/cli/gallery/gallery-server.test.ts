@@ -34,8 +34,7 @@ async function storeResult(
 }
 
 function targetOf(pipeline: LocalPipeline): Target {
-  const { endpoint, region, bucket, queueUrl, dlqUrl, jobsTable, credentials } = pipeline.aws;
-  return localTarget({ endpoint, region, bucket, queueUrl, dlqUrl, jobsTable, credentials, layout });
+  return localTarget({ ...pipeline.aws.connection(), layout });
 }
 
 /** A request with a Host header of our choosing (fetch does not let a caller set it). */
