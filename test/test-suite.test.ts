@@ -7,7 +7,13 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { projectRoot } from '../common/paths.js';
 import { temporaryFolder } from './helpers/temporary-folder.js';
-import { SLOWEST_TEST_FILES, testFilesIn, testFilesInRunOrder } from './helpers/test-files.js';
+import {
+  CONTAINER_TESTS,
+  SLOWEST_TEST_FILES,
+  testFilesIn,
+  testFilesInRunOrder,
+  testFilesOfSet,
+} from './helpers/test-files.js';
 
 /** `npm test`'s command line, from package.json. */
 const testCommand = (
@@ -45,6 +51,24 @@ describe('the test suite itself', () => {
     assert.deepEqual([...order].sort(), testFilesIn(compiled), 'each file exactly once');
     assert.deepEqual(order.slice(0, SLOWEST_TEST_FILES.length), [...SLOWEST_TEST_FILES]);
     assert.match(testCommand, /\$\(node dist\/test\/helpers\/test-files\.js\)/);
+  });
+
+  it('runs, with ALEXNET_TEST_SET=container, the tests of what the container runs and nothing else', () => {
+    const compiled = path.join(projectRoot, 'dist', 'test');
+    const container = testFilesOfSet(compiled, 'container');
+    for (const entry of CONTAINER_TESTS)
+      assert.ok(
+        container.some((file) => (entry.endsWith('/') ? file.startsWith(entry) : file === entry)),
+        `${entry} names tests`,
+      );
+    assert.ok(container.includes('functions/worker/queue-consumer.faults.integration.test.js'));
+    assert.ok(container.includes('faults/fault-suite.test.js'));
+    assert.ok(!container.some((file) => file.startsWith('infra/') || file === 'cli/local.test.js'));
+    assert.deepEqual(testFilesOfSet(compiled, 'all'), testFilesInRunOrder(compiled));
+    assert.throws(
+      () => testFilesOfSet(compiled, 'worker'),
+      /ALEXNET_TEST_SET is worker: it is all \(the default\) or container/,
+    );
   });
 
   // Each mistake of failing-local-serve.ts, with npm test's runner flags and a limit of `limitMs` for the file:

@@ -1,4 +1,4 @@
-import { chmod, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { cacheDirectory } from '../../common/paths.js';
 import { isRunning } from '../../common/process-alive.js';
@@ -24,52 +24,78 @@ export interface ClaimedLocalState {
 }
 
 /**
- * Claims the state file for this process before anything starts: created exclusively (`wx`), so of
- * two `local --serve` started together exactly one gets it. A state file of a process that no
- * longer runs (or that is not one) is removed and the claim tried again; one of a running process
+ * Claims the state file for this process before anything starts: the claim is written to a file of
+ * this process's own and hard-linked into place, which fails if the state file exists — so the
+ * state file appears whole, never empty or half-written, and of two `local --serve` started
+ * together exactly one gets it. A state file of a process that no longer runs (or that is not one)
+ * is taken away (see {@link removeStaleState}) and the claim tried again; one of a running process
  * is the second serve's refusal, naming it. Later, {@link writeLocalState} fills it in.
  */
 export async function claimLocalState(): Promise<void> {
   const file = localStateFile();
   await mkdir(path.dirname(file), { recursive: true });
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const handle = await open(file, 'wx', 0o600);
+  const claim = `${file}.${process.pid}.claim`;
+  await writeFile(claim, `${JSON.stringify({ pid: process.pid, starting: true } satisfies ClaimedLocalState)}\n`, {
+    mode: 0o600,
+  });
+  try {
+    for (let attempt = 0; attempt < 3; attempt++) {
       try {
-        await handle.writeFile(`${JSON.stringify({ pid: process.pid, starting: true } satisfies ClaimedLocalState)}\n`);
-      } finally {
-        await handle.close();
+        await link(claim, file);
+        return;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       }
-      return;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = await readStateFile(file);
+      if (holder && isRunning(holder.pid)) {
+        const where = 'endpoint' in holder ? `, ${holder.endpoint}` : ', still starting';
+        throw new CliError(
+          `a local pipeline is already running for ${file} (pid ${holder.pid}${where}): stop it with Ctrl-C in its terminal or \`kill ${holder.pid}\`, or give this one its own state file with ALEXNET_LOCAL_STATE_FILE`,
+        );
+      }
+      await removeStaleState(file, holder?.pid);
     }
-    const holder = await readStateFile();
-    if (holder && typeof holder.pid === 'number' && isRunning(holder.pid)) {
-      const where = 'endpoint' in holder ? `, ${holder.endpoint}` : ', still starting';
-      throw new CliError(
-        `a local pipeline is already running for ${file} (pid ${holder.pid}${where}): stop it with Ctrl-C in its terminal or \`kill ${holder.pid}\`, or give this one its own state file with ALEXNET_LOCAL_STATE_FILE`,
-      );
-    }
-    // Left by a process that is gone (killed, say): nobody holds it.
-    await rm(file, { force: true });
+  } finally {
+    await rm(claim, { force: true });
   }
   throw new CliError(`${file} keeps being created by another process: is a second local --serve starting?`);
+}
+
+/**
+ * Takes away a state file left by a process that is gone (killed, say) — only if it is still that
+ * one: it is first renamed to a name of this process's own (atomic), then read; a claim another
+ * process made in the meantime is put back rather than removed.
+ */
+async function removeStaleState(file: string, stalePid: number | undefined): Promise<void> {
+  const aside = `${file}.${process.pid}.stale`;
+  try {
+    await rename(file, aside);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  const moved = await readStateFile(aside);
+  if (moved && moved.pid !== stalePid && isRunning(moved.pid)) await link(aside, file).catch(() => undefined);
+  await rm(aside, { force: true });
 }
 
 /** Writes the state file readable by its owner only (mode 0600): it holds the run's credentials. */
 export async function writeLocalState(state: LocalServeState): Promise<string> {
   const file = localStateFile();
   await mkdir(path.dirname(file), { recursive: true });
-  await writeFile(file, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
-  await chmod(file, 0o600);
+  // Written beside it and renamed over it: a reader sees the claim or the whole state, never half.
+  const written = `${file}.${process.pid}.tmp`;
+  await writeFile(written, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+  await chmod(written, 0o600);
+  await rename(written, file);
   return file;
 }
 
 /** The state file as it is: a running pipeline's, a claim of one still starting, or undefined. */
-async function readStateFile(): Promise<LocalServeState | ClaimedLocalState | undefined> {
+async function readStateFile(file = localStateFile()): Promise<LocalServeState | ClaimedLocalState | undefined> {
   try {
-    return JSON.parse(await readFile(localStateFile(), 'utf8')) as LocalServeState | ClaimedLocalState;
+    const state = JSON.parse(await readFile(file, 'utf8')) as LocalServeState | ClaimedLocalState | null;
+    return typeof state?.pid === 'number' ? state : undefined;
   } catch {
     return undefined;
   }

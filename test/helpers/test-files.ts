@@ -23,6 +23,26 @@ export const SLOWEST_TEST_FILES = [
   'infra/pipeline-stack.test.js',
 ] as const;
 
+/**
+ * The tests of what the container runs — the worker (`functions/`), the model, the pipeline's
+ * shared code, the AWS clients, and the worker run as a process against faults and as the
+ * container starts it — which CI runs a second time under the container's Node.js
+ * (`ALEXNET_TEST_SET=container npm test`, see `.ci/run`). Folders end in `/`; the rest are files.
+ */
+export const CONTAINER_TESTS = [
+  'common/',
+  'functions/',
+  'model/',
+  'pipeline/',
+  'faults/',
+  'cli/standalone-worker.test.js',
+] as const;
+
+/** Whether `file` (relative to the test folder) is one of {@link CONTAINER_TESTS}. */
+export function isContainerTest(file: string): boolean {
+  return CONTAINER_TESTS.some((entry) => (entry.endsWith('/') ? file.startsWith(entry) : file === entry));
+}
+
 /** Every compiled test file below `folder`, relative to it, by name. */
 export function testFilesIn(folder: string): string[] {
   return (readdirSync(folder, { recursive: true }) as string[])
@@ -38,13 +58,28 @@ export function testFilesInRunOrder(folder: string): string[] {
   return [...slow, ...all.filter((file) => !slow.includes(file as (typeof slow)[number]))];
 }
 
+/** The files of a run: all of them, or with `ALEXNET_TEST_SET=container` only {@link CONTAINER_TESTS}. */
+export function testFilesOfSet(folder: string, set = process.env.ALEXNET_TEST_SET ?? 'all'): string[] {
+  if (set === 'all') return testFilesInRunOrder(folder);
+  if (set === 'container') return testFilesInRunOrder(folder).filter(isContainerTest);
+  throw new Error(`ALEXNET_TEST_SET is ${set}: it is all (the default) or container`);
+}
+
 // `node dist/test/helpers/test-files.js`: the list, one path per line, for npm test's command line.
+// An unknown set: one line on stderr, and on stdout a file that does not exist, which fails the run
+// (given no file at all, node --test would run every test it finds, unordered).
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const testFolder = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
   const relative = path.relative(process.cwd(), testFolder);
-  process.stdout.write(
-    testFilesInRunOrder(testFolder)
-      .map((file) => path.join(relative, file))
-      .join('\n') + '\n',
-  );
+  try {
+    process.stdout.write(
+      testFilesOfSet(testFolder)
+        .map((file) => path.join(relative, file))
+        .join('\n') + '\n',
+    );
+  } catch (error) {
+    process.stderr.write(`error: ${(error as Error).message}\n`);
+    process.stdout.write('no-such-test-set\n');
+    process.exitCode = 1;
+  }
 }
