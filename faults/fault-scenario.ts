@@ -1,6 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
-import { once } from 'node:events';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,7 +6,6 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import pLimit from 'p-limit';
 import { createS3Client, createSqsClient } from '../common/aws-clients.js';
-import { endWithThisProcess } from '../common/child-processes.js';
 import { projectRoot } from '../common/paths.js';
 import { resultKeyFor, DEFAULT_KEY_LAYOUT } from '../pipeline/object-keys.js';
 import { listObjects, readResultObject } from '../pipeline/s3-operations.js';
@@ -18,6 +14,8 @@ import { resolveModelPath } from '../model/index.js';
 import { queueDepth } from '../pipeline/sqs-operations.js';
 import { FaultProxy, NO_FAULTS, type FaultRates } from './fault-proxy.js';
 import { startLocalServe } from '../local/local-serve-process.js';
+import { CompletionEventSink, forgetNotifications, jobOutcome, submitJob, type JobFaultOutcome } from './job-faults.js';
+import { WorkerSupervisor } from './worker-supervisor.js';
 
 /** One fault scenario: a set of uploads, the faults to inject, and how long it may take. */
 export interface FaultScenario {
@@ -28,8 +26,16 @@ export interface FaultScenario {
   readonly brokenFiles?: number;
   /** Faults the proxy in front of S3 and SQS injects. Default: none. */
   readonly faults?: FaultRates;
-  /** SIGKILL the worker this many times, evenly over the run, restarting it each time. Default: 0. */
+  /** SIGKILL a worker this many times, evenly over the run (each worker in turn), restarting it each time. Default: 0. */
   readonly kills?: number;
+  /** Standalone workers running at once, as tasks of one service. Default: 1. */
+  readonly workers?: number;
+  /**
+   * The images are one job: their notifications are deleted once queued (as if the images had
+   * been in the bucket before the pipeline) and `submit` enqueues them. The report then says how
+   * the job ended. Default: false (each upload's notification is its message).
+   */
+  readonly job?: boolean;
   /** `ALEXNET_INFERENCE_FAULT` for the first worker process only (e.g. `exit-on-batch:5`). */
   readonly inferenceFault?: string;
   /** Sample the worker's RSS every second. Default: false. */
@@ -62,12 +68,13 @@ export interface FaultReport {
     readonly kills: number;
     readonly workerExits: readonly number[];
   };
+  /** How the job ended (scenarios with `job`). */
+  readonly job?: JobFaultOutcome;
   /** Peak RSS of the middle and the last third of the run, MB. */
   readonly rss?: { readonly middlePeakMb: number; readonly lastPeakMb: number; readonly growth: number };
 }
 
 const SAMPLES = path.join(projectRoot, 'samples');
-const WORKER_ENTRY = path.join(projectRoot, 'dist', 'functions', 'worker', 'main.js');
 
 /**
  * Runs one scenario against `local --serve --no-worker` in its own process, with standalone
@@ -93,26 +100,40 @@ export async function runFaultScenario(scenario: FaultScenario): Promise<FaultRe
   const sqs = createSqsClient(clientOptions);
   // Resolved (and on first use fetched) once here: restarted workers load it, none downloads.
   const model = await resolveModelPath();
-  const workers = new WorkerSupervisor(path.join(folder, 'worker.log'), {
-    ...env,
-    AWS_ENDPOINT_URL: proxy.endpoint,
-    ...workerEnvironmentFor({
-      receiveWaitSeconds: 2,
-      visibilityTimeoutSeconds: 10,
-      heartbeatIntervalSeconds: 3,
-      retryDelaySeconds: 1,
-      healthFile: path.join(folder, 'alive'),
-      modelPath: model.path,
-    }),
-    LOG_LEVEL: 'warn',
-    ...scenario.workerEnvironment,
-  });
+  const events = scenario.job ? await CompletionEventSink.start() : undefined;
+  const workers = Array.from(
+    { length: scenario.workers ?? 1 },
+    (_, i) =>
+      new WorkerSupervisor(path.join(folder, `worker-${i}.log`), {
+        ...env,
+        AWS_ENDPOINT_URL: proxy.endpoint,
+        ...workerEnvironmentFor({
+          receiveWaitSeconds: 2,
+          visibilityTimeoutSeconds: 10,
+          heartbeatIntervalSeconds: 3,
+          retryDelaySeconds: 1,
+          healthFile: path.join(folder, `alive-${i}`),
+          modelPath: model.path,
+        }),
+        LOG_LEVEL: 'warn',
+        ...events?.workerEnvironment(),
+        ...scenario.workerEnvironment,
+      }),
+  );
   try {
     const expected = await uploadScenarioImages(s3, env.BUCKET_NAME!, scenario, log);
-    log(`${scenario.name}: ${expected.size} uploads queued; starting the worker`);
+    let jobId: string | undefined;
+    if (scenario.job) {
+      await forgetNotifications(sqs, env.QUEUE_URL!, expected.size);
+      jobId = await submitJob(env, `${DEFAULT_KEY_LAYOUT.uploadsPrefix}faults/`);
+      log(`${scenario.name}: ${expected.size} images already in the bucket submitted as ${jobId}`);
+    }
+    log(`${scenario.name}: ${expected.size} images queued; starting ${workers.length} worker(s)`);
     const started = performance.now();
-    workers.start(scenario.inferenceFault ? { ALEXNET_INFERENCE_FAULT: scenario.inferenceFault } : {});
-    const rss = scenario.sampleRss ? workers.sampleRss() : undefined;
+    workers.forEach((worker, i) =>
+      worker.start(i === 0 && scenario.inferenceFault ? { ALEXNET_INFERENCE_FAULT: scenario.inferenceFault } : {}),
+    );
+    const rss = scenario.sampleRss ? workers[0]!.sampleRss() : undefined;
     const kills = await waitForResults(scenario, expected.size, workers, {
       s3,
       sqs,
@@ -121,11 +142,12 @@ export async function runFaultScenario(scenario: FaultScenario): Promise<FaultRe
     });
     const durationSeconds = (performance.now() - started) / 1000;
     const samples = rss?.stop() ?? [];
-    await workers.stop();
+    const job = jobId ? await jobOutcome(env, jobId, events) : undefined;
+    await Promise.all(workers.map((worker) => worker.stop()));
     const check = await checkResults(s3, env.BUCKET_NAME!, expected);
     if (check.lost + check.wrong > 0)
       log(
-        `${scenario.name}: the last worker log lines:\n${(await readFile(path.join(folder, 'worker.log'), 'utf8').catch(() => '')).split('\n').slice(-20).join('\n')}`,
+        `${scenario.name}: the last worker log lines:\n${(await readFile(path.join(folder, 'worker-0.log'), 'utf8').catch(() => '')).split('\n').slice(-20).join('\n')}`,
       );
     const deadLetterDepth = await queueDepth(sqs, env.DLQ_URL!);
     const deadLettered = deadLetterDepth.visible + deadLetterDepth.inFlight;
@@ -143,12 +165,14 @@ export async function runFaultScenario(scenario: FaultScenario): Promise<FaultRe
         resetsBeforeUpstream: proxy.counts.resetsBeforeUpstream,
         resetsAfterUpstream: proxy.counts.resetsAfterUpstream,
         kills,
-        workerExits: workers.unexpectedExits,
+        workerExits: workers.flatMap((worker) => worker.unexpectedExits),
       },
+      ...(job ? { job } : {}),
       ...(samples.length >= 6 ? { rss: rssGrowth(samples) } : {}),
     };
   } finally {
-    await workers.stop();
+    await Promise.all(workers.map((worker) => worker.stop()));
+    await events?.stop();
     s3.destroy();
     sqs.destroy();
     await proxy.stop();
@@ -164,7 +188,7 @@ export async function runFaultScenario(scenario: FaultScenario): Promise<FaultRe
 async function waitForResults(
   scenario: FaultScenario,
   images: number,
-  workers: WorkerSupervisor,
+  workers: readonly WorkerSupervisor[],
   where: { s3: S3Client; sqs: SQSClient; bucket: string; queueUrl: string },
 ): Promise<number> {
   const log = scenario.log ?? (() => undefined);
@@ -175,7 +199,7 @@ async function waitForResults(
     if (kills < (scenario.kills ?? 0) && done >= (images * (kills + 1)) / ((scenario.kills ?? 0) + 1)) {
       kills++;
       log(`${scenario.name}: SIGKILL ${kills} at ${done} results`);
-      await workers.killAndRestart();
+      await workers[(kills - 1) % workers.length]!.killAndRestart();
     }
     if (done >= images && (await queueIsEmpty(where.sqs, where.queueUrl))) break;
     if (Date.now() > deadline) break;
@@ -272,67 +296,4 @@ export function seededRandom(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-/** Keeps one standalone worker process running, as ECS keeps a task running: it restarts one that exits. */
-class WorkerSupervisor {
-  private current: ChildProcess | undefined;
-  private stopping = false;
-  readonly unexpectedExits: number[] = [];
-
-  constructor(
-    private readonly logFile: string,
-    private readonly environment: Record<string, string>,
-  ) {}
-
-  start(extra: Record<string, string> = {}): void {
-    const log = openSync(this.logFile, 'a');
-    const child = endWithThisProcess(
-      spawn(process.execPath, [WORKER_ENTRY], {
-        env: { ...process.env, ...this.environment, ...extra },
-        stdio: ['ignore', 'ignore', log],
-      }),
-    );
-    closeSync(log);
-    this.current = child;
-    child.once('exit', (code, signal) => {
-      if (this.stopping || signal === 'SIGKILL' || child !== this.current) return;
-      this.unexpectedExits.push(code ?? -1);
-      this.start();
-    });
-  }
-
-  async killAndRestart(): Promise<void> {
-    const child = this.current!;
-    child.kill('SIGKILL');
-    await once(child, 'exit');
-    this.start();
-  }
-
-  /** Samples the running worker's RSS (VmRSS) every second until stopped; returns the samples in MB. */
-  sampleRss(): { stop(): number[] } {
-    const samples: number[] = [];
-    const timer = setInterval(() => {
-      void readFile(`/proc/${this.current?.pid}/status`, 'utf8')
-        .then((status) => {
-          const match = /VmRSS:\s+(\d+) kB/.exec(status);
-          if (match) samples.push(Number(match[1]) / 1024);
-        })
-        .catch(() => undefined);
-    }, 1000);
-    return {
-      stop() {
-        clearInterval(timer);
-        return samples;
-      },
-    };
-  }
-
-  async stop(): Promise<void> {
-    this.stopping = true;
-    const child = this.current;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
-    await once(child, 'exit');
-  }
 }

@@ -39,6 +39,18 @@ export function faultScenarios(size: 'full' | 'short', log?: (line: string) => v
       log,
     },
     {
+      name: 'a job: two workers, SIGKILL ×2, 503s',
+      images: full ? 2_000 : 100,
+      brokenFiles: full ? 20 : 4,
+      job: true,
+      workers: 2,
+      kills: 2,
+      faults,
+      workerEnvironment: small,
+      timeoutSeconds: full ? 900 : 240,
+      log,
+    },
+    {
       name: 'inference thread exits',
       images: full ? 200 : 24,
       inferenceFault: 'exit-on-batch:4',
@@ -74,7 +86,29 @@ export function formatReport(report: FaultReport): string {
   const rss = report.rss
     ? ` | RSS peak ${report.rss.middlePeakMb.toFixed(0)} → ${report.rss.lastPeakMb.toFixed(0)} MB (${(report.rss.growth * 100).toFixed(1)}%)`
     : '';
-  return `| ${report.name} | ${report.images} | ${report.durationSeconds.toFixed(0)} s | ${report.lost} | ${report.wrong} | ${report.deadLettered} | ${report.extraResultWrites} | ${injected}${rss} |`;
+  const job = report.job
+    ? ` | job ${report.job.state}: ${report.job.stored} stored, ${report.job.errors} errors of ${report.job.total}, completion event ${report.job.completionEvent}${report.job.completionEvents === undefined ? ' (events not counted: no moto)' : `, ${report.job.completionEvents} received`}`
+    : '';
+  return `| ${report.name} | ${report.images} | ${report.durationSeconds.toFixed(0)} s | ${report.lost} | ${report.wrong} | ${report.deadLettered} | ${report.extraResultWrites} | ${injected}${rss}${job} |`;
+}
+
+/**
+ * A job's scenario ended as it must: completed, every image counted once as what its result says,
+ * no result computed twice (one successful write each), and exactly one completion event (where
+ * moto can receive them).
+ */
+export function jobEndedExactly(report: FaultReport, brokenFiles: number): boolean {
+  const job = report.job;
+  if (!job) return false;
+  return (
+    job.state === 'completed' &&
+    job.total === report.images &&
+    job.stored === report.images - brokenFiles &&
+    job.errors === brokenFiles &&
+    job.completionEvent === 'sent' &&
+    (job.completionEvents === undefined || job.completionEvents === 1) &&
+    report.extraResultWrites === 0
+  );
 }
 
 async function main(): Promise<void> {
@@ -87,6 +121,7 @@ async function main(): Promise<void> {
     const report = await runFaultScenario(scenario);
     console.log(formatReport(report));
     if (report.lost + report.wrong + report.deadLettered > 0 || (report.rss && report.rss.growth > 0.1)) failed = true;
+    if (scenario.job && !jobEndedExactly(report, scenario.brokenFiles ?? 0)) failed = true;
   }
   process.exitCode = failed ? 1 : 0;
 }

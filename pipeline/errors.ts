@@ -72,6 +72,19 @@ export class ResultWriteContendedError extends PipelineError {
   }
 }
 
+/**
+ * SQS refused some of the single-record messages a message was split into: retryable, the message
+ * goes back to the queue whole.
+ */
+export class SplitSendError extends PipelineError {
+  constructor(queueUrl: string, failed: number, firstFailure: string) {
+    super('SPLIT_SEND_FAILED', `SQS refused ${failed} of the single-record messages (${firstFailure})`, {
+      context: { queueUrl, failed },
+      retryable: true,
+    });
+  }
+}
+
 type AwsFailure = { name?: string; $metadata?: { httpStatusCode?: number } };
 
 /** True when an AWS SDK error says the bucket does not exist. */

@@ -17,7 +17,8 @@ export const MAX_WRITE_ROUNDS = 5;
  * goes back in time, whichever worker writes last. Each round reads the stored result (or takes the
  * one the caller already read), decides, and writes with S3's condition that it is still the one
  * read (`If-Match` its ETag, or `If-None-Match: *` when there was none), so the compare and the
- * write are one step; a writer that loses the race reads again and decides again. Returns `older`
+ * write are one step; a writer that loses the race reads again and decides again. A stored result of
+ * the same version and fingerprint counts as this one (nothing is written). Returns `older`
  * when a newer version's result is stored (nothing is written). After {@link MAX_WRITE_ROUNDS} lost
  * races it gives up with a retryable error: the message goes back to the queue.
  */
@@ -31,12 +32,26 @@ export async function writeResultInOrder(
 ): Promise<'stored' | 'older'> {
   let stored = alreadyRead ? alreadyRead.stored : await store.existingResult(bucket, resultKey);
   for (let round = 0; round < MAX_WRITE_ROUNDS; round++) {
+    if (stored && isThisResult(stored, document.fingerprint, version)) return 'stored';
     if (stored && !(await isAtLeastAsNew(store, bucket, document.source.key, version, stored))) return 'older';
     const condition = stored ? { ifMatch: stored.resultEtag } : ({ ifNoneExists: true } as const);
     if (await store.writeResult(bucket, resultKey, document, condition, version.sequencer)) return 'stored';
     stored = await store.existingResult(bucket, resultKey);
   }
   throw new ResultWriteContendedError(bucket, resultKey, MAX_WRITE_ROUNDS);
+}
+
+/**
+ * Whether the stored result is this one already: the same bytes (ETag) by the same fingerprint,
+ * and no newer event than the one it answered — a write whose answer was lost after S3 made it, or
+ * another worker's for a message delivered twice. Writing it again would change nothing but the
+ * object's ETag. A newer event for the same bytes (uploaded again) still writes: its sequencer must
+ * be the stored one, or a late event of a version in between would be taken for newer.
+ */
+function isThisResult(stored: StoredResultTag, fingerprint: string, mine: SourceVersion): boolean {
+  if (stored.sourceEtag !== mine.etag || stored.fingerprint !== fingerprint) return false;
+  if (!mine.sequencer) return true;
+  return stored.sourceSequencer !== undefined && compareSequencers(stored.sourceSequencer, mine.sequencer) >= 0;
 }
 
 /**

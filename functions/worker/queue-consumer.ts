@@ -19,6 +19,7 @@ import { ObjectStore } from './object-store.js';
 import { classifyFailure, decideLeaseEnd, type RecordOutcome } from './outcome-policy.js';
 import { MessageDeleter } from './queue-operations.js';
 import { ReceiveLoop } from './receive-loop.js';
+import { sendSplitMessages, shouldSplit, singleRecordBodies } from './split-message.js';
 import { ResultEventPublisher } from './result-event-publisher.js';
 import { StoredResultLookup } from './stored-result-lookup.js';
 import { TaskProtection } from './task-protection.js';
@@ -41,6 +42,8 @@ export interface QueueConsumerDependencies {
 export interface QueueConsumerStats extends ImageJobStats {
   messages: number;
   invalidMessages: number;
+  /** Messages of several records split into one message per record (see `SPLIT_FROM_RECEIVE`). */
+  splitMessages: number;
   batches: number;
 }
 
@@ -67,6 +70,7 @@ export class QueueConsumer {
     superseded: 0,
     retried: 0,
     invalidMessages: 0,
+    splitMessages: 0,
     batches: 0,
   };
   /** Resolves with the cause once the consumer has failed and released its messages. */
@@ -261,12 +265,36 @@ export class QueueConsumer {
       );
       return { error };
     }
+    if (shouldSplit(records.length, lease.receiveCount)) return this.split(lease, records.length);
     try {
       return { records: await this.runRecords(records, lease.messageId) };
     } catch (error) {
       if (classifyFailure(error) === 'fatal') this.fail(error as Error);
       else logger.error({ messageId: lease.messageId, err: error }, 'message failed; it goes back to the queue');
       return { error };
+    }
+  }
+
+  /**
+   * Sends a message of several records, received before, back to the queue as one message per
+   * record (see `SPLIT_FROM_RECEIVE` in split-message.ts); the message itself is then deleted. If SQS refuses any
+   * part, the message goes back to the queue whole.
+   */
+  private async split(lease: MessageLease, records: number): Promise<Parameters<typeof decideLeaseEnd>[0]> {
+    const { logger } = this.dependencies;
+    try {
+      await sendSplitMessages(this.dependencies.sqs, this.config.queueUrl, singleRecordBodies(lease.body ?? ''));
+      this.stats.splitMessages++;
+      logger.info(
+        { messageId: lease.messageId, receiveCount: lease.receiveCount, records },
+        'a message of several records received again is split into one message per record',
+      );
+      return { records: [] };
+    } catch (error) {
+      logger.warn({ messageId: lease.messageId, err: error }, 'split failed; the message goes back to the queue');
+      return { error };
+    } finally {
+      this.gate.release(1);
     }
   }
 

@@ -11,6 +11,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { projectRoot } from '../../common/paths.js';
+import { IMAGES_PER_MESSAGE } from '../../pipeline/jobs/job-messages.js';
 import { RESULT_EVENT, RESULT_EVENT_BUS } from '../../pipeline/result-events.js';
 import { WORKER_SETTINGS, workerEnvironmentFor } from '../../pipeline/worker-settings.js';
 import type { GpuCapacity } from './gpu-capacity.js';
@@ -45,7 +46,7 @@ const STOP_TIMEOUT_SECONDS = 120;
  * The worker as an ECS service on the GPU capacity: one task per GPU, the container built from
  * `infra/Dockerfile` for linux/amd64 whatever machine deploys, its settings as environment
  * variables, a health check that catches a wedged event loop, logs with a retention period, and
- * scaling on the queue backlog (visible + in-flight messages) from zero tasks to `maxTasks` and
+ * scaling on the queue backlog (visible + in-flight messages; see {@link BACKLOG_IMAGES_PER_TASK}) from zero tasks to `maxTasks` and
  * back to zero. CPU-based scaling is deliberately absent: the backlog is the signal.
  *
  * The service is created with a desired count of 0: without one CloudFormation creates it with 1
@@ -195,6 +196,8 @@ export class WorkerService extends Construct {
       new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [props.bucket.bucketArn] }),
     );
     props.queue.grantConsumeMessages(role);
+    // A job's message received again is split into one message per image (split-message.ts).
+    props.queue.grantSendMessages(role);
     // An unusable message goes to the DLQ at once (retrying cannot fix it).
     props.deadLetterQueue.grantSendMessages(role);
     role.addToPrincipalPolicy(
@@ -220,12 +223,26 @@ export class WorkerService extends Construct {
   }
 }
 
-/** Exact task counts by backlog: 0 → 0, 1+ → 1, then one more task per 500 messages, up to the maximum. */
+/**
+ * Images of backlog per task beyond the first: about ten seconds of one task's work at the ~500
+ * images/s an instance sustains (docs/aws.md). The alarm counts messages, not images (SQS has no
+ * other metric): a job's message holds {@link IMAGES_PER_MESSAGE} images, an upload's one. The steps
+ * are therefore set in job messages, so that a job asks for tasks in proportion to its images; a
+ * backlog of uploads adds tasks {@link IMAGES_PER_MESSAGE}× sooner per image, which is deliberate:
+ * uploads are interactive, and a task that is not needed finds no message and scales back in.
+ */
+export const BACKLOG_IMAGES_PER_TASK = 5_000;
+
+/** {@link BACKLOG_IMAGES_PER_TASK} in job messages. */
+export const BACKLOG_MESSAGES_PER_TASK = BACKLOG_IMAGES_PER_TASK / IMAGES_PER_MESSAGE;
+
+/** Exact task counts by backlog: 0 → 0, 1+ → 1, then one more task per {@link BACKLOG_MESSAGES_PER_TASK} messages, up to the maximum. */
 export function backlogSteps(maxTasks: number): appscaling.ScalingInterval[] {
   const steps: appscaling.ScalingInterval[] = [
     { upper: 0, change: 0 },
     { lower: 1, change: 1 },
   ];
-  for (let tasks = 2; tasks <= maxTasks; tasks++) steps.push({ lower: (tasks - 1) * 500, change: tasks });
+  for (let tasks = 2; tasks <= maxTasks; tasks++)
+    steps.push({ lower: (tasks - 1) * BACKLOG_MESSAGES_PER_TASK, change: tasks });
   return steps;
 }

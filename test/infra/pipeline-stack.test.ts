@@ -16,6 +16,7 @@ import { ACCEPTED_CFN_LINT, noCfnLint } from '../helpers/cfn-lint.js';
 import { synthesizeStack } from '../helpers/synthesize-stack.js';
 import { temporaryFolder } from '../helpers/temporary-folder.js';
 import { STACK_OUTPUT } from '../../pipeline/stack-outputs.js';
+import { IMAGES_PER_MESSAGE } from '../../pipeline/jobs/job-messages.js';
 import { GPU_AMI_PARAMETER } from '../../pipeline/gpu-runtime.js';
 import { crossChecksSkipped } from '../helpers/cross-checks.js';
 
@@ -207,6 +208,36 @@ describe('PipelineStack: GPU capacity and service', () => {
     );
   });
 
+  it('asks for tasks by the images of a backlog: a job’s message is ten images, one more task per 5,000 of them', () => {
+    // The upper alarm's threshold plus a step's lower bound is the backlog, in messages, where the step starts.
+    const upper = resourcesOf('AWS::CloudWatch::Alarm').find(
+      (a) => a.Properties.ComparisonOperator === 'GreaterThanOrEqualToThreshold' && a.Properties.Metrics?.length,
+    )!;
+    const policy = resourcesOf('AWS::ApplicationAutoScaling::ScalingPolicy').find((p) =>
+      p.Properties.StepScalingPolicyConfiguration?.StepAdjustments?.some(
+        (step: { ScalingAdjustment: number }) => step.ScalingAdjustment === 2,
+      ),
+    )!;
+    const steps = policy.Properties.StepScalingPolicyConfiguration.StepAdjustments as Array<{
+      MetricIntervalLowerBound?: number;
+      ScalingAdjustment: number;
+    }>;
+    const tasksFor = (messages: number) =>
+      Math.max(
+        ...steps
+          .filter((step) => messages >= upper.Properties.Threshold + (step.MetricIntervalLowerBound ?? 0))
+          .map((step) => step.ScalingAdjustment),
+      );
+    assert.equal(IMAGES_PER_MESSAGE, 10);
+    assert.equal(tasksFor(1), 1, 'one upload: one task');
+    assert.equal(tasksFor(499), 1, '4,990 images of a job: one task');
+    assert.equal(
+      tasksFor(5_000 / IMAGES_PER_MESSAGE),
+      2,
+      '5,000 images of a job: two tasks (the test stack’s maximum)',
+    );
+  });
+
   it('scales from zero without metric data: each backlog term is FILLed with 0, and the scaling alarms say how they treat missing data', () => {
     const alarms = resourcesOf('AWS::CloudWatch::Alarm').filter((a) =>
       a.Properties.Metrics?.some((m: { Expression?: string }) => m.Expression?.includes('inFlight')),
@@ -306,7 +337,7 @@ describe('PipelineStack: GPU capacity and service', () => {
 });
 
 describe('PipelineStack: least privilege', () => {
-  it('lets the task read uploads/*, write results/*, consume the queue, protect itself, send its completion events, count jobs, and nothing else', () => {
+  it('lets the task read uploads/*, write results/*, consume the queue and split its job messages, protect itself, send its completion events, count jobs, and nothing else', () => {
     const statements = taskRolePolicy();
     const bucketArn = { 'Fn::GetAtt': [stack.getLogicalId(stack.storage.bucket.node.defaultChild as never), 'Arn'] };
     // Statements may be merged (minimizePolicies): a statement grants its actions on each of its resources.
@@ -328,6 +359,19 @@ describe('PipelineStack: least privilege', () => {
       actionsOn(dlqArn),
       ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'],
       'the DLQ: send only (unusable messages go there at once)',
+    );
+    const queueArn = { 'Fn::GetAtt': [stack.getLogicalId(stack.storage.queue.node.defaultChild as never), 'Arn'] };
+    assert.deepEqual(
+      actionsOn(queueArn),
+      [
+        'sqs:ChangeMessageVisibility',
+        'sqs:DeleteMessage',
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueUrl',
+        'sqs:ReceiveMessage',
+        'sqs:SendMessage',
+      ],
+      'the queue: consume, and send (a job message received again is split into one message per image)',
     );
     const tableArn = { 'Fn::GetAtt': [stack.getLogicalId(stack.jobs.table.node.defaultChild as never), 'Arn'] };
     assert.deepEqual(

@@ -156,7 +156,7 @@ describe('results never go back in time (conditional writes ordered by the event
       assert.equal(await sourceEtagOf(), 'v2');
       assert.equal(await write('v3', '0000000000000030'), 'stored', 'a newer sequencer');
       assert.equal(await sourceEtagOf(), 'v3');
-      assert.equal(await write('v3', '0000000000000030'), 'stored', 'the same event again replaces its own result');
+      assert.equal(await write('v3', '0000000000000030'), 'stored', 'the same event again: its result is stored');
 
       // No sequencer on one side: the version the object has now is the newest.
       await pipeline.upload(key, 'the object');
@@ -164,6 +164,32 @@ describe('results never go back in time (conditional writes ordered by the event
       assert.equal(await write('v0'), 'older', 'not the object’s ETag');
       assert.equal(await write(current), 'stored', 'the object’s ETag');
       assert.equal(await sourceEtagOf(), current);
+    });
+
+    it('writes nothing when the same version’s result by the same fingerprint is stored, unless a newer event brought the same bytes', async () => {
+      pipeline = await LocalPipeline.start();
+      const store = new ObjectStore(pipeline.s3);
+      const bucket = pipeline.aws.bucket;
+      const key = 'uploads/order/c.jpg';
+      const resultKey = 'results/order/c.jpg.json';
+      const write = (etag: string, sequencer?: string) =>
+        writeResultInOrder(store, bucket, resultKey, resultFor(bucket, key, etag), {
+          etag,
+          ...(sequencer ? { sequencer } : {}),
+        });
+      const resultEtag = async () => (await pipeline.head(resultKey)).etag;
+
+      assert.equal(await write('A', '0000000000000010'), 'stored');
+      const first = await resultEtag();
+      // A write S3 made whose answer was lost, retried; a message delivered twice (a job's record has no sequencer).
+      assert.equal(await write('A', '0000000000000010'), 'stored');
+      assert.equal(await write('A'), 'stored');
+      assert.equal(await resultEtag(), first, 'not written again');
+      // The same bytes uploaded again (a newer event) are written: a late event of a version in between is then older.
+      assert.equal(await write('A', '0000000000000030'), 'stored');
+      assert.notEqual(await resultEtag(), first, 'the newer event’s result is written');
+      assert.equal(await write('B', '0000000000000020'), 'older');
+      assert.equal((await pipeline.readJson(resultKey)).source.etag, 'A');
     });
 
     it('reads again and decides again when the result changed after it was read (a lost race)', async () => {
