@@ -27,7 +27,9 @@ export function jobsCommand(): Command {
   command.addCommand(
     withOptions(
       new Command('status')
-        .description('one job: images, enqueued, stored, errors, skipped, remaining, times, images/s (one GetItem)')
+        .description(
+          'one job: images, enqueued, stored, errors, skipped, already stored, remaining, times, images/s (one GetItem)',
+        )
         .argument('<job id>', 'as `submit` printed it'),
     ).action(async (id: string, options: JobsOptions) => {
       const jobId = checkedJobId(id);

@@ -24,6 +24,7 @@ export function jobStatusDocument(job: Job, deadLetterMessages?: number) {
     stored: job.stored,
     errors: job.errors,
     skipped: job.skipped,
+    alreadyStored: job.alreadyStored,
     remaining: job.total === undefined ? null : Math.max(0, job.total - job.done),
     ...(deadLetterMessages === undefined ? {} : { deadLetterQueueMessages: deadLetterMessages }),
     createdAt: job.createdAt,
@@ -48,6 +49,10 @@ export function jobStatusTable(job: Job, deadLetterMessages?: number): string {
     ['stored', String(document.stored)],
     ['errors', String(document.errors)],
     ['skipped', String(document.skipped)],
+    [
+      'already stored',
+      `${document.alreadyStored} (of stored and errors: same ETag and fingerprint, not computed again)`,
+    ],
     ['remaining', document.remaining === null ? 'not known until listing ends' : String(document.remaining)],
   ];
   if (deadLetterMessages !== undefined)

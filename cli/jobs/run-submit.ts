@@ -295,7 +295,7 @@ async function waitForJob(
         1000
       ).toFixed(1);
       process.stdout.write(
-        `job ${job.id} completed: ${job.stored} stored, ${job.errors} error results, ${job.skipped} skipped of ${total} images in ${seconds} s\n`,
+        `job ${job.id} completed: ${job.stored} stored, ${job.errors} error results, ${job.skipped} skipped of ${total} images in ${seconds} s${job.alreadyStored > 0 ? ` (${job.alreadyStored} already stored by the same model and settings, not computed again)` : ''}\n`,
       );
       return job.errors > 0 ? EXIT.someFailed : EXIT.ok;
     }

@@ -98,7 +98,7 @@ export class ImageJobRunner {
     if (!record.jobId || !jobs || outcome === 'retry') return outcome;
     const image = { jobId: record.jobId, bucket: record.bucket, key: record.key, etag: normalizeEtag(record.eTag) };
     try {
-      await jobs.count(image, await this.countedOutcome(record, outcome));
+      await jobs.count(image, await this.countedOutcome(record, outcome), outcome === 'duplicate');
       return outcome;
     } catch (error) {
       const decision = decideRecord({ happened: 'failed', step: 'count', kind: classifyFailure(error) });

@@ -22,6 +22,7 @@ export const COUNT_GATHER_MS = 250;
 interface PendingCount {
   readonly image: JobImage;
   readonly outcome: CountedOutcome;
+  readonly alreadyStored: boolean;
 }
 
 /** The completion event is claimed by another worker and not yet sent: the record waits its turn. */
@@ -82,7 +83,7 @@ export class JobProgress {
    * rather than one per image (DynamoDB cancels concurrent transactions on one item). Resolves
    * once the image is counted and, if it completed its job, the completion event is sent.
    */
-  async count(image: JobImage, outcome: CountedOutcome): Promise<void> {
+  async count(image: JobImage, outcome: CountedOutcome, alreadyStored = false): Promise<void> {
     const { store, logger } = this.dependencies;
     if (!store) {
       if (!this.warnedNoTable)
@@ -94,7 +95,7 @@ export class JobProgress {
       return;
     }
     this.store ??= store();
-    await this.counts.load({ image, outcome });
+    await this.counts.load({ image, outcome, alreadyStored });
   }
 
   private store: Promise<JobStore> | undefined;

@@ -18,6 +18,8 @@ export interface JobCompletedDetail {
   readonly stored: number;
   readonly errors: number;
   readonly skipped: number;
+  /** Of stored and errors, the images whose result was already there (same ETag and fingerprint): not computed again. */
+  readonly alreadyStored: number;
   readonly createdAt: string;
   readonly finishedAt: string;
   /** From the job's creation to its last result, seconds. */
@@ -34,6 +36,7 @@ export function jobCompletedDetail(job: Job): JobCompletedDetail {
     stored: job.stored,
     errors: job.errors,
     skipped: job.skipped,
+    alreadyStored: job.alreadyStored,
     createdAt: job.createdAt,
     finishedAt,
     durationSeconds: Math.max(0, (Date.parse(finishedAt) - Date.parse(job.createdAt)) / 1000),

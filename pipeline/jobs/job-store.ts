@@ -55,6 +55,12 @@ export interface Job {
   readonly stored: number;
   readonly errors: number;
   readonly skipped: number;
+  /**
+   * Of stored and errors, the images whose result was already there for the same ETag by the same
+   * fingerprint (model and settings): counted, not computed again. After a model change, a job
+   * over the same prefix computes only what is missing or stale; this says how much was current.
+   */
+  readonly alreadyStored: number;
   /** stored + errors + skipped: images with an outcome. */
   readonly done: number;
   readonly listedAt?: string;
@@ -139,6 +145,7 @@ export class JobStore {
                   stored: 0,
                   errors: 0,
                   skipped: 0,
+                  alreadyStored: 0,
                   done: 0,
                   expiresAt,
                 },
@@ -261,7 +268,12 @@ export class JobStore {
    */
   async countImages(
     jobId: string,
-    images: ReadonlyArray<{ readonly image: CountedImage; readonly outcome: CountedOutcome }>,
+    images: ReadonlyArray<{
+      readonly image: CountedImage;
+      readonly outcome: CountedOutcome;
+      /** Its result was already stored for this ETag and fingerprint (see {@link Job.alreadyStored}). */
+      readonly alreadyStored?: boolean;
+    }>,
     now = new Date(),
   ): Promise<Array<'counted' | 'already-counted'>> {
     if (images.length > MAX_IMAGES_PER_COUNT)
@@ -276,8 +288,11 @@ export class JobStore {
     }
     let pending = [...markers.values()];
     for (let attempt = 1; pending.length > 0; attempt++) {
-      const totals = { stored: 0, errors: 0, skipped: 0 };
-      for (const index of pending) totals[images[index]!.outcome]++;
+      const totals = { stored: 0, errors: 0, skipped: 0, alreadyStored: 0 };
+      for (const index of pending) {
+        totals[images[index]!.outcome]++;
+        if (images[index]!.alreadyStored) totals.alreadyStored++;
+      }
       try {
         await this.documents.send(
           new TransactWriteCommand({
@@ -289,6 +304,7 @@ export class JobStore {
                     ...countedImageKey(jobId, images[index]!.image),
                     jobId,
                     outcome: images[index]!.outcome,
+                    ...(images[index]!.alreadyStored ? { alreadyStored: true } : {}),
                     expiresAt,
                   },
                   ConditionExpression: 'attribute_not_exists(pk)',
@@ -299,19 +315,21 @@ export class JobStore {
                   TableName: this.tableName,
                   Key: jobKey(jobId),
                   UpdateExpression:
-                    'ADD #done :done, #stored :stored, #errors :errors, #skipped :skipped SET firstCountedAt = if_not_exists(firstCountedAt, :now), lastCountedAt = :now',
+                    'ADD #done :done, #stored :stored, #errors :errors, #skipped :skipped, #alreadyStored :alreadyStored SET firstCountedAt = if_not_exists(firstCountedAt, :now), lastCountedAt = :now',
                   ConditionExpression: 'attribute_exists(pk)',
                   ExpressionAttributeNames: {
                     '#done': 'done',
                     '#stored': 'stored',
                     '#errors': 'errors',
                     '#skipped': 'skipped',
+                    '#alreadyStored': 'alreadyStored',
                   },
                   ExpressionAttributeValues: {
                     ':done': pending.length,
                     ':stored': totals.stored,
                     ':errors': totals.errors,
                     ':skipped': totals.skipped,
+                    ':alreadyStored': totals.alreadyStored,
                     ':now': now.toISOString(),
                   },
                 },
@@ -474,6 +492,7 @@ function toJob(item: Record<string, any>): Job {
     stored: number(item.stored),
     errors: number(item.errors),
     skipped: number(item.skipped),
+    alreadyStored: number(item.alreadyStored),
     done: number(item.done),
     listedAt: item.listedAt,
     enqueuedAt: item.enqueuedAt,

@@ -138,10 +138,11 @@ function dynamoDbScenarios(connect: () => Promise<{ dynamo: DynamoDBClient; tabl
     );
     await store.listingFinished(id, 7, 700);
     const image = (n: number) => ({ bucket: 'photos', key: `uploads/a/${n}.jpg`, etag: `etag-${n}` });
-    // Image 0 three times in one count (a message and its redelivery together), 1–4 stored, 5 an error result.
+    // Image 0 three times in one count (a message and its redelivery together), 1–4 stored (2 was
+    // stored already: not computed again), 5 an error result.
     const first = await store.countImages(id, [
       ...Array.from({ length: 3 }, () => ({ image: image(0), outcome: 'stored' as const })),
-      ...[1, 2, 3, 4].map((n) => ({ image: image(n), outcome: 'stored' as const })),
+      ...[1, 2, 3, 4].map((n) => ({ image: image(n), outcome: 'stored' as const, alreadyStored: n === 2 })),
       { image: image(5), outcome: 'errors' },
     ]);
     assert.deepEqual(first, [
@@ -158,11 +159,15 @@ function dynamoDbScenarios(connect: () => Promise<{ dynamo: DynamoDBClient; tabl
     const second = await store.countImages(id, [
       { image: image(0), outcome: 'stored' },
       { image: image(6), outcome: 'skipped' },
-      { image: image(3), outcome: 'stored' },
+      { image: image(3), outcome: 'stored', alreadyStored: true },
     ]);
     assert.deepEqual(second, ['already-counted', 'counted', 'already-counted']);
     const job = await store.get(id);
-    assert.deepEqual([job?.done, job?.stored, job?.errors, job?.skipped, job?.total], [7, 5, 1, 1, 7]);
+    assert.deepEqual(
+      [job?.done, job?.stored, job?.errors, job?.skipped, job?.alreadyStored, job?.total],
+      [7, 5, 1, 1, 1, 7],
+      'an image counted once, as it was first counted',
+    );
     const claims = await Promise.all(Array.from({ length: 5 }, () => store.claimCompletion(id)));
     assert.equal(claims.filter(Boolean).length, 1, 'exactly one caller claims the completion event');
     await store.completionSent(claims.find(Boolean)!);

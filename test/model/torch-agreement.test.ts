@@ -54,23 +54,30 @@ describe('agreement with PyTorch', { skip }, () => {
     );
   });
 
-  for (const [layout, precision] of [
+  const checkpointKinds = [
     ['zip', 'float'],
     ['legacy', 'float'],
     ['zip', 'half'],
-  ] as const) {
-    it(`a ${layout}-format ${precision} checkpoint saved by PyTorch converts to a model with the dev model's logits`, async () => {
-      const folder = temporaryFolder('alexnet-torch-save-');
-      const dev = await loadDevModelFile();
-      const checkpoint = path.join(folder, `alexnet-${layout}-${precision}.pth`);
+  ] as const;
+  // The three checkpoints are written by one Python run (torch imported, the model read, once),
+  // and the dev model's logits computed once: the first case that needs them makes them.
+  const folder = temporaryFolder('alexnet-torch-save-');
+  const checkpointFor = (layout: string, precision: string) => path.join(folder, `alexnet-${layout}-${precision}.pth`);
+  let checkpoints: Promise<void> | undefined;
+  const savedCheckpoints = () =>
+    (checkpoints ??= loadDevModelFile().then((dev) =>
       runPython([
         path.join(projectRoot, 'test', 'model', 'save_state_dict.py'),
         dev.path,
-        checkpoint,
-        layout,
-        precision,
-      ]);
-      const out = path.join(folder, 'converted.onnx');
+        ...checkpointKinds.map(([layout, precision]) => `${checkpointFor(layout, precision)}:${layout}:${precision}`),
+      ]),
+    ));
+  let devLogits: Promise<Float32Array> | undefined;
+  for (const [layout, precision] of checkpointKinds) {
+    it(`a ${layout}-format ${precision} checkpoint saved by PyTorch converts to a model with the dev model's logits`, async () => {
+      await savedCheckpoints();
+      const checkpoint = checkpointFor(layout, precision);
+      const out = path.join(folder, `converted-${layout}-${precision}.onnx`);
       const report = await convertAlexNetCheckpoint(checkpoint, { out });
       assert.equal(report.format, layout);
       const images = await Promise.all(
@@ -87,7 +94,8 @@ describe('agreement with PyTorch', { skip }, () => {
           await session.dispose();
         }
       };
-      const [expected, converted] = [await logitsOf(dev.path), await logitsOf(out)];
+      const expected = await (devLogits ??= loadDevModelFile().then((dev) => logitsOf(dev.path)));
+      const converted = await logitsOf(out);
       let maxDifference = 0;
       for (let i = 0; i < expected.length; i++)
         maxDifference = Math.max(maxDifference, Math.abs(expected[i]! - converted[i]!));

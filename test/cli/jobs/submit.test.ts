@@ -117,14 +117,29 @@ describe('submit: a job over images already in the bucket', () => {
     assert.equal(status.status, 0, status.stderr);
     const document = JSON.parse(status.stdout);
     assert.deepEqual(
-      [document.state, document.total, document.stored, document.errors, document.skipped, document.remaining],
-      ['completed', 31, 30, 1, 0, 0],
+      [
+        document.state,
+        document.total,
+        document.stored,
+        document.errors,
+        document.skipped,
+        document.alreadyStored,
+        document.remaining,
+      ],
+      ['completed', 31, 30, 1, 0, 0, 0],
     );
     const completed = completedEvents();
     assert.equal(completed.length, 1, 'exactly one Job Completed event');
     assert.deepEqual(
-      [completed[0].jobId, completed[0].total, completed[0].stored, completed[0].errors, completed[0].prefix],
-      [jobId, 31, 30, 1, 'uploads/archive/'],
+      [
+        completed[0].jobId,
+        completed[0].total,
+        completed[0].stored,
+        completed[0].errors,
+        completed[0].alreadyStored,
+        completed[0].prefix,
+      ],
+      [jobId, 31, 30, 1, 0, 'uploads/archive/'],
     );
     // Its prefix is free again.
     const list = await runCli(['jobs', 'list'], { env });
@@ -135,13 +150,17 @@ describe('submit: a job over images already in the bucket', () => {
     // Its prefix is free again; a second job over it finds every result stored (not recomputed)
     // and counts each as what its stored result says.
     const second = await runCli(['submit', 'archive/', '--wait', '--timeout', '90'], { env });
-    assert.match(second.stdout, /completed: 30 stored, 1 error results, 0 skipped of 31 images/);
+    assert.match(
+      second.stdout,
+      /completed: 30 stored, 1 error results, 0 skipped of 31 images in \S+ s \(31 already stored by the same model and settings, not computed again\)/,
+    );
     assert.equal(second.status, 2);
     assert.equal(worker!.stats.duplicates, 31 + 20, 'the second job and the redeliveries recomputed nothing');
     // --wait ends when every image has its result; the event follows from the worker.
     await pipeline.waitFor('the second job’s event', async () => completedEvents().length >= 2);
     await pipeline.waitFor('the workers idle', async () => worker!.messagesInFlight === 0);
     assert.equal(completedEvents().length, 2, 'one event per job');
+    assert.equal(completedEvents()[1].alreadyStored, 31, 'the second job computed nothing');
   });
 
   it('says what is wrong in one line, and enqueues nothing, for bad input', async () => {
