@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -69,6 +69,28 @@ describe('the test suite itself', () => {
       () => testFilesOfSet(compiled, 'worker'),
       /ALEXNET_TEST_SET is worker: it is all \(the default\) or container/,
     );
+  });
+
+  it('reports every result of every file, which --test-force-exit alone does not (nodejs/node#64833)', async () => {
+    const folder = temporaryFolder('alexnet-suite-results-');
+    const files = ['a', 'b'].map((name) => path.join(folder, `${name}.test.cjs`));
+    const tests = Array.from({ length: 400 }, (_, i) => `test('t${i}', () => {});`).join('\n');
+    for (const file of files) writeFileSync(file, `const { test } = require('node:test');\n${tests}\n`);
+    const flags = testCommand.split(/\s+/).filter((flag) => /^--test-(force-exit|concurrency=)/.test(flag));
+    const preload = /--import (\S+)/.exec(testCommand)?.[1];
+    assert.ok(preload, `npm test preloads the report stream's fix: ${testCommand}`);
+    for (let run = 0; run < 3; run++) {
+      const child = spawn(
+        process.execPath,
+        ['--import', path.resolve(projectRoot, preload), '--test', ...flags, '--test-reporter=spec', ...files],
+        { env: { ...process.env, NODE_TEST_CONTEXT: undefined }, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let output = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+      const [code] = (await once(child, 'exit')) as [number | null];
+      assert.equal(code, 0, output.slice(-500));
+      assert.match(output, /^ℹ tests 800$/m, `run ${run + 1}: ${/^ℹ tests \d+$/m.exec(output)?.[0]}`);
+    }
   });
 
   // Each mistake of failing-local-serve.ts, with npm test's runner flags and a limit of `limitMs` for the file:
