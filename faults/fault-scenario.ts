@@ -142,7 +142,7 @@ export async function runFaultScenario(scenario: FaultScenario): Promise<FaultRe
     });
     const durationSeconds = (performance.now() - started) / 1000;
     const samples = rss?.stop() ?? [];
-    const job = jobId ? await jobOutcome(env, jobId, events) : undefined;
+    const job = jobId ? await jobOutcome(clientOptions, env.JOBS_TABLE!, jobId, events) : undefined;
     await Promise.all(workers.map((worker) => worker.stop()));
     const check = await checkResults(s3, env.BUCKET_NAME!, expected);
     if (check.lost + check.wrong > 0)

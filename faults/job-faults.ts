@@ -10,14 +10,14 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
-import { createSqsClient } from '../common/aws-clients.js';
+import { createSqsClient, type AwsClientOptions } from '../common/aws-clients.js';
 import { endWithThisProcess } from '../common/child-processes.js';
 import { createDynamoDbClient } from '../common/dynamodb-client.js';
 import { projectRoot } from '../common/paths.js';
 import { motoAvailable, startMoto } from '../local/moto-server.js';
 import { JOB_COMPLETED_EVENT } from '../pipeline/jobs/job-events.js';
 import { JobStore } from '../pipeline/jobs/job-store.js';
-import { queueDepth } from '../pipeline/sqs-operations.js';
+import { deleteVisibleMessages, queueDepth } from '../pipeline/sqs-operations.js';
 
 const CLI_ENTRY = path.join(projectRoot, 'dist', 'cli', 'main.js');
 
@@ -43,17 +43,7 @@ export async function forgetNotifications(sqs: SQSClient, queueUrl: string, coun
     if (Date.now() > deadline) throw new Error(`the notifications of ${count} uploads did not all arrive`);
     await sleep(200);
   }
-  for (;;) {
-    const { Messages = [] } = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
-    );
-    if (Messages.length === 0) return;
-    await Promise.all(
-      Messages.map((message) =>
-        sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle })),
-      ),
-    );
-  }
+  await deleteVisibleMessages(sqs, queueUrl);
 }
 
 /** Runs `alexnet-pipeline submit <prefix>` as a user does; returns the job's id. */
@@ -147,18 +137,15 @@ export class CompletionEventSink {
  * completion events that reached `events`.
  */
 export async function jobOutcome(
-  environment: Record<string, string>,
+  clientOptions: AwsClientOptions,
+  jobsTable: string,
   jobId: string,
   events: CompletionEventSink | undefined,
   waitSeconds = 30,
 ): Promise<JobFaultOutcome> {
-  const dynamo = createDynamoDbClient({
-    endpoint: environment.AWS_ENDPOINT_URL!,
-    region: environment.AWS_REGION!,
-    credentials: { accessKeyId: environment.AWS_ACCESS_KEY_ID!, secretAccessKey: environment.AWS_SECRET_ACCESS_KEY! },
-  });
+  const dynamo = createDynamoDbClient(clientOptions);
   try {
-    const store = new JobStore(dynamo, environment.JOBS_TABLE!);
+    const store = new JobStore(dynamo, jobsTable);
     const deadline = Date.now() + waitSeconds * 1000;
     let job = await store.get(jobId);
     while (job?.completionEvent !== 'sent' && Date.now() < deadline) {

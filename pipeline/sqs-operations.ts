@@ -1,4 +1,9 @@
-import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 
 /** SQS batch calls (SendMessageBatch, DeleteMessageBatch, ChangeMessageVisibilityBatch) take at most ten entries. */
 export const SQS_BATCH_LIMIT = 10;
@@ -23,4 +28,24 @@ export async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<{ vi
     visible: Number(response.Attributes?.ApproximateNumberOfMessages ?? 0),
     inFlight: Number(response.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0),
   };
+}
+
+/**
+ * Receives and deletes messages until a receive finds none visible; returns how many it deleted.
+ * For tests and the fault suite (a queue made empty, as if its messages had never been sent).
+ */
+export async function deleteVisibleMessages(sqs: SQSClient, queueUrl: string): Promise<number> {
+  let deleted = 0;
+  for (;;) {
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: SQS_BATCH_LIMIT, WaitTimeSeconds: 0 }),
+    );
+    if (Messages.length === 0) return deleted;
+    await Promise.all(
+      Messages.map((message) =>
+        sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle })),
+      ),
+    );
+    deleted += Messages.length;
+  }
 }

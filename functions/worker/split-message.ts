@@ -1,5 +1,6 @@
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { SplitSendError } from '../../pipeline/errors.js';
+import { inSqsBatches } from '../../pipeline/sqs-operations.js';
 
 /**
  * A message of several records (a job's: ten images) received this many times or more is split
@@ -10,9 +11,6 @@ import { SplitSendError } from '../../pipeline/errors.js';
  * is not split: that is the common case, and it stays ten images to a message.
  */
 export const SPLIT_FROM_RECEIVE = 2;
-
-/** SendMessageBatch's limit. */
-const MESSAGES_PER_BATCH = 10;
 
 /** Whether a message of `records` records, received `receiveCount` times, is split rather than run. */
 export function shouldSplit(records: number, receiveCount: number): boolean {
@@ -35,11 +33,8 @@ export function singleRecordBodies(body: string): string[] {
  * again, a job counts each image once).
  */
 export async function sendSplitMessages(sqs: SQSClient, queueUrl: string, bodies: readonly string[]): Promise<void> {
-  for (let start = 0; start < bodies.length; start += MESSAGES_PER_BATCH) {
-    const entries = bodies
-      .slice(start, start + MESSAGES_PER_BATCH)
-      .map((MessageBody, i) => ({ Id: String(start + i), MessageBody }));
-    const { Failed = [] } = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
+  for (const batch of inSqsBatches(bodies.map((MessageBody, i) => ({ Id: String(i), MessageBody })))) {
+    const { Failed = [] } = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: batch }));
     if (Failed.length > 0)
       throw new SplitSendError(queueUrl, Failed.length, `${Failed[0]?.Code ?? 'unknown'}: ${Failed[0]?.Message ?? ''}`);
   }

@@ -15,7 +15,7 @@ import { objectCreatedEvent } from '../../local/s3-notification.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readResult } from '../../cli/results/bucket-reader.js';
 import { listKeys } from '../../pipeline/s3-operations.js';
-import { queueDepth } from '../../pipeline/sqs-operations.js';
+import { deleteVisibleMessages, queueDepth } from '../../pipeline/sqs-operations.js';
 import { createS3Client, createSqsClient } from '../../common/aws-clients.js';
 import { silentLogger } from '../../common/logger.js';
 import { resolveWorkerConfig, type WorkerConfig } from '../../functions/worker/config.js';
@@ -99,16 +99,7 @@ export class LocalPipeline {
   /** Receives and deletes everything queued (the notifications of uploads a test wants to replay itself). */
   async drainQueue(): Promise<void> {
     await this.aws.notificationsDelivered();
-    for (;;) {
-      const { Messages = [] } = await this.sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: this.aws.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
-      );
-      if (Messages.length === 0) return;
-      for (const message of Messages)
-        await this.sqs.send(
-          new DeleteMessageCommand({ QueueUrl: this.aws.queueUrl, ReceiptHandle: message.ReceiptHandle }),
-        );
-    }
+    await deleteVisibleMessages(this.sqs, this.aws.queueUrl);
   }
 
   /** Uploads as a client would: one PUT, or a multipart upload above 8 MiB (the emulator takes PUTs of 11 MiB at most). */
