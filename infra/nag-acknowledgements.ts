@@ -55,14 +55,20 @@ export function acknowledgeNagFindings(stack: PipelineStack): void {
   const taskRole = worker.taskDefinition.taskRole;
   acknowledge(
     taskRole,
-    `AwsSolutions-IAM5[Resource::${uploadsArn}/${stack.parameters.uploadsPrefix}*]`,
-    'The worker reads any image below the uploads prefix, and only there.',
+    `AwsSolutions-IAM5[Resource::${uploadsArn}/*]`,
+    'The worker reads (GetObject only) the uploads, its own results, and the images a job names anywhere in the pipeline bucket (submit s3://<bucket>/<prefix>).',
   );
   acknowledge(
     taskRole,
     `AwsSolutions-IAM5[Resource::${uploadsArn}/${stack.parameters.resultsPrefix}*]`,
-    'The worker writes (and reads back) results below the results prefix, and only there.',
+    'The worker writes results below the results prefix, and only there.',
   );
+  for (const bucket of stack.parameters.sourceBuckets)
+    acknowledge(
+      taskRole,
+      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${bucket}/*]`,
+      `The worker reads (GetObject only) the images of ${bucket}, a source bucket named at deploy time (-c sourceBuckets).`,
+    );
   acknowledge(
     taskRole,
     `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task/<${stack.getLogicalId(capacity.cluster.node.defaultChild as never)}>/*]`,

@@ -1,7 +1,7 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { STACK_OUTPUT } from '../pipeline/stack-outputs.js';
+import { NO_SOURCE_BUCKETS, STACK_OUTPUT } from '../pipeline/stack-outputs.js';
 import { WORKER_SETTINGS } from '../pipeline/worker-settings.js';
 import { GpuCapacity } from './constructs/gpu-capacity.js';
 import { PipelineMonitoring } from './constructs/pipeline-monitoring.js';
@@ -63,6 +63,8 @@ export class PipelineStack extends Stack {
       maxTasks: parameters.maxInstances,
       memoryLimitMiB: parameters.taskMemoryMiB,
       logRetention: parameters.logRetentionDays as logs.RetentionDays,
+      sourceBuckets: parameters.sourceBuckets,
+      sourceBucketKeys: parameters.sourceBucketKeys,
     });
     this.monitoring = new PipelineMonitoring(this, 'Monitoring', {
       queue: this.storage.queue,
@@ -96,6 +98,11 @@ export class PipelineStack extends Stack {
     new CfnOutput(this, STACK_OUTPUT.jobsTable, {
       value: this.jobs.table.tableName,
       description: 'DynamoDB table of submit jobs (alexnet-pipeline submit, jobs status)',
+    });
+    // The CLI accepts s3:// sources of these buckets only (an output's value cannot be empty: "-" is none).
+    new CfnOutput(this, STACK_OUTPUT.sourceBuckets, {
+      value: parameters.sourceBuckets.length > 0 ? parameters.sourceBuckets.join(',') : NO_SOURCE_BUCKETS,
+      description: 'Other buckets whose images jobs may name (-c sourceBuckets)',
     });
     new CfnOutput(this, STACK_OUTPUT.logGroupName, { value: this.worker.logGroup.logGroupName });
     // The CLI reads the key layout from these, so a stack deployed with other prefixes is found as it is.

@@ -52,6 +52,11 @@ export interface LocalAwsOptions {
   readonly writeLockMs?: number;
   /** The DynamoDB table of jobs. Default: `alexnet-pipeline-job-state`. */
   readonly jobsTable?: string;
+  /**
+   * Other buckets made in the emulator, whose images jobs may name, as `-c sourceBuckets` names
+   * them to a deployed stack (no notifications). Default: none.
+   */
+  readonly sourceBuckets?: readonly string[];
   /** Test hook: answer some requests with an error status instead of serving them. Default: none. */
   readonly faultInjector?: FaultInjector;
   /**
@@ -71,6 +76,8 @@ export interface LocalConnection {
   readonly queueUrl: string;
   readonly dlqUrl: string;
   readonly jobsTable: string;
+  /** Other buckets whose images jobs may name (`sourceBuckets`). */
+  readonly sourceBuckets: readonly string[];
   readonly credentials: LocalCredentials;
 }
 
@@ -186,7 +193,8 @@ async function provisionPipeline(
   queueName: string,
   options: LocalAwsOptions,
 ): Promise<{ queueUrl: string; dlqUrl: string }> {
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  for (const name of [bucket, ...(options.sourceBuckets ?? [])])
+    await s3.send(new CreateBucketCommand({ Bucket: name }));
   const dlq = await sqs.send(
     new CreateQueueCommand({
       QueueName: `${queueName}-dlq`,
@@ -230,6 +238,8 @@ export class LocalAws {
     private readonly pendingNotifications: Set<Promise<void>>,
     private readonly notifier: { s3: S3Client; sqs: SQSClient },
     private readonly dynamo: LazyDynamoDb,
+    /** Other buckets whose images jobs may name. */
+    readonly sourceBuckets: readonly string[],
   ) {}
 
   static async start(options: LocalAwsOptions = {}): Promise<LocalAws> {
@@ -322,6 +332,7 @@ export class LocalAws {
       pendingNotifications,
       { s3, sqs },
       dynamo,
+      options.sourceBuckets ?? [],
     );
   }
 
@@ -332,8 +343,8 @@ export class LocalAws {
 
   /** Where everything of this emulator is, and its credentials: what `--local` commands connect with. */
   connection(): LocalConnection {
-    const { endpoint, region, bucket, queueUrl, dlqUrl, jobsTable, credentials } = this;
-    return { endpoint, region, bucket, queueUrl, dlqUrl, jobsTable, credentials };
+    const { endpoint, region, bucket, queueUrl, dlqUrl, jobsTable, sourceBuckets, credentials } = this;
+    return { endpoint, region, bucket, queueUrl, dlqUrl, jobsTable, sourceBuckets, credentials };
   }
 
   /** The environment a second terminal (or the worker) needs to use this emulator. */
@@ -348,6 +359,7 @@ export class LocalAws {
         queueUrl: this.queueUrl,
         deadLetterQueueUrl: this.dlqUrl,
         jobsTable: this.jobsTable,
+        ...(this.sourceBuckets.length > 0 ? { sourceBuckets: this.sourceBuckets.join(',') } : {}),
       }),
     };
   }

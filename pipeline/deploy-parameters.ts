@@ -1,4 +1,5 @@
 import { ConfigurationError } from '../common/errors.js';
+import { isBucketName } from './bucket-names.js';
 import { keyLayoutProblems } from './object-keys.js';
 import { WORKER_SETTINGS } from './worker-settings.js';
 import { DEFAULT_SPOT_INSTANCE_TYPES, instanceTypeProblem } from './gpu-runtime.js';
@@ -41,6 +42,13 @@ export interface PipelineParameters {
    * offer the instance types, and what to pass when the default ones do not.
    */
   readonly availabilityZones?: readonly string[];
+  /**
+   * Other buckets whose images `submit` may name (`-c sourceBuckets=my-archive,other`): the task role
+   * may read their objects, nothing else about them changes (no notification, no policy). Default: none.
+   */
+  readonly sourceBuckets: readonly string[];
+  /** KMS keys (ARNs) the objects of `sourceBuckets` are encrypted with: the task role may decrypt with them. Default: none. */
+  readonly sourceBucketKeys: readonly string[];
 }
 
 export const PARAMETER_DEFAULTS: PipelineParameters = {
@@ -56,6 +64,8 @@ export const PARAMETER_DEFAULTS: PipelineParameters = {
   logRetentionDays: 30,
   oldestMessageAlarmMinutes: 30,
   queryScanLimitGb: 10,
+  sourceBuckets: [],
+  sourceBucketKeys: [],
 };
 
 /** The context keys this app reads: anything else a user passes is a typo and stops synth. */
@@ -76,6 +86,8 @@ export const PARAMETER_KEYS: readonly (keyof PipelineParameters)[] = [
   'notifyErrorsEmail',
   'notifyErrorsTopicArn',
   'availabilityZones',
+  'sourceBuckets',
+  'sourceBucketKeys',
 ];
 
 /** How many Availability Zones the VPC spans (without `availabilityZones`, the region's first ones). */
@@ -85,6 +97,7 @@ const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
 /** An Availability Zone name: its region and a letter (`eu-west-1a`, `us-gov-west-1b`). */
 const AVAILABILITY_ZONE = /^[a-z]{2}(-[a-z]+)+-\d+[a-z]$/;
+const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]{1,128}$/;
 
 /** CloudWatch Logs accepts only these retention periods. */
 const LOG_RETENTION_DAYS = [
@@ -139,6 +152,8 @@ export function readPipelineParameters(
       ? {}
       : { notifyErrorsTopicArn: String(context('notifyErrorsTopicArn')) }),
     ...(context('availabilityZones') === undefined ? {} : { availabilityZones: list('availabilityZones', []) }),
+    sourceBuckets: list('sourceBuckets', PARAMETER_DEFAULTS.sourceBuckets),
+    sourceBucketKeys: list('sourceBucketKeys', PARAMETER_DEFAULTS.sourceBucketKeys),
   };
 
   problems.push(...parameterProblems(parameters));
@@ -231,6 +246,18 @@ function parameterProblems(parameters: PipelineParameters): string[] {
     if (address !== undefined && !EMAIL.test(address))
       problems.push(`${key} must be an e-mail address, got "${address}"`);
   }
+  for (const bucket of parameters.sourceBuckets) {
+    if (!isBucketName(bucket))
+      problems.push(`sourceBuckets must list bucket names (3 to 63 of a-z 0-9 . -), got "${bucket}"`);
+  }
+  if (new Set(parameters.sourceBuckets).size !== parameters.sourceBuckets.length)
+    problems.push(`sourceBuckets names a bucket twice: "${parameters.sourceBuckets.join(',')}"`);
+  for (const key of parameters.sourceBucketKeys) {
+    if (!KMS_KEY_ARN.test(key))
+      problems.push(`sourceBucketKeys must list KMS key ARNs (arn:aws:kms:<region>:<account>:key/<id>), got "${key}"`);
+  }
+  if (parameters.sourceBucketKeys.length > 0 && parameters.sourceBuckets.length === 0)
+    problems.push('sourceBucketKeys is for the objects of sourceBuckets, and no sourceBuckets are given');
   if (parameters.notifyErrorsTopicArn !== undefined && !SNS_TOPIC_ARN.test(parameters.notifyErrorsTopicArn)) {
     problems.push(
       `notifyErrorsTopicArn must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>), got "${parameters.notifyErrorsTopicArn}"`,

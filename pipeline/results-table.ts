@@ -32,6 +32,14 @@ export const RESULT_COLUMNS: readonly ResultColumn[] = [
     value: (d) => d.source.key,
     athenaExpression: 'source.key',
   },
+  {
+    // The image's bucket: the pipeline's, or a source bucket of a job (-c sourceBuckets).
+    name: 'bucket',
+    duckdbType: 'VARCHAR',
+    source: 'source.bucket',
+    value: (d) => d.source.bucket,
+    athenaExpression: 'source.bucket',
+  },
   { name: 'status', duckdbType: 'VARCHAR', source: 'status', value: (d) => d.status, athenaExpression: 'status' },
   {
     name: 'top_label',

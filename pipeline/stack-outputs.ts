@@ -19,7 +19,12 @@ export const STACK_OUTPUT = {
   queryWorkGroup: 'QueryWorkGroupName',
   /** The DynamoDB table of `submit` jobs. */
   jobsTable: 'JobsTableName',
+  /** Other buckets whose images jobs may name (`-c sourceBuckets`), comma-separated; {@link NO_SOURCE_BUCKETS} for none. */
+  sourceBuckets: 'SourceBuckets',
 } as const;
+
+/** The `SourceBuckets` output of a stack deployed without `-c sourceBuckets`. */
+export const NO_SOURCE_BUCKETS = '-';
 
 /** The stack's default name (`cdk deploy` from the project root). */
 export const DEFAULT_STACK_NAME = 'AlexnetPipeline';

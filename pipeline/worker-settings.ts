@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { DEFAULT_PREPROCESS_OPTIONS, DEVICES } from '../model/index.js';
+import { BUCKET_NAME_LIST } from './bucket-names.js';
 
 /** A whole-number setting within a range. `default` may depend on the machine (a function). */
 interface IntegerSetting {
@@ -244,6 +245,14 @@ export const WORKER_SETTINGS = {
     pattern: /^[A-Za-z0-9._\-/:]{1,1600}$/,
     patternProblem: 'must be an EventBridge bus name or ARN',
     doc: 'an EventBridge bus that gets an event per stored result (the stack sets `default`); without it, no events',
+  },
+  sourceBuckets: {
+    variable: 'SOURCE_BUCKETS',
+    type: 'text',
+    defaultText: 'none',
+    pattern: BUCKET_NAME_LIST,
+    patternProblem: 'must be bucket names separated by commas',
+    doc: 'other buckets whose images jobs may name (`-c sourceBuckets`); their results go below `results/_buckets/<bucket>/` in `BUCKET_NAME`',
   },
   jobsTable: {
     variable: 'JOBS_TABLE',

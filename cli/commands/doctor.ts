@@ -1,6 +1,7 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { STSClient } from '@aws-sdk/client-sts';
 import { Command, Option } from 'commander';
@@ -42,6 +43,7 @@ export function doctorCommand(): Command {
         ec2: new EC2Client(clientOptions),
         serviceQuotas: new ServiceQuotasClient(clientOptions),
         ssm: new SSMClient(clientOptions),
+        s3: new S3Client({ ...clientOptions, followRegionRedirects: true }),
         region,
         run: runProgram,
       });

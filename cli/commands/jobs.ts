@@ -4,7 +4,7 @@ import { queueDepth } from '../../pipeline/sqs-operations.js';
 import { checkedJobId, explainJobsError, jobStoreFor } from '../jobs/job-store-target.js';
 import { jobListTable, jobStatusDocument, jobStatusTable } from '../jobs/job-report.js';
 import { integerInRange } from '../support/option-parsers.js';
-import { addTargetOptions, resolveTarget, type Target, type TargetOptions } from '../target/target.js';
+import { addTargetOptions, jobsTableOption, resolveTarget, type Target, type TargetOptions } from '../target/target.js';
 
 interface JobsOptions extends TargetOptions {
   format: 'table' | 'json';
@@ -18,11 +18,7 @@ export function jobsCommand(): Command {
     addTargetOptions(
       sub
         .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
-        .addOption(
-          new Option('--jobs-table <name>', 'DynamoDB table of jobs (default: the stack output JobsTableName)').env(
-            'JOBS_TABLE',
-          ),
-        ),
+        .addOption(jobsTableOption()),
     );
   command.addCommand(
     withOptions(

@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import type { Logger } from '../../common/logger.js';
 import { configureImageDecoding } from '../../model/index.js';
 import { addModelOptions } from '../classify/model-options.js';
-import { integerInRange } from '../support/option-parsers.js';
+import { bucketNameList, integerInRange } from '../support/option-parsers.js';
 import { runLocal, type LocalOptions } from '../local/run-local.js';
 
 /**
@@ -35,6 +35,12 @@ export function localCommand(logger: Logger): Command {
       new Option('--gallery-port <port>', 'with --serve: loopback port of the web gallery (0 picks a free one)')
         .argParser(integerInRange(0, 65535))
         .default(0),
+    )
+    .addOption(
+      new Option(
+        '--source-buckets <names>',
+        'other buckets to make in the emulator, whose images `submit --local s3://<bucket>/…` may name (as `cdk deploy -c sourceBuckets` does)',
+      ).argParser(bucketNameList),
     )
     .addOption(new Option('--out <file>', 'where to write all results as JSONL').default('alexnet-results.jsonl'))
     .addOption(

@@ -5,7 +5,6 @@ import { explainAwsError } from '../target/aws-errors.js';
 import { CliError, EXIT } from '../support/cli-error.js';
 import { integerInRange } from '../support/option-parsers.js';
 import { addTargetOptions, resolveTarget } from '../target/target.js';
-import { keyInTargetBucket } from '../results/object-arguments.js';
 import { FORMATS, isFailure, showOne, showPrefix, type ResultsOptions } from '../results/show-results.js';
 
 /** `results <key or prefix>`: one image's result JSON, or a summary of every result under a prefix. */
@@ -16,7 +15,7 @@ export function resultsCommand(logger: Logger): Command {
     )
     .argument(
       '<key-or-prefix>',
-      'an image key (with or without the uploads/ prefix, or as s3://bucket/key), a result key, or a folder prefix',
+      'an image key (with or without the uploads/ prefix, or as s3://bucket/key, also of a source bucket), a result key, or a folder prefix',
     )
     .addOption(new Option('--wait', 'poll until the results exist'))
     .addOption(
@@ -27,7 +26,7 @@ export function resultsCommand(logger: Logger): Command {
     .addOption(new Option('--format <format>', 'output format').choices(FORMATS).default('table'));
   addTargetOptions(command).action(async (keyOrPrefix: string, options: ResultsOptions) => {
     const target = await resolveTarget(options, ['bucket']);
-    const argument = keyInTargetBucket(keyOrPrefix, target);
+    const argument = keyOrPrefix;
     try {
       const shown =
         hasImageExtension(argument) || argument.endsWith('.json')

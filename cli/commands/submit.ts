@@ -3,7 +3,7 @@ import type { Logger } from '../../common/logger.js';
 import { PARAMETER_DEFAULTS } from '../../pipeline/deploy-parameters.js';
 import { runSubmit } from '../jobs/run-submit.js';
 import { integerInRange } from '../support/option-parsers.js';
-import { addTargetOptions, resolveTarget, type TargetOptions } from '../target/target.js';
+import { addTargetOptions, jobsTableOption, resolveTarget, type TargetOptions } from '../target/target.js';
 
 interface SubmitCommandOptions extends TargetOptions {
   dryRun?: boolean;
@@ -33,11 +33,7 @@ export function submitCommand(logger: Logger): Command {
         .argParser(integerInRange(1, 1000))
         .default(PARAMETER_DEFAULTS.maxInstances),
     )
-    .addOption(
-      new Option('--jobs-table <name>', 'DynamoDB table of jobs (default: the stack output JobsTableName)').env(
-        'JOBS_TABLE',
-      ),
-    );
+    .addOption(jobsTableOption());
   addTargetOptions(command).action(async (prefix: string | undefined, options: SubmitCommandOptions) => {
     const target = await resolveTarget(options, options.dryRun ? ['bucket'] : ['bucket', 'queue']);
     try {

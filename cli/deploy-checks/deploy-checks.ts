@@ -13,6 +13,8 @@ import {
 } from '@aws-sdk/client-service-quotas';
 import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { checkSourceBuckets } from './source-bucket-checks.js';
 import { GPU_AMI_PARAMETER } from '../../pipeline/gpu-runtime.js';
 import { VPC_AVAILABILITY_ZONES, type PipelineParameters } from '../../pipeline/deploy-parameters.js';
 
@@ -30,6 +32,8 @@ export interface DeployCheckDependencies {
   readonly ec2: EC2Client;
   readonly serviceQuotas: ServiceQuotasClient;
   readonly ssm: SSMClient;
+  /** For `-c sourceBuckets`: that each can be listed and read. */
+  readonly s3: S3Client;
   /**
    * The region the clients use, or undefined when none is configured (then `sts` alone is given one,
    * {@link CREDENTIALS_CHECK_REGION}, so that the credentials are still checked).
@@ -69,7 +73,7 @@ export function runProgram(command: string, args: readonly string[]) {
  * Everything a first `cdk deploy` needs that this machine and the account can tell before it
  * starts: credentials, region, the CDK bootstrap stack, a Docker that builds linux/amd64, enough
  * G-and-VT vCPU quota for `maxInstances`, the instance types offered in the region and in the
- * VPC's Availability Zones, and the GPU AMI's parameter. Checks that need credentials are skipped
+ * VPC's Availability Zones, the GPU AMI's parameter, and each bucket of `-c sourceBuckets`. Checks that need credentials are skipped
  * without them.
  */
 export async function runDeployChecks(
@@ -89,7 +93,14 @@ export async function runDeployChecks(
   results.push(checkDocker(dependencies));
   if (!identity.account || !region) {
     const needs = [identity.account ? '' : 'credentials', region ? '' : 'a region'].filter(Boolean).join(' and ');
-    for (const name of ['CDK bootstrap', 'instance types', 'zones', 'vCPU quota', 'GPU AMI'])
+    for (const name of [
+      'CDK bootstrap',
+      'instance types',
+      'zones',
+      'vCPU quota',
+      'GPU AMI',
+      ...parameters.sourceBuckets.map((bucket) => `source bucket ${bucket}`),
+    ])
       results.push({ name, status: 'warn', detail: `skipped: needs ${needs}` });
     return results;
   }
@@ -100,6 +111,7 @@ export async function runDeployChecks(
   results.push(await checkZones(dependencies, types, parameters.availabilityZones));
   results.push(await checkQuota(dependencies, parameters, offered.vcpus));
   results.push(await checkAmi(dependencies, region));
+  results.push(...(await checkSourceBuckets(dependencies.s3, parameters, region)));
   return results;
 }
 

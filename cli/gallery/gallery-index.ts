@@ -136,7 +136,7 @@ export class GalleryIndex {
       bucket,
       layout,
       resultsFolder,
-      uploads.map((upload) => upload.key),
+      uploads.map((upload) => resultKeyFor(upload.key, layout)),
       resultEtags,
     );
     this.listings += 1;

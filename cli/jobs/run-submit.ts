@@ -99,7 +99,7 @@ export async function runSubmit(argument: string | undefined, target: Target, op
   try {
     if (options.dryRun) {
       if (!argument) throw new CliError('--dry-run needs a prefix to estimate');
-      return await estimate(parseJobSource(argument, target.bucket, target.layout), target, options);
+      return await estimate(parseJobSource(argument, target), target, options);
     }
     const job = options.resume
       ? await resumedJob(store, checkedJobId(options.resume), argument)
@@ -119,7 +119,7 @@ async function createJob(store: JobStore, target: Target, argument: string | und
     throw new CliError(
       'submit needs a prefix (s3://bucket/prefix/ or a folder of the pipeline bucket), or --resume <job id>',
     );
-  const source = parseJobSource(argument, target.bucket, target.layout);
+  const source = parseJobSource(argument, target);
   await refuseEmptySource(target, source);
   const id = newJobId();
   await store.create({ id, source, manifestKey: manifestKeyFor(id), createdAt: new Date() });
@@ -276,10 +276,10 @@ async function enqueueRest(
 }
 
 /** Follows the job (one GetItem a second) until every image has an outcome. */
-async function waitForJob(
+export async function waitForJob(
   jobId: string,
   store: JobStore,
-  options: SubmitOptions,
+  options: Pick<SubmitOptions, 'timeoutSeconds'>,
   signal: AbortSignal,
   line: ReturnType<typeof createStatusLine>,
 ): Promise<number> {
@@ -358,7 +358,7 @@ async function estimate(source: JobSource, target: Target, options: SubmitOption
   return EXIT.ok;
 }
 
-function formatBytes(bytes: number): string {
+export function formatBytes(bytes: number): string {
   const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
   let value = bytes;
   let unit = 0;

@@ -27,6 +27,8 @@ export interface LocalOptions extends ModelCommandOptions {
   galleryPort: number;
   out: string;
   timeout: number;
+  /** `--source-buckets`: other buckets made in the emulator, whose images jobs may name. */
+  sourceBuckets?: readonly string[];
 }
 
 export async function runLocal(paths: string[], options: LocalOptions, logger: Logger): Promise<number> {
@@ -42,7 +44,7 @@ export async function runLocal(paths: string[], options: LocalOptions, logger: L
   if (uploads.length === 0 && !options.serve) throw new CliError('no images to classify among the given paths');
   // Of two `local --serve` for one state file, exactly one gets past this line.
   if (options.serve) await claimLocalState();
-  const aws = await startEmulator(options.port, layout.uploadsPrefix, quiet);
+  const aws = await startEmulator(options, layout.uploadsPrefix, quiet);
   const connection = { ...aws.connection(), layout };
   const target = localTarget(connection);
   let classifier: ImageClassifier | undefined;
@@ -90,8 +92,10 @@ export async function runLocal(paths: string[], options: LocalOptions, logger: L
 }
 
 /** The embedded S3 and SQS, with a new key pair for every run: another user on this machine cannot use the bucket. */
-async function startEmulator(port: number, uploadsPrefix: string, quiet: Logger): Promise<LocalAws> {
-  return LocalAws.start({ port, uploadsPrefix, logger: quiet, credentials: 'random' }).catch(
+async function startEmulator(options: LocalOptions, uploadsPrefix: string, quiet: Logger): Promise<LocalAws> {
+  const { port } = options;
+  const sourceBuckets = options.sourceBuckets ?? [];
+  return LocalAws.start({ port, uploadsPrefix, sourceBuckets, logger: quiet, credentials: 'random' }).catch(
     async (error: NodeJS.ErrnoException) => {
       await removeLocalState();
       throw new CliError(

@@ -1,11 +1,10 @@
 import type { Logger } from '../../common/logger.js';
-import { resultsPrefixFor } from '../../pipeline/object-keys.js';
 import { CliError, EXIT } from '../support/cli-error.js';
 import { type QueryFormat, type QueryTable } from './query-table.js';
 import { DUCKDB_DEFAULT_TIMEOUT_MS } from './duckdb-limits.js';
 import { loadResultRows } from './result-loader.js';
 import { type Target, type TargetOptions } from '../target/target.js';
-import { uploadKeyFromArgument } from '../results/object-arguments.js';
+import { imageFromArgument, resultsFolderOf } from '../results/object-arguments.js';
 
 export const ENGINES = ['duckdb', 'athena'] as const;
 
@@ -28,7 +27,7 @@ export async function queryDuckDb(
   const resultsPrefix =
     options.prefix === undefined
       ? target.layout.resultsPrefix
-      : resultsPrefixFor(uploadKeyFromArgument(options.prefix, target), target.layout);
+      : resultsFolderOf(imageFromArgument(options.prefix, target), target);
   // DuckDB loads (a quarter of a second here) while the results are listed and read.
   const engine = import('../query/duckdb-engine.js');
   const loaded = await loadResultRows(target, resultsPrefix);

@@ -1,24 +1,25 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import { hasLongKeyResult, LONG_KEY_RESULTS_FOLDER, type KeyLayout } from '../../pipeline/object-keys.js';
+import { LONG_KEY_RESULTS_FOLDER, type KeyLayout } from '../../pipeline/object-keys.js';
 import type { ResultDocument } from '../../pipeline/result-document.js';
 import { listObjects, readResultObject } from '../../pipeline/s3-operations.js';
 import { CliError } from '../support/cli-error.js';
 
 /**
- * Adds to `resultEtags` (result key → ETag, as listed below `resultsFolder`) the results of those
- * `uploadKeys` whose keys are too long to mirror: they live in a folder of their own (see
- * `resultKeyFor`), listed only when one of the uploads needs it and it is not inside `resultsFolder`.
+ * Adds to `resultEtags` (result key → ETag, as listed below `resultsFolder`) the results whose image
+ * keys are too long to mirror: they live in a folder of their own (see `resultKeyFor`), listed only
+ * when one of `wantedResultKeys` is there and it is not inside `resultsFolder`.
  */
 export async function addLongKeyResults(
   s3: S3Client,
   bucket: string,
   layout: KeyLayout,
   resultsFolder: string,
-  uploadKeys: readonly string[],
+  wantedResultKeys: readonly string[],
   resultEtags: Map<string, string>,
 ): Promise<void> {
   const longKeysFolder = `${layout.resultsPrefix}${LONG_KEY_RESULTS_FOLDER}`;
-  if (longKeysFolder.startsWith(resultsFolder) || !uploadKeys.some((key) => hasLongKeyResult(key, layout))) return;
+  if (longKeysFolder.startsWith(resultsFolder) || !wantedResultKeys.some((key) => key.startsWith(longKeysFolder)))
+    return;
   for (const object of await listObjects(s3, bucket, longKeysFolder)) resultEtags.set(object.key, object.etag);
 }
 

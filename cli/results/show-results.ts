@@ -1,13 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../common/logger.js';
 import { hasImageExtension } from '../../model/image-formats.js';
-import { resultKeyFor, resultsPrefixFor } from '../../pipeline/object-keys.js';
 import { addLongKeyResults, readResult, UnreadableResultError } from './bucket-reader.js';
 import { listKeys, listObjects } from '../../pipeline/s3-operations.js';
 import { CliError, EXIT } from '../support/cli-error.js';
 import { formatCsv, formatTable, resultRow, UNTRAINED_NOTICE, type ReadBack } from './result-format.js';
 import { type Target, type TargetOptions } from '../target/target.js';
-import { uploadKeyFromArgument } from './object-arguments.js';
+import { describeImage, imageFromArgument, resultKeyOfImage, resultsFolderOf } from './object-arguments.js';
+import type { ObjectLocation } from '../../pipeline/result-location.js';
 
 export const FORMATS = ['table', 'json', 'csv'] as const;
 
@@ -17,11 +17,14 @@ export interface ResultsOptions extends TargetOptions {
   format: (typeof FORMATS)[number];
 }
 
-async function isUploaded(target: Target, uploadKey: string): Promise<boolean> {
-  return (await listKeys(target.s3, target.bucket, uploadKey)).includes(uploadKey);
+async function isUploaded(target: Target, image: ObjectLocation): Promise<boolean> {
+  return (await listKeys(target.s3, image.bucket, image.key)).includes(image.key);
 }
 
-/** An image and its result as read back: pending (undefined), unreadable, or a result document. */
+/**
+ * An image and its result as read back: pending (undefined), unreadable, or a result document.
+ * `uploadKey` is the image as shown: its key in the pipeline's bucket, `s3://bucket/key` elsewhere.
+ */
 export type ShownResult = { readonly uploadKey: string; readonly result: ReadBack };
 
 export function isFailure(entry: ShownResult): boolean {
@@ -29,16 +32,20 @@ export function isFailure(entry: ShownResult): boolean {
 }
 
 export async function showOne(target: Target, argument: string, options: ResultsOptions): Promise<ShownResult[]> {
-  const uploadKey = uploadKeyFromArgument(argument, target);
-  const resultKey = resultKeyFor(uploadKey, target.layout);
+  const image = imageFromArgument(argument, target);
+  const uploadKey = describeImage(image, target);
+  const resultKey = resultKeyOfImage(image, target);
   const neverUploaded = () =>
-    new CliError(`${uploadKey} was never uploaded to ${target.bucket}; upload it with \`alexnet-pipeline upload\``, {
-      exitCode: EXIT.notReady,
-    });
+    new CliError(
+      image.bucket === target.bucket
+        ? `${uploadKey} was never uploaded to ${target.bucket}; upload it with \`alexnet-pipeline upload\``
+        : `${uploadKey} does not exist`,
+      { exitCode: EXIT.notReady },
+    );
   const deadline = Date.now() + options.timeout * 1000;
   let result = await readResult(target.s3, target.bucket, resultKey);
   // Waiting for an image that is not there would only end in a timeout: say so at once.
-  if (!result && options.wait && !(await isUploaded(target, uploadKey))) throw neverUploaded();
+  if (!result && options.wait && !(await isUploaded(target, image))) throw neverUploaded();
   while (!result && options.wait) {
     if (Date.now() > deadline)
       throw new CliError(
@@ -49,7 +56,7 @@ export async function showOne(target: Target, argument: string, options: Results
     result = await readResult(target.s3, target.bucket, resultKey);
   }
   if (!result) {
-    if (!(await isUploaded(target, uploadKey))) throw neverUploaded();
+    if (!(await isUploaded(target, image))) throw neverUploaded();
     throw new CliError(`no result yet for ${uploadKey}: it is queued or being processed; add --wait to wait for it`, {
       exitCode: EXIT.notReady,
     });
@@ -65,23 +72,33 @@ export async function showPrefix(
   options: ResultsOptions,
   logger: Logger,
 ): Promise<ShownResult[]> {
-  const folder = uploadKeyFromArgument(prefix, target);
+  const folder = imageFromArgument(prefix, target);
+  const where = describeImage(folder, target);
   const deadline = Date.now() + options.timeout * 1000;
+  const resultsFolder = resultsFolderOf(folder, target);
   for (;;) {
-    const uploads = (await listKeys(target.s3, target.bucket, folder)).filter(hasImageExtension);
-    const resultsFolder = resultsPrefixFor(folder, target.layout);
+    const images = (await listKeys(target.s3, folder.bucket, folder.key))
+      .filter(hasImageExtension)
+      .map((key) => ({ bucket: folder.bucket, key }));
+    const wanted = new Map(images.map((image) => [describeImage(image, target), resultKeyOfImage(image, target)]));
+    const uploads = [...wanted.keys()];
     const resultKeys = new Map(
       (await listObjects(target.s3, target.bucket, resultsFolder)).map((object) => [object.key, object.etag]),
     );
-    await addLongKeyResults(target.s3, target.bucket, target.layout, resultsFolder, uploads, resultKeys);
-    const pending = uploads.filter((key) => !resultKeys.has(resultKeyFor(key, target.layout)));
+    await addLongKeyResults(target.s3, target.bucket, target.layout, resultsFolder, [...wanted.values()], resultKeys);
+    const pending = uploads.filter((key) => !resultKeys.has(wanted.get(key)!));
     if (!options.wait || pending.length === 0) {
       if (uploads.length === 0)
-        throw new CliError(`no images under ${folder} in ${target.bucket}`, { exitCode: EXIT.notReady });
+        throw new CliError(
+          folder.bucket === target.bucket
+            ? `no images under ${folder.key} in ${target.bucket}`
+            : `no images under ${where}`,
+          { exitCode: EXIT.notReady },
+        );
       const entries = await Promise.all(
         uploads.map(async (uploadKey) => ({
           uploadKey,
-          result: await readBack(target, resultKey(uploadKey), resultKeys),
+          result: await readBack(target, wanted.get(uploadKey)!, resultKeys),
         })),
       );
       print(entries, options.format, false);
@@ -94,15 +111,11 @@ export async function showPrefix(
     }
     if (Date.now() > deadline)
       throw new CliError(
-        `timed out after ${options.timeout} s with ${pending.length} of ${uploads.length} results missing under ${folder}`,
+        `timed out after ${options.timeout} s with ${pending.length} of ${uploads.length} results missing under ${where}`,
         { exitCode: EXIT.notReady },
       );
     logger.debug({ pending: pending.length, total: uploads.length }, 'waiting for results');
     await sleep(1000);
-  }
-
-  function resultKey(uploadKey: string): string {
-    return resultKeyFor(uploadKey, target.layout);
   }
 }
 

@@ -4,7 +4,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import { Option, type Command } from 'commander';
 import { createS3Client, createSqsClient, type AwsClientOptions } from '../../common/aws-clients.js';
 import { DEFAULT_KEY_LAYOUT, keyLayoutProblems, type KeyLayout } from '../../pipeline/object-keys.js';
-import { DEFAULT_STACK_NAME, STACK_OUTPUT } from '../../pipeline/stack-outputs.js';
+import { DEFAULT_STACK_NAME, NO_SOURCE_BUCKETS, STACK_OUTPUT } from '../../pipeline/stack-outputs.js';
 import { WORKER_ENVIRONMENT } from '../../pipeline/worker-settings.js';
 import { CliError } from '../support/cli-error.js';
 import { isLoopback } from '../support/loopback.js';
@@ -41,6 +41,11 @@ export interface Target {
   readonly clientOptions: AwsClientOptions;
   /** The DynamoDB table of jobs: the local pipeline's, the stack's output, `--jobs-table` or `JOBS_TABLE`. */
   readonly jobsTable?: string;
+  /**
+   * Other buckets whose images jobs may name: the stack's `-c sourceBuckets` (its output), the local
+   * pipeline's `--source-buckets`, or `SOURCE_BUCKETS`.
+   */
+  readonly sourceBuckets: readonly string[];
   /** The AWS profile the clients use (`--profile` or `AWS_PROFILE`), to name it in error messages. */
   readonly profile?: string;
   /** A deployed stack's Athena resources (from its outputs), for `query --engine athena`. */
@@ -59,6 +64,13 @@ export function addTargetOptions(command: Command): Command {
     .addOption(new Option('--region <region>', 'AWS region (default: the SDK chain, e.g. AWS_REGION)'))
     .addOption(new Option('--profile <name>', 'AWS profile from ~/.aws/config (default: AWS_PROFILE)'))
     .addOption(new Option('--endpoint-url <url>', 'S3/SQS endpoint (default: AWS_ENDPOINT_URL or AWS)'));
+}
+
+/** `--jobs-table` (or `JOBS_TABLE`), for the commands that make or follow jobs. */
+export function jobsTableOption(): Option {
+  return new Option('--jobs-table <name>', 'DynamoDB table of jobs (default: the stack output JobsTableName)').env(
+    WORKER_ENVIRONMENT.jobsTable,
+  );
 }
 
 type Need = 'bucket' | 'queue' | 'dlq';
@@ -99,6 +111,8 @@ export function localTarget(emulator: Omit<LocalServeState, 'pid'>): Target {
     sqs: createSqsClient(clientOptions),
     clientOptions,
     jobsTable: emulator.jobsTable,
+    // A state file written before source buckets existed has none.
+    sourceBuckets: emulator.sourceBuckets ?? [],
   };
 }
 
@@ -145,6 +159,7 @@ export async function resolveTarget(options: TargetOptions, needs: readonly Need
     sqs: createSqsClient(clientOptions),
     clientOptions,
     jobsTable: options.jobsTable || outputs?.[STACK_OUTPUT.jobsTable],
+    sourceBuckets: sourceBucketsOf(outputs),
     profile: options.profile || process.env.AWS_PROFILE || undefined,
     ...(outputs?.[STACK_OUTPUT.resultsDatabase] && outputs[STACK_OUTPUT.queryWorkGroup]
       ? {
@@ -155,6 +170,16 @@ export async function resolveTarget(options: TargetOptions, needs: readonly Need
         }
       : {}),
   };
+}
+
+/** The stack's `SourceBuckets` output, else `SOURCE_BUCKETS`; `-` or nothing is none. */
+function sourceBucketsOf(outputs: Readonly<Record<string, string>> | undefined): string[] {
+  const listed = outputs ? outputs[STACK_OUTPUT.sourceBuckets] : process.env[WORKER_ENVIRONMENT.sourceBuckets];
+  if (!listed || listed === NO_SOURCE_BUCKETS) return [];
+  return listed
+    .split(',')
+    .map((bucket) => bucket.trim())
+    .filter((bucket) => bucket.length > 0);
 }
 
 function readStackOutputs(options: TargetOptions): Record<string, string> | undefined {

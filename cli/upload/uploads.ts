@@ -13,8 +13,21 @@ export interface PlannedUpload {
   readonly key: string;
 }
 
+/** What {@link uploadAll} may add to every upload, and hear of each. */
+export interface UploadExtras {
+  /** User metadata on every object (`upload --job`: the job id). */
+  readonly metadata?: Readonly<Record<string, string>>;
+  /** Called as each upload completes, with the object's ETag (unquoted). */
+  readonly onUploaded?: (planned: PlannedUpload, etag: string) => void;
+}
+
 /** Uploads with bounded concurrency and a progress bar; multipart above 8 MiB. Returns the keys. */
-export async function uploadAll(target: Target, uploads: readonly PlannedUpload[], concurrency = 8): Promise<string[]> {
+export async function uploadAll(
+  target: Target,
+  uploads: readonly PlannedUpload[],
+  concurrency = 8,
+  extras: UploadExtras = {},
+): Promise<string[]> {
   const limit = pLimit(concurrency);
   const progress = createProgress(uploads.length, 'upload');
   try {
@@ -30,9 +43,11 @@ export async function uploadAll(target: Target, uploads: readonly PlannedUpload[
               Key: planned.key,
               Body: createReadStream(planned.file),
               ContentType: mime.lookup(planned.file) || 'application/octet-stream',
+              ...(extras.metadata ? { Metadata: { ...extras.metadata } } : {}),
             },
           });
-          await upload.done();
+          const done = await upload.done();
+          extras.onUploaded?.(planned, (done.ETag ?? '').replaceAll('"', ''));
           progress.increment();
         }),
       ),

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { AwsTimeouts } from '../../common/aws-clients.js';
 import { ConfigurationError } from '../../common/errors.js';
 import { keyLayoutProblems } from '../../pipeline/object-keys.js';
+import type { SourceLayout } from '../../pipeline/result-location.js';
 import { LONG_POLL_MARGIN_SECONDS } from '../../pipeline/worker-environment.js';
 import {
   WORKER_ENVIRONMENT as ENV,
@@ -119,6 +120,16 @@ export function resolveWorkerConfig(
 /** The worker's configuration from its environment (the container's entry point). */
 export function loadWorkerConfig(environment: NodeJS.ProcessEnv = process.env): WorkerConfig {
   return resolveWorkerConfig({}, environment);
+}
+
+/** Where the worker reads images and writes results (see `placeResult`). */
+export function sourceLayoutOf(config: WorkerConfig): SourceLayout {
+  return {
+    uploadsPrefix: config.uploadsPrefix,
+    resultsPrefix: config.resultsPrefix,
+    ...(config.bucketName === undefined ? {} : { bucketName: config.bucketName }),
+    sourceBuckets: config.sourceBuckets === undefined ? [] : config.sourceBuckets.split(','),
+  };
 }
 
 /**

@@ -8,10 +8,13 @@ import {
   type ClassificationOutcome,
   type LabelScore,
 } from '../../model/index.js';
-import { hasLongKeyResult, resultKeyFor, S3_MAX_KEY_BYTES, skipReasonFor } from '../../pipeline/object-keys.js';
+import { LONG_KEY_RESULTS_FOLDER, S3_MAX_KEY_BYTES } from '../../pipeline/object-keys.js';
+import { placeResult, type ResultPlacement, type SourceLayout } from '../../pipeline/result-location.js';
 import { buildResult, normalizeEtag } from '../../pipeline/result-document.js';
 import type { S3ObjectRecord } from '../../pipeline/s3-event.js';
-import type { WorkerConfig } from './config.js';
+import { JOB_ID_METADATA } from '../../pipeline/jobs/job-messages.js';
+import { isJobId } from '../../pipeline/jobs/job-table.js';
+import { sourceLayoutOf, type WorkerConfig } from './config.js';
 import type { ImageBatcher } from './image-batcher.js';
 import type { MemoryBudget, ReleaseMemory } from './memory-budget.js';
 
@@ -76,7 +79,22 @@ interface RecordContext {
   readonly record: S3ObjectRecord;
   readonly messageId: string;
   readonly etag: string;
+  /** The pipeline's bucket: results are written there whatever bucket the image is in. */
+  readonly resultBucket: string;
   readonly resultKey: string;
+  /** What the record's work found out: the job an upload belongs to (its `upload --job` metadata). */
+  readonly found: FoundJob;
+}
+
+/** The job of an upload, as its metadata names it (S3's notification does not). */
+interface FoundJob {
+  jobId?: string;
+}
+
+/** The job id in an object's metadata, if it is one (metadata is the uploader's: anything else is ignored). */
+function jobIdIn(metadata: Readonly<Record<string, string>> | undefined): string | undefined {
+  const value = metadata?.[JOB_ID_METADATA];
+  return value !== undefined && isJobId(value) ? value : undefined;
 }
 
 /**
@@ -88,15 +106,25 @@ interface RecordContext {
  */
 export class ImageJobRunner {
   private readonly limitDecode = pLimit(availableParallelism());
+  private readonly layout: SourceLayout;
 
-  constructor(private readonly dependencies: ImageJobDependencies) {}
+  constructor(private readonly dependencies: ImageJobDependencies) {
+    this.layout = sourceLayoutOf(dependencies.config);
+  }
+
+  /** Where a record's result goes, or why it is skipped (one rule: `placeResult`). */
+  private place(record: S3ObjectRecord): ResultPlacement {
+    return placeResult(record, this.layout, record.jobId !== undefined);
+  }
 
   /** The record's work, then — for a record of a `submit` job that has ended — its count in the job. */
   async run(record: S3ObjectRecord, messageId: string): Promise<RecordOutcome> {
-    const outcome = await this.runRecord(record, messageId);
+    const found: FoundJob = {};
+    const outcome = await this.runRecord(record, messageId, found);
     const { jobs } = this.dependencies;
-    if (!record.jobId || !jobs || outcome === 'retry') return outcome;
-    const image = { jobId: record.jobId, bucket: record.bucket, key: record.key, etag: normalizeEtag(record.eTag) };
+    const jobId = record.jobId ?? found.jobId;
+    if (!jobId || !jobs || outcome === 'retry') return outcome;
+    const image = { jobId, bucket: record.bucket, key: record.key, etag: normalizeEtag(record.eTag) };
     try {
       await jobs.count(image, await this.countedOutcome(record, outcome), outcome === 'duplicate');
       return outcome;
@@ -105,7 +133,7 @@ export class ImageJobRunner {
       if (decision.action === 'fail-worker') throw error;
       this.log(decision, {
         key: record.key,
-        jobId: record.jobId,
+        jobId,
         messageId,
         code: (error as { code?: string }).code,
         err: error,
@@ -119,24 +147,28 @@ export class ImageJobRunner {
     if (outcome === 'stored') return 'stored';
     if (outcome === 'error-stored') return 'errors';
     if (outcome !== 'duplicate') return 'skipped';
-    const { store, config } = this.dependencies;
-    const stored = await store.readResult(record.bucket, resultKeyFor(record.key, config));
+    const placement = this.place(record);
+    if (!('result' in placement)) return 'skipped';
+    const stored = await this.dependencies.store.readResult(placement.result.bucket, placement.result.key);
     return stored?.status === 'ok' ? 'stored' : 'errors';
   }
 
-  private async runRecord(record: S3ObjectRecord, messageId: string): Promise<RecordOutcome> {
-    const { config, logger } = this.dependencies;
+  private async runRecord(record: S3ObjectRecord, messageId: string, found: FoundJob): Promise<RecordOutcome> {
+    const { logger } = this.dependencies;
     const { bucket, key } = record;
-    const skipReason = config.bucketName && bucket !== config.bucketName ? 'other-bucket' : skipReasonFor(key, config);
-    if (skipReason) return this.settle({ happened: 'skipped' }, { bucket, key, reason: skipReason, messageId });
+    const placement = this.place(record);
+    if ('skip' in placement)
+      return this.settle({ happened: 'skipped' }, { bucket, key, reason: placement.skip, messageId });
     const context: RecordContext = {
       record,
       messageId,
       etag: normalizeEtag(record.eTag),
-      resultKey: resultKeyFor(key, config),
+      resultBucket: placement.result.bucket,
+      resultKey: placement.result.key,
+      found,
     };
-    if (hasLongKeyResult(key, config)) {
-      const message = `the upload key is ${Buffer.byteLength(key, 'utf8')} bytes: its result key would pass S3's ${S3_MAX_KEY_BYTES}; shorten the key (this result is stored at ${context.resultKey})`;
+    if (context.resultKey.startsWith(`${this.layout.resultsPrefix}${LONG_KEY_RESULTS_FOLDER}`)) {
+      const message = `the image's key is ${Buffer.byteLength(key, 'utf8')} bytes: its result key would pass S3's ${S3_MAX_KEY_BYTES}; shorten the key (this result is stored at ${context.resultKey})`;
       logger.warn(
         { key, resultKey: context.resultKey, messageId },
         'upload key too long to mirror; storing an error result at its short key',
@@ -159,7 +191,7 @@ export class ImageJobRunner {
     },
   ): Promise<RecordOutcome> {
     const { store, storedResults, classifier, fingerprint, events } = this.dependencies;
-    const { record, messageId, etag, resultKey } = context;
+    const { record, messageId, etag, resultBucket, resultKey } = context;
     const { bucket, key } = record;
     const timings = { downloadMs: 0, preprocessMs: 0, inferenceMs: 0, batchSize: 0 };
     let step: RecordStep = 'classify';
@@ -167,20 +199,24 @@ export class ImageJobRunner {
     let alreadyRead = given?.alreadyRead;
     try {
       if (!given) {
-        const stored = await storedResults.find(bucket, resultKey);
+        const stored = await storedResults.find(resultBucket, resultKey);
         alreadyRead = { stored };
         if (stored && stored.sourceEtag === etag && stored.fingerprint === fingerprint) {
           const outcome = this.settle({ happened: 'duplicate' }, { key, resultKey, messageId });
+          // An upload of a job counts in it even when its result was there: the job is in its metadata.
+          step = 'read-stored';
+          if (this.dependencies.jobs && !record.jobId)
+            context.found.jobId = jobIdIn(await store.metadata(bucket, key, etag));
           // Its event may not have been sent (a failed PutEvents, a task stopped in between): send it
           // again, so that every stored result has at least one event.
           step = 'read-stored';
-          const document = events ? await store.readResult(bucket, resultKey) : undefined;
+          const document = events ? await store.readResult(resultBucket, resultKey) : undefined;
           step = 'publish';
           if (document) await events!.publish(document, resultKey);
           return outcome;
         }
       }
-      const outcome = given?.outcome ?? (await this.classify(record, etag, timings));
+      const outcome = given?.outcome ?? (await this.classify(record, etag, timings, context.found));
       step = 'store';
       const document = buildResult(
         { source: { bucket, key, etag, size: record.size } },
@@ -188,7 +224,7 @@ export class ImageJobRunner {
       );
       const written = await writeResultInOrder(
         store,
-        bucket,
+        resultBucket,
         resultKey,
         document,
         { etag, sequencer: record.sequencer },
@@ -234,8 +270,9 @@ export class ImageJobRunner {
     record: S3ObjectRecord,
     etag: string,
     timings: { downloadMs: number; preprocessMs: number; inferenceMs: number; batchSize: number },
+    found: FoundJob,
   ): Promise<ClassificationOutcome> {
-    const rgb = await this.downloadAndDecode(record, etag, timings);
+    const rgb = await this.downloadAndDecode(record, etag, timings, found);
     const batched = await this.dependencies.batcher.add(rgb);
     timings.inferenceMs = batched.inferenceMs;
     timings.batchSize = batched.batchSize;
@@ -250,6 +287,7 @@ export class ImageJobRunner {
     record: S3ObjectRecord,
     etag: string,
     timings: { downloadMs: number; preprocessMs: number },
+    found: FoundJob,
   ): Promise<Uint8Array> {
     const { config, store, memory } = this.dependencies;
     let reserved = Math.min(config.maxImageBytes, Math.max(MIN_DOWNLOAD_RESERVATION, record.size));
@@ -259,6 +297,9 @@ export class ImageJobRunner {
       let bytes: Uint8Array | undefined = await store.download(record.bucket, record.key, {
         etag,
         maxBytes: config.maxImageBytes,
+        onMetadata: (metadata) => {
+          found.jobId = jobIdIn(metadata);
+        },
         // The event's size is only a claim: reserve more if the object is larger.
         beforeBody: async (contentLength) => {
           if (contentLength > reserved) releases.push(await memory.downloads.reserve(contentLength - reserved));

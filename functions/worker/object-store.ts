@@ -41,6 +41,8 @@ export interface DownloadOptions {
   readonly maxBytes: number;
   /** Called with the object's size before its body is read (to reserve memory for it). */
   readonly beforeBody?: (contentLength: number) => Promise<void>;
+  /** Called with the object's user metadata (`upload --job`'s job id), before its size is checked. */
+  readonly onMetadata?: (metadata: Readonly<Record<string, string>>) => void;
 }
 
 /** Keys per ListObjectsV2 page: S3's maximum. */
@@ -66,6 +68,7 @@ export class ObjectStore {
         new GetObjectCommand({ Bucket: bucket, Key: key, IfMatch: `"${options.etag}"` }),
       );
       try {
+        options.onMetadata?.(response.Metadata ?? {});
         checkFileSize(response.ContentLength ?? 0, options.maxBytes, { bucket, key });
         await options.beforeBody?.(response.ContentLength ?? 0);
       } catch (error) {
@@ -78,6 +81,17 @@ export class ObjectStore {
       if (error instanceof ImageError) throw error;
       if (isPreconditionFailedError(error)) throw new SourceSupersededError(bucket, key, options.etag, error);
       throw this.classified(error, 'GetObject', bucket, key, () => new SourceObjectMissingError(bucket, key, error));
+    }
+  }
+
+  /** An object's user metadata (that version: `If-Match` its ETag); undefined when it is gone or replaced. */
+  async metadata(bucket: string, key: string, etag: string): Promise<Readonly<Record<string, string>> | undefined> {
+    try {
+      const head = await this.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, IfMatch: `"${etag}"` }));
+      return head.Metadata ?? {};
+    } catch (error) {
+      if (isNotFoundError(error) || isPreconditionFailedError(error)) return undefined;
+      throw this.classified(error, 'HeadObject', bucket, key);
     }
   }
 

@@ -34,6 +34,10 @@ export interface WorkerServiceProps {
   /** Hard memory limit of the container, MiB. */
   readonly memoryLimitMiB: number;
   readonly logRetention: logs.RetentionDays;
+  /** Other buckets whose images jobs may name: read-only, by the task role alone. */
+  readonly sourceBuckets: readonly string[];
+  /** KMS keys of those buckets' objects: decrypt only. */
+  readonly sourceBucketKeys: readonly string[];
 }
 
 /**
@@ -106,6 +110,7 @@ export class WorkerService extends Construct {
           // One "Image result stored" event per result, on the account's default bus.
           eventBusName: RESULT_EVENT_BUS,
           jobsTable: props.jobsTable.tableName,
+          ...(props.sourceBuckets.length > 0 ? { sourceBuckets: props.sourceBuckets.join(',') } : {}),
         }),
         AWS_REGION: Stack.of(this).region,
       },
@@ -168,25 +173,48 @@ export class WorkerService extends Construct {
     }
   }
 
+  /**
+   * Read access to the images of `-c sourceBuckets` — GetObject on their objects, Decrypt with their
+   * KMS keys — granted on the task role only: the stack writes no bucket policy, notification or key
+   * policy of a bucket it does not own (a bucket or key policy of another account must also allow it;
+   * `doctor` reads one object of each bucket to tell).
+   */
+  private grantSourceBuckets(props: WorkerServiceProps): void {
+    const role = this.taskDefinition.taskRole;
+    if (props.sourceBuckets.length > 0) {
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['s3:GetObject'],
+          resources: props.sourceBuckets.map((bucket) => `arn:${Aws.PARTITION}:s3:::${bucket}/*`),
+        }),
+      );
+    }
+    if (props.sourceBucketKeys.length > 0) {
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['kms:Decrypt'],
+          resources: [...props.sourceBucketKeys],
+          // Only when S3 asks for it, for one of those buckets.
+          conditions: { StringLike: { 'kms:ViaService': `s3.${Aws.REGION}.amazonaws.com` } },
+        }),
+      );
+    }
+  }
+
   /** The task reads uploads, writes results, consumes the queue, and may protect itself from scale-in. */
   private grantLeastPrivilege(props: WorkerServiceProps): void {
     const role = this.taskDefinition.taskRole;
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ['s3:GetObject'],
-        resources: [props.bucket.arnForObjects(`${props.uploadsPrefix}*`)],
+        // Uploads, and the images a job names elsewhere in the bucket (results/_buckets/<bucket>/…).
+        resources: [props.bucket.arnForObjects('*')],
       }),
     );
+    this.grantSourceBuckets(props);
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ['s3:PutObject'],
-        resources: [props.bucket.arnForObjects(`${props.resultsPrefix}*`)],
-      }),
-    );
-    // Reading its own results' tags makes duplicate events cheap (checked before recomputing).
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['s3:GetObject'],
         resources: [props.bucket.arnForObjects(`${props.resultsPrefix}*`)],
       }),
     );

@@ -24,6 +24,13 @@ export interface ListedImage {
  */
 export const IMAGES_PER_MESSAGE = 10;
 
+/**
+ * The user metadata (`x-amz-meta-alexnet-job-id`) that makes an upload part of a job
+ * (`upload --job`): S3's notification does not carry metadata, so the worker reads it from the
+ * object it downloads (or HEADs, for a result already stored) and counts the image in that job.
+ */
+export const JOB_ID_METADATA = 'alexnet-job-id';
+
 /** Messages per SendMessageBatch request: SQS's maximum. */
 export const MESSAGES_PER_BATCH = 10;
 

@@ -14,6 +14,7 @@ import {
   ServiceQuotasClient,
 } from '@aws-sdk/client-service-quotas';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { runDeployChecks, type DeployCheckDependencies } from '../../cli/deploy-checks/deploy-checks.js';
@@ -35,6 +36,8 @@ function mockedDependencies(run: DeployCheckDependencies['run'] = dockerOk) {
     ec2: new EC2Client({ region, credentials }),
     serviceQuotas: new ServiceQuotasClient({ region, credentials }),
     ssm: new SSMClient({ region, credentials }),
+    // Called only for -c sourceBuckets (the tests of those use moto's S3).
+    s3: new S3Client({ region, credentials, endpoint: 'http://127.0.0.1:9' }),
   };
   const mocks = {
     sts: mockClient(clients.sts),
@@ -290,12 +293,67 @@ describe('doctor against moto (STS, CloudFormation, EC2, SSM)', { skip: noMoto }
       ec2: new EC2Client(options),
       serviceQuotas: new ServiceQuotasClient({ ...options, maxAttempts: 1 }),
       ssm: new SSMClient(options),
+      s3: new S3Client({ ...options, forcePathStyle: true }),
       region,
       run: dockerOk,
     });
     for (const name of ['credentials', 'CDK bootstrap', 'instance types', 'zones', 'GPU AMI'])
       assert.equal(statusOf(results, name).status, 'ok', `${name}: ${statusOf(results, name).detail}`);
     assert.match(statusOf(results, 'instance types').detail, /4 vCPUs/);
+  });
+
+  it('checks each bucket of -c sourceBuckets: there, readable, and its KMS key given', async () => {
+    const options = { region, credentials, endpoint: moto.endpoint };
+    const s3 = new S3Client({ ...options, forcePathStyle: true });
+    const location = { CreateBucketConfiguration: { LocationConstraint: region } } as const;
+    // moto records an object's KMS key as given (it does not need the key to exist in its KMS).
+    const keyArn = `arn:aws:kms:${region}:123456789012:key/0c2d7e3a-1b4f-4e8e-9f0a-2b3c4d5e6f70`;
+    for (const bucket of ['plain-archive', 'kms-archive', 'empty-archive'])
+      await s3.send(new CreateBucketCommand({ Bucket: bucket, ...location }));
+    await s3.send(new PutObjectCommand({ Bucket: 'plain-archive', Key: 'photos/a.jpg', Body: 'x' }));
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: 'kms-archive',
+        Key: 'photos/a.jpg',
+        Body: 'x',
+        ServerSideEncryption: 'aws:kms',
+        SSEKMSKeyId: keyArn,
+      }),
+    );
+    const checks = async (sourceBucketKeys: string[]) =>
+      (
+        await runDeployChecks(
+          {
+            ...PARAMETER_DEFAULTS,
+            sourceBuckets: ['plain-archive', 'kms-archive', 'empty-archive', 'no-such-archive'],
+            sourceBucketKeys,
+          },
+          {
+            sts: new STSClient(options),
+            cloudFormation: new CloudFormationClient(options),
+            ec2: new EC2Client(options),
+            serviceQuotas: new ServiceQuotasClient({ ...options, maxAttempts: 1 }),
+            ssm: new SSMClient(options),
+            s3,
+            region,
+            run: dockerOk,
+          },
+        )
+      ).filter((result) => result.name.startsWith('source bucket'));
+    const withoutKey = await checks([]);
+    assert.deepEqual(
+      withoutKey.map((result) => [result.name, result.status]),
+      [
+        ['source bucket plain-archive', 'ok'],
+        ['source bucket kms-archive', 'fail'],
+        ['source bucket empty-archive', 'warn'],
+        ['source bucket no-such-archive', 'fail'],
+      ],
+    );
+    assert.match(withoutKey[1]!.detail, new RegExp(`add -c sourceBucketKeys=${keyArn.replace(/[/]/g, '\\/')}`));
+    assert.match(withoutKey[3]!.detail, /there is no bucket no-such-archive/);
+    const withKey = await checks([keyArn]);
+    assert.equal(withKey[1]!.status, 'ok', withKey[1]!.detail);
   });
 });
 

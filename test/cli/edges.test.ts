@@ -161,7 +161,7 @@ describe('the CLI at its edges, against local --serve', () => {
     const other = await runCli(['results', '--local', 's3://someone-elses-bucket/uploads/x.jpg'], { env });
     assert.match(
       other.stderr,
-      /^error: s3:\/\/someone-elses-bucket\/uploads\/x\.jpg names bucket someone-elses-bucket, but the pipeline's bucket is /m,
+      /^error: s3:\/\/someone-elses-bucket\/uploads\/x\.jpg names bucket someone-elses-bucket, which is neither the pipeline's bucket \(alexnet-pipeline-local\) nor one of its source buckets/m,
     );
   });
 

@@ -85,7 +85,7 @@ describe('query with Athena', () => {
     assert.deepEqual(start.QueryExecutionContext, { Database: settings.database });
     assert.match(
       start.QueryString!,
-      /^WITH results AS \(SELECT source\.key AS "key", status AS "status", .* FROM "alexnetpipeline_results"\."result_objects"\)\nSELECT key FROM results WHERE top_label = 'tabby'$/s,
+      /^WITH results AS \(SELECT source\.key AS "key", source\.bucket AS "bucket", status AS "status", .* FROM "alexnetpipeline_results"\."result_objects"\)\nSELECT key FROM results WHERE top_label = 'tabby'$/s,
     );
     assert.equal(mock.commandCalls(GetQueryExecutionCommand).length, 3);
     assert.deepEqual(table.columns, ['key', 'n', 'top_score', 'pretrained', 'processed_at', 'labels']);

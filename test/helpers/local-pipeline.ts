@@ -58,6 +58,7 @@ export class LocalPipeline {
       queueUrl: this.aws.queueUrl,
       deadLetterQueueUrl: this.aws.dlqUrl,
       bucketName: this.aws.bucket,
+      ...(this.aws.sourceBuckets.length > 0 ? { sourceBuckets: this.aws.sourceBuckets.join(',') } : {}),
       ...FAST_WORKER_SETTINGS,
       ...overrides,
     });

@@ -337,7 +337,7 @@ describe('PipelineStack: GPU capacity and service', () => {
 });
 
 describe('PipelineStack: least privilege', () => {
-  it('lets the task read uploads/*, write results/*, consume the queue and split its job messages, protect itself, send its completion events, count jobs, and nothing else', () => {
+  it('lets the task read its bucket, write results/*, consume the queue and split its job messages, protect itself, send its completion events, count jobs, and nothing else', () => {
     const statements = taskRolePolicy();
     const bucketArn = { 'Fn::GetAtt': [stack.getLogicalId(stack.storage.bucket.node.defaultChild as never), 'Arn'] };
     // Statements may be merged (minimizePolicies): a statement grants its actions on each of its resources.
@@ -349,8 +349,9 @@ describe('PipelineStack: least privilege', () => {
             .flatMap((s) => [s.Action].flat()),
         ),
       ].sort();
-    assert.deepEqual(actionsOn({ 'Fn::Join': ['', [bucketArn, '/uploads/*']] }), ['s3:GetObject']);
-    assert.deepEqual(actionsOn({ 'Fn::Join': ['', [bucketArn, '/results/*']] }), ['s3:GetObject', 's3:PutObject']);
+    // Reads: uploads, and any image a job names in the bucket; writes: results only.
+    assert.deepEqual(actionsOn({ 'Fn::Join': ['', [bucketArn, '/*']] }), ['s3:GetObject']);
+    assert.deepEqual(actionsOn({ 'Fn::Join': ['', [bucketArn, '/results/*']] }), ['s3:PutObject']);
     assert.deepEqual(actionsOn(bucketArn), ['s3:ListBucket']);
     const dlqArn = {
       'Fn::GetAtt': [stack.getLogicalId(stack.storage.deadLetterQueue.node.defaultChild as never), 'Arn'],
@@ -387,6 +388,56 @@ describe('PipelineStack: least privilege', () => {
       );
     assert.ok(!all.some((action) => /Delete(Object|Bucket)|\*/.test(action)));
     assert.ok(statements.every((s) => s.Effect === 'Allow' && s.Resource !== '*'));
+  });
+});
+
+describe('PipelineStack: source buckets (-c sourceBuckets)', () => {
+  const keyArn = 'arn:aws:kms:eu-west-1:123456789012:key/0c2d7e3a-1b4f-4e8e-9f0a-2b3c4d5e6f70';
+  const withSources = synthesizeStack({ sourceBuckets: ['my-archive', 'other.archive'], sourceBucketKeys: [keyArn] });
+
+  it('grants the task role GetObject on their objects and Decrypt with their keys, and changes nothing on them', () => {
+    const statements = withSources.template.findResources('AWS::IAM::Policy');
+    const text = JSON.stringify(statements);
+    for (const bucket of ['my-archive', 'other.archive'])
+      assert.ok(text.includes(`:s3:::${bucket}/*`), `GetObject on ${bucket}/*`);
+    const sourceStatement = Object.values(statements)
+      .flatMap((p: any) => p.Properties.PolicyDocument.Statement)
+      .find((s: any) => JSON.stringify(s.Resource).includes(':s3:::my-archive/*'));
+    assert.deepEqual([sourceStatement.Action].flat(), ['s3:GetObject'], 'read only: no list, no write, no delete');
+    const decrypt = Object.values(statements)
+      .flatMap((p: any) => p.Properties.PolicyDocument.Statement)
+      .find((s: any) => [s.Action].flat().includes('kms:Decrypt'));
+    assert.deepEqual([decrypt.Resource].flat(), [keyArn]);
+    assert.ok(decrypt.Condition.StringLike['kms:ViaService'], 'decrypt only through S3');
+    // Nothing that would write to a bucket the stack does not own: no policy, no notification of it.
+    const all = JSON.stringify(withSources.template.toJSON().Resources);
+    for (const type of ['AWS::S3::BucketPolicy', 'Custom::S3BucketNotifications', 'AWS::KMS::Key'])
+      for (const resource of Object.values(withSources.template.findResources(type)))
+        assert.ok(!JSON.stringify(resource).includes('my-archive'), `${type} touches my-archive`);
+    assert.ok(all.includes('my-archive,other.archive'), 'the worker is told SOURCE_BUCKETS');
+    withSources.template.hasOutput(STACK_OUTPUT.sourceBuckets, { Value: 'my-archive,other.archive' });
+  });
+
+  it('without them, grants nothing outside the pipeline and says "-" in its output', () => {
+    const text = JSON.stringify(template.findResources('AWS::IAM::Policy'));
+    assert.ok(!text.includes('kms:Decrypt'));
+    assert.ok(!/:s3:::[a-z]/.test(text), 'no bucket named by name');
+    template.hasOutput(STACK_OUTPUT.sourceBuckets, { Value: '-' });
+  });
+
+  it('refuses bad names and keys at synth, naming the context key', () => {
+    assert.throws(
+      () => readPipelineParameters((key) => ({ sourceBuckets: 'My_Archive' })[key]),
+      /sourceBuckets must list bucket names .* got "My_Archive"/,
+    );
+    assert.throws(
+      () => readPipelineParameters((key) => ({ sourceBuckets: 'a-bucket', sourceBucketKeys: 'alias/mine' })[key]),
+      /sourceBucketKeys must list KMS key ARNs/,
+    );
+    assert.throws(
+      () => readPipelineParameters((key) => ({ sourceBucketKeys: keyArn })[key]),
+      /no sourceBuckets are given/,
+    );
   });
 });
 

@@ -42,6 +42,7 @@ describe('the results table: one column definition, checked against the result s
       RESULT_COLUMNS.map((column) => column.name),
       [
         'key',
+        'bucket',
         'status',
         'top_label',
         'top_score',

@@ -168,7 +168,11 @@ describe('submit: a job over images already in the bucket', () => {
     const cases: Array<[string[], NodeJS.ProcessEnv, RegExp]> = [
       [['submit', 'uploads/nothing-here/'], env, /nothing below s3:\/\/.*\/uploads\/nothing-here\/: no job made/],
       [['submit', 'only-notes/'], env, /no images below .*only-notes\/: 1 object\(s\), none ending in jpg/],
-      [['submit', 's3://someone-elses-bucket/photos/'], env, /is not the pipeline's bucket/],
+      [
+        ['submit', 's3://someone-elses-bucket/photos/'],
+        env,
+        /the workers may not read s3:\/\/someone-elses-bucket\/: deploy the stack with .*-c sourceBuckets=someone-elses-bucket/,
+      ],
       [['submit', 'uploads/archive/'], { ...env, JOBS_TABLE: '' }, /no jobs table/],
       [
         ['submit', 'uploads/archive/'],
