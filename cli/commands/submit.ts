@@ -3,6 +3,7 @@ import type { Logger } from '../../common/logger.js';
 import { PARAMETER_DEFAULTS } from '../../pipeline/deploy-parameters.js';
 import { runSubmit } from '../jobs/run-submit.js';
 import { integerInRange } from '../support/option-parsers.js';
+import { InvalidArgumentError } from 'commander';
 import { addTargetOptions, jobsTableOption, resolveTarget, type TargetOptions } from '../target/target.js';
 
 interface SubmitCommandOptions extends TargetOptions {
@@ -11,6 +12,8 @@ interface SubmitCommandOptions extends TargetOptions {
   resume?: string;
   timeout?: number;
   instances: number;
+  stale?: boolean;
+  fingerprint?: string;
 }
 
 /** `submit <prefix>`: a job over images already in the bucket. */
@@ -21,6 +24,18 @@ export function submitCommand(logger: Logger): Command {
     .addOption(new Option('--dry-run', 'count the images and estimate time and cost; enqueue nothing'))
     .addOption(
       new Option('--wait', 'follow the job until every image has its result (exit 2 if some are error results)'),
+    )
+    .addOption(
+      new Option(
+        '--stale',
+        "only the images whose result is missing, or was computed for other bytes or by another model or settings than the workers' (after a model change)",
+      ),
+    )
+    .addOption(
+      new Option(
+        '--fingerprint <hex>',
+        'with --stale: the fingerprint to compare with (the fingerprint field of a result), instead of the one the workers last started with',
+      ).argParser(fingerprintArgument),
     )
     .addOption(new Option('--resume <job id>', 'finish a job that was interrupted (nothing is enqueued twice)'))
     .addOption(
@@ -43,6 +58,8 @@ export function submitCommand(logger: Logger): Command {
         resume: options.resume,
         timeoutSeconds: options.timeout,
         instances: options.instances,
+        stale: options.stale,
+        fingerprint: options.fingerprint,
         logger,
       });
     } finally {
@@ -51,4 +68,13 @@ export function submitCommand(logger: Logger): Command {
     }
   });
   return command;
+}
+
+/** A result fingerprint: 32 hexadecimal digits (see `resultFingerprint`). */
+function fingerprintArgument(value: string): string {
+  if (!/^[0-9a-f]{32}$/.test(value))
+    throw new InvalidArgumentError(
+      'must be a result fingerprint: 32 hexadecimal digits (the fingerprint field of a result).',
+    );
+  return value;
 }

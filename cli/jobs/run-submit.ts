@@ -15,6 +15,7 @@ import { describeSource, parseJobSource } from './job-source.js';
 import { listImagePages } from './list-images.js';
 import { readManifest, writeManifest } from './manifest.js';
 import { createStatusLine } from './status-line.js';
+import { staleImages, staleReference } from './stale-images.js';
 
 /** Exit status of a `submit` stopped by Ctrl-C (128 + SIGINT), after it said how far it got. */
 export const EXIT_INTERRUPTED = 130;
@@ -80,6 +81,10 @@ export interface SubmitOptions {
   readonly timeoutSeconds?: number;
   /** Instances the estimate of `--dry-run` assumes (the stack's `maxInstances`). */
   readonly instances: number;
+  /** `--stale`: only images without a current result. */
+  readonly stale?: boolean;
+  /** `--fingerprint`: what `--stale` compares with, instead of the workers' recorded one. */
+  readonly fingerprint?: string;
   readonly logger: Logger;
 }
 
@@ -99,11 +104,12 @@ export async function runSubmit(argument: string | undefined, target: Target, op
   try {
     if (options.dryRun) {
       if (!argument) throw new CliError('--dry-run needs a prefix to estimate');
-      return await estimate(parseJobSource(argument, target), target, options);
+      const fingerprint = options.stale ? await staleReference(store, options.fingerprint) : undefined;
+      return await estimate(parseJobSource(argument, target), target, options, fingerprint);
     }
     const job = options.resume
       ? await resumedJob(store, checkedJobId(options.resume), argument)
-      : await createJob(store, target, argument);
+      : await createJob(store, target, argument, options);
     process.stdout.write(`job ${job.id}\n`);
     return await runJob(job, store, target, options, controller.signal, tally);
   } catch (error) {
@@ -114,15 +120,29 @@ export async function runSubmit(argument: string | undefined, target: Target, op
   }
 }
 
-async function createJob(store: JobStore, target: Target, argument: string | undefined): Promise<Job> {
+async function createJob(
+  store: JobStore,
+  target: Target,
+  argument: string | undefined,
+  options: SubmitOptions,
+): Promise<Job> {
   if (!argument)
     throw new CliError(
       'submit needs a prefix (s3://bucket/prefix/ or a folder of the pipeline bucket), or --resume <job id>',
     );
   const source = parseJobSource(argument, target);
+  if (options.fingerprint && !options.stale)
+    throw new CliError('--fingerprint is what --stale compares with: add --stale');
   await refuseEmptySource(target, source);
+  const staleAgainst = options.stale ? await staleReference(store, options.fingerprint) : undefined;
   const id = newJobId();
-  await store.create({ id, source, manifestKey: manifestKeyFor(id), createdAt: new Date() });
+  await store.create({
+    id,
+    source,
+    manifestKey: manifestKeyFor(id),
+    createdAt: new Date(),
+    ...(staleAgainst ? { staleAgainst } : {}),
+  });
   return (await store.get(id))!;
 }
 
@@ -183,13 +203,22 @@ async function runJob(
         );
         return EXIT_INTERRUPTED;
       }
+      if (listed.total === 0 && listed.current > 0) {
+        await store.discard(job);
+        process.stdout.write(
+          `all ${listed.current} images below ${where} have a current result: nothing enqueued, job ${job.id} discarded\n`,
+        );
+        return EXIT.ok;
+      }
       if (listed.total === 0) {
         await store.discard(job);
         throw noImages(job.source, listed.objects);
       }
       total = listed.total;
       await store.listingFinished(job.id, listed.total, listed.bytes);
-      process.stderr.write(`listed ${listed.total} images (${formatBytes(listed.bytes)}) below ${where}\n`);
+      process.stderr.write(
+        `listed ${listed.total} images (${formatBytes(listed.bytes)}) below ${where}${job.staleAgainst ? ` whose result is missing or stale (${listed.current} current, not enqueued)` : ''}\n`,
+      );
     }
     if (job.state === 'listing' || job.state === 'enqueueing') {
       const outcome = await enqueueRest(job, store, target, signal, (count) =>
@@ -222,24 +251,27 @@ async function listIntoManifest(
   target: Target,
   signal: AbortSignal,
   show: (listed: number) => void,
-): Promise<{ total: number; bytes: number; objects: number }> {
+): Promise<{ total: number; bytes: number; objects: number; current: number }> {
   let listed = 0;
   let bytes = 0;
   let objects = 0;
+  let current = 0;
   const due = progressWriteDue();
   async function* pages(): AsyncGenerator<readonly ListedImage[]> {
     for await (const page of listImagePages(target.s3, job.source)) {
       if (signal.aborted) return;
-      listed += page.images.length;
+      const images = job.staleAgainst ? await staleImages(target, page.images, job.staleAgainst) : page.images;
+      current += page.images.length - images.length;
+      listed += images.length;
       objects += page.objects;
-      for (const image of page.images) bytes += image.size;
+      for (const image of images) bytes += image.size;
       show(listed);
       if (due()) await store.listedSoFar(job.id, listed, bytes);
-      yield page.images;
+      yield images;
     }
   }
   const manifest = await writeManifest(target.s3, target.bucket, job.manifestKey, pages());
-  return { ...manifest, objects };
+  return { ...manifest, objects, current };
 }
 
 async function enqueueRest(
@@ -323,21 +355,33 @@ export async function waitForJob(
 }
 
 /** `--dry-run`: the images, their bytes, and what the job would take and cost; nothing is written. */
-async function estimate(source: JobSource, target: Target, options: SubmitOptions): Promise<number> {
+async function estimate(
+  source: JobSource,
+  target: Target,
+  options: SubmitOptions,
+  staleAgainst: string | undefined,
+): Promise<number> {
   let images = 0;
   let bytes = 0;
   let objects = 0;
+  let current = 0;
   const line = createStatusLine();
   for await (const page of listImagePages(target.s3, source)) {
-    images += page.images.length;
+    const counted = staleAgainst ? await staleImages(target, page.images, staleAgainst) : page.images;
+    current += page.images.length - counted.length;
+    images += counted.length;
     objects += page.objects;
-    for (const image of page.images) bytes += image.size;
+    for (const image of counted) bytes += image.size;
     line.update(`listing: ${images} images`);
   }
   line.done();
   const where = visibleText(describeSource(source));
   if (images === 0) {
-    process.stdout.write(`${where}: ${objects} object(s), no images: a job would enqueue nothing\n`);
+    process.stdout.write(
+      current > 0
+        ? `${where}: all ${current} images have a current result: a --stale job would enqueue nothing\n`
+        : `${where}: ${objects} object(s), no images: a job would enqueue nothing\n`,
+    );
     return EXIT.ok;
   }
   // A photo-sized average decodes at the 12-MP figure, small images at the small-image one.
@@ -348,7 +392,7 @@ async function estimate(source: JobSource, target: Target, options: SubmitOption
   const perImage = (cost.onDemand + cost.requests) / 1e6;
   process.stdout.write(
     [
-      `${where}: ${images} images, ${formatBytes(bytes)} (${objects} objects listed)`,
+      `${where}: ${images} images${staleAgainst ? ` whose result is missing or stale (${current} current)` : ''}, ${formatBytes(bytes)} (${objects} objects listed)`,
       `estimate at ${options.instances} instance(s), ${photos ? '12-MP photos' : 'small images'} (${cost.imagesPerSecond.toFixed(0)} images/s each, from \`npm run bench\`): ${formatDuration(seconds)} of processing once the instances are up`,
       `cost: compute and per-image requests $${(perImage * images).toFixed(2)} on demand, plus the job's listing, messages and state $${requests.total.toFixed(4)} (list prices in pipeline/cost-model.ts)`,
       'nothing enqueued (--dry-run)',

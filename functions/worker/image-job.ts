@@ -28,7 +28,7 @@ export interface ImageMemory {
   readonly downloads: MemoryBudget;
   readonly decoding: MemoryBudget;
 }
-import type { ObjectStore, StoredResultTag } from './object-store.js';
+import type { ObjectStore, StoredResultTag } from '../../pipeline/object-store.js';
 import { writeResultInOrder } from './ordered-result-write.js';
 import {
   classifyFailure,

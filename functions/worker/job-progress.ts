@@ -100,6 +100,23 @@ export class JobProgress {
 
   private store: Promise<JobStore> | undefined;
 
+  /**
+   * Records what this worker computes results with, for `submit --stale` (one PutItem). Never
+   * blocks or stops the worker: a failure is logged, and `submit --stale --fingerprint` still works.
+   */
+  async recordFingerprint(fingerprint: string, modelSha256: string): Promise<void> {
+    const { store, logger } = this.dependencies;
+    if (!store) return;
+    try {
+      this.store ??= store();
+      await (
+        await this.store
+      ).recordWorkerFingerprint({ fingerprint, modelSha256, startedAt: this.now().toISOString() });
+    } catch (error) {
+      logger.warn({ err: error }, 'could not record the fingerprint of this worker (submit --stale reads it)');
+    }
+  }
+
   /** One gathered batch: a transaction per job, then each job's completion check. */
   private async countGathered(pending: readonly PendingCount[]): Promise<Array<void | Error>> {
     const store = await this.store!;

@@ -1,7 +1,7 @@
 import { ResultWriteContendedError } from '../../pipeline/errors.js';
 import type { ResultDocument } from '../../pipeline/result-document.js';
 import { compareSequencers } from '../../pipeline/s3-event.js';
-import type { ObjectStore, StoredResultTag } from './object-store.js';
+import type { ObjectStore, StoredResultTag } from '../../pipeline/object-store.js';
 
 /** The version of an image a result answers: its ETag, and the sequencer of its event where it had one. */
 export interface SourceVersion {

@@ -15,7 +15,7 @@ import { JobProgress } from './job-progress.js';
 import { ImageJobRunner, type ImageJobStats, type ImageMemory } from './image-job.js';
 import { MemoryBudget } from './memory-budget.js';
 import { MessageLease } from './message-lease.js';
-import { ObjectStore } from './object-store.js';
+import { ObjectStore } from '../../pipeline/object-store.js';
 import { classifyFailure, decideLeaseEnd, type RecordOutcome } from './outcome-policy.js';
 import { MessageDeleter } from './queue-operations.js';
 import { ReceiveLoop } from './receive-loop.js';
@@ -83,6 +83,9 @@ export class QueueConsumer {
   private readonly deleter: MessageDeleter;
   private readonly batcher: ImageBatcher<LabelScore[]>;
   private readonly jobs: ImageJobRunner;
+  /** What this worker's results are computed with (see `resultFingerprint`). */
+  readonly fingerprint: string;
+  private readonly jobProgress: JobProgress;
   private readonly taskProtection: TaskProtection;
   private readonly leases = new Set<MessageLease>();
   private readonly active = new Set<Promise<void>>();
@@ -120,6 +123,25 @@ export class QueueConsumer {
       runBatch: (images) => this.runBatch(images),
     });
     const store = new ObjectStore(dependencies.s3);
+    this.fingerprint = resultFingerprint({
+      modelSha256: classifier.model.sha256,
+      topK: classifier.topK,
+      maxImageBytes: config.maxImageBytes,
+      maxImagePixels: config.maxImagePixels,
+    });
+    this.jobProgress = new JobProgress({
+      store:
+        config.jobsTable && dependencies.dynamo
+          ? async () =>
+              new (await import('../../pipeline/jobs/job-store.js')).JobStore(
+                await dependencies.dynamo!(),
+                config.jobsTable!,
+              )
+          : undefined,
+      events: dependencies.events,
+      busName: config.eventBusName,
+      logger,
+    });
     this.jobs = new ImageJobRunner({
       config,
       store,
@@ -127,31 +149,14 @@ export class QueueConsumer {
       batcher: this.batcher,
       classifier,
       memory: this.memory,
-      fingerprint: resultFingerprint({
-        modelSha256: classifier.model.sha256,
-        topK: classifier.topK,
-        maxImageBytes: config.maxImageBytes,
-        maxImagePixels: config.maxImagePixels,
-      }),
+      fingerprint: this.fingerprint,
       logger,
       stats: this.stats,
       events:
         config.eventBusName && dependencies.events
           ? new ResultEventPublisher(dependencies.events, config.eventBusName)
           : undefined,
-      jobs: new JobProgress({
-        store:
-          config.jobsTable && dependencies.dynamo
-            ? async () =>
-                new (await import('../../pipeline/jobs/job-store.js')).JobStore(
-                  await dependencies.dynamo!(),
-                  config.jobsTable!,
-                )
-            : undefined,
-        events: dependencies.events,
-        busName: config.eventBusName,
-        logger,
-      }),
+      jobs: this.jobProgress,
     });
   }
 
@@ -178,6 +183,8 @@ export class QueueConsumer {
         'the model weights are NOT pretrained: labels are not real predictions',
       );
     this.receiver.start();
+    // For `submit --stale`: in the background, a worker never waits for it.
+    void this.jobProgress.recordFingerprint(this.fingerprint, classifier.model.sha256);
   }
 
   /**

@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import { LIST_PAGE_SIZE, type ObjectStore, type StoredResultTag } from './object-store.js';
+import { LIST_PAGE_SIZE, type ObjectStore, type StoredResultTag } from '../../pipeline/object-store.js';
 import { PipelineError } from '../../common/errors.js';
 
 interface ResultLocation {

@@ -7,6 +7,7 @@ import {
   DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
+  PutCommand,
   QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
@@ -19,7 +20,16 @@ import {
   jobListKey,
   MAX_IMAGES_PER_COUNT,
   prefixGuardKey,
+  workerFingerprintKey,
 } from './job-table.js';
+
+/** What a worker computes results with (`WORKERS`/`FINGERPRINT` in the jobs table). */
+export interface WorkerFingerprint {
+  readonly fingerprint: string;
+  readonly modelSha256: string;
+  /** ISO 8601. */
+  readonly startedAt: string;
+}
 
 /** Where a job's images come from. */
 export interface JobSource {
@@ -43,6 +53,8 @@ export type CountedOutcome = 'stored' | 'errors' | 'skipped';
 export interface Job {
   readonly id: string;
   readonly source: JobSource;
+  /** `submit --stale`: only images without a current result of this fingerprint are in the job. */
+  readonly staleAgainst?: string;
   readonly state: JobState;
   readonly manifestKey: string;
   readonly createdAt: string;
@@ -114,7 +126,13 @@ export class JobStore {
    * Creates a job in state `listing`, with its place in the list and the prefix's guard, in one
    * transaction. Throws {@link JobAlreadyRunningError} when the prefix has a job that has not completed.
    */
-  async create(job: { id: string; source: JobSource; manifestKey: string; createdAt: Date }): Promise<void> {
+  async create(job: {
+    id: string;
+    source: JobSource;
+    manifestKey: string;
+    createdAt: Date;
+    staleAgainst?: string;
+  }): Promise<void> {
     const createdAt = job.createdAt.toISOString();
     const expiresAt = Math.floor(job.createdAt.getTime() / 1000) + JOB_RETENTION_DAYS * 86_400;
     const guard = prefixGuardKey(job.source.bucket, job.source.prefix);
@@ -136,6 +154,7 @@ export class JobStore {
                   ...jobKey(job.id),
                   id: job.id,
                   source: job.source,
+                  staleAgainst: job.staleAgainst,
                   state: 'listing',
                   manifestKey: job.manifestKey,
                   createdAt,
@@ -173,6 +192,38 @@ export class JobStore {
       }
       throw error;
     }
+  }
+
+  /**
+   * What a worker computes results with, recorded as it starts (one PutItem per task start): the
+   * reference of `submit --stale`. The latest start wins; a clock behind the recorded one does not.
+   */
+  async recordWorkerFingerprint(worker: WorkerFingerprint): Promise<void> {
+    try {
+      await this.documents.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...workerFingerprintKey, ...worker },
+          ConditionExpression: 'attribute_not_exists(pk) OR startedAt <= :startedAt',
+          ExpressionAttributeValues: { ':startedAt': worker.startedAt },
+        }),
+      );
+    } catch (error) {
+      if ((error as { name?: string }).name !== 'ConditionalCheckFailedException') throw error;
+    }
+  }
+
+  /** The fingerprint the workers last started with, if one has started since jobs existed. */
+  async workerFingerprint(): Promise<WorkerFingerprint | undefined> {
+    const { Item: item } = await this.documents.send(
+      new GetCommand({ TableName: this.tableName, Key: workerFingerprintKey, ConsistentRead: true }),
+    );
+    if (!item || typeof item.fingerprint !== 'string') return undefined;
+    return {
+      fingerprint: item.fingerprint,
+      modelSha256: String(item.modelSha256 ?? ''),
+      startedAt: String(item.startedAt ?? ''),
+    };
   }
 
   /** Listing progress: images and bytes listed so far. */
@@ -482,6 +533,7 @@ function toJob(item: Record<string, any>): Job {
   return {
     id: String(item.id),
     source: { bucket: String(item.source?.bucket ?? ''), prefix: String(item.source?.prefix ?? '') },
+    ...(typeof item.staleAgainst === 'string' ? { staleAgainst: item.staleAgainst } : {}),
     state: item.state as JobState,
     manifestKey: String(item.manifestKey ?? ''),
     createdAt: String(item.createdAt),

@@ -47,6 +47,9 @@ export const jobKey = (jobId: string) => ({ pk: `JOB#${jobId}`, sk: 'JOB' });
 
 export const jobListKey = (createdAt: string, jobId: string) => ({ pk: 'JOBS', sk: `${createdAt}#${jobId}` });
 
+/** The fingerprint the workers last started with (see `JobStore.recordWorkerFingerprint`). */
+export const workerFingerprintKey = { pk: 'WORKERS', sk: 'FINGERPRINT' } as const;
+
 export const prefixGuardKey = (bucket: string, prefix: string) => ({ pk: `PREFIX#${bucket}/${prefix}`, sk: 'ACTIVE' });
 
 /** One image version of one job: keys may be 1,024 bytes, a sort key no more, so it is hashed. */

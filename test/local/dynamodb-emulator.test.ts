@@ -179,6 +179,20 @@ function dynamoDbScenarios(connect: () => Promise<{ dynamo: DynamoDBClient; tabl
     // The prefix is free again once its job has completed.
     await store.create({ id: newJobId(), source, manifestKey: 'm2', createdAt: new Date() });
   });
+
+  it('keeps the fingerprint of the worker that started last; an earlier clock does not overwrite it', async () => {
+    const store = new JobStore(dynamo, table);
+    const started = (fingerprint: string, startedAt: string) =>
+      store.recordWorkerFingerprint({ fingerprint, modelSha256: `sha-${fingerprint}`, startedAt });
+    await started('a'.repeat(32), '2026-12-06T10:00:00.000Z');
+    await started('b'.repeat(32), '2026-12-06T11:00:00.000Z');
+    await started('c'.repeat(32), '2026-12-06T10:30:00.000Z');
+    assert.deepEqual(await store.workerFingerprint(), {
+      fingerprint: 'b'.repeat(32),
+      modelSha256: `sha-${'b'.repeat(32)}`,
+      startedAt: '2026-12-06T11:00:00.000Z',
+    });
+  });
 }
 
 describe('embedded DynamoDB (dynalite + transaction glue, on the emulator endpoint)', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { ObjectStore } from '../../../functions/worker/object-store.js';
+import { ObjectStore } from '../../../pipeline/object-store.js';
 import { writeResultInOrder } from '../../../functions/worker/ordered-result-write.js';
 import type { QueueConsumer } from '../../../functions/worker/queue-consumer.js';
 import { ImageClassifier, type BatchClassifier } from '../../../model/index.js';

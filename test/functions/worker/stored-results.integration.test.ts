@@ -3,7 +3,7 @@ import { afterEach, describe, it } from 'node:test';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { createS3Client } from '../../../common/aws-clients.js';
 import { TransientAwsError } from '../../../pipeline/errors.js';
-import { ObjectStore, type StoredResultTag } from '../../../functions/worker/object-store.js';
+import { ObjectStore, type StoredResultTag } from '../../../pipeline/object-store.js';
 import { buildResult } from '../../../pipeline/result-document.js';
 import { StoredResultLookup } from '../../../functions/worker/stored-result-lookup.js';
 import { LocalAws, type FaultInjector } from '../../../local/local-aws.js';

@@ -5,7 +5,7 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { checkFileSize, ImageError } from '../../model/index.js';
+import { checkFileSize, ImageError } from '../model/index.js';
 import {
   BucketNotFoundError,
   isNoSuchBucketError,
@@ -15,10 +15,10 @@ import {
   SourceObjectMissingError,
   SourceSupersededError,
   TransientAwsError,
-} from '../../pipeline/errors.js';
-import { normalizeEtag, RESULT_METADATA, type ResultDocument } from '../../pipeline/result-document.js';
-import { readResultObject } from '../../pipeline/s3-operations.js';
-import { listedKey } from '../../pipeline/s3-event.js';
+} from './errors.js';
+import { normalizeEtag, RESULT_METADATA, type ResultDocument } from './result-document.js';
+import { readResultObject } from './s3-operations.js';
+import { listedKey } from './s3-event.js';
 
 /** What a stored result was computed from: it is reused only for the same source ETag and fingerprint. */
 export interface StoredResultTag {
