@@ -14,6 +14,7 @@ interface SubmitCommandOptions extends TargetOptions {
   instances: number;
   stale?: boolean;
   fingerprint?: string;
+  inventory?: string;
 }
 
 /** `submit <prefix>`: a job over images already in the bucket. */
@@ -36,6 +37,12 @@ export function submitCommand(logger: Logger): Command {
         '--fingerprint <hex>',
         'with --stale: the fingerprint to compare with (the fingerprint field of a result), instead of the one the workers last started with',
       ).argParser(fingerprintArgument),
+    )
+    .addOption(
+      new Option(
+        '--inventory <manifest.json>',
+        'read the images from an S3 Inventory report (s3://…/manifest.json, CSV or Parquet) instead of listing; a prefix argument narrows it',
+      ),
     )
     .addOption(new Option('--resume <job id>', 'finish a job that was interrupted (nothing is enqueued twice)'))
     .addOption(
@@ -60,6 +67,7 @@ export function submitCommand(logger: Logger): Command {
         instances: options.instances,
         stale: options.stale,
         fingerprint: options.fingerprint,
+        inventory: options.inventory,
         logger,
       });
     } finally {

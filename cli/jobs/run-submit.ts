@@ -16,6 +16,7 @@ import { listImagePages } from './list-images.js';
 import { readManifest, writeManifest } from './manifest.js';
 import { createStatusLine } from './status-line.js';
 import { staleImages, staleReference } from './stale-images.js';
+import { inventoryImagePages, readInventoryManifest, type InventoryManifest } from './inventory.js';
 
 /** Exit status of a `submit` stopped by Ctrl-C (128 + SIGINT), after it said how far it got. */
 export const EXIT_INTERRUPTED = 130;
@@ -85,6 +86,8 @@ export interface SubmitOptions {
   readonly stale?: boolean;
   /** `--fingerprint`: what `--stale` compares with, instead of the workers' recorded one. */
   readonly fingerprint?: string;
+  /** `--inventory`: an S3 Inventory manifest read instead of listing. */
+  readonly inventory?: string;
   readonly logger: Logger;
 }
 
@@ -103,9 +106,9 @@ export async function runSubmit(argument: string | undefined, target: Target, op
   process.once('SIGINT', interrupt);
   try {
     if (options.dryRun) {
-      if (!argument) throw new CliError('--dry-run needs a prefix to estimate');
+      const { source, inventory } = await jobSourceOf(argument, target, options);
       const fingerprint = options.stale ? await staleReference(store, options.fingerprint) : undefined;
-      return await estimate(parseJobSource(argument, target), target, options, fingerprint);
+      return await estimate(source, target, options, fingerprint, inventory);
     }
     const job = options.resume
       ? await resumedJob(store, checkedJobId(options.resume), argument)
@@ -126,14 +129,10 @@ async function createJob(
   argument: string | undefined,
   options: SubmitOptions,
 ): Promise<Job> {
-  if (!argument)
-    throw new CliError(
-      'submit needs a prefix (s3://bucket/prefix/ or a folder of the pipeline bucket), or --resume <job id>',
-    );
-  const source = parseJobSource(argument, target);
+  const { source, inventory } = await jobSourceOf(argument, target, options);
   if (options.fingerprint && !options.stale)
     throw new CliError('--fingerprint is what --stale compares with: add --stale');
-  await refuseEmptySource(target, source);
+  if (!inventory) await refuseEmptySource(target, source);
   const staleAgainst = options.stale ? await staleReference(store, options.fingerprint) : undefined;
   const id = newJobId();
   await store.create({
@@ -142,6 +141,7 @@ async function createJob(
     manifestKey: manifestKeyFor(id),
     createdAt: new Date(),
     ...(staleAgainst ? { staleAgainst } : {}),
+    ...(inventory ? { inventory: inventory.url } : {}),
   });
   return (await store.get(id))!;
 }
@@ -177,6 +177,37 @@ async function resumedJob(store: JobStore, jobId: string, argument: string | und
       `${jobId} is a job over ${describeSource(job.source)}, not ${argument}: resume it without a prefix`,
     );
   return job;
+}
+
+/**
+ * What a new job (or `--dry-run`) is over: the prefix argument, or with `--inventory` the
+ * inventory's source bucket (the argument, if given, must be in it and narrows it to a prefix).
+ */
+async function jobSourceOf(
+  argument: string | undefined,
+  target: Target,
+  options: SubmitOptions,
+): Promise<{ source: JobSource; inventory?: InventoryManifest }> {
+  if (!options.inventory) {
+    if (!argument)
+      throw new CliError(
+        'submit needs a prefix (s3://bucket/prefix/ or a folder of the pipeline bucket), or --resume <job id>',
+      );
+    return { source: parseJobSource(argument, target) };
+  }
+  const inventory = await readInventoryManifest(target.s3, options.inventory);
+  const source = parseJobSource(argument ?? `s3://${inventory.sourceBucket}/`, target);
+  if (source.bucket !== inventory.sourceBucket)
+    throw new CliError(
+      `${options.inventory} is an inventory of s3://${inventory.sourceBucket}/, not of s3://${source.bucket}/`,
+      { code: 'BAD_INVENTORY' },
+    );
+  return { source, inventory };
+}
+
+/** A job's images a page at a time: from its inventory, or by listing its prefix. */
+function imagePagesOf(target: Target, source: JobSource, inventory: InventoryManifest | undefined) {
+  return inventory ? inventoryImagePages(target.s3, inventory, source.prefix) : listImagePages(target.s3, source);
 }
 
 /** Lists (unless a resumed job has its manifest), enqueues what is not on the queue yet, and waits if asked. */
@@ -258,7 +289,8 @@ async function listIntoManifest(
   let current = 0;
   const due = progressWriteDue();
   async function* pages(): AsyncGenerator<readonly ListedImage[]> {
-    for await (const page of listImagePages(target.s3, job.source)) {
+    const inventory = job.inventory ? await readInventoryManifest(target.s3, job.inventory) : undefined;
+    for await (const page of imagePagesOf(target, job.source, inventory)) {
       if (signal.aborted) return;
       const images = job.staleAgainst ? await staleImages(target, page.images, job.staleAgainst) : page.images;
       current += page.images.length - images.length;
@@ -360,13 +392,14 @@ async function estimate(
   target: Target,
   options: SubmitOptions,
   staleAgainst: string | undefined,
+  inventory: InventoryManifest | undefined,
 ): Promise<number> {
   let images = 0;
   let bytes = 0;
   let objects = 0;
   let current = 0;
   const line = createStatusLine();
-  for await (const page of listImagePages(target.s3, source)) {
+  for await (const page of imagePagesOf(target, source, inventory)) {
     const counted = staleAgainst ? await staleImages(target, page.images, staleAgainst) : page.images;
     current += page.images.length - counted.length;
     images += counted.length;

@@ -55,6 +55,8 @@ export interface Job {
   readonly source: JobSource;
   /** `submit --stale`: only images without a current result of this fingerprint are in the job. */
   readonly staleAgainst?: string;
+  /** `submit --inventory`: the S3 Inventory manifest the images are read from instead of a listing. */
+  readonly inventory?: string;
   readonly state: JobState;
   readonly manifestKey: string;
   readonly createdAt: string;
@@ -132,6 +134,7 @@ export class JobStore {
     manifestKey: string;
     createdAt: Date;
     staleAgainst?: string;
+    inventory?: string;
   }): Promise<void> {
     const createdAt = job.createdAt.toISOString();
     const expiresAt = Math.floor(job.createdAt.getTime() / 1000) + JOB_RETENTION_DAYS * 86_400;
@@ -155,6 +158,7 @@ export class JobStore {
                   id: job.id,
                   source: job.source,
                   staleAgainst: job.staleAgainst,
+                  inventory: job.inventory,
                   state: 'listing',
                   manifestKey: job.manifestKey,
                   createdAt,
@@ -534,6 +538,7 @@ function toJob(item: Record<string, any>): Job {
     id: String(item.id),
     source: { bucket: String(item.source?.bucket ?? ''), prefix: String(item.source?.prefix ?? '') },
     ...(typeof item.staleAgainst === 'string' ? { staleAgainst: item.staleAgainst } : {}),
+    ...(typeof item.inventory === 'string' ? { inventory: item.inventory } : {}),
     state: item.state as JobState,
     manifestKey: String(item.manifestKey ?? ''),
     createdAt: String(item.createdAt),
