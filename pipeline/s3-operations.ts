@@ -20,17 +20,25 @@ export interface ListedObject {
 
 /**
  * The objects below a prefix a page (up to 1,000) at a time, with their ETag, size and last
- * modified, keys byte for byte (listed URL-encoded, then decoded); only one page in memory.
+ * modified, keys byte for byte (listed URL-encoded, then decoded); only one page in memory. With
+ * `delimiter` ("/"), the objects directly below the prefix, and its folders in `folders`.
  */
 export async function* listObjectPages(
   s3: S3Client,
   bucket: string,
   prefix: string,
-): AsyncGenerator<{ readonly objects: ListedObject[]; readonly truncated: boolean }> {
+  delimiter?: string,
+): AsyncGenerator<{ readonly objects: ListedObject[]; readonly folders: string[]; readonly truncated: boolean }> {
   let token: string | undefined;
   do {
     const page = await s3.send(
-      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token, EncodingType: 'url' }),
+      new ListObjectsV2Command({
+        Bucket: bucket,
+        Prefix: prefix,
+        ContinuationToken: token,
+        EncodingType: 'url',
+        ...(delimiter ? { Delimiter: delimiter } : {}),
+      }),
     );
     const objects: ListedObject[] = [];
     for (const object of page.Contents ?? []) {
@@ -42,8 +50,11 @@ export async function* listObjectPages(
           ...(object.LastModified ? { lastModified: object.LastModified } : {}),
         });
     }
+    const folders = (page.CommonPrefixes ?? []).flatMap((folder) =>
+      folder.Prefix ? [listedKey(folder.Prefix, page.EncodingType)] : [],
+    );
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    yield { objects, truncated: token !== undefined };
+    yield { objects, folders, truncated: token !== undefined };
   } while (token);
 }
 
