@@ -41,8 +41,10 @@ export async function runUploadJob(
   };
   process.once('SIGINT', interrupt);
   try {
-    const sizes = await Promise.all(uploads.map(async (planned) => (await stat(planned.file)).size));
-    const bytes = sizes.reduce((sum, size) => sum + size, 0);
+    const sizes = new Map(
+      await Promise.all(uploads.map(async (planned) => [planned, (await stat(planned.file)).size] as const)),
+    );
+    const bytes = [...sizes.values()].reduce((sum, size) => sum + size, 0);
     const id = newJobId();
     const source = { bucket: target.bucket, prefix: folder };
     await store.create({ id, source, manifestKey: manifestKeyFor(id), createdAt: new Date() });
@@ -58,7 +60,7 @@ export async function runUploadJob(
             bucket: target.bucket,
             key: planned.key,
             etag,
-            size: sizes[uploads.indexOf(planned)]!,
+            size: sizes.get(planned)!,
             lastModified: new Date().toISOString(),
           }),
       });
