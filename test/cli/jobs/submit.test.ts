@@ -1,16 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { EventBridgeClient, PutEventsCommand, type PutEventsCommandInput } from '@aws-sdk/client-eventbridge';
-import { mockClient } from 'aws-sdk-client-mock';
 import sharp from 'sharp';
 import type { QueueConsumer } from '../../../functions/worker/queue-consumer.js';
 import { StandInClassifier } from '../../../bench/stand-in-classifier.js';
-import { JOB_COMPLETED_EVENT } from '../../../pipeline/jobs/job-events.js';
 import { jobMessageBody, type ListedImage } from '../../../pipeline/jobs/job-messages.js';
 import { JobStore } from '../../../pipeline/jobs/job-store.js';
 import { listObjects } from '../../../pipeline/s3-operations.js';
 import { textPretendingToBeAnImage } from '../../helpers/image-factories.js';
 import { LocalPipeline } from '../../helpers/local-pipeline.js';
+import { mockedCompletionEvents } from '../../helpers/completion-events.js';
 import { runCli } from '../../helpers/run-cli.js';
 
 /**
@@ -26,23 +24,9 @@ describe('submit: a job over images already in the bucket', () => {
   let pipeline: LocalPipeline;
   let worker: QueueConsumer | undefined;
   let env: NodeJS.ProcessEnv;
-  const events = new EventBridgeClient({
-    region: 'us-east-1',
-    credentials: { accessKeyId: 't', secretAccessKey: 't' },
-  });
-  const eventBridge = mockClient(events);
-  const completedEvents = () =>
-    eventBridge
-      .commandCalls(PutEventsCommand)
-      .flatMap((call) => call.args[0].input.Entries ?? [])
-      .filter((entry) => entry.DetailType === JOB_COMPLETED_EVENT.detailType)
-      .map((entry) => JSON.parse(entry.Detail!));
+  const { events, completed: completedEvents } = mockedCompletionEvents();
 
   before(async () => {
-    eventBridge.on(PutEventsCommand).callsFake((input: PutEventsCommandInput) => ({
-      FailedEntryCount: 0,
-      Entries: (input.Entries ?? []).map((_, i) => ({ EventId: `event-${i}` })),
-    }));
     pipeline = await LocalPipeline.start();
     env = { ...pipeline.aws.environment() };
     for (let i = 0; i < IMAGES; i++) {

@@ -2,14 +2,12 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { EventBridgeClient, PutEventsCommand, type PutEventsCommandInput } from '@aws-sdk/client-eventbridge';
-import { mockClient } from 'aws-sdk-client-mock';
 import sharp from 'sharp';
 import { StandInClassifier } from '../../../bench/stand-in-classifier.js';
 import type { QueueConsumer } from '../../../functions/worker/queue-consumer.js';
-import { JOB_COMPLETED_EVENT } from '../../../pipeline/jobs/job-events.js';
 import { textPretendingToBeAnImage } from '../../helpers/image-factories.js';
 import { LocalPipeline } from '../../helpers/local-pipeline.js';
+import { mockedCompletionEvents } from '../../helpers/completion-events.js';
 import { runCli } from '../../helpers/run-cli.js';
 import { temporaryFolder } from '../../helpers/temporary-folder.js';
 
@@ -24,23 +22,9 @@ describe('upload --job: an upload as one job', () => {
   let pipeline: LocalPipeline;
   let worker: QueueConsumer;
   let env: NodeJS.ProcessEnv;
-  const events = new EventBridgeClient({
-    region: 'us-east-1',
-    credentials: { accessKeyId: 't', secretAccessKey: 't' },
-  });
-  const eventBridge = mockClient(events);
-  const completed = () =>
-    eventBridge
-      .commandCalls(PutEventsCommand)
-      .flatMap((call) => call.args[0].input.Entries ?? [])
-      .filter((entry) => entry.DetailType === JOB_COMPLETED_EVENT.detailType)
-      .map((entry) => JSON.parse(entry.Detail!));
+  const { events, completed } = mockedCompletionEvents();
 
   before(async () => {
-    eventBridge.on(PutEventsCommand).callsFake((input: PutEventsCommandInput) => ({
-      FailedEntryCount: 0,
-      Entries: (input.Entries ?? []).map((_, i) => ({ EventId: `event-${i}` })),
-    }));
     for (let i = 0; i < 5; i++) {
       const jpeg = await sharp({
         create: { width: 30, height: 20, channels: 3, background: { r: i * 50, g: 9, b: 9 } },
