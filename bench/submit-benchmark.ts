@@ -10,8 +10,9 @@ import { runCli, type CliRun } from '../test/helpers/run-cli.js';
 import { temporaryFolder } from '../test/helpers/temporary-folder.js';
 
 /**
- * `npm run bench:submit`: a prefix of N objects (default 100,000; `SUBMIT_BENCH_OBJECTS`) in the
- * embedded S3, served by `local --serve --no-worker` in its own process; then `submit` as a user
+ * `npm run bench:submit`: a flat prefix of N objects (default 100,000; `SUBMIT_BENCH_OBJECTS`) in
+ * the embedded S3 — `archive/`, outside the uploads prefix, so that writing them sends no
+ * notifications — served by `local --serve --no-worker` in its own process; then `submit` as a user
  * runs it (its own process), timed from start to the line that says every image is enqueued.
  * Prints images per second and requests per 1,000 images (LIST, SendMessageBatch, job-state
  * writes), then `jobs status`, timed, with its request count.
@@ -30,6 +31,8 @@ const clientOptions = {
 };
 const s3 = createS3Client(clientOptions);
 const sqs = createSqsClient(clientOptions);
+/** Outside the uploads prefix: named by its URL (a bare folder is one below the uploads prefix). */
+const archive = `s3://${serve.environment.BUCKET_NAME!}/archive/`;
 try {
   const started = performance.now();
   const limit = pLimit(64);
@@ -39,7 +42,7 @@ try {
         s3.send(
           new PutObjectCommand({
             Bucket: serve.environment.BUCKET_NAME!,
-            Key: `uploads/archive/${String(i).padStart(7, '0')}.jpg`,
+            Key: `archive/${String(i).padStart(7, '0')}.jpg`,
             Body: 'x',
           }),
         ),
@@ -61,9 +64,11 @@ try {
     `${objects} objects written in ${((performance.now() - started) / 1000).toFixed(1)} s (setup, not measured)`,
   );
 
-  const listing = await timedCli(['submit', '--local', '--dry-run', 'uploads/archive/'], environment);
+  const listing = await timedCli(['submit', '--local', '--dry-run', archive], environment);
+  if (listing.status !== 0 || !listing.stdout.includes(`${objects} images`))
+    throw new Error(`submit --dry-run failed: ${listing.stdout}${listing.stderr}`);
   console.log(`listing alone (submit --dry-run): ${listing.seconds.toFixed(2)} s (whole process)`);
-  const submit = await timedCli(['submit', '--local', 'uploads/archive/'], environment);
+  const submit = await timedCli(['submit', '--local', archive], environment);
   const requests = /requests: (\d+) LIST, (\d+) SendMessageBatch, (\d+) job-state writes/.exec(submit.stdout);
   if (submit.status !== 0 || !requests) throw new Error(`submit failed: ${submit.stdout}${submit.stderr}`);
   const [lists, batches, writes] = requests.slice(1).map(Number) as [number, number, number];

@@ -6,9 +6,11 @@ import { buildApp } from 'fauxqs';
 import { createS3Client, createSqsClient, type AwsClientOptions } from '../common/aws-clients.js';
 import type { Logger } from '../common/logger.js';
 import { silentLogger } from '../common/logger.js';
+import { PARAMETER_DEFAULTS } from '../pipeline/deploy-parameters.js';
 import { WORKER_SETTINGS, workerEnvironmentFor } from '../pipeline/worker-settings.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { KeyLocks } from './key-locks.js';
+import { orderedS3Stores } from './ordered-s3-store.js';
 import { isDynamoDbRequest } from './dynamodb/dynamodb-requests.js';
 import type { LocalDynamoDb } from './dynamodb/local-dynamodb.js';
 import { nextSequencer, objectCreatedEvent, ruleMatches, testEvent, type NotificationRule } from './s3-notification.js';
@@ -86,6 +88,9 @@ export interface LocalCredentials {
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
 }
+
+/** Receives before a message moves to the DLQ, as the stack's default. */
+const DEFAULT_MAX_RECEIVE_COUNT = PARAMETER_DEFAULTS.maxReceiveCount;
 
 /** The fixed credentials of an emulator started without its own. */
 const DEFAULT_LOCAL_CREDENTIALS: LocalCredentials = { accessKeyId: 'local', secretAccessKey: 'local' };
@@ -209,7 +214,10 @@ async function provisionPipeline(
       QueueName: queueName,
       Attributes: {
         VisibilityTimeout: String(options.visibilityTimeoutSeconds ?? WORKER_SETTINGS.visibilityTimeoutSeconds.default),
-        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: options.maxReceiveCount ?? 3 }),
+        RedrivePolicy: JSON.stringify({
+          deadLetterTargetArn: dlqArn,
+          maxReceiveCount: options.maxReceiveCount ?? DEFAULT_MAX_RECEIVE_COUNT,
+        }),
       },
     }),
   );
@@ -222,7 +230,8 @@ async function provisionPipeline(
  * key URL-encoded, a sequencer that grows with each write to a key), and conditional writes —
  * `If-None-Match: *` and `If-Match` on PutObject, CopyObject and CompleteMultipartUpload, answered
  * 412 (or 404) as S3 answers them, with the compare and the write one step: the writes to one key
- * take turns from the precondition check to the notification's read of the new ETag.
+ * take turns from the precondition check to the notification's read of the new ETag, and
+ * listings in S3's key order, a page found without sorting the bucket (ordered-s3-store.ts).
  */
 export class LocalAws {
   private constructor(
@@ -240,6 +249,8 @@ export class LocalAws {
     private readonly dynamo: LazyDynamoDb,
     /** Other buckets whose images jobs may name. */
     readonly sourceBuckets: readonly string[],
+    /** Receives before the queue moves a message to the DLQ. */
+    readonly maxReceiveCount: number,
   ) {}
 
   static async start(options: LocalAwsOptions = {}): Promise<LocalAws> {
@@ -247,7 +258,7 @@ export class LocalAws {
     const bucket = options.bucket ?? 'alexnet-pipeline-local';
     const queueName = options.queueName ?? 'alexnet-pipeline-jobs';
     const logger = options.logger ?? silentLogger;
-    const app = buildApp({ logger: false, defaultRegion: region });
+    const app = buildApp({ logger: false, defaultRegion: region, stores: await orderedS3Stores() });
     const credentials =
       options.credentials === 'random' ? randomCredentials() : (options.credentials ?? DEFAULT_LOCAL_CREDENTIALS);
     // As the stack configures S3: every object created below the uploads prefix (see PipelineStorage).
@@ -333,6 +344,7 @@ export class LocalAws {
       { s3, sqs },
       dynamo,
       options.sourceBuckets ?? [],
+      options.maxReceiveCount ?? DEFAULT_MAX_RECEIVE_COUNT,
     );
   }
 
@@ -358,6 +370,7 @@ export class LocalAws {
         bucketName: this.bucket,
         queueUrl: this.queueUrl,
         deadLetterQueueUrl: this.dlqUrl,
+        maxReceiveCount: this.maxReceiveCount,
         jobsTable: this.jobsTable,
         ...(this.sourceBuckets.length > 0 ? { sourceBuckets: this.sourceBuckets.join(',') } : {}),
       }),

@@ -1,4 +1,9 @@
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  ListObjectsV2Command,
+  type ListObjectsV2CommandOutput,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { isNotFoundError } from './errors.js';
 import { normalizeEtag, type ResultDocument } from './result-document.js';
 import { parseResultDocument } from './result-schema.js';
@@ -40,22 +45,34 @@ export async function* listObjectPages(
         ...(delimiter ? { Delimiter: delimiter } : {}),
       }),
     );
-    const objects: ListedObject[] = [];
-    for (const object of page.Contents ?? []) {
-      if (object.Key)
-        objects.push({
-          key: listedKey(object.Key, page.EncodingType),
-          etag: normalizeEtag(object.ETag),
-          size: object.Size ?? 0,
-          ...(object.LastModified ? { lastModified: object.LastModified } : {}),
-        });
-    }
+    const objects = listedObjectsOf(page);
     const folders = (page.CommonPrefixes ?? []).flatMap((folder) =>
       folder.Prefix ? [listedKey(folder.Prefix, page.EncodingType)] : [],
     );
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
     yield { objects, folders, truncated: token !== undefined };
   } while (token);
+}
+
+/**
+ * One page of the objects below a prefix whose keys come after `startAfter` in S3's order (a
+ * listing may begin anywhere, which a continuation token cannot), keys byte for byte.
+ */
+export async function listPageAfter(
+  s3: S3Client,
+  bucket: string,
+  prefix: string,
+  startAfter: string | undefined,
+): Promise<{ readonly objects: ListedObject[]; readonly truncated: boolean }> {
+  const page = await s3.send(
+    new ListObjectsV2Command({
+      Bucket: bucket,
+      Prefix: prefix,
+      EncodingType: 'url',
+      ...(startAfter ? { StartAfter: startAfter } : {}),
+    }),
+  );
+  return { objects: listedObjectsOf(page), truncated: page.IsTruncated === true };
 }
 
 /** Every object below a prefix with its ETag and size (all pages). */
@@ -93,4 +110,19 @@ export async function readResultObject(
 ): Promise<{ document: ResultDocument } | { problem: string } | undefined> {
   const object = await readObjectText(s3, bucket, resultKey);
   return object ? parseResultDocument(object.text) : undefined;
+}
+
+/** The objects of a ListObjectsV2 answer, keys decoded. */
+function listedObjectsOf(page: ListObjectsV2CommandOutput): ListedObject[] {
+  const objects: ListedObject[] = [];
+  for (const object of page.Contents ?? []) {
+    if (object.Key)
+      objects.push({
+        key: listedKey(object.Key, page.EncodingType),
+        etag: normalizeEtag(object.ETag),
+        size: object.Size ?? 0,
+        ...(object.LastModified ? { lastModified: object.LastModified } : {}),
+      });
+  }
+  return objects;
 }

@@ -1,10 +1,26 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
 import { listImagePages } from '../../../cli/jobs/list-images.js';
 import { mergeLimited } from '../../../cli/jobs/merge-pages.js';
 import { LocalPipeline } from '../../helpers/local-pipeline.js';
+
+/** An S3 client that counts the most requests it had in flight at once. */
+function countingInFlight(s3: S3Client) {
+  const counts = { inFlight: 0, most: 0 };
+  const client = {
+    send: async (command: Parameters<S3Client['send']>[0]) => {
+      counts.most = Math.max(counts.most, ++counts.inFlight);
+      try {
+        return await s3.send(command);
+      } finally {
+        counts.inFlight--;
+      }
+    },
+  } as unknown as S3Client;
+  return { client, counts };
+}
 
 /** Listing a prefix folder by folder, side by side, against the embedded S3. */
 describe('listImagePages: folders listed side by side', () => {
@@ -16,6 +32,7 @@ describe('listImagePages: folders listed side by side', () => {
     for (let folder = 0; folder < 5; folder++)
       for (let i = 0; i < 260; i++) keys.push(`uploads/big/f${folder}/${i % 3 === 0 ? 'deep/' : ''}${i}.jpg`);
     keys.push('uploads/big/top-1.jpg', 'uploads/big/top-2.png', 'uploads/big/readme.txt', 'uploads/big/f2/notes.txt');
+    for (let i = 0; i < 2_600; i++) keys.push(`uploads/flat/${String(i).padStart(6, '0')}.jpg`);
     const limit = pLimit(32);
     await Promise.all(
       keys.map((key) =>
@@ -25,15 +42,11 @@ describe('listImagePages: folders listed side by side', () => {
   });
   after(() => pipeline?.stop());
 
-  const collect = async (parallel: number) => {
+  const collect = async (parallel: number, prefix = 'uploads/big/', s3: S3Client = pipeline.s3) => {
     const images: string[] = [];
     let objects = 0;
     let pages = 0;
-    for await (const page of listImagePages(
-      pipeline.s3,
-      { bucket: pipeline.aws.bucket, prefix: 'uploads/big/' },
-      parallel,
-    )) {
+    for await (const page of listImagePages(s3, { bucket: pipeline.aws.bucket, prefix }, parallel)) {
       images.push(...page.images.map((image) => image.key));
       objects += page.objects;
       pages++;
@@ -44,11 +57,21 @@ describe('listImagePages: folders listed side by side', () => {
   it('finds every image exactly once, as one sequential listing does', async () => {
     const sequential = await collect(1);
     const side = await collect(3);
-    const expected = keys.filter((key) => !key.endsWith('.txt')).sort();
+    const big = keys.filter((key) => key.startsWith('uploads/big/'));
+    const expected = big.filter((key) => !key.endsWith('.txt')).sort();
     assert.deepEqual([...sequential.images].sort(), expected);
     assert.deepEqual([...side.images].sort(), expected, 'the same images, each once');
-    assert.equal(side.objects, keys.length, 'every object counted once');
+    assert.equal(side.objects, big.length, 'every object counted once');
     assert.ok(side.pages >= 6, `a page per folder at least, and the top objects (${side.pages})`);
+  });
+
+  it('splits a flat prefix of several pages by key ranges, each image once', async () => {
+    const { client, counts } = countingInFlight(pipeline.s3);
+    const flat = await collect(4, 'uploads/flat/', client);
+    const expected = keys.filter((key) => key.startsWith('uploads/flat/'));
+    assert.equal(flat.images.length, expected.length);
+    assert.deepEqual([...flat.images].sort(), expected.sort());
+    assert.ok(counts.most > 1, `more than one LIST in flight at once (most: ${counts.most})`);
   });
 
   it('merges sources with at most `limit` read at once, and throws the first failure without leaving others unhandled', async () => {

@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import pLimit from 'p-limit';
+import { keyBetween, listKeyRanges } from '../../../cli/jobs/key-ranges.js';
+import { compareS3Keys } from '../../../pipeline/s3-key-order.js';
+import { LocalPipeline } from '../../helpers/local-pipeline.js';
+
+describe('keyBetween', () => {
+  it('gives a key strictly between two keys of a prefix, or between a key and the end of the prefix', () => {
+    const cases: Array<[string, string | undefined]> = [
+      ['p/0000999.jpg', undefined],
+      ['p/0000999.jpg', 'p/0099999.jpg'],
+      ['p/a', 'p/b'],
+      ['p/a', 'p/a!'],
+      ['p/~~~', undefined],
+      ['p/é', undefined],
+      ['p/3f', 'p/3f0'],
+    ];
+    for (const [after, before] of cases) {
+      const middle = keyBetween(after, 'p/', before);
+      if (middle === undefined) continue;
+      assert.ok(middle.startsWith('p/'), middle);
+      assert.ok(compareS3Keys(after, middle) < 0, `${after} < ${middle}`);
+      if (before !== undefined) assert.ok(compareS3Keys(middle, before) < 0, `${middle} < ${before}`);
+    }
+    // Near the middle where keys are printable ASCII: halfway from "a" to "c" is "b".
+    assert.equal(keyBetween('p/a', 'p/', 'p/c'), 'p/b');
+    assert.ok(keyBetween('p/0000999.jpg', 'p/', 'p/0099999.jpg')!.startsWith('p/00'));
+    assert.equal(keyBetween('p/a', 'p/', 'p/a'), undefined, 'nothing is between a key and itself');
+    assert.equal(keyBetween('q/a', 'p/'), undefined, 'a key of another prefix');
+  });
+});
+
+describe('listKeyRanges: a flat prefix split by key ranges, against the embedded S3', () => {
+  let pipeline: LocalPipeline;
+  const written = new Map<string, string[]>();
+
+  /** An S3 client that counts its requests, and the most it had in flight at once. */
+  const counting = (s3: S3Client) => {
+    const counts = { requests: 0, inFlight: 0, most: 0 };
+    const client = {
+      send: async (command: Parameters<S3Client['send']>[0]) => {
+        counts.requests++;
+        counts.most = Math.max(counts.most, ++counts.inFlight);
+        try {
+          return await s3.send(command);
+        } finally {
+          counts.inFlight--;
+        }
+      },
+    } as unknown as S3Client;
+    return { client, counts };
+  };
+
+  const list = async (s3: S3Client, prefix: string, parallel: number) => {
+    const keys: string[] = [];
+    let lastTruncated: boolean | undefined;
+    for await (const page of listKeyRanges(s3, pipeline.aws.bucket, prefix, parallel)) {
+      keys.push(...page.objects.map((object) => object.key));
+      lastTruncated = page.truncated;
+    }
+    return { keys, lastTruncated };
+  };
+
+  before(async () => {
+    pipeline = await LocalPipeline.start();
+    written.set(
+      'hashed/',
+      Array.from(
+        { length: 3_500 },
+        (_, i) => `hashed/${createHash('sha256').update(String(i)).digest('hex').slice(0, 12)}.jpg`,
+      ),
+    );
+    written.set(
+      'numbered/',
+      Array.from({ length: 3_500 }, (_, i) => `numbered/${String(i).padStart(7, '0')}.jpg`),
+    );
+    written.set('odd/', ['odd/é-1.jpg', 'odd/é-2.jpg', 'odd/\u{1F600}.jpg', 'odd/Z.jpg', 'odd/a.jpg', 'odd/~.jpg']);
+    const limit = pLimit(32);
+    await Promise.all(
+      [...written.values()]
+        .flat()
+        .map((key) =>
+          limit(() => pipeline.s3.send(new PutObjectCommand({ Bucket: pipeline.aws.bucket, Key: key, Body: 'x' }))),
+        ),
+    );
+  });
+  after(() => pipeline?.stop());
+
+  for (const prefix of ['hashed/', 'numbered/']) {
+    it(`lists every key of ${prefix} exactly once, with several ranges side by side`, async () => {
+      const { client, counts } = counting(pipeline.s3);
+      const { keys, lastTruncated } = await list(client, prefix, 4);
+      assert.equal(keys.length, written.get(prefix)!.length, 'no key lost, none twice');
+      assert.deepEqual([...keys].sort(compareS3Keys), [...written.get(prefix)!].sort(compareS3Keys));
+      assert.equal(lastTruncated, false, 'the last page says so');
+      // Numbered keys sit in a sliver of the key space: the empty upper halves find it, and the
+      // listing gets to (nearly) all its ranges all the same.
+      assert.ok(counts.most >= 3, `three or more LISTs in flight at once (most: ${counts.most})`);
+      assert.ok(counts.most <= 4, `at most 4 in flight (most: ${counts.most})`);
+      // Four pages of keys, and what splitting costs: a page read past a range's end, an empty half.
+      assert.ok(counts.requests <= 4 + 12, `${counts.requests} LIST requests`);
+    });
+  }
+
+  it('does not split a range with little left in it (a split costs a LIST or two)', async () => {
+    // Four pages of evenly spread keys: a few splits pay; one per page and half-page would not.
+    const { client, counts } = counting(pipeline.s3);
+    assert.equal((await list(client, 'hashed/', 8)).keys.length, written.get('hashed/')!.length);
+    assert.ok(counts.requests <= 8, `${counts.requests} LIST requests for four pages of keys`);
+  });
+
+  it('lists keys it cannot split well (non-ASCII), and a prefix with one page, exactly', async () => {
+    assert.deepEqual((await list(pipeline.s3, 'odd/', 8)).keys, [...written.get('odd/')!].sort(compareS3Keys));
+    assert.deepEqual(await list(pipeline.s3, 'nothing-here/', 8), { keys: [], lastTruncated: undefined });
+  });
+
+  it('throws the first failure of any range, with none left unhandled', async () => {
+    let requests = 0;
+    const failing = {
+      send: async (command: Parameters<S3Client['send']>[0]) => {
+        if (++requests > 3) throw new Error('LIST refused');
+        return pipeline.s3.send(command);
+      },
+    } as unknown as S3Client;
+    await assert.rejects(list(failing, 'hashed/', 4), /LIST refused/);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  });
+});
