@@ -29,6 +29,8 @@ export interface JobFaultOutcome {
   readonly stored: number;
   readonly errors: number;
   readonly completionEvent: string;
+  /** Images whose last receive began without a result (in the DLQ): 0 once the job completes. */
+  readonly deadLettered: number;
   /** `Job Completed` events for the job that reached EventBridge (moto's); undefined without moto. */
   readonly completionEvents?: number;
 }
@@ -160,6 +162,7 @@ export async function jobOutcome(
       stored: job.stored,
       errors: job.errors,
       completionEvent: job.completionEvent ?? 'not sent',
+      deadLettered: job.deadLettered,
       ...(events ? { completionEvents: await events.completedEventsFor(jobId) } : {}),
     };
   } finally {

@@ -106,6 +106,7 @@ export function jobEndedExactly(report: FaultReport, brokenFiles: number): boole
     job.stored === report.images - brokenFiles &&
     job.errors === brokenFiles &&
     job.completionEvent === 'sent' &&
+    job.deadLettered === 0 &&
     (job.completionEvents === undefined || job.completionEvents === 1) &&
     report.extraResultWrites === 0
   );

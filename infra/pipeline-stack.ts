@@ -56,6 +56,7 @@ export class PipelineStack extends Stack {
       bucket: this.storage.bucket,
       queue: this.storage.queue,
       deadLetterQueue: this.storage.deadLetterQueue,
+      maxReceiveCount: parameters.maxReceiveCount,
       jobsTable: this.jobs.table,
       uploadsPrefix: parameters.uploadsPrefix,
       resultsPrefix: parameters.resultsPrefix,

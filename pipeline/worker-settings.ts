@@ -142,6 +142,14 @@ export const WORKER_SETTINGS = {
     default: 20,
     doc: 'how often each held message’s visibility is extended; shorter than `VISIBILITY_TIMEOUT_SECONDS`',
   },
+  maxReceiveCount: {
+    variable: 'MAX_RECEIVE_COUNT',
+    type: 'integer',
+    min: 1,
+    max: 1_000,
+    default: 3,
+    doc: 'receives before the queue moves a message to its DLQ (the stack sets its `maxReceiveCount`): an image of a job whose last receive begins is counted in the DLQ until it has a result',
+  },
   retryDelaySeconds: {
     variable: 'RETRY_DELAY_SECONDS',
     type: 'integer',

@@ -26,6 +26,7 @@ export function jobStatusDocument(job: Job, deadLetterMessages?: number) {
     skipped: job.skipped,
     alreadyStored: job.alreadyStored,
     remaining: job.total === undefined ? null : Math.max(0, job.total - job.done),
+    deadLettered: job.deadLettered,
     ...(deadLetterMessages === undefined ? {} : { deadLetterQueueMessages: deadLetterMessages }),
     createdAt: job.createdAt,
     listedAt: job.listedAt ?? null,
@@ -54,6 +55,10 @@ export function jobStatusTable(job: Job, deadLetterMessages?: number): string {
       `${document.alreadyStored} (of stored and errors: same ETag and fingerprint, not computed again)`,
     ],
     ['remaining', document.remaining === null ? 'not known until listing ends' : String(document.remaining)],
+    [
+      'in the DLQ',
+      `${document.deadLettered} (of remaining: images whose last receive began without a result${document.deadLettered > 0 ? '; `redrive` sends them back' : ''})`,
+    ],
   ];
   if (deadLetterMessages !== undefined)
     rows.push(['dead-letter queue', `${deadLetterMessages} message(s), all jobs (\`redrive\` sends them back)`]);

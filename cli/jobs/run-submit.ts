@@ -348,6 +348,7 @@ export async function waitForJob(
   line: ReturnType<typeof createStatusLine>,
 ): Promise<number> {
   const started = Date.now();
+  let saidDeadLettered = false;
   for (;;) {
     const job = await store.get(jobId);
     if (!job) throw new JobNotFoundError(jobId);
@@ -366,10 +367,18 @@ export async function waitForJob(
     const elapsed = (Date.now() - started) / 1000;
     const rate = job.done / Math.max(1, (Date.now() - Date.parse(job.createdAt)) / 1000);
     const eta = rate > 0 ? `${Math.ceil((total - job.done) / rate)} s left` : 'ETA unknown';
+    const deadLettered = job.deadLettered > 0 ? `, ${job.deadLettered} in the DLQ` : '';
     line.update(
-      `job ${job.id}: ${job.stored} stored, ${job.errors} errors, ${total - job.done} to go (${rate.toFixed(1)} images/s, ${eta})`,
+      `job ${job.id}: ${job.stored} stored, ${job.errors} errors${deadLettered}, ${total - job.done} to go (${rate.toFixed(1)} images/s, ${eta})`,
       true,
     );
+    if (!saidDeadLettered && job.state === 'enqueued' && job.deadLettered > 0 && job.done + job.deadLettered >= total) {
+      saidDeadLettered = true;
+      line.done();
+      process.stderr.write(
+        `job ${job.id}: the ${job.deadLettered} image(s) left are in the dead-letter queue (or on their last try); \`redrive\` sends them back, and this wait goes on\n`,
+      );
+    }
     if (options.timeoutSeconds !== undefined && elapsed >= options.timeoutSeconds) {
       line.done();
       process.stderr.write(

@@ -117,14 +117,31 @@ export class ImageJobRunner {
     return placeResult(record, this.layout, record.jobId !== undefined);
   }
 
-  /** The record's work, then — for a record of a `submit` job that has ended — its count in the job. */
-  async run(record: S3ObjectRecord, messageId: string): Promise<RecordOutcome> {
+  /**
+   * The record's work, then — for a record of a job that has ended — its count in the job. On the
+   * last receive its queue allows (`lastTry`), a job's image is first marked as such (see
+   * `JobProgress.markLastTry`): if this try fails too, or the worker dies in it, the job shows the
+   * image in the DLQ. An upload's job is known only once its object is read: it is marked if the
+   * try fails.
+   */
+  async run(record: S3ObjectRecord, messageId: string, lastTry = false): Promise<RecordOutcome> {
+    const { jobs } = this.dependencies;
+    const imageOf = (jobId: string) => ({
+      jobId,
+      bucket: record.bucket,
+      key: record.key,
+      etag: normalizeEtag(record.eTag),
+    });
+    if (lastTry && jobs && record.jobId) await jobs.markLastTry(imageOf(record.jobId));
     const found: FoundJob = {};
     const outcome = await this.runRecord(record, messageId, found);
-    const { jobs } = this.dependencies;
     const jobId = record.jobId ?? found.jobId;
-    if (!jobId || !jobs || outcome === 'retry') return outcome;
-    const image = { jobId, bucket: record.bucket, key: record.key, etag: normalizeEtag(record.eTag) };
+    if (!jobId || !jobs) return outcome;
+    const image = imageOf(jobId);
+    if (outcome === 'retry') {
+      if (lastTry && !record.jobId) await jobs.markLastTry(image);
+      return outcome;
+    }
     try {
       await jobs.count(image, await this.countedOutcome(record, outcome), outcome === 'duplicate');
       return outcome;

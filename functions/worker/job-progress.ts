@@ -101,6 +101,30 @@ export class JobProgress {
   private store: Promise<JobStore> | undefined;
 
   /**
+   * The last receive of an image's message has begun: the image counts in its job's
+   * `deadLettered` until it is counted (one transaction, only on a last receive). Never blocks or
+   * stops the record: a failure is logged, and only the job's DLQ figure misses the image.
+   */
+  async markLastTry(image: JobImage): Promise<void> {
+    const { store, logger } = this.dependencies;
+    if (!store) return;
+    try {
+      this.store ??= store();
+      const marked = await (await this.store).markLastTry(image.jobId, image, this.now());
+      if (marked)
+        logger.info(
+          { jobId: image.jobId, key: image.key },
+          'last receive of a job image: counted in the DLQ until it has a result',
+        );
+    } catch (error) {
+      logger.warn(
+        { jobId: image.jobId, key: image.key, err: error },
+        'could not mark the last try of a job image (jobs status will not show it in the DLQ)',
+      );
+    }
+  }
+
+  /**
    * Records what this worker computes results with, for `submit --stale` (one PutItem). Never
    * blocks or stops the worker: a failure is logged, and `submit --stale --fingerprint` still works.
    */

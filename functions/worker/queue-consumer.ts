@@ -274,7 +274,7 @@ export class QueueConsumer {
     }
     if (shouldSplit(records.length, lease.receiveCount)) return this.split(lease, records.length);
     try {
-      return { records: await this.runRecords(records, lease.messageId) };
+      return { records: await this.runRecords(records, lease) };
     } catch (error) {
       if (classifyFailure(error) === 'fatal') this.fail(error as Error);
       else logger.error({ messageId: lease.messageId, err: error }, 'message failed; it goes back to the queue');
@@ -310,7 +310,9 @@ export class QueueConsumer {
    * message was received with, every further one waits for a slot of its own, and each gives its
    * slot back when it is done.
    */
-  private async runRecords(records: readonly S3ObjectRecord[], messageId: string): Promise<RecordOutcome[]> {
+  private async runRecords(records: readonly S3ObjectRecord[], lease: MessageLease): Promise<RecordOutcome[]> {
+    // The queue moves a message received this many times to its DLQ rather than deliver it again.
+    const lastTry = lease.receiveCount >= this.config.maxReceiveCount;
     if (records.length === 0) {
       this.gate.release(1);
       return [];
@@ -319,7 +321,7 @@ export class QueueConsumer {
     try {
       for (const [index, record] of records.entries()) {
         if (index > 0) await this.gate.acquire();
-        runs.push(this.jobs.run(record, messageId).finally(() => this.gate.release(1)));
+        runs.push(this.jobs.run(record, lease.messageId, lastTry).finally(() => this.gate.release(1)));
       }
     } catch (error) {
       await Promise.allSettled(runs);

@@ -21,6 +21,8 @@ export interface WorkerServiceProps {
   readonly capacity: GpuCapacity;
   readonly bucket: s3.IBucket;
   readonly queue: sqs.IQueue;
+  /** Receives before the queue moves a message to the dead-letter queue (its redrive policy). */
+  readonly maxReceiveCount: number;
   /** Where the worker sends a message that is not an S3 event at once. */
   readonly deadLetterQueue: sqs.IQueue;
   /** The table of `submit` jobs, where the worker counts their images. */
@@ -98,6 +100,7 @@ export class WorkerService extends Construct {
           bucketName: bucket.bucketName,
           queueUrl: queue.queueUrl,
           deadLetterQueueUrl: props.deadLetterQueue.queueUrl,
+          maxReceiveCount: props.maxReceiveCount,
           uploadsPrefix: props.uploadsPrefix,
           resultsPrefix: props.resultsPrefix,
           maxBatch: props.batchSize,

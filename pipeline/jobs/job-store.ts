@@ -77,6 +77,12 @@ export interface Job {
   readonly alreadyStored: number;
   /** stored + errors + skipped: images with an outcome. */
   readonly done: number;
+  /**
+   * Images whose last receive began (the queue's `maxReceiveCount`) and that have no outcome yet:
+   * in the dead-letter queue, or on their last try. Such an image leaves this count when it is
+   * counted after all (its last try succeeded, or it was redriven and processed).
+   */
+  readonly deadLettered: number;
   readonly listedAt?: string;
   readonly enqueuedAt?: string;
   readonly firstCountedAt?: string;
@@ -86,6 +92,9 @@ export interface Job {
   readonly completionEvent?: 'sending' | 'sent';
   readonly claimUntil?: number;
 }
+
+/** The outcome of an image's item while it is only marked as on its last try (see `JobStore.markLastTry`). */
+export const LAST_TRY = 'lastTry';
 
 /** Tries of one count while other writers of the job's item conflict with it. */
 const MAX_COUNT_ATTEMPTS = 8;
@@ -170,6 +179,7 @@ export class JobStore {
                   skipped: 0,
                   alreadyStored: 0,
                   done: 0,
+                  deadLettered: 0,
                   expiresAt,
                 },
                 ConditionExpression: 'attribute_not_exists(pk)',
@@ -313,13 +323,15 @@ export class JobStore {
   }
 
   /**
-   * Counts images of one job, each image version once, in one transaction: a marker per image
-   * (written only if absent) and the job's counters, incremented by the images this call counts.
-   * A marker that exists already (a redelivery) cancels the transaction with its reason; those
-   * images are `already-counted` and the rest is tried again without them. A conflict with
-   * another writer of the job's item (DynamoDB cancels concurrent transactions on one item) is
-   * tried again after a jittered pause. Answers in the order asked; throws {@link JobNotFoundError}
-   * when the job is not in the table. At most {@link MAX_IMAGES_PER_COUNT} images per call.
+   * Counts images of one job, each image version once, in one transaction: the image's item
+   * (written only if absent, or over its last-try marker) and the job's counters, incremented by
+   * the images this call counts — and `deadLettered` decremented by those that had a last-try
+   * marker (see {@link markLastTry}). An item that exists already cancels the transaction with its
+   * reason; those items are read: a counted one is `already-counted` (a redelivery), a last-try
+   * marker is counted over, and the rest is tried again. A conflict with another writer of the
+   * job's item (DynamoDB cancels concurrent transactions on one item) is tried again after a
+   * jittered pause. Answers in the order asked; throws {@link JobNotFoundError} when the job is
+   * not in the table. At most {@link MAX_IMAGES_PER_COUNT} images per call.
    */
   async countImages(
     jobId: string,
@@ -342,11 +354,14 @@ export class JobStore {
       if (!markers.has(marker)) markers.set(marker, index);
     }
     let pending = [...markers.values()];
+    /** The images whose item is a last-try marker, as last read. */
+    const overLastTry = new Set<number>();
     for (let attempt = 1; pending.length > 0; attempt++) {
-      const totals = { stored: 0, errors: 0, skipped: 0, alreadyStored: 0 };
+      const totals = { stored: 0, errors: 0, skipped: 0, alreadyStored: 0, recovered: 0 };
       for (const index of pending) {
         totals[images[index]!.outcome]++;
         if (images[index]!.alreadyStored) totals.alreadyStored++;
+        if (overLastTry.has(index)) totals.recovered++;
       }
       try {
         await this.documents.send(
@@ -362,7 +377,12 @@ export class JobStore {
                     ...(images[index]!.alreadyStored ? { alreadyStored: true } : {}),
                     expiresAt,
                   },
-                  ConditionExpression: 'attribute_not_exists(pk)',
+                  ...(overLastTry.has(index)
+                    ? {
+                        ConditionExpression: 'outcome = :lastTry',
+                        ExpressionAttributeValues: { ':lastTry': LAST_TRY },
+                      }
+                    : { ConditionExpression: 'attribute_not_exists(pk)' }),
                 },
               })),
               {
@@ -370,7 +390,7 @@ export class JobStore {
                   TableName: this.tableName,
                   Key: jobKey(jobId),
                   UpdateExpression:
-                    'ADD #done :done, #stored :stored, #errors :errors, #skipped :skipped, #alreadyStored :alreadyStored SET firstCountedAt = if_not_exists(firstCountedAt, :now), lastCountedAt = :now',
+                    'ADD #done :done, #stored :stored, #errors :errors, #skipped :skipped, #alreadyStored :alreadyStored, deadLettered :recovered SET firstCountedAt = if_not_exists(firstCountedAt, :now), lastCountedAt = :now',
                   ConditionExpression: 'attribute_exists(pk)',
                   ExpressionAttributeNames: {
                     '#done': 'done',
@@ -385,6 +405,7 @@ export class JobStore {
                     ':errors': totals.errors,
                     ':skipped': totals.skipped,
                     ':alreadyStored': totals.alreadyStored,
+                    ':recovered': -totals.recovered,
                     ':now': now.toISOString(),
                   },
                 },
@@ -397,9 +418,15 @@ export class JobStore {
       } catch (error) {
         const reasons = error instanceof TransactionCanceledException ? (error.CancellationReasons ?? []) : undefined;
         if (reasons?.[pending.length]?.Code === 'ConditionalCheckFailed') throw new JobNotFoundError(jobId);
-        const counted = reasons ? pending.filter((_, i) => reasons[i]?.Code === 'ConditionalCheckFailed') : [];
-        if (counted.length > 0) {
-          pending = pending.filter((index) => !counted.includes(index));
+        const refused = reasons ? pending.filter((_, i) => reasons[i]?.Code === 'ConditionalCheckFailed') : [];
+        if (refused.length > 0 && attempt < MAX_COUNT_ATTEMPTS) {
+          // What is there instead: a counted image (a redelivery), or a last-try marker to count over.
+          for (const index of refused) {
+            const outcome = await this.imageOutcome(jobId, images[index]!.image);
+            if (outcome === LAST_TRY) overLastTry.add(index);
+            else overLastTry.delete(index);
+            if (outcome !== undefined && outcome !== LAST_TRY) pending = pending.filter((other) => other !== index);
+          }
           continue;
         }
         if (attempt >= MAX_COUNT_ATTEMPTS || !isConflict(error, reasons)) throw error;
@@ -407,6 +434,54 @@ export class JobStore {
       }
     }
     return answers;
+  }
+
+  /** What an image's item says: its outcome, {@link LAST_TRY}, or undefined when there is none. */
+  private async imageOutcome(jobId: string, image: CountedImage): Promise<string | undefined> {
+    const { Item: item } = await this.documents.send(
+      new GetCommand({ TableName: this.tableName, Key: countedImageKey(jobId, image), ConsistentRead: true }),
+    );
+    return item ? String(item.outcome) : undefined;
+  }
+
+  /**
+   * The last receive of an image's message has begun (the queue's `maxReceiveCount`): if the image
+   * has no outcome yet, it is marked and counted in `deadLettered` (one transaction), since if this
+   * try fails too its message goes to the dead-letter queue. Counting it later takes it out again
+   * (see {@link countImages}). Returns whether it was marked now: not when it is counted already,
+   * or was marked before.
+   */
+  async markLastTry(jobId: string, image: CountedImage, now = new Date()): Promise<boolean> {
+    const expiresAt = Math.floor(now.getTime() / 1000) + JOB_RETENTION_DAYS * 86_400;
+    try {
+      await this.documents.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: { ...countedImageKey(jobId, image), jobId, outcome: LAST_TRY, expiresAt },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: jobKey(jobId),
+                UpdateExpression: 'ADD deadLettered :one',
+                ConditionExpression: 'attribute_exists(pk)',
+                ExpressionAttributeValues: { ':one': 1 },
+              },
+            },
+          ],
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (cancelledBy(error, 1)) throw new JobNotFoundError(jobId);
+      if (cancelledBy(error, 0)) return false;
+      throw error;
+    }
   }
 
   /**
@@ -551,6 +626,7 @@ function toJob(item: Record<string, any>): Job {
     skipped: number(item.skipped),
     alreadyStored: number(item.alreadyStored),
     done: number(item.done),
+    deadLettered: number(item.deadLettered),
     listedAt: item.listedAt,
     enqueuedAt: item.enqueuedAt,
     firstCountedAt: item.firstCountedAt,

@@ -11,7 +11,9 @@ import { createHash, randomBytes } from 'node:crypto';
  * - `IMAGE#<SHA-256 of job, bucket, key, ETag>` / `COUNTED`: an image of a job that has been
  *   counted, written in one transaction with the counter it moved, so a redelivered message,
  *   a worker killed mid-way or a redriven message never counts an image twice. Each in its own
- *   partition, so a job's images spread over DynamoDB's partitions.
+ *   partition, so a job's images spread over DynamoDB's partitions. Before it is counted, the
+ *   same item may say `outcome: lastTry`: the last receive of its message began (it is counted
+ *   in the job's `deadLettered` until the count replaces the marker, in one transaction).
  * - `JOBS` / `<created at>#<id>`: the list of jobs, newest first (`jobs list`).
  * - `PREFIX#<bucket>/<prefix>` / `ACTIVE`: the job running over a prefix, so the same prefix is not
  *   submitted twice while it runs; removed when the job completes.

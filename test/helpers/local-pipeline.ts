@@ -57,6 +57,7 @@ export class LocalPipeline {
     return resolveWorkerConfig({
       queueUrl: this.aws.queueUrl,
       deadLetterQueueUrl: this.aws.dlqUrl,
+      maxReceiveCount: this.aws.maxReceiveCount,
       bucketName: this.aws.bucket,
       ...(this.aws.sourceBuckets.length > 0 ? { sourceBuckets: this.aws.sourceBuckets.join(',') } : {}),
       ...FAST_WORKER_SETTINGS,

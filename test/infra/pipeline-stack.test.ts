@@ -560,6 +560,22 @@ describe('PipelineStack: operations', () => {
     template.hasOutput(STACK_OUTPUT.jobsTable, { Value: tableRef });
   });
 
+  it('tells the worker the queue’s maxReceiveCount, so that it knows a last receive (a job’s DLQ count)', () => {
+    for (const maxReceiveCount of [3, 7]) {
+      const { template: synthesized } = synthesizeStack({ maxReceiveCount });
+      synthesized.hasResourceProperties('AWS::SQS::Queue', {
+        RedrivePolicy: Match.objectLike({ maxReceiveCount }),
+      });
+      synthesized.hasResourceProperties('AWS::ECS::TaskDefinition', {
+        ContainerDefinitions: [
+          Match.objectLike({
+            Environment: Match.arrayWith([{ Name: 'MAX_RECEIVE_COUNT', Value: String(maxReceiveCount) }]),
+          }),
+        ],
+      });
+    }
+  });
+
   it('passes cdk-nag AwsSolutions, every acknowledgement carrying a reason', () => {
     const report = new AwsSolutionsChecks().validateScope(stack);
     const findings = report.violations.flatMap((v) =>
