@@ -23,7 +23,12 @@ export function galleryCommand(logger: Logger): Command {
     .addOption(
       new Option('--port <port>', 'loopback port (0 picks a free one)').argParser(integerInRange(0, 65535)).default(0),
     )
-    .addOption(new Option('--prefix <folder>', 'show only this folder below the uploads prefix, e.g. "cats/"'))
+    .addOption(
+      new Option(
+        '--prefix <folder>',
+        'show only this folder below the uploads prefix, e.g. "cats/"; or, read-only, s3://bucket/folder/ of the pipeline bucket or a source bucket (-c sourceBuckets)',
+      ),
+    )
     .addOption(
       new Option('--max-bytes <n>', 'largest upload accepted, bytes (the pipeline refuses larger images)')
         .argParser(integerInRange(1, 2 ** 31))
@@ -38,7 +43,7 @@ export function galleryCommand(logger: Logger): Command {
       logger,
     });
     process.stdout.write(
-      `Gallery of ${visibleText(target.description)}, images below ${visibleText(target.bucket)}/${visibleText(gallery.root)}. Ctrl-C stops it.\nGallery: ${gallery.server.url}\n`,
+      `Gallery of ${visibleText(target.description)}, images below ${visibleText(gallery.imagesBucket)}/${visibleText(gallery.root)}${gallery.server.readOnly ? ' (read-only: uploads go below the uploads prefix)' : ''}. Ctrl-C stops it.\nGallery: ${gallery.server.url}\n`,
     );
     const signal = await Promise.race([
       once(process, 'SIGINT').then(() => 'SIGINT'),

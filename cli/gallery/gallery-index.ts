@@ -11,10 +11,20 @@ import { cardOf, isResultSummary, summarizeResult, type GalleryCard, type Result
 
 export interface GalleryIndexOptions {
   readonly s3: S3Client;
+  /** The pipeline's bucket, where the results are. */
   readonly bucket: string;
   readonly layout: KeyLayout;
-  /** The folder shown: the uploads prefix or a folder below it, ending in '/'. */
+  /** The folder shown, ending in '/': the uploads prefix or a folder below it, or a folder of `imagesBucket`. */
   readonly root: string;
+  /** The bucket the images are in. Default: `bucket`. */
+  readonly imagesBucket?: string;
+  /**
+   * Where an image's result is, or undefined for an object the pipeline does not label (not shown).
+   * Default: the mirrored key below the results prefix (`resultKeyFor`).
+   */
+  readonly resultKeyOf?: (key: string) => string | undefined;
+  /** Where the results of the images below `root` are listed. Default: `resultsPrefixFor(root)`. */
+  readonly resultsFolder?: string;
   readonly logger: Logger;
   /** Result GETs in flight at once. */
   readonly concurrency?: number;
@@ -77,9 +87,12 @@ export class GalleryIndex {
   /** The last refresh's failure, for the page (cleared by the next one that works). */
   lastError: Error | undefined;
 
+  private readonly resultKeyOf: (key: string) => string | undefined;
+
   constructor(private readonly options: GalleryIndexOptions) {
     this.limit = pLimit(options.concurrency ?? 32);
     this.now = options.now ?? Date.now;
+    this.resultKeyOf = options.resultKeyOf ?? ((key) => resultKeyFor(key, options.layout));
   }
 
   /** One refresh: a listing when it is due, else a look at pending images. Calls made while one runs share it. */
@@ -124,19 +137,21 @@ export class GalleryIndex {
   private async relist(): Promise<void> {
     const started = this.now();
     const { s3, bucket, layout, root } = this.options;
-    const resultsFolder = resultsPrefixFor(root, layout);
+    const resultsFolder = this.options.resultsFolder ?? resultsPrefixFor(root, layout);
     const [listedUploads, listedResults] = await Promise.all([
-      listObjects(s3, bucket, root),
+      listObjects(s3, this.options.imagesBucket ?? bucket, root),
       listObjects(s3, bucket, resultsFolder),
     ]);
-    const uploads = listedUploads.filter((object) => hasImageExtension(object.key));
+    const uploads = listedUploads.filter(
+      (object) => hasImageExtension(object.key) && this.resultKeyOf(object.key) !== undefined,
+    );
     const resultEtags = new Map(listedResults.map((object) => [object.key, object.etag]));
     await addLongKeyResults(
       s3,
       bucket,
       layout,
       resultsFolder,
-      uploads.map((upload) => resultKeyFor(upload.key, layout)),
+      uploads.map((upload) => this.resultKeyOf(upload.key)!),
       resultEtags,
     );
     this.listings += 1;
@@ -151,7 +166,7 @@ export class GalleryIndex {
     }
     const toRead: Array<{ upload: ListedObject; resultKey: string }> = [];
     for (const upload of uploads) {
-      const resultKey = resultKeyFor(upload.key, layout);
+      const resultKey = this.resultKeyOf(upload.key)!;
       const resultEtag = resultEtags.get(resultKey);
       const entry = this.entries.get(upload.key);
       if (entry && entry.card.etag === upload.etag && entry.resultEtag === resultEtag) continue;
@@ -200,7 +215,7 @@ export class GalleryIndex {
     await Promise.all(
       turn.map((entry) =>
         this.limit(async () => {
-          const read = await this.readResult(resultKeyFor(entry.upload.key, this.options.layout));
+          const read = await this.readResult(this.resultKeyOf(entry.upload.key)!);
           // Deleted or replaced while this read was under way: the next listing decides.
           if (this.entries.get(entry.upload.key) !== entry) return;
           if (read.result) this.store(entry.upload, read.etag, read.result);
@@ -217,12 +232,12 @@ export class GalleryIndex {
 
   /** Keeps what the results listed now hold, by ETag, for the next run; a cache that cannot be written costs only speed. */
   async saveCache(): Promise<void> {
-    const { cache, layout } = this.options;
+    const { cache } = this.options;
     if (!cache) return;
     const current = new Map<string, { etag: string; row: Record<string, unknown> }>();
     for (const entry of this.entries.values()) {
       if (entry.resultEtag && entry.summary)
-        current.set(resultKeyFor(entry.card.key, layout), {
+        current.set(this.resultKeyOf(entry.card.key)!, {
           etag: entry.resultEtag,
           row: entry.summary as Record<string, unknown>,
         });

@@ -7,6 +7,8 @@ import { projectRoot } from '../../common/paths.js';
 import { describeImageExtensions } from '../../model/image-formats.js';
 import { normalizeEtag } from '../../pipeline/result-document.js';
 import { explainAwsError } from '../target/aws-errors.js';
+import { placeResult } from '../../pipeline/result-location.js';
+import { resultsFolderOf, sourceLayoutOfTarget } from '../results/object-arguments.js';
 import { ResultCache } from '../results/result-cache.js';
 import { UNTRAINED_NOTICE } from '../results/result-format.js';
 import type { Target } from '../target/target.js';
@@ -31,8 +33,13 @@ const PAGE_FILES: Record<string, { file: string; type: string }> = {
 
 export interface GalleryServerOptions {
   readonly target: Target;
-  /** The folder shown: the uploads prefix, or a folder below it (ending in '/'). */
+  /**
+   * The folder shown (ending in '/'): the uploads prefix or a folder below it — or, read-only, any
+   * folder of the pipeline's bucket or of one of its source buckets (`imagesBucket`).
+   */
   readonly root: string;
+  /** The bucket of the folder shown. Default: the pipeline's. */
+  readonly imagesBucket?: string;
   /** Loopback port; 0 picks a free one. */
   readonly port: number;
   readonly logger: Logger;
@@ -97,6 +104,17 @@ export class GalleryServer {
     this.queueCounts = new QueueCounts(options.target);
   }
 
+  /** The bucket of the images shown. */
+  get imagesBucket(): string {
+    return this.options.imagesBucket ?? this.options.target.bucket;
+  }
+
+  /** A folder outside the uploads prefix is shown, not uploaded into: the stack does not own it, or the pipeline does not watch it. */
+  get readOnly(): boolean {
+    const { target, root } = this.options;
+    return this.imagesBucket !== target.bucket || !root.startsWith(target.layout.uploadsPrefix);
+  }
+
   /** The page's address with its token: what the user opens. */
   get url(): string {
     return `http://127.0.0.1:${this.port}/?token=${this.token}`;
@@ -109,22 +127,32 @@ export class GalleryServer {
 
   static async start(options: GalleryServerOptions): Promise<GalleryServer> {
     const { target, root, logger } = options;
+    const imagesBucket = options.imagesBucket ?? target.bucket;
     const token = options.token ?? newAccessToken();
     const cache =
       options.cache ??
       (target.kind === 'aws'
-        ? await ResultCache.open({ endpoint: target.endpoint, bucket: target.bucket, prefix: root }, GALLERY_CACHE)
+        ? await ResultCache.open({ endpoint: target.endpoint, bucket: imagesBucket, prefix: root }, GALLERY_CACHE)
         : false);
+    // One rule for where a result is, the worker's (`placeResult`): mirrored for an upload, below
+    // `results/_buckets/<bucket>/` for an image elsewhere; what the pipeline does not label is not shown.
+    const layout = sourceLayoutOfTarget(target);
     const index = new GalleryIndex({
       s3: target.s3,
       bucket: target.bucket,
       layout: target.layout,
       root,
+      imagesBucket,
+      resultKeyOf: (key) => {
+        const placement = placeResult({ bucket: imagesBucket, key }, layout, true);
+        return 'result' in placement ? placement.result.key : undefined;
+      },
+      resultsFolder: resultsFolderOf({ bucket: imagesBucket, key: root }, target),
       logger,
       ...(cache ? { cache } : {}),
       ...options.index,
     });
-    const thumbnails = new Thumbnails({ s3: target.s3, bucket: target.bucket, ...options.limits });
+    const thumbnails = new Thumbnails({ s3: target.s3, bucket: imagesBucket, ...options.limits });
     // Ctrl-C closes the server at once, also with a browser's keep-alive connections or a stalled upload open.
     const app = Fastify({ logger: false, bodyLimit: options.limits.maxBytes, forceCloseConnections: true });
     const schedule = new RefreshSchedule(() => void index.refresh(), {
@@ -199,8 +227,9 @@ export class GalleryServer {
       const queues = await this.queueCounts.get();
       return reply.header('cache-control', 'no-store').send({
         target: target.description,
-        bucket: target.bucket,
+        bucket: this.imagesBucket,
         root,
+        readOnly: this.readOnly,
         uploadsPrefix: target.layout.uploadsPrefix,
         counts: {
           uploaded: counts.uploaded,
@@ -272,6 +301,12 @@ export class GalleryServer {
     });
     const hooks = { onRequest: admission.admit, onResponse: admission.release, onRequestAbort: admission.release };
     app.put('/api/upload', { bodyLimit: limits.maxBytes, ...hooks }, async (request, reply) => {
+      if (this.readOnly)
+        throw new GalleryRequestError(
+          403,
+          'READ_ONLY_GALLERY',
+          `this gallery shows s3://${this.imagesBucket}/${root}, outside the uploads prefix: images are uploaded only below s3://${target.bucket}/${target.layout.uploadsPrefix}`,
+        );
       const query = request.query as Record<string, unknown>;
       const key = galleryUploadKey({
         root,

@@ -336,6 +336,8 @@ async function pollSummary() {
     const summary = await api('/api/summary');
     state.summary = summary;
     state.untrainedNotice = summary.untrainedNotice;
+    // A folder outside the uploads prefix (another bucket's, say) is shown, not uploaded into.
+    $('upload').hidden = summary.readOnly === true;
     $('target').textContent = `${summary.target} · s3://${summary.bucket}/${summary.root}`;
     showCount('uploaded', summary.counts.uploaded);
     showCount('done', summary.counts.done);
@@ -469,7 +471,8 @@ function wireUploads() {
   });
   const overlay = $('drop-overlay');
   let depth = 0;
-  const carriesFiles = (event) => event.dataTransfer && [...event.dataTransfer.types].includes('Files');
+  const carriesFiles = (event) =>
+    state.summary?.readOnly !== true && event.dataTransfer && [...event.dataTransfer.types].includes('Files');
   document.addEventListener('dragenter', (event) => {
     if (!carriesFiles(event)) return;
     depth += 1;

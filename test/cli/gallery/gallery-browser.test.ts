@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Browser, Page } from 'playwright-core';
 import { readResult } from '../../../cli/results/bucket-reader.js';
 import { SAMPLE_IMAGES_FOLDER } from '../../../cli/local/run-local.js';
@@ -15,6 +15,8 @@ import { temporaryFolder } from '../../helpers/temporary-folder.js';
 import { readFileSync } from 'node:fs';
 import pLimit from 'p-limit';
 import { GalleryServer } from '../../../cli/gallery/gallery-server.js';
+import { startGallery } from '../../../cli/gallery/start-gallery.js';
+import { resultDocument } from '../../helpers/result-documents.js';
 import { localTarget } from '../../../cli/target/target.js';
 import { silentLogger } from '../../../common/logger.js';
 import { LocalPipeline } from '../../helpers/local-pipeline.js';
@@ -293,6 +295,87 @@ describe(
         0,
         'the first row left the document',
       );
+      await page.close();
+    });
+  },
+);
+
+describe(
+  'gallery of a source bucket, read-only (Chromium, in-process server)',
+  { skip: chromium.executable ? false : chromium.reason },
+  () => {
+    let pipeline: LocalPipeline;
+    let server: GalleryServer;
+    let browser: Browser;
+    const jpeg = readFileSync(path.join(SAMPLE_IMAGES_FOLDER, 'chelsea.jpg'));
+
+    before(async () => {
+      pipeline = await LocalPipeline.start({ sourceBuckets: ['my-archive'] });
+      for (const key of ['photos/labelled.jpg', 'photos/waiting.jpg'])
+        await pipeline.s3.send(new PutObjectCommand({ Bucket: 'my-archive', Key: key, Body: jpeg }));
+      const { ETag } = await pipeline.s3.send(
+        new HeadObjectCommand({ Bucket: 'my-archive', Key: 'photos/labelled.jpg' }),
+      );
+      const base = resultDocument('photos/labelled.jpg', { labels: [['tabby', 0.6]] });
+      // Where the worker stores the result of an image of another bucket (`placeResult`).
+      await pipeline.upload(
+        'results/_buckets/my-archive/photos/labelled.jpg.json',
+        JSON.stringify({
+          ...base,
+          source: { ...base.source, bucket: 'my-archive', etag: ETag!.replace(/"/g, ''), size: jpeg.length },
+        }),
+      );
+      const target = localTarget({ ...pipeline.aws.connection(), layout: DEFAULT_KEY_LAYOUT });
+      await assert.rejects(
+        startGallery(target, { port: 0, folder: 's3://not-a-source/photos/', logger: silentLogger }),
+        /names bucket not-a-source, which is neither the pipeline's bucket .* nor one of its source buckets \(my-archive\)/,
+      );
+      await assert.rejects(
+        startGallery(target, { port: 0, folder: 's3://my-archive/photos/labelled.jpg', logger: silentLogger }),
+        /is not a folder: end it with "\/"/,
+      );
+      ({ server } = await startGallery(target, { port: 0, folder: 's3://my-archive/photos/', logger: silentLogger }));
+      browser = await launchChromium(chromium.executable!);
+    });
+    after(async () => {
+      await browser?.close();
+      await server?.close();
+      await pipeline?.aws.stop();
+    });
+
+    it('shows the images of the other bucket with their results and thumbnails, and offers no upload', async () => {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      await page.goto(server.url);
+      await page.waitForFunction(() => document.querySelector('#shown')?.textContent === '2 of 2 shown');
+      await page.waitForFunction(
+        () => document.querySelector('.card[data-key="photos/labelled.jpg"]')?.dataset.status === 'ok',
+      );
+      assert.equal(
+        await page.locator('.card[data-key="photos/labelled.jpg"] .labels .label').first().textContent(),
+        'tabby',
+      );
+      assert.equal(await page.locator('.card[data-key="photos/waiting.jpg"]').getAttribute('data-status'), 'pending');
+      assert.match((await page.locator('#target').textContent()) ?? '', /s3:\/\/my-archive\/photos\/$/);
+      await page.waitForFunction(() =>
+        [...document.querySelectorAll('.card img')].every((image: any) => image.complete && image.naturalWidth > 0),
+      );
+      assert.equal(
+        await page.locator('#upload').isVisible(),
+        false,
+        'no upload control for a bucket the stack does not own',
+      );
+      const refused = await page.evaluate(async (token) => {
+        const answer = await fetch('/api/upload?folder=&name=new.jpg', {
+          method: 'PUT',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'image/jpeg' },
+          body: new Uint8Array([0xff, 0xd8, 0xff]),
+        });
+        return { status: answer.status, body: (await answer.json()) as { error?: { code?: string } } };
+      }, server.token);
+      assert.equal(refused.status, 403);
+      assert.equal(refused.body.error?.code, 'READ_ONLY_GALLERY');
+      const listed = await pipeline.s3.send(new ListObjectsV2Command({ Bucket: 'my-archive' }));
+      assert.equal(listed.KeyCount, 2, 'nothing written to the other bucket');
       await page.close();
     });
   },
