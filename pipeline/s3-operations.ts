@@ -63,12 +63,14 @@ export async function listPageAfter(
   bucket: string,
   prefix: string,
   startAfter: string | undefined,
+  maxKeys = 1000,
 ): Promise<{ readonly objects: ListedObject[]; readonly truncated: boolean }> {
   const page = await s3.send(
     new ListObjectsV2Command({
       Bucket: bucket,
       Prefix: prefix,
       EncodingType: 'url',
+      MaxKeys: maxKeys,
       ...(startAfter ? { StartAfter: startAfter } : {}),
     }),
   );

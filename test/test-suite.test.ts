@@ -67,8 +67,21 @@ describe('the test suite itself', () => {
     assert.deepEqual(testFilesOfSet(compiled, 'all'), testFilesInRunOrder(compiled));
     assert.throws(
       () => testFilesOfSet(compiled, 'worker'),
-      /ALEXNET_TEST_SET is worker: it is all \(the default\) or container/,
+      /ALEXNET_TEST_SET is worker: it is all \(the default\), container or without-faults/,
     );
+  });
+
+  it('leaves out, with ALEXNET_TEST_SET=without-faults, the fault tests only — which the container set runs', () => {
+    const compiled = path.join(projectRoot, 'dist', 'test');
+    const all = testFilesOfSet(compiled, 'all');
+    const without = testFilesOfSet(compiled, 'without-faults');
+    const left = all.filter((file) => !without.includes(file));
+    assert.deepEqual(left.sort(), [
+      'faults/fault-suite.test.js',
+      'functions/worker/queue-consumer.faults.integration.test.js',
+    ]);
+    const container = testFilesOfSet(compiled, 'container');
+    for (const file of left) assert.ok(container.includes(file), `${file} runs in CI's second pass`);
   });
 
   it('reports every result of every file, which --test-force-exit alone does not (nodejs/node#64833)', async () => {

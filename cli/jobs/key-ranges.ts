@@ -62,6 +62,22 @@ export function keyPosition(key: string, prefix: string): number {
  */
 export const SPLIT_WHEN_PAGES_LEFT = 4;
 
+/**
+ * Whether the rest of a range — after `cursor`, up to `end` — seems to hold more than
+ * {@link SPLIT_WHEN_PAGES_LEFT} pages, judged by the key space its last page took (`pageSpan`;
+ * unknown before a first full page: worth it).
+ */
+export function worthSplitting(
+  cursor: string,
+  end: string | undefined,
+  pageSpan: number | undefined,
+  prefix: string,
+): boolean {
+  if (pageSpan === undefined) return true;
+  const left = (end === undefined ? 1 : keyPosition(end, prefix)) - keyPosition(cursor, prefix);
+  return left >= SPLIT_WHEN_PAGES_LEFT * pageSpan;
+}
+
 function digitsOf(text: string): number[] {
   const digits: number[] = [];
   for (const character of text) {
@@ -107,6 +123,8 @@ export async function* listKeyRanges(
   bucket: string,
   prefix: string,
   parallel: number,
+  /** Keys per LIST page (S3's most, 1,000, unless a test wants more pages of fewer keys). */
+  pageSize = 1000,
 ): AsyncGenerator<RangePage> {
   const ready: Array<{ readonly objects: ListedObject[]; readonly taken: () => void }> = [];
   let wake: (() => void) | undefined;
@@ -120,8 +138,7 @@ export async function* listKeyRanges(
   /** Splits the rest of a running range in two, the upper half listed on its own, if a listing is free. */
   const split = (range: KeyRange): void => {
     if (range.done || stopped || running >= parallel || range.cursor === undefined) return;
-    const left = (range.end === undefined ? 1 : keyPosition(range.end, prefix)) - keyPosition(range.cursor, prefix);
-    if (range.pageSpan !== undefined && left < SPLIT_WHEN_PAGES_LEFT * range.pageSpan) return;
+    if (!worthSplitting(range.cursor, range.end, range.pageSpan, prefix)) return;
     const middle = keyBetween(range.cursor, prefix, range.end);
     if (middle === undefined) return;
     const upper: KeyRange = { cursor: middle, end: range.end, done: false, parent: range };
@@ -133,7 +150,7 @@ export async function* listKeyRanges(
     let emptyHalf = false;
     try {
       for (let first = true; !stopped; first = false) {
-        const page = await listPageAfter(s3, bucket, prefix, range.cursor);
+        const page = await listPageAfter(s3, bucket, prefix, range.cursor, pageSize);
         const end = range.end;
         const objects =
           end === undefined ? page.objects : page.objects.filter((object) => compareS3Keys(object.key, end) <= 0);

@@ -32,13 +32,15 @@ export async function* listImagePages(
   s3: S3Client,
   source: JobSource,
   parallel = PARALLEL_LISTINGS,
+  /** Keys per page of a key-range listing (tests: more pages of fewer keys). */
+  pageSize = 1000,
 ): AsyncGenerator<ListedPage> {
   const folderPages = listObjectPages(s3, source.bucket, source.prefix, '/');
   const first = await folderPages.next();
   // Fewer than two folders on the first page (a flat prefix, whatever its size): key ranges instead.
   if (parallel < 2 || first.done || first.value.folders.length < 2) {
     await folderPages.return(undefined);
-    yield* listed(s3, source.bucket, source.prefix, parallel);
+    yield* listed(s3, source.bucket, source.prefix, parallel, pageSize);
     return;
   }
   // The folders share the listings: a few big folders are each split by key ranges too.
@@ -47,7 +49,7 @@ export async function* listImagePages(
     for (let page = first; !page.done; page = await folderPages.next()) {
       const { objects, folders } = page.value;
       if (objects.length > 0) yield () => onePage(imagesOf(source.bucket, objects, true));
-      for (const folder of folders) yield () => listed(s3, source.bucket, folder, perFolder);
+      for (const folder of folders) yield () => listed(s3, source.bucket, folder, perFolder, pageSize);
     }
   }
   // More pages may follow any page: an empty prefix is found out at the end of the listing.
@@ -59,8 +61,15 @@ async function* onePage(page: ListedPage): AsyncGenerator<ListedPage> {
 }
 
 /** One prefix listed whole: in one sequence, or split by key ranges up to `parallel` side by side. */
-async function* listed(s3: S3Client, bucket: string, prefix: string, parallel: number): AsyncGenerator<ListedPage> {
-  const pages = parallel < 2 ? listObjectPages(s3, bucket, prefix) : listKeyRanges(s3, bucket, prefix, parallel);
+async function* listed(
+  s3: S3Client,
+  bucket: string,
+  prefix: string,
+  parallel: number,
+  pageSize: number,
+): AsyncGenerator<ListedPage> {
+  const pages =
+    parallel < 2 ? listObjectPages(s3, bucket, prefix) : listKeyRanges(s3, bucket, prefix, parallel, pageSize);
   for await (const page of pages) yield imagesOf(bucket, page.objects, page.truncated);
 }
 
