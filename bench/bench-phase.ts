@@ -15,7 +15,7 @@ import { measureWorker, measureWorkerOutsideInference } from './worker-phases.js
 
 /**
  * One benchmark phase in its own process, so that its peak RSS and CPU time are its own.
- * Usage: bench-phase <preprocess|inference|classify|worker|worker-outside-inference> <batchSize> <files...>
+ * Usage: bench-phase <preprocess|decode-one-thread|inference|classify|worker|worker-outside-inference> <batchSize> <files...>
  * Prints one JSON line: { images, seconds, imagesPerSecond, cpuMsPerImage, peakRssMb }.
  */
 const [phase, batchSizeText, ...files] = process.argv.slice(2);
@@ -54,6 +54,14 @@ if (phase === 'preprocess') {
   await measure(files.length, async () => {
     await decodeAll();
   });
+} else if (phase === 'decode-one-thread') {
+  // One image at a time on one libvips thread (`configureImageDecoding`): the CPU an image costs,
+  // as the PIL reference (bench/pil-decode-reference.py) measures its own.
+  const decodeAll = async () => {
+    for (const file of files) await decodeImage(await readFile(file));
+  };
+  for (let pass = 0; pass < WARM_UP_PASSES; pass++) await decodeAll();
+  await measure(files.length, decodeAll);
 } else if (phase === 'inference') {
   const model = await readModelFile((await resolveModelPath()).path);
   const session = await InferenceSession.create(model, { device: 'cpu', maxBatchSize: batchSize });

@@ -94,9 +94,51 @@ function reportOutsideInference(label: string, files: readonly string[], goalMs:
   );
 }
 
+/** Where Debian's python3-pil is (the PIL reference of the decode figure). */
+const PYTHON_WITH_PIL = process.env.BENCH_PYTHON ?? '/usr/bin/python3';
+const pilReferenceScript = path.join(projectRoot, 'bench', 'pil-decode-reference.py');
+
+/** Decoding must stay within this factor of PIL's CPU per image (with `draft()`, same output). */
+const DECODE_REFERENCE_RATIO_GOAL = 1.3;
+
+/**
+ * Our decode (sharp through `decodeImage`) against PIL with `draft()` making the same 224×224 RGB
+ * from the same files, both on one thread, one image at a time: the CPU per image, and their ratio,
+ * so that a regression of ours shows against what the library underneath can do. Skipped, with a
+ * line, where PIL is missing.
+ */
+function compareDecodeWithPil(set: ImageSet): void {
+  const ours = runPhase('decode-one-thread', 1, set.files);
+  console.log(formatFigures('decode, one thread (sharp)', ours));
+  const pil = spawnSync(PYTHON_WITH_PIL, [pilReferenceScript, ...set.files], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  if (pil.status !== 0) {
+    console.log(
+      `PIL reference skipped: ${PYTHON_WITH_PIL} with PIL did not run (${(pil.stderr || String(pil.error ?? '')).trim().split('\n').at(-1)}); apt install python3-pil`,
+    );
+    return;
+  }
+  const reference = JSON.parse(pil.stdout.trim().split('\n').at(-1)!) as { cpuMsPerImage: number };
+  const ratio = ours.cpuMsPerImage / reference.cpuMsPerImage;
+  console.log(
+    `${'PIL with draft(), one thread'.padEnd(38)} ${reference.cpuMsPerImage.toFixed(1).padStart(22)} ms CPU/img; sharp / PIL = ${ratio.toFixed(2)} (target ≤ ${DECODE_REFERENCE_RATIO_GOAL}: ${ratio <= DECODE_REFERENCE_RATIO_GOAL ? 'met' : 'NOT met'})`,
+  );
+}
+
+/** `npm run bench -- decode`: only the decode figures and their PIL reference, on both image sets. */
+async function decodeOnly(workFolder: string): Promise<void> {
+  const small = await repeatedFixtures(fixtures, path.join(workFolder, 'fixtures'), END_TO_END_IMAGES);
+  const phone = await phoneSizedPhotos(fixtures, path.join(workFolder, 'phone'), 64);
+  for (const set of [small, phone]) {
+    console.log(`\n# ${set.name}`);
+    console.log(formatFigures('decode alone', runPhase('preprocess', 32, set.files)));
+    compareDecodeWithPil(set);
+  }
+}
+
 async function main(): Promise<void> {
   const workFolder = await mkdtemp(path.join(tmpdir(), 'alexnet-bench-'));
   try {
+    if (process.argv[2] === 'decode') return await decodeOnly(workFolder);
     await resolveModelPath(); // build the dev model outside the timed phases
     console.log('# inference alone (dev model, CPU, 2 threads)');
     const inference: Record<number, PhaseFigures> = {};
@@ -118,6 +160,7 @@ async function main(): Promise<void> {
       console.log(`\n# ${set.name}`);
       const preprocess = runPhase('preprocess', 32, set.files);
       console.log(formatFigures('decode alone', preprocess));
+      compareDecodeWithPil(set);
       const classify = runPhase('classify', 32, set.files);
       console.log(formatFigures('classify end to end (batch 32)', classify));
       const bound = 1 / (1 / preprocess.imagesPerSecond + 1 / inference[32]!.imagesPerSecond);
