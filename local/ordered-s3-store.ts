@@ -70,7 +70,8 @@ export function listPage<T extends StoredObject>(
   const startAfter = options.startAfter || options.marker || '';
   const objects: T[] = [];
   const commonPrefixes: string[] = [];
-  let entries: Array<'key' | 'prefix'> = [];
+  /** Common prefixes put on the page since its last key. */
+  let prefixesAfterLastKey = 0;
   let index =
     compareS3Keys(startAfter, prefix) >= 0
       ? firstIndexAfter(sortedKeys, startAfter)
@@ -80,29 +81,25 @@ export function listPage<T extends StoredObject>(
     const key = sortedKeys[index]!;
     const at = options.delimiter ? key.indexOf(options.delimiter, prefix.length) : -1;
     const commonPrefix = at >= 0 ? key.slice(0, at + options.delimiter!.length) : undefined;
-    if (entries.length >= maxKeys) {
+    if (objects.length + commonPrefixes.length >= maxKeys) {
       isTruncated = true;
       break;
     }
     if (commonPrefix === undefined) {
       objects.push(objectOf(key));
-      entries.push('key');
+      prefixesAfterLastKey = 0;
       index++;
     } else {
       // A common prefix at or before where the page starts was on an earlier page.
       if (compareS3Keys(commonPrefix, startAfter) > 0) {
         commonPrefixes.push(commonPrefix);
-        entries.push('prefix');
+        prefixesAfterLastKey++;
       }
       index = firstIndexAfter(sortedKeys, commonPrefix + AFTER_EVERY_KEY);
     }
   }
-  if (isTruncated && objects.length > 0 && entries.at(-1) === 'prefix') {
-    const lastKey = entries.lastIndexOf('key');
-    const dropped = entries.length - 1 - lastKey;
-    commonPrefixes.splice(commonPrefixes.length - dropped, dropped);
-    entries = entries.slice(0, lastKey + 1);
-  }
+  if (isTruncated && objects.length > 0 && prefixesAfterLastKey > 0)
+    commonPrefixes.splice(commonPrefixes.length - prefixesAfterLastKey);
   return { objects, commonPrefixes, isTruncated };
 }
 

@@ -33,6 +33,7 @@ export async function* listObjectPages(
   bucket: string,
   prefix: string,
   delimiter?: string,
+  maxKeys = 1000,
 ): AsyncGenerator<{ readonly objects: ListedObject[]; readonly folders: string[]; readonly truncated: boolean }> {
   let token: string | undefined;
   do {
@@ -42,6 +43,7 @@ export async function* listObjectPages(
         Prefix: prefix,
         ContinuationToken: token,
         EncodingType: 'url',
+        MaxKeys: maxKeys,
         ...(delimiter ? { Delimiter: delimiter } : {}),
       }),
     );

@@ -17,22 +17,23 @@ export function keyBetween(after: string, prefix: string, before?: string): stri
   const low = digitsOf(after.slice(prefix.length));
   const high = before === undefined ? [96] : digitsOf(before.slice(prefix.length));
   const length = Math.max(low.length, high.length) + 2;
-  // (low + high) / 2, digit by digit from the most significant, the remainder carried down.
-  const sum = new Array<number>(length).fill(0);
-  for (let i = length - 1, carry = 0; i >= 0; i--) {
+  // low + high, digit by digit from the least significant; sum[0] takes the last carry (0 or 1).
+  const sum = new Array<number>(length + 1).fill(0);
+  let carry = 0;
+  for (let i = length - 1; i >= 0; i--) {
     const total = (low[i] ?? 0) + (high[i] ?? 0) + carry;
-    sum[i] = total % 96;
+    sum[i + 1] = total % 96;
     carry = Math.floor(total / 96);
-    if (i === 0 && carry > 0) sum.unshift(carry);
   }
-  const overflow = sum.length > length;
+  sum[0] = carry;
+  // Halved from the most significant digit, the remainder carried down; the carry digit halves to 0.
   const half: number[] = [];
   for (let i = 0, remainder = 0; i < sum.length; i++) {
     const value = remainder * 96 + sum[i]!;
     half.push(Math.floor(value / 2));
     remainder = value % 2;
   }
-  if (overflow) half.shift();
+  half.shift();
   while (half.length > 1 && half.at(-1) === 0) half.pop();
   const middle = prefix + String.fromCharCode(...half.map((digit) => 0x20 + Math.min(digit, 94)));
   const inside =

@@ -32,10 +32,10 @@ export async function* listImagePages(
   s3: S3Client,
   source: JobSource,
   parallel = PARALLEL_LISTINGS,
-  /** Keys per page of a key-range listing (tests: more pages of fewer keys). */
+  /** Keys per LIST page (S3's most, 1,000; tests: more pages of fewer keys). */
   pageSize = 1000,
 ): AsyncGenerator<ListedPage> {
-  const folderPages = listObjectPages(s3, source.bucket, source.prefix, '/');
+  const folderPages = listObjectPages(s3, source.bucket, source.prefix, '/', pageSize);
   const first = await folderPages.next();
   // Fewer than two folders on the first page (a flat prefix, whatever its size): key ranges instead.
   if (parallel < 2 || first.done || first.value.folders.length < 2) {
@@ -69,7 +69,9 @@ async function* listed(
   pageSize: number,
 ): AsyncGenerator<ListedPage> {
   const pages =
-    parallel < 2 ? listObjectPages(s3, bucket, prefix) : listKeyRanges(s3, bucket, prefix, parallel, pageSize);
+    parallel < 2
+      ? listObjectPages(s3, bucket, prefix, undefined, pageSize)
+      : listKeyRanges(s3, bucket, prefix, parallel, pageSize);
   for await (const page of pages) yield imagesOf(bucket, page.objects, page.truncated);
 }
 

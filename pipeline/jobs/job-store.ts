@@ -15,7 +15,7 @@ import {
 import { JobAlreadyRunningError, JobNotFoundError } from './job-errors.js';
 import {
   countedImageKey,
-  JOB_RETENTION_DAYS,
+  expiresAtFor,
   jobKey,
   jobListKey,
   MAX_IMAGES_PER_COUNT,
@@ -146,7 +146,7 @@ export class JobStore {
     inventory?: string;
   }): Promise<void> {
     const createdAt = job.createdAt.toISOString();
-    const expiresAt = Math.floor(job.createdAt.getTime() / 1000) + JOB_RETENTION_DAYS * 86_400;
+    const expiresAt = expiresAtFor(job.createdAt);
     const guard = prefixGuardKey(job.source.bucket, job.source.prefix);
     try {
       await this.documents.send(
@@ -346,7 +346,7 @@ export class JobStore {
     if (images.length > MAX_IMAGES_PER_COUNT)
       throw new RangeError(`at most ${MAX_IMAGES_PER_COUNT} images per count, got ${images.length}`);
     const answers = images.map((): 'counted' | 'already-counted' => 'already-counted');
-    const expiresAt = Math.floor(now.getTime() / 1000) + JOB_RETENTION_DAYS * 86_400;
+    const expiresAt = expiresAtFor(now);
     // The same image version twice in one call (a message and its redelivery at once): counted once.
     const markers = new Map<string, number>();
     for (const [index, { image }] of images.entries()) {
@@ -452,7 +452,7 @@ export class JobStore {
    * or was marked before.
    */
   async markLastTry(jobId: string, image: CountedImage, now = new Date()): Promise<boolean> {
-    const expiresAt = Math.floor(now.getTime() / 1000) + JOB_RETENTION_DAYS * 86_400;
+    const expiresAt = expiresAtFor(now);
     try {
       await this.documents.send(
         new TransactWriteCommand({

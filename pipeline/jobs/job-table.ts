@@ -30,6 +30,11 @@ export const MAX_IMAGES_PER_COUNT = 99;
 /** How long a job and its counted images are kept after the job's creation. */
 export const JOB_RETENTION_DAYS = 90;
 
+/** The `expiresAt` (TTL, seconds since the epoch) of an item written at `time`: {@link JOB_RETENTION_DAYS} later. */
+export function expiresAtFor(time: Date): number {
+  return Math.floor(time.getTime() / 1000) + JOB_RETENTION_DAYS * 86_400;
+}
+
 /** A job's id: `job-` + its creation time (UTC, to the second) + 8 random hex digits. Sorts by time. */
 export const JOB_ID_PATTERN = /^job-\d{8}T\d{6}Z-[0-9a-f]{8}$/;
 

@@ -5,6 +5,7 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
 import { keyBetween, keyPosition, listKeyRanges, worthSplitting } from '../../../cli/jobs/key-ranges.js';
 import { compareS3Keys } from '../../../pipeline/s3-key-order.js';
+import { countingS3Client } from '../../helpers/counting-s3-client.js';
 import { LocalPipeline } from '../../helpers/local-pipeline.js';
 
 describe('keyBetween', () => {
@@ -52,23 +53,6 @@ describe('listKeyRanges: a flat prefix split by key ranges, against the embedded
   let pipeline: LocalPipeline;
   const written = new Map<string, string[]>();
 
-  /** An S3 client that counts its requests, and the most it had in flight at once. */
-  const counting = (s3: S3Client) => {
-    const counts = { requests: 0, inFlight: 0, most: 0 };
-    const client = {
-      send: async (command: Parameters<S3Client['send']>[0]) => {
-        counts.requests++;
-        counts.most = Math.max(counts.most, ++counts.inFlight);
-        try {
-          return await s3.send(command);
-        } finally {
-          counts.inFlight--;
-        }
-      },
-    } as unknown as S3Client;
-    return { client, counts };
-  };
-
   const list = async (s3: S3Client, prefix: string, parallel: number) => {
     const keys: string[] = [];
     let lastTruncated: boolean | undefined;
@@ -106,8 +90,10 @@ describe('listKeyRanges: a flat prefix split by key ranges, against the embedded
 
   for (const prefix of ['hashed/', 'numbered/']) {
     it(`lists every key of ${prefix} exactly once, with several ranges side by side`, async () => {
-      const { client, counts } = counting(pipeline.s3);
-      const { keys, lastTruncated } = await list(client, prefix, 4);
+      const counting = countingS3Client(pipeline);
+      const { keys, lastTruncated } = await list(counting.s3, prefix, 4);
+      counting.s3.destroy();
+      const counts = { requests: counting.total(), most: counting.mostInFlight() };
       assert.equal(keys.length, written.get(prefix)!.length, 'no key lost, none twice');
       assert.deepEqual([...keys].sort(compareS3Keys), [...written.get(prefix)!].sort(compareS3Keys));
       assert.equal(lastTruncated, false, 'the last page says so');

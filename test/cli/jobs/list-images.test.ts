@@ -4,23 +4,8 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
 import { listImagePages } from '../../../cli/jobs/list-images.js';
 import { mergeLimited } from '../../../cli/jobs/merge-pages.js';
+import { countingS3Client } from '../../helpers/counting-s3-client.js';
 import { LocalPipeline } from '../../helpers/local-pipeline.js';
-
-/** An S3 client that counts the most requests it had in flight at once. */
-function countingInFlight(s3: S3Client) {
-  const counts = { inFlight: 0, most: 0 };
-  const client = {
-    send: async (command: Parameters<S3Client['send']>[0]) => {
-      counts.most = Math.max(counts.most, ++counts.inFlight);
-      try {
-        return await s3.send(command);
-      } finally {
-        counts.inFlight--;
-      }
-    },
-  } as unknown as S3Client;
-  return { client, counts };
-}
 
 /** Listing a prefix folder by folder, side by side, against the embedded S3. */
 describe('listImagePages: folders listed side by side', () => {
@@ -66,8 +51,10 @@ describe('listImagePages: folders listed side by side', () => {
   });
 
   it('splits a flat prefix of several pages by key ranges, each image once', async () => {
-    const { client, counts } = countingInFlight(pipeline.s3);
-    const flat = await collect(4, 'uploads/flat/', client, 30);
+    const counting = countingS3Client(pipeline);
+    const flat = await collect(4, 'uploads/flat/', counting.s3, 30);
+    counting.s3.destroy();
+    const counts = { most: counting.mostInFlight() };
     const expected = keys.filter((key) => key.startsWith('uploads/flat/'));
     assert.equal(flat.images.length, expected.length);
     assert.deepEqual([...flat.images].sort(), expected.sort());
