@@ -11,11 +11,15 @@ import {
   readModelFile,
   resolveModelPath,
 } from '../model/index.js';
+import { readCalibrationSet } from '../model/quantize/calibration-set.js';
+import { ensureInt8Model } from '../model/quantize/int8-model.js';
+import { quantizeAlexNet } from '../model/quantize/quantize-alexnet.js';
 import { measureWorker, measureWorkerOutsideInference } from './worker-phases.js';
 
 /**
  * One benchmark phase in its own process, so that its peak RSS and CPU time are its own.
- * Usage: bench-phase <preprocess|decode-one-thread|inference|classify|worker|worker-outside-inference> <batchSize> <files...>
+ * Usage: bench-phase <preprocess|decode-one-thread|inference|classify|quantize|worker|worker-outside-inference> <batchSize> <files...>
+ * (`BENCH_PRECISION=int8`: inference and classify in int8; quantize: `files[0]` is where the model goes).
  * Prints one JSON line: { images, seconds, imagesPerSecond, cpuMsPerImage, peakRssMb }.
  */
 const [phase, batchSizeText, ...files] = process.argv.slice(2);
@@ -25,6 +29,8 @@ const batchSize = Number(batchSizeText);
  * phases: a long-running task is warm. The worker's SDK and HTTP paths keep getting faster for the
  * first ~1000 images while V8 compiles them, so a pass over the 1,024-image set is enough.
  */
+/** `int8`: the inference and classify phases run the model quantized (`--precision int8`). */
+const precision = process.env.BENCH_PRECISION === 'int8' ? 'int8' : 'fp32';
 const WARM_UP_PASSES = Number(process.env.BENCH_WARM_UP_PASSES ?? 1);
 /** Length of each timed inference phase: long enough that two runs agree (shorter ones varied by 10%). */
 const INFERENCE_SECONDS = Number(process.env.BENCH_INFERENCE_SECONDS ?? 10);
@@ -63,7 +69,8 @@ if (phase === 'preprocess') {
   for (let pass = 0; pass < WARM_UP_PASSES; pass++) await decodeAll();
   await measure(files.length, decodeAll);
 } else if (phase === 'inference') {
-  const model = await readModelFile((await resolveModelPath()).path);
+  const fp32Path = (await resolveModelPath()).path;
+  const model = await readModelFile(precision === 'int8' ? await ensureInt8Model(fp32Path) : fp32Path);
   const session = await InferenceSession.create(model, { device: 'cpu', maxBatchSize: batchSize });
   const { rgb } = await decodeImage(await readFile(files[0]!));
   const batch = Array.from({ length: batchSize }, () => rgb);
@@ -77,7 +84,7 @@ if (phase === 'preprocess') {
   });
   await session.dispose();
 } else if (phase === 'classify') {
-  const classifier = await ImageClassifier.load({ maxBatchSize: batchSize, device: 'cpu' });
+  const classifier = await ImageClassifier.load({ maxBatchSize: batchSize, device: 'cpu', precision });
   for (let pass = 0; pass < WARM_UP_PASSES; pass++)
     for await (const _ of classifyImages(
       files.map((file) => fileImageSource(file)),
@@ -96,6 +103,13 @@ if (phase === 'preprocess') {
     if (failed > 0) throw new Error(`${failed} images failed`);
   });
   await classifier.dispose();
+} else if (phase === 'quantize') {
+  // The model a run uses, quantized with the default calibration set into a throw-away file (`files[0]`).
+  const modelPath = (await resolveModelPath()).path;
+  const calibration = await readCalibrationSet();
+  await measure(1, async () => {
+    await quantizeAlexNet({ modelPath, outPath: files[0]!, calibration });
+  });
 } else if (phase === 'worker') {
   await measureWorker(files, batchSize, WARM_UP_PASSES, measure);
 } else if (phase === 'worker-outside-inference') {

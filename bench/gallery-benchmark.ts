@@ -80,7 +80,7 @@ async function storeResult(s3: S3Client, bucket: string, key: string, etag: stri
     { source: { bucket, key, etag, size: 1000 } },
     {
       outcome: { status: 'ok', labels },
-      model: { sha256: '0'.repeat(64), weights: 'bench', pretrained: true },
+      model: { sha256: '0'.repeat(64), weights: 'bench', pretrained: true, precision: 'fp32' as const },
       fingerprint: 'f'.repeat(32),
       device: 'cpu',
       timings: { preprocessMs: 5, inferenceMs: 20, batchSize: 32 },

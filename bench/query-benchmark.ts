@@ -65,7 +65,7 @@ try {
           { source: { bucket: e.BUCKET_NAME!, key, etag: i.toString(16).padStart(32, '0'), size: 100_000 + i } },
           {
             outcome: { status: 'ok', labels },
-            model: { sha256: '0'.repeat(64), weights: 'bench', pretrained: true },
+            model: { sha256: '0'.repeat(64), weights: 'bench', pretrained: true, precision: 'fp32' as const },
             fingerprint: 'f'.repeat(32),
             device: 'cpu',
             timings: { downloadMs: 3, preprocessMs: 5, inferenceMs: 20, batchSize: 32 },

@@ -14,7 +14,7 @@ import { phoneSizedPhotos, repeatedFixtures, type ImageSet } from './image-sets.
  * (what paces a GPU host) turned into cost per image. Each phase runs in its own process.
  * Figures are noisy on a shared 2-core machine: compare the ratios printed in one run.
  */
-interface PhaseFigures {
+export interface PhaseFigures {
   images: number;
   seconds: number;
   imagesPerSecond: number;
@@ -33,11 +33,16 @@ const END_TO_END_IMAGES = Number(process.env.BENCH_IMAGES ?? 1024);
 /** 12-MP photos in the end-to-end and cost phases: at ~50 images/s, about ten seconds. */
 const PHONE_IMAGES = Number(process.env.BENCH_PHONE_IMAGES ?? 640);
 
-export function runPhase(phase: string, batchSize: number, files: readonly string[]): PhaseFigures {
+export function runPhase(
+  phase: string,
+  batchSize: number,
+  files: readonly string[],
+  precision: 'fp32' | 'int8' = 'fp32',
+): PhaseFigures {
   const run = spawnSync(process.execPath, [phaseScript, phase, String(batchSize), ...files], {
     encoding: 'utf8',
     maxBuffer: 1 << 24,
-    env: { ...process.env, LOG_LEVEL: 'warn' },
+    env: { ...process.env, LOG_LEVEL: 'warn', BENCH_PRECISION: precision },
   });
   if (run.status !== 0) throw new Error(`phase ${phase} failed: ${run.stderr}`);
   return JSON.parse(run.stdout.trim().split('\n').at(-1)!) as PhaseFigures;

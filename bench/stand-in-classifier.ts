@@ -7,7 +7,12 @@ import { imagenetClassNames, packBatch, type BatchClassifier, type LabelScore } 
  * where the network runs on the GPU.
  */
 export class StandInClassifier implements BatchClassifier {
-  readonly model = { sha256: '0'.repeat(64), weights: 'stand-in:no-inference', pretrained: false };
+  readonly model = {
+    sha256: '0'.repeat(64),
+    weights: 'stand-in:no-inference',
+    pretrained: false,
+    precision: 'fp32' as const,
+  };
   readonly device = 'cpu' as const;
   readonly topK = 5;
   private readonly labels: LabelScore[];

@@ -1,5 +1,4 @@
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { endianness } from 'node:os';
 import path from 'node:path';
 import { ALEXNET_LAYERS, type AlexNetLayer } from './alexnet-architecture.js';
 import {
@@ -9,7 +8,16 @@ import {
   PRETRAINED_METADATA_KEY,
   WEIGHTS_METADATA_KEY,
 } from './constants.js';
-import { ONNX_ATTRIBUTE_TYPE, ONNX_DATA_TYPE, OnnxModelProto } from './onnx-schema.js';
+import {
+  intAttribute,
+  intsAttribute,
+  tensorInitializer,
+  tensorValueInfo,
+  type OnnxAttribute,
+  type OnnxInitializer,
+  type OnnxNode,
+} from './onnx-graph.js';
+import { OnnxModelProto } from './onnx-schema.js';
 import { SeededNormalRandom } from './seeded-random.js';
 
 /** ONNX opset and IR version of the generated graph (both supported by every current runtime). */
@@ -38,11 +46,9 @@ export interface AlexNetWeightsIdentity {
   /** Written as `alexnet_pipeline.pretrained` when given; left out, the weights label decides. */
   readonly pretrained?: boolean;
   readonly docString: string;
+  /** Further `metadata_props` entries (a quantized model's provenance). Default: none. */
+  readonly metadata?: Readonly<Record<string, string>>;
 }
-
-type Attribute = Record<string, unknown>;
-type Node = { input: string[]; output: string[]; name: string; opType: string; attribute: Attribute[] };
-type Initializer = { name: string; dims: number[]; dataType: number; rawData: Uint8Array };
 
 /** Describes where the weights of a dev model built with `seed` come from. */
 export function devWeightsDescription(seed: number): string {
@@ -72,24 +78,52 @@ export function buildDevAlexNetOnnx(options: BuildAlexNetOptions = {}): Uint8Arr
   });
 }
 
+/** Options of {@link buildAlexNetOnnx}. */
+export interface AlexNetGraphOptions {
+  /**
+   * Intermediate tensors (`<layer>.output`) to make graph outputs too, after the logits: what
+   * calibration reads. Default: none.
+   */
+  readonly tappedOutputs?: readonly string[];
+}
+
 /** Builds torchvision's AlexNet graph as a serialized ONNX model with the given parameters. */
-export function buildAlexNetOnnx(parameters: AlexNetParameterSource, identity: AlexNetWeightsIdentity): Uint8Array {
-  const nodes: Node[] = [];
-  const initializers: Initializer[] = [];
+export function buildAlexNetOnnx(
+  parameters: AlexNetParameterSource,
+  identity: AlexNetWeightsIdentity,
+  options: AlexNetGraphOptions = {},
+): Uint8Array {
+  const nodes: OnnxNode[] = [];
+  const initializers: OnnxInitializer[] = [];
   let current = DEV_MODEL_INPUT_NAME;
 
   for (const layer of ALEXNET_LAYERS) {
-    const isLast = layer === ALEXNET_LAYERS[ALEXNET_LAYERS.length - 1];
-    const output = isLast ? DEV_MODEL_OUTPUT_NAME : `${layer.name}.output`;
+    const output = layerOutputName(layer);
     const { node, parameters: layerParameters } = layerToOnnx(layer, current, output, parameters);
     nodes.push(node);
     initializers.push(...layerParameters);
     current = output;
   }
+  return encodeAlexNetModel({ nodes, initializers, identity, tappedOutputs: options.tappedOutputs });
+}
 
+/** The tensor a layer writes: `<layer>.output`, and the graph's output for the last layer. */
+export function layerOutputName(layer: AlexNetLayer): string {
+  return layer === ALEXNET_LAYERS[ALEXNET_LAYERS.length - 1] ? DEV_MODEL_OUTPUT_NAME : `${layer.name}.output`;
+}
+
+/** A finished AlexNet graph (fp32 or quantized) as a serialized model with the project's metadata. */
+export function encodeAlexNetModel(graph: {
+  nodes: OnnxNode[];
+  initializers: OnnxInitializer[];
+  identity: AlexNetWeightsIdentity;
+  tappedOutputs?: readonly string[];
+}): Uint8Array {
+  const { identity } = graph;
   const metadataProps = [{ key: WEIGHTS_METADATA_KEY, value: identity.weights }];
   if (identity.pretrained !== undefined)
     metadataProps.push({ key: PRETRAINED_METADATA_KEY, value: String(identity.pretrained) });
+  for (const [key, value] of Object.entries(identity.metadata ?? {})) metadataProps.push({ key, value });
   const model = OnnxModelProto.fromObject({
     irVersion: IR_VERSION,
     producerName: 'alexnet-pipeline',
@@ -99,8 +133,8 @@ export function buildAlexNetOnnx(parameters: AlexNetParameterSource, identity: A
     metadataProps,
     graph: {
       name: 'alexnet',
-      node: nodes,
-      initializer: initializers,
+      node: graph.nodes,
+      initializer: graph.initializers,
       input: [
         tensorValueInfo(DEV_MODEL_INPUT_NAME, [
           'batch',
@@ -109,7 +143,10 @@ export function buildAlexNetOnnx(parameters: AlexNetParameterSource, identity: A
           MODEL_INPUT.cropSize,
         ]),
       ],
-      output: [tensorValueInfo(DEV_MODEL_OUTPUT_NAME, ['batch', CLASS_COUNT])],
+      output: [
+        tensorValueInfo(DEV_MODEL_OUTPUT_NAME, ['batch', CLASS_COUNT]),
+        ...(graph.tappedOutputs ?? []).map((name) => tensorValueInfo(name)),
+      ],
     },
   });
   return OnnxModelProto.encode(model).finish();
@@ -133,13 +170,14 @@ export async function writeDevAlexNetOnnx(filePath: string, options: BuildAlexNe
   await writeOnnxAtomically(filePath, buildDevAlexNetOnnx(options));
 }
 
-function layerToOnnx(
+/** One layer's node and its fp32 parameters, reading `input` and writing `output`. */
+export function layerToOnnx(
   layer: AlexNetLayer,
   input: string,
   output: string,
   source: AlexNetParameterSource,
-): { node: Node; parameters: Initializer[] } {
-  const node = (opType: string, inputs: string[], attribute: Attribute[] = []): Node => ({
+): { node: OnnxNode; parameters: OnnxInitializer[] } {
+  const node = (opType: string, inputs: string[], attribute: OnnxAttribute[] = []): OnnxNode => ({
     input: inputs,
     output: [output],
     name: layer.name,
@@ -202,39 +240,6 @@ function layerToOnnx(
   }
 }
 
-function parameterInitializer(source: AlexNetParameterSource, name: string, dims: number[]): Initializer {
-  const values = source(name, dims);
-  const expected = dims.reduce((product, size) => product * size, 1);
-  if (values.length !== expected)
-    throw new RangeError(`${name} has ${values.length} values, expected ${expected} for [${dims.join(', ')}]`);
-  return { name, dims, dataType: ONNX_DATA_TYPE.FLOAT, rawData: littleEndianBytes(values) };
-}
-
-/** ONNX raw data is little-endian: on a little-endian machine (all we run on) that is a view, not a copy. */
-function littleEndianBytes(values: Float32Array): Uint8Array {
-  if (endianness() === 'LE') return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
-  const bytes = new Uint8Array(values.length * 4);
-  const view = new DataView(bytes.buffer);
-  for (let i = 0; i < values.length; i++) view.setFloat32(i * 4, values[i]!, true);
-  return bytes;
-}
-
-function intsAttribute(name: string, ints: number[]): Attribute {
-  return { name, ints, type: ONNX_ATTRIBUTE_TYPE.INTS };
-}
-
-function intAttribute(name: string, i: number): Attribute {
-  return { name, i, type: ONNX_ATTRIBUTE_TYPE.INT };
-}
-
-function tensorValueInfo(name: string, dims: Array<number | string>) {
-  return {
-    name,
-    type: {
-      tensorType: {
-        elemType: ONNX_DATA_TYPE.FLOAT,
-        shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
-      },
-    },
-  };
+function parameterInitializer(source: AlexNetParameterSource, name: string, dims: number[]): OnnxInitializer {
+  return tensorInitializer(name, dims, source(name, dims));
 }

@@ -32,6 +32,19 @@ export const WEIGHTS_METADATA_KEY = 'alexnet_pipeline.weights';
  */
 export const PRETRAINED_METADATA_KEY = 'alexnet_pipeline.pretrained';
 
+/**
+ * ONNX `metadata_props` key of a model's numeric precision: `int8` for a model `model quantize`
+ * made; absent means fp32. Every result carries it (`model.precision`).
+ */
+export const PRECISION_METADATA_KEY = 'alexnet_pipeline.precision';
+
+/** ONNX `metadata_props` key of a quantized model's provenance: JSON, see `QuantizationProvenance`. */
+export const QUANTIZATION_METADATA_KEY = 'alexnet_pipeline.quantization';
+
+/** The numeric precisions a model can run in. */
+export const PRECISIONS = ['fp32', 'int8'] as const;
+export type Precision = (typeof PRECISIONS)[number];
+
 /** The weights value prefix that marks real, pretrained ImageNet weights. */
 export const PRETRAINED_WEIGHTS_PREFIX = 'torchvision:IMAGENET1K';
 

@@ -28,6 +28,12 @@ export class ImageError extends PipelineError {
 export const MODEL_ERROR_CODE = {
   MODEL_NOT_FOUND: 'MODEL_NOT_FOUND',
   MODEL_INVALID: 'MODEL_INVALID',
+  /** `model quantize`: a model that is not torchvision's AlexNet graph. */
+  MODEL_NOT_ALEXNET: 'MODEL_NOT_ALEXNET',
+  /** `model quantize` or `--precision int8` given a model that is quantized already. */
+  MODEL_ALREADY_QUANTIZED: 'MODEL_ALREADY_QUANTIZED',
+  /** No calibration image could be read. */
+  CALIBRATION_EMPTY: 'CALIBRATION_EMPTY',
   DEVICE_UNAVAILABLE: 'DEVICE_UNAVAILABLE',
   INFERENCE_FAILED: 'INFERENCE_FAILED',
   /** The inference thread ended (crashed or was killed): the session cannot run anything again. */

@@ -6,11 +6,23 @@ import { InferenceSession, type InferenceSessionOptions } from './inference-sess
 import { readModelFile, type ModelIdentity } from './model-file.js';
 import { topKLabels, type LabelScore } from './postprocess.js';
 import { resolveModelPath, type ModelSource, type ResolveModelOptions } from './resolve-model.js';
+import type { Precision } from './constants.js';
+
+/** The cached int8 model of an fp32 one. Loaded only here: a run in fp32 never carries the quantizer. */
+async function int8ModelOf(fp32Path: string, options: ImageClassifierOptions, logger: Logger): Promise<string> {
+  const { ensureInt8Model } = await import('./quantize/int8-model.js');
+  return ensureInt8Model(fp32Path, { cacheDirectory: options.cacheDirectory, logger });
+}
 
 /** Options of {@link ImageClassifier.load}. */
 export interface ImageClassifierOptions extends InferenceSessionOptions, Omit<ResolveModelOptions, 'logger'> {
   /** How many labels each image gets. Default: 5. */
   readonly topK?: number;
+  /**
+   * `int8`: run the model quantized (made once from the resolved fp32 model and cached, see
+   * `ensureInt8Model`), on the CPU. Default: `fp32`, the model as it is.
+   */
+  readonly precision?: Precision;
 }
 
 /** What the pipelines need of a classifier: decoded images in, labelled top-k predictions out. */
@@ -41,14 +53,19 @@ export class ImageClassifier implements BatchClassifier {
   static async load(options: ImageClassifierOptions = {}, logger: Logger = silentLogger): Promise<ImageClassifier> {
     const topK = options.topK ?? 5;
     const resolved = await resolveModelPath({ ...options, logger });
-    const modelFile = await readModelFile(resolved.path);
-    const session = await InferenceSession.create(modelFile, { ...options, logger });
+    const modelPath = options.precision === 'int8' ? await int8ModelOf(resolved.path, options, logger) : resolved.path;
+    const modelFile = await readModelFile(modelPath);
+    const device =
+      modelFile.identity.precision === 'int8'
+        ? (await import('./quantize/cpu-int8-support.js')).deviceForInt8Model(options.device ?? 'auto', logger)
+        : options.device;
+    const session = await InferenceSession.create(modelFile, { ...options, device, logger });
     const classNames = imagenetClassNames();
     if (!Number.isInteger(topK) || topK < 1 || topK > classNames.length) {
       await session.dispose();
       throw new RangeError(`topK must be an integer from 1 to ${classNames.length}, got ${topK}`);
     }
-    return new ImageClassifier(session, classNames, topK, resolved.path, resolved.source);
+    return new ImageClassifier(session, classNames, topK, modelPath, resolved.source);
   }
 
   get model(): ModelIdentity {

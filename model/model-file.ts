@@ -1,7 +1,14 @@
 import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import protobuf from 'protobufjs';
-import { PRETRAINED_METADATA_KEY, PRETRAINED_WEIGHTS_PREFIX, WEIGHTS_METADATA_KEY } from './constants.js';
+import {
+  PRECISION_METADATA_KEY,
+  PRETRAINED_METADATA_KEY,
+  PRETRAINED_WEIGHTS_PREFIX,
+  QUANTIZATION_METADATA_KEY,
+  WEIGHTS_METADATA_KEY,
+  type Precision,
+} from './constants.js';
 import { ModelError } from './errors.js';
 import { MODEL_METADATA_PROPS_FIELD, OnnxStringStringEntryProto } from './onnx-schema.js';
 
@@ -13,6 +20,21 @@ export interface ModelIdentity {
   readonly pretrained: boolean;
   /** Where the weights came from, as the model's metadata says (`unknown` when it says nothing). */
   readonly weights: string;
+  /** `int8` for a model `model quantize` made, else `fp32`. */
+  readonly precision: Precision;
+  /** How a quantized model was made (absent for fp32). */
+  readonly quantization?: QuantizationProvenance;
+}
+
+/** What a quantized model records of its making (metadata `alexnet_pipeline.quantization`, JSON). */
+export interface QuantizationProvenance {
+  /** e.g. `qdq-static: int8 per-channel symmetric weights, uint8 per-tensor min-max activations`. */
+  readonly method: string;
+  /** SHA-256 of the fp32 model it was quantized from. */
+  readonly sourceSha256: string;
+  /** SHA-256 over the calibration images' SHA-256s, in name order, and how many there were. */
+  readonly calibrationSha256: string;
+  readonly calibrationImages: number;
 }
 
 /** An ONNX file and its identity. */
@@ -47,16 +69,35 @@ export async function readModelFile(filePath: string): Promise<ModelFile> {
     const sha256 = await hashFile(handle);
     const weights = metadata[WEIGHTS_METADATA_KEY] ?? 'unknown';
     const declared = metadata[PRETRAINED_METADATA_KEY];
+    const precision = metadata[PRECISION_METADATA_KEY] === 'int8' ? 'int8' : 'fp32';
+    const quantization = precision === 'int8' ? parseProvenance(metadata[QUANTIZATION_METADATA_KEY]) : undefined;
     return {
       path: filePath,
       identity: {
         sha256,
         weights,
         pretrained: declared === undefined ? weights.startsWith(PRETRAINED_WEIGHTS_PREFIX) : declared === 'true',
+        precision,
+        ...(quantization && { quantization }),
       },
     };
   } finally {
     await handle.close();
+  }
+}
+
+/** A quantized model's provenance, or undefined when its metadata entry is absent or not that JSON. */
+function parseProvenance(value: string | undefined): QuantizationProvenance | undefined {
+  if (value === undefined) return undefined;
+  try {
+    const parsed = JSON.parse(value) as Partial<QuantizationProvenance>;
+    const { method, sourceSha256, calibrationSha256, calibrationImages } = parsed;
+    if (typeof method !== 'string' || typeof sourceSha256 !== 'string' || typeof calibrationSha256 !== 'string')
+      return undefined;
+    if (typeof calibrationImages !== 'number') return undefined;
+    return { method, sourceSha256, calibrationSha256, calibrationImages };
+  } catch {
+    return undefined;
   }
 }
 

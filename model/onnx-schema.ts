@@ -25,14 +25,18 @@ const onnxDescriptor = {
             name: { type: 'string', id: 3 },
             opType: { type: 'string', id: 4 },
             attribute: { rule: 'repeated', type: 'AttributeProto', id: 5 },
+            domain: { type: 'string', id: 7 },
           },
         },
         TensorProto: {
           fields: {
             dims: { rule: 'repeated', type: 'int64', id: 1, options: { packed: false } },
             dataType: { type: 'int32', id: 2 },
+            floatData: { rule: 'repeated', type: 'float', id: 4, options: { packed: true } },
             name: { type: 'string', id: 8 },
             rawData: { type: 'bytes', id: 9 },
+            externalData: { rule: 'repeated', type: 'StringStringEntryProto', id: 13 },
+            dataLocation: { type: 'int32', id: 14 },
           },
         },
         TensorShapeProto: {
@@ -93,5 +97,5 @@ export const OnnxStringStringEntryProto = root.lookupType('onnx.StringStringEntr
 export const MODEL_METADATA_PROPS_FIELD = 14;
 
 /** ONNX enum values used here. */
-export const ONNX_DATA_TYPE = { FLOAT: 1 } as const;
+export const ONNX_DATA_TYPE = { FLOAT: 1, UINT8: 2, INT8: 3, INT32: 6 } as const;
 export const ONNX_ATTRIBUTE_TYPE = { FLOAT: 1, INT: 2, INTS: 7 } as const;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { RESULT_SCHEMA_VERSION, type ResultDocument } from './result-document.js';
+import { PRECISIONS } from '../model/constants.js';
 
 /**
  * Bounds on the numbers a result holds, as the columns that load them need (a stored object is
@@ -28,7 +29,13 @@ const resultContext = {
     etag: z.string(),
     size: z.number().int().min(0).max(RESULT_BOUNDS.objectBytes),
   }),
-  model: z.object({ sha256: z.string(), weights: z.string(), pretrained: z.boolean() }),
+  // Results written before int8 models existed carry no precision: they were fp32.
+  model: z.object({
+    sha256: z.string(),
+    weights: z.string(),
+    pretrained: z.boolean(),
+    precision: z.enum(PRECISIONS).default('fp32'),
+  }),
   fingerprint: z.string().optional(),
   device: z.enum(['cpu', 'cuda']),
   timings: z.object({

@@ -97,6 +97,13 @@ export const RESULT_COLUMNS: readonly ResultColumn[] = [
     value: (d) => d.model.pretrained,
     athenaExpression: 'model.pretrained',
   },
+  {
+    name: 'precision',
+    duckdbType: 'VARCHAR',
+    source: 'model.precision',
+    value: (d) => d.model.precision,
+    athenaExpression: "coalesce(model.precision, 'fp32')",
+  },
   { name: 'device', duckdbType: 'VARCHAR', source: 'device', value: (d) => d.device, athenaExpression: 'device' },
   // ISO 8601 with Z: DuckDB's TIMESTAMPTZ and Athena's from_iso8601_timestamp both read it.
   {
@@ -144,7 +151,11 @@ export const RAW_RESULT_COLUMNS: readonly { readonly name: string; readonly type
     { name: 'labels', type: 'array<struct<index:int,label:string,score:double>>', source: 'labels' },
     { name: 'error', type: 'struct<code:string,message:string>', source: 'error' },
     { name: 'source', type: 'struct<bucket:string,key:string,etag:string,size:bigint>', source: 'source' },
-    { name: 'model', type: 'struct<sha256:string,weights:string,pretrained:boolean>', source: 'model' },
+    {
+      name: 'model',
+      type: 'struct<sha256:string,weights:string,pretrained:boolean,precision:string>',
+      source: 'model',
+    },
     { name: 'device', type: 'string', source: 'device' },
     { name: 'timings', type: 'struct<batchsize:int>', source: 'timings' },
     { name: 'processedat', type: 'string', source: 'processedAt' },

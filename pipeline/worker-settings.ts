@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { DEFAULT_PREPROCESS_OPTIONS, DEVICES } from '../model/index.js';
+import { DEFAULT_PREPROCESS_OPTIONS, DEVICES, PRECISIONS } from '../model/index.js';
 import { BUCKET_NAME_LIST } from './bucket-names.js';
 
 /** A whole-number setting within a range. `default` may depend on the machine (a function). */
@@ -172,6 +172,13 @@ export const WORKER_SETTINGS = {
     choices: DEVICES,
     default: 'auto',
     doc: 'where inference runs (the stack sets `cuda`)',
+  },
+  precision: {
+    variable: 'PRECISION',
+    type: 'choice',
+    choices: PRECISIONS,
+    default: 'fp32',
+    doc: '`int8`: the model quantized once at start (cached) and run on the CPU — for CPU workers; the GPU runs fp32',
   },
   modelPath: {
     variable: 'MODEL_PATH',

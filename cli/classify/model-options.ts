@@ -3,7 +3,9 @@ import { Option, type Command } from 'commander';
 import {
   DEFAULT_PREPROCESS_OPTIONS,
   DEVICES,
+  PRECISIONS,
   type DeviceChoice,
+  type Precision,
   type ImageClassifierOptions,
   type PreprocessOptions,
 } from '../../model/index.js';
@@ -16,6 +18,7 @@ export interface ModelCommandOptions {
   topK: number;
   batchSize: number;
   device: DeviceChoice;
+  precision: Precision;
   threads: number;
   maxBytes: number;
   maxPixels: number;
@@ -23,7 +26,7 @@ export interface ModelCommandOptions {
   offline?: boolean;
 }
 
-/** Adds `--model`, `--offline`, `--top-k`, `--batch-size`, `--device`, `--threads`, `--max-bytes`, `--max-pixels`. */
+/** Adds `--model`, `--offline`, `--top-k`, `--batch-size`, `--device`, `--precision`, `--threads`, `--max-bytes`, `--max-pixels`. */
 export function addModelOptions(command: Command): Command {
   return command
     .addOption(
@@ -41,6 +44,15 @@ export function addModelOptions(command: Command): Command {
     .addOption(new Option('--top-k <k>', 'labels per image').argParser(integerInRange(1, 1000)).default(5))
     .addOption(new Option('--batch-size <n>', 'images per inference run').argParser(integerInRange(1, 256)).default(32))
     .addOption(new Option('--device <device>', 'where inference runs').choices(DEVICES).default('auto'))
+    .addOption(
+      new Option(
+        '--precision <precision>',
+        'fp32, or int8: the model quantized once (cached) and run on the CPU — about 3× the images per second on a CPU with VNNI',
+      )
+        .choices(PRECISIONS)
+        .default('fp32')
+        .env('PRECISION'),
+    )
     .addOption(
       new Option('--threads <n>', 'CPU threads for inference')
         .argParser(integerInRange(1, 256))
@@ -67,6 +79,7 @@ export function classifierOptionsFrom(options: ModelCommandOptions): ImageClassi
     topK: options.topK,
     maxBatchSize: options.batchSize,
     device: options.device,
+    precision: options.precision,
     threads: options.threads,
   };
 }

@@ -9,13 +9,14 @@ import { userModelCacheDirectory } from '../../model/pretrained/weights-source.j
 import { integerInRange } from '../support/option-parsers.js';
 import { convertCheckpoint, fetchAndConvert, type FetchCommandOptions } from '../model/fetch-model.js';
 import { modelStatusLines } from '../model/model-status.js';
+import { quantizationLines, quantizeModel, type QuantizeCommandOptions } from '../model/quantize-model.js';
 
 interface ConvertCommandOptions {
   out: string;
   pretrained?: boolean;
 }
 
-/** `model convert`, `model fetch` and `model status`: real weights from a PyTorch checkpoint, without Python. */
+/** `model convert`, `model fetch`, `model quantize` and `model status`: real weights from a PyTorch checkpoint, without Python. */
 export function modelCommand(logger: Logger): Command {
   const command = new Command('model').description(
     'get real (pretrained) weights: convert a PyTorch AlexNet checkpoint to the ONNX model the pipeline runs',
@@ -72,6 +73,29 @@ export function modelCommand(logger: Logger): Command {
     )
     .action(async (options: FetchCommandOptions) => {
       printConversion(await fetchAndConvert(options, logger));
+    });
+  command
+    .command('quantize')
+    .description(
+      'quantize an fp32 AlexNet to int8 (static QDQ, calibrated on images) for fast CPU inference, in TypeScript; nothing is written on failure',
+    )
+    .addOption(
+      new Option(
+        '--model <path>',
+        'the fp32 ONNX model (default: the model a run would use; `model status` says which)',
+      ).env('MODEL_PATH'),
+    )
+    .requiredOption('--out <file>', 'where to write the int8 model')
+    .addOption(
+      new Option(
+        '--calibration <folder>',
+        'a folder of images like those the model will see, for the activation ranges (default: the project’s samples/)',
+      ),
+    )
+    .addOption(new Option('--offline', 'never download the pretrained weights to find the default model'))
+    .addOption(new Option('--threads <n>', 'CPU threads for calibration').argParser(integerInRange(1, 256)))
+    .action(async (options: QuantizeCommandOptions) => {
+      process.stdout.write(`${quantizationLines(await quantizeModel(options, logger)).join('\n')}\n`);
     });
   command
     .command('status')

@@ -24,6 +24,13 @@ export async function modelStatusLines(options: { model?: string; offline?: bool
       row('weights', `${identity.weights} — ${identity.pretrained ? 'pretrained' : 'NOT pretrained'}`),
       row('sha256', identity.sha256),
     );
+    if (identity.precision === 'int8')
+      lines.push(
+        row(
+          'precision',
+          `int8, quantized from ${identity.quantization?.sourceSha256 ?? 'an unrecorded model'} on ${identity.quantization?.calibrationImages ?? '?'} calibration images`,
+        ),
+      );
   } else if (plan.source === 'dev') {
     lines.push(row('weights', 'not built yet: the next run builds the dev model (seeded, untrained) here'));
   }

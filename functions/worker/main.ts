@@ -38,6 +38,7 @@ try {
     {
       modelPath: config.modelPath,
       device: config.device,
+      precision: config.precision,
       threads: config.threads,
       maxBatchSize: config.maxBatch,
       topK: config.topK,

@@ -20,7 +20,12 @@ const canaryResult = (overrides: { device?: 'cpu' | 'cuda'; pretrained?: boolean
           { index: overrides.index ?? 281, label: overrides.index === 57 ? 'garter snake' : 'tabby', score: 0.9 },
         ],
       },
-      model: { sha256: 'a'.repeat(64), weights: 'torchvision:IMAGENET1K_V1', pretrained: overrides.pretrained ?? true },
+      model: {
+        sha256: 'a'.repeat(64),
+        weights: 'torchvision:IMAGENET1K_V1',
+        pretrained: overrides.pretrained ?? true,
+        precision: 'fp32' as const,
+      },
       fingerprint: 'f',
       device: overrides.device ?? 'cuda',
       timings: { preprocessMs: 1, inferenceMs: 1, batchSize: 1 },

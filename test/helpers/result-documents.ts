@@ -1,6 +1,6 @@
 import { buildResult, type ResultDocument } from '../../pipeline/result-document.js';
 
-const model = { sha256: 'a'.repeat(64), weights: 'untrained:test', pretrained: false };
+const model = { sha256: 'a'.repeat(64), weights: 'untrained:test', pretrained: false, precision: 'fp32' as const };
 
 /** A stored result as the worker writes it: ok with `labels`, or an error with `code`. */
 export function resultDocument(

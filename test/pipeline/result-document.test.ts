@@ -5,7 +5,7 @@ import { resultFingerprint } from '../../pipeline/result-fingerprint.js';
 
 const fields = {
   outcome: { status: 'ok' as const, labels: [{ index: 281, label: 'tabby', score: 0.9 }] },
-  model: { sha256: 'a'.repeat(64), weights: 'test', pretrained: false },
+  model: { sha256: 'a'.repeat(64), weights: 'test', pretrained: false, precision: 'fp32' as const },
   fingerprint: 'f'.repeat(32),
   device: 'cpu' as const,
   timings: { downloadMs: 12.4, preprocessMs: 3.6, inferenceMs: 20.5, batchSize: 4 },

@@ -52,6 +52,7 @@ describe('the results table: one column definition, checked against the result s
         'model_sha256',
         'weights',
         'pretrained',
+        'precision',
         'device',
         'processed_at',
         'batch_size',

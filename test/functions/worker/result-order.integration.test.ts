@@ -40,7 +40,7 @@ function heldClassifier(inner: BatchClassifier) {
   return { classifier, reached, open };
 }
 
-const MODEL = { sha256: 'a'.repeat(64), pretrained: false, weights: 'test' };
+const MODEL = { sha256: 'a'.repeat(64), pretrained: false, weights: 'test', precision: 'fp32' as const };
 
 /** A result document for `etag` of `key` (what is in it does not matter here, only which version it names). */
 function resultFor(bucket: string, key: string, etag: string) {

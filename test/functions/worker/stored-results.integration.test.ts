@@ -8,7 +8,7 @@ import { buildResult } from '../../../pipeline/result-document.js';
 import { StoredResultLookup } from '../../../functions/worker/stored-result-lookup.js';
 import { LocalAws, type FaultInjector } from '../../../local/local-aws.js';
 
-const MODEL = { sha256: 'a'.repeat(64), pretrained: false, weights: 'test' };
+const MODEL = { sha256: 'a'.repeat(64), pretrained: false, weights: 'test', precision: 'fp32' as const };
 const FINGERPRINT = 'f'.repeat(32);
 
 /** The emulator, recording the S3 requests it gets (SQS calls have no bucket and are left out). */
