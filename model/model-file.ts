@@ -117,6 +117,12 @@ interface FieldHeader {
   readonly lengthDelimited: boolean;
 }
 
+/**
+ * A model's top level holds a few fields (its graph, a handful of opsets and metadata entries); a
+ * file that keeps going in tiny fields is not a model, and walking it would cost one read per field.
+ */
+const MAX_TOP_LEVEL_FIELDS = 100_000;
+
 /** Enough bytes for a tag and a length varint. */
 const FIELD_HEADER_BYTES = 20;
 
@@ -126,6 +132,8 @@ function readFieldHeader(header: Uint8Array): FieldHeader {
   const tag = reader.uint32();
   const wireType = tag & 7;
   const field = tag >>> 3;
+  // Field 0 does not exist in protobuf: a file of zeros would otherwise walk two bytes at a time.
+  if (field === 0) throw new RangeError('field number 0');
   if (wireType === 0) {
     reader.skipType(0);
     return { field, headerLength: reader.pos, bodyLength: 0, lengthDelimited: false };
@@ -157,14 +165,16 @@ type PositionedRead = (position: number, length: number) => Promise<Uint8Array>;
 
 /**
  * Reads `ModelProto.metadata_props` by walking the top-level fields with positioned reads: the
- * graph and its weights, most of the model, are skipped unread. A field that runs past the end, or
- * a metadata entry larger than {@link MAX_METADATA_ENTRY_BYTES}, makes the model invalid.
+ * graph and its weights, most of the model, are skipped unread. A field that runs past the end, a
+ * metadata entry larger than {@link MAX_METADATA_ENTRY_BYTES}, field number 0, or more than
+ * {@link MAX_TOP_LEVEL_FIELDS} fields make the model invalid.
  */
 async function walkMetadata(size: number, read: PositionedRead, filePath: string): Promise<Record<string, string>> {
   const metadata: Record<string, string> = {};
   try {
     let position = 0;
-    while (position < size) {
+    for (let fields = 0; position < size; fields++) {
+      if (fields === MAX_TOP_LEVEL_FIELDS) throw new RangeError(`more than ${MAX_TOP_LEVEL_FIELDS} top-level fields`);
       const next = readFieldHeader(await read(position, Math.min(FIELD_HEADER_BYTES, size - position)));
       const bodyStart = position + next.headerLength;
       if (bodyStart + next.bodyLength > size)

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { projectRoot } from '../../common/paths.js';
 import { ModelError } from '../errors.js';
@@ -50,11 +51,13 @@ export async function readCalibrationSet(folder: string = DEFAULT_CALIBRATION_FO
       { context: { folder } },
     );
   const hash = createHash('sha256');
-  for (const file of files)
-    hash.update(
-      createHash('sha256')
-        .update(await readFile(file))
-        .digest(),
-    );
+  for (const file of files) hash.update(await sha256Of(file));
   return { folder, files, sha256: hash.digest('hex') };
+}
+
+/** A file's SHA-256, streamed: memory stays at a chunk whatever the file's size. */
+async function sha256Of(file: string): Promise<Buffer> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest();
 }

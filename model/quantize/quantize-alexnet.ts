@@ -6,7 +6,8 @@ import { PRECISION_METADATA_KEY, QUANTIZATION_METADATA_KEY } from '../constants.
 import { describeError } from '../../common/errors.js';
 import { ModelError } from '../errors.js';
 import { readModelFile, type ModelIdentity, type QuantizationProvenance } from '../model-file.js';
-import { decodeImage } from '../preprocess.js';
+import { checkFileSize } from '../image-limits.js';
+import { DEFAULT_PREPROCESS_OPTIONS, decodeImage } from '../preprocess.js';
 import { buildQdqAlexNetOnnx } from './build-qdq-alexnet.js';
 import { calibrateActivations } from './calibrate-activations.js';
 import type { CalibrationSet } from './calibration-set.js';
@@ -15,6 +16,9 @@ import { readAlexNetOnnx } from './read-alexnet-onnx.js';
 /** How `model quantize` quantizes; recorded in every model it writes (bump the `/n` when the output changes). */
 export const QUANTIZATION_METHOD =
   'qdq-static/1: int8 per-channel symmetric weights and int32 biases (Conv, Gemm), uint8 per-tensor activations from min-max calibration';
+
+/** 61.1 M float32 parameters are 244.4 MB; a model file beyond this is not an fp32 AlexNet and is not read into memory. */
+const MAX_FP32_ALEXNET_BYTES = 320 * 1024 * 1024;
 
 /** Options of {@link quantizeAlexNet}. */
 export interface QuantizeAlexNetOptions {
@@ -53,11 +57,20 @@ export async function quantizeAlexNet(options: QuantizeAlexNetOptions): Promise<
       `${options.modelPath} is already an int8 model (quantized from ${source.quantization?.sourceSha256 ?? 'an unrecorded model'}): quantize its fp32 original`,
       { context: { path: options.modelPath } },
     );
+  const { size } = await stat(options.modelPath);
+  if (size > MAX_FP32_ALEXNET_BYTES)
+    throw new ModelError(
+      'MODEL_NOT_ALEXNET',
+      `${options.modelPath} has ${size} bytes, more than an fp32 AlexNet (about 244 MB) can: it is not read`,
+      { context: { path: options.modelPath, bytes: size } },
+    );
   const { parameters } = readAlexNetOnnx(await readFile(options.modelPath), options.modelPath);
   const skipped: { file: string; reason: string }[] = [];
   const decoded = async function* () {
     for (const file of options.calibration.files) {
       try {
+        // Checked before reading: a calibration file never costs more memory than an image may.
+        checkFileSize((await stat(file)).size, DEFAULT_PREPROCESS_OPTIONS.maxBytes);
         yield (await decodeImage(await readFile(file))).rgb;
       } catch (error) {
         skipped.push({ file, reason: describeError(error).message });

@@ -12,6 +12,8 @@ export const SLOWEST_TEST_FILES = [
   'functions/worker/queue-consumer.faults.integration.test.js',
   'model/torch-agreement.test.js',
   'cli/first-use-model.test.js',
+  'model/quantize/quantize-alexnet.test.js',
+  'cli/model-quantize.test.js',
   'cli/classify.test.js',
   'cli/jobs/submit.test.js',
   'cli/query.test.js',
@@ -20,6 +22,7 @@ export const SLOWEST_TEST_FILES = [
   'model/checkpoint/convert-alexnet-checkpoint.test.js',
   'cli/local.test.js',
   'cli/model.test.js',
+  'model/quantize/torch-export.test.js',
   'infra/pipeline-stack.test.js',
 ] as const;
 

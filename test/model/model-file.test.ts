@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { truncateSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -57,5 +58,19 @@ describe('readModelFile', () => {
       await assert.rejects(readModelFile(file), { code: 'MODEL_INVALID' }, name);
     }
     await assert.rejects(readModelMetadata(cases['past-the-end.onnx']), { code: 'MODEL_INVALID' });
+  });
+
+  it('refuses, at once, a file of zeros and a file of endless tiny fields (each would take one read per field)', async () => {
+    // 400 MB of zeros (sparse: no disk used) is field number 0, which protobuf does not have.
+    const zeros = path.join(folder, 'zeros.onnx');
+    await writeFile(zeros, '');
+    truncateSync(zeros, 400 * 1024 * 1024);
+    await assert.rejects(readModelFile(zeros), { code: 'MODEL_INVALID', message: /is not an ONNX model/ });
+    await assert.rejects(readModelMetadata(new Uint8Array(1_000)), { code: 'MODEL_INVALID' }, 'a kilobyte of zeros');
+    // 150,000 valid two-byte fields (ir_version = 0, again and again): more than any model has.
+    const tiny = path.join(folder, 'tiny-fields.onnx');
+    await writeFile(tiny, Buffer.from('0800'.repeat(150_000), 'hex'));
+    await assert.rejects(readModelFile(tiny), { code: 'MODEL_INVALID' });
+    await assert.doesNotReject(readModelMetadata(Buffer.from('0800'.repeat(1_000), 'hex')));
   });
 });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, truncateSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
@@ -27,6 +27,14 @@ const FIXTURE_AGREEMENT_BOUNDS = {
 } as const;
 
 const folder = temporaryFolder('alexnet-quantize-');
+
+/** A protobuf varint's bytes. */
+function varint(value: number): number[] {
+  const bytes: number[] = [];
+  for (; value >= 0x80; value = Math.floor(value / 128)) bytes.push((value % 128) | 0x80);
+  bytes.push(value);
+  return bytes;
+}
 
 async function fixtureImages(): Promise<Uint8Array[]> {
   return Promise.all(
@@ -197,6 +205,36 @@ describe('model quantize refuses, writing nothing', () => {
       quantizeAlexNet({ modelPath: strided, outPath, calibration: await readCalibrationSet() }),
       'MODEL_NOT_ALEXNET',
       /strided\.onnx is not torchvision's AlexNet: features\.0: stride is not 4/,
+      outPath,
+    );
+  });
+
+  it('a file too large to be an fp32 AlexNet, before reading it', async () => {
+    // A valid ONNX field header (field 20, 400 MB long) over a sparse file: nothing is held in memory.
+    const large = path.join(folder, 'large.onnx');
+    const length = 400 * 1024 * 1024;
+    const header = [...varint((20 << 3) | 2), ...varint(length)];
+    writeFileSync(large, Uint8Array.from(header));
+    truncateSync(large, header.length + length);
+    const outPath = out();
+    await refusal(
+      quantizeAlexNet({ modelPath: large, outPath, calibration: await readCalibrationSet() }),
+      'MODEL_NOT_ALEXNET',
+      /large\.onnx has 4194304\d\d bytes, more than an fp32 AlexNet .* can: it is not read/,
+      outPath,
+    );
+  });
+
+  it('a calibration image larger than an image may be, from its size, without reading it', async () => {
+    // 3 GiB, sparse (no disk used): read whole, it would fail as too large for a buffer, not by our limit.
+    const huge = temporaryFolder('alexnet-calibration-huge-');
+    writeFileSync(path.join(huge, 'huge.jpg'), '');
+    truncateSync(path.join(huge, 'huge.jpg'), 3 * 1024 ** 3);
+    const outPath = out();
+    await refusal(
+      quantizeAlexNet({ modelPath: await ensureDevModel(), outPath, calibration: await readCalibrationSet(huge) }),
+      'CALIBRATION_EMPTY',
+      /none of the 1 calibration images .* could be decoded \(the file has 3221225472 bytes, more than the limit of 52428800\)/,
       outPath,
     );
   });
