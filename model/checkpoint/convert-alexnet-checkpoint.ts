@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { fileSha256 } from '../../common/file-sha256.js';
 import { ALEXNET_LAYERS } from '../alexnet-architecture.js';
 import { buildAlexNetOnnx, writeOnnxAtomically } from '../build-alexnet-onnx.js';
 import { CheckpointError } from './checkpoint-errors.js';
@@ -115,11 +114,10 @@ export async function convertAlexNetCheckpoint(
   }
 }
 
-/** SHA-256 of a file, streamed. */
-export async function sha256OfFile(file: string): Promise<string> {
-  const hash = createHash('sha256');
+/** SHA-256 of a checkpoint, streamed; a file that cannot be read is `CHECKPOINT_UNREADABLE`. */
+async function sha256OfFile(file: string): Promise<string> {
   try {
-    for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+    return await fileSha256(file);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw new CheckpointError(
@@ -128,5 +126,4 @@ export async function sha256OfFile(file: string): Promise<string> {
       { cause: error },
     );
   }
-  return hash.digest('hex');
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { fileSha256 } from '../../common/file-sha256.js';
 import { projectRoot } from '../../common/paths.js';
 import { ModelError } from '../errors.js';
 import { describeImageExtensions, hasImageExtension } from '../image-formats.js';
@@ -51,13 +51,6 @@ export async function readCalibrationSet(folder: string = DEFAULT_CALIBRATION_FO
       { context: { folder } },
     );
   const hash = createHash('sha256');
-  for (const file of files) hash.update(await sha256Of(file));
+  for (const file of files) hash.update(await fileSha256(file));
   return { folder, files, sha256: hash.digest('hex') };
-}
-
-/** A file's SHA-256, streamed: memory stays at a chunk whatever the file's size. */
-async function sha256Of(file: string): Promise<Buffer> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest();
 }

@@ -31,10 +31,10 @@ export function comparePrecisions(reference: Float32Array, candidate: Float32Arr
     const a = softmax(reference, offset, CLASS_COUNT);
     const b = softmax(candidate, offset, CLASS_COUNT);
     const topA = topKIndices(a, 5);
-    const topB = new Set(topKIndices(b, 5));
-    if (topA[0] === topKIndices(b, 1)[0]) agreeing++;
+    const topB = topKIndices(b, 5);
+    if (topA[0] === topB[0]) agreeing++;
     else disagreeing.push(image);
-    overlap += topA.filter((index) => topB.has(index)).length / 5;
+    overlap += topA.filter((index) => topB.includes(index)).length / 5;
     for (let i = 0; i < CLASS_COUNT; i++) {
       maxScoreDifference = Math.max(maxScoreDifference, Math.abs(a[i]! - b[i]!));
       logitDifference += Math.abs(reference[offset + i]! - candidate[offset + i]!);

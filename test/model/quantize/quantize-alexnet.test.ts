@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import ort from 'onnxruntime-node';
+import protobuf from 'protobufjs';
 import { buildAlexNetOnnx, heNormalParameters, writeOnnxAtomically } from '../../../model/build-alexnet-onnx.js';
 import { decodeImage, ensureDevModel, InferenceSession, readModelFile, type ModelError } from '../../../model/index.js';
 import { OnnxModelProto } from '../../../model/onnx-schema.js';
@@ -27,14 +28,6 @@ const FIXTURE_AGREEMENT_BOUNDS = {
 } as const;
 
 const folder = temporaryFolder('alexnet-quantize-');
-
-/** A protobuf varint's bytes. */
-function varint(value: number): number[] {
-  const bytes: number[] = [];
-  for (; value >= 0x80; value = Math.floor(value / 128)) bytes.push((value % 128) | 0x80);
-  bytes.push(value);
-  return bytes;
-}
 
 async function fixtureImages(): Promise<Uint8Array[]> {
   return Promise.all(
@@ -213,8 +206,11 @@ describe('model quantize refuses, writing nothing', () => {
     // A valid ONNX field header (field 20, 400 MB long) over a sparse file: nothing is held in memory.
     const large = path.join(folder, 'large.onnx');
     const length = 400 * 1024 * 1024;
-    const header = [...varint((20 << 3) | 2), ...varint(length)];
-    writeFileSync(large, Uint8Array.from(header));
+    const header = protobuf.Writer.create()
+      .uint32((20 << 3) | 2)
+      .uint32(length)
+      .finish();
+    writeFileSync(large, header);
     truncateSync(large, header.length + length);
     const outPath = out();
     await refusal(
