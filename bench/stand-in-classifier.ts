@@ -1,8 +1,8 @@
-import { imagenetClassNames, packBatch, type BatchClassifier, type LabelScore } from '../model/index.js';
+import { BatchInputBuffers, imagenetClassNames, type BatchClassifier, type LabelScore } from '../model/index.js';
 
 /**
  * A classifier that does everything but run the network: it normalises each batch into the
- * network's input exactly as the inference thread does (`packBatch`), then answers fixed labels.
+ * network's input exactly as the inference thread does (`BatchInputBuffers`), then answers fixed labels.
  * With it, the worker's CPU time is the time spent outside inference — what paces a GPU host,
  * where the network runs on the GPU.
  */
@@ -16,6 +16,7 @@ export class StandInClassifier implements BatchClassifier {
   readonly device = 'cpu' as const;
   readonly topK = 5;
   private readonly labels: LabelScore[];
+  private readonly inputs = new BatchInputBuffers();
 
   constructor(readonly maxBatchSize: number) {
     const names = imagenetClassNames();
@@ -27,7 +28,7 @@ export class StandInClassifier implements BatchClassifier {
   }
 
   async classifyBatch(images: readonly Uint8Array[]): Promise<LabelScore[][]> {
-    packBatch(images);
+    this.inputs.pack(images).release();
     return images.map(() => this.labels);
   }
 }

@@ -6,7 +6,7 @@ import ort from 'onnxruntime-node';
 import type { Device, DeviceChoice } from './devices.js';
 import { ModelError } from './errors.js';
 import type { InferenceThreadReply, InferenceThreadRequest } from './inference-thread-protocol.js';
-import { packBatch } from './normalize.js';
+import { BatchInputBuffers, type PackedBatch } from './normalize.js';
 import { hangForever, INFERENCE_FAULT_VARIABLE, readInferenceFaults } from './inference-faults.js';
 
 /**
@@ -18,6 +18,7 @@ let session: ort.InferenceSession | undefined;
 const port = parentPort!;
 const faults = readInferenceFaults(process.env[INFERENCE_FAULT_VARIABLE]);
 let batchesRun = 0;
+const batchInputs = new BatchInputBuffers();
 const reply = (message: InferenceThreadReply, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
 
 port.on('message', (request: InferenceThreadRequest) => {
@@ -50,9 +51,10 @@ async function handle(request: InferenceThreadRequest): Promise<void> {
     batchesRun++;
     if (faults.exitOnBatch === batchesRun) process.exit(70);
     if (faults.hangOnBatch === batchesRun) hangForever();
+    let batch: PackedBatch | undefined;
     try {
-      const { input, dims } = packBatch(request.images);
-      const feeds = { [session!.inputNames[0]!]: new ort.Tensor('float32', input, dims) };
+      batch = batchInputs.pack(request.images);
+      const feeds = { [session!.inputNames[0]!]: new ort.Tensor('float32', batch.input, batch.dims) };
       const outputs = await session!.run(feeds);
       const output = outputs[session!.outputNames[0]!] as ort.Tensor;
       const data = output.data as Float32Array;
@@ -66,6 +68,8 @@ async function handle(request: InferenceThreadRequest): Promise<void> {
         code: 'INFERENCE_FAILED',
         message: (error as Error).message.split('\n')[0] ?? 'inference failed',
       });
+    } finally {
+      batch?.release();
     }
   } else {
     await session?.release();

@@ -35,7 +35,10 @@ export async function quantizeModel(
     logger,
   });
   for (const skipped of report.skipped)
-    logger.warn({ file: skipped.file, reason: skipped.reason }, 'calibration image left out: it cannot be decoded');
+    logger.warn(
+      { file: skipped.file, reason: skipped.reason },
+      'calibration image left out: it cannot be read or decoded',
+    );
   return { report, seconds: (performance.now() - started) / 1000 };
 }
 
@@ -49,7 +52,7 @@ export function quantizationLines({ report, seconds }: { report: QuantizationRep
   return [
     `wrote ${report.outPath}: int8 (QDQ), ${megabytes(report.outBytes)} from ${megabytes(report.sourceBytes)}, in ${seconds.toFixed(1)} s`,
     `  from      the fp32 model with SHA-256 ${provenance.sourceSha256} (weights ${source.weights}, ${trust})`,
-    `  calibrated on ${provenance.calibrationImages} images (set SHA-256 ${provenance.calibrationSha256})${report.skipped.length ? `; ${report.skipped.length} left out (not decodable)` : ''}`,
+    `  calibrated on ${provenance.calibrationImages} images (set SHA-256 ${provenance.calibrationSha256})${report.skipped.length ? `; ${report.skipped.length} left out (unreadable, too large or not decodable)` : ''}`,
     `  method    ${provenance.method}`,
     `  run it    --model ${report.outPath} (or --precision int8, which quantizes and caches on its own); npm run bench:int8 measures its agreement`,
   ];

@@ -39,15 +39,21 @@ export async function calibrateActivations(
 ): Promise<{ ranges: ActivationRanges; imageCount: number }> {
   const batchSize = options.batchSize ?? 8;
   const tapped = RELU_LAYERS.map(layerOutputName);
-  const model = buildAlexNetOnnx(parameters, { weights: 'calibration', docString: '' }, { tappedOutputs: tapped });
-  const session = await ort.InferenceSession.create(model, {
-    graphOptimizationLevel: 'all',
-    executionProviders: ['cpu'],
-    ...(options.threads && { intraOpNumThreads: options.threads }),
-  });
+  // Made at the first decoded image: a calibration set of which nothing decodes fails without
+  // building and loading a 244 MB model first.
+  let session: ort.InferenceSession | undefined;
+  const openSession = async () => {
+    const model = buildAlexNetOnnx(parameters, { weights: 'calibration', docString: '' }, { tappedOutputs: tapped });
+    return ort.InferenceSession.create(model, {
+      graphOptimizationLevel: 'all',
+      executionProviders: ['cpu'],
+      ...(options.threads && { intraOpNumThreads: options.threads }),
+    });
+  };
   const maxima = new Map(RELU_LAYERS.map((layer) => [layer.name, 0]));
   let imageCount = 0;
   const runBatch = async (batch: Uint8Array[]) => {
+    session ??= await openSession();
     const { input, dims } = packBatch(batch);
     const outputs = await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', input, dims) });
     RELU_LAYERS.forEach((layer, i) => {
@@ -69,7 +75,7 @@ export async function calibrateActivations(
     }
     if (batch.length > 0) await runBatch(batch);
   } finally {
-    await session.release();
+    await session?.release();
   }
   return { ranges: { input: normalizedInputRange(), reluMaxima: maxima }, imageCount };
 }

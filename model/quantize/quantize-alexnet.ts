@@ -65,7 +65,7 @@ export async function quantizeAlexNet(options: QuantizeAlexNetOptions): Promise<
       { context: { path: options.modelPath, bytes: size } },
     );
   const { parameters } = readAlexNetOnnx(await readFile(options.modelPath), options.modelPath);
-  const skipped: { file: string; reason: string }[] = [];
+  const skipped: { file: string; reason: string }[] = [...options.calibration.skipped];
   const decoded = async function* () {
     for (const file of options.calibration.files) {
       try {
@@ -82,7 +82,7 @@ export async function quantizeAlexNet(options: QuantizeAlexNetOptions): Promise<
   if (imageCount === 0)
     throw new ModelError(
       'CALIBRATION_EMPTY',
-      `none of the ${options.calibration.files.length} calibration images in ${options.calibration.folder} could be decoded (${skipped[0]?.reason ?? 'no images'})`,
+      `none of the ${options.calibration.files.length + options.calibration.skipped.length} calibration images in ${options.calibration.folder} could be decoded (${skipped[0]?.reason ?? 'no images'})`,
       { context: { folder: options.calibration.folder } },
     );
   const provenance: QuantizationProvenance = {
