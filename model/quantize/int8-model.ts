@@ -44,6 +44,6 @@ export async function ensureInt8Model(fp32Path: string, options: Int8ModelOption
     { from: fp32Path, to: int8Path, calibrationImages: calibration.files.length },
     'quantizing the model to int8 (once; cached)',
   );
-  await quantizeAlexNet({ modelPath: fp32Path, outPath: int8Path, calibration, logger });
+  await quantizeAlexNet({ modelPath: fp32Path, outPath: int8Path, calibration, source, logger });
   return int8Path;
 }

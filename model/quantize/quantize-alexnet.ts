@@ -27,6 +27,8 @@ export interface QuantizeAlexNetOptions {
   /** Where the int8 model is written (atomically; nothing is written on failure). */
   readonly outPath: string;
   readonly calibration: CalibrationSet;
+  /** The model's identity when the caller has read it already (`readModelFile` hashes all 244 MB). */
+  readonly source?: ModelIdentity;
   /** CPU threads for the calibration runs. Default: all cores. */
   readonly threads?: number;
   readonly logger?: Logger;
@@ -50,19 +52,21 @@ export interface QuantizationReport {
  */
 export async function quantizeAlexNet(options: QuantizeAlexNetOptions): Promise<QuantizationReport> {
   const logger = options.logger ?? silentLogger;
-  const source = (await readModelFile(options.modelPath)).identity;
-  if (source.precision === 'int8')
-    throw new ModelError(
-      'MODEL_ALREADY_QUANTIZED',
-      `${options.modelPath} is already an int8 model (quantized from ${source.quantization?.sourceSha256 ?? 'an unrecorded model'}): quantize its fp32 original`,
-      { context: { path: options.modelPath } },
-    );
-  const { size } = await stat(options.modelPath);
+  // The size first: readModelFile would hash the whole file. A file that cannot be stat'ed is left
+  // to readModelFile, whose error says so (MODEL_NOT_FOUND).
+  const { size } = await stat(options.modelPath).catch(() => ({ size: 0 }));
   if (size > MAX_FP32_ALEXNET_BYTES)
     throw new ModelError(
       'MODEL_NOT_ALEXNET',
       `${options.modelPath} has ${size} bytes, more than an fp32 AlexNet (about 244 MB) can: it is not read`,
       { context: { path: options.modelPath, bytes: size } },
+    );
+  const source = options.source ?? (await readModelFile(options.modelPath)).identity;
+  if (source.precision === 'int8')
+    throw new ModelError(
+      'MODEL_ALREADY_QUANTIZED',
+      `${options.modelPath} is already an int8 model (quantized from ${source.quantization?.sourceSha256 ?? 'an unrecorded model'}): quantize its fp32 original`,
+      { context: { path: options.modelPath } },
     );
   const { parameters } = readAlexNetOnnx(await readFile(options.modelPath), options.modelPath);
   const skipped: { file: string; reason: string }[] = [...options.calibration.skipped];
@@ -103,7 +107,7 @@ export async function quantizeAlexNet(options: QuantizeAlexNetOptions): Promise<
     source,
     provenance,
     skipped,
-    sourceBytes: (await stat(options.modelPath)).size,
+    sourceBytes: size,
     outBytes: bytes.length,
   };
 }
