@@ -10,16 +10,22 @@ import {
 import { intAttribute, tensorInitializer, type OnnxInitializer, type OnnxNode } from '../onnx-graph.js';
 import {
   activationQuantization,
+  biasCorrectedForRounding,
   quantizeBias,
   quantizeWeightsPerChannel,
   type ActivationQuantization,
 } from './quantization-math.js';
 
-/** What calibration found: the range of the input and the largest output of each ReLU, by layer name. */
-export interface ActivationRanges {
+/**
+ * What calibration found: the range of the input, the largest output of each ReLU, and the mean of
+ * each Conv's and Gemm's inputs, by layer name.
+ */
+export interface CalibrationStatistics {
   readonly input: { readonly min: number; readonly max: number };
   /** `features.1` → the largest value its ReLU is given to hold (see `calibrateActivations`). */
   readonly reluMaxima: ReadonlyMap<string, number>;
+  /** `features.3` → the mean of each channel (Conv) or feature (Gemm) of its input: for bias correction. */
+  readonly inputMeans: ReadonlyMap<string, Float64Array>;
 }
 
 /** The nodes and initializers of a graph being built. */
@@ -31,18 +37,19 @@ interface GraphParts {
 /**
  * AlexNet in ONNX's QDQ form, the static int8 layout ONNX Runtime's CPU provider fuses into integer
  * kernels: every Conv and Gemm reads its weight through DequantizeLinear from per-channel symmetric
- * int8 (and its bias from int32 at input × weight scale), and its input from a QuantizeLinear →
+ * int8 (and its bias from int32 at input × weight scale, corrected for the weights' rounding: see
+ * `biasCorrectedForRounding`), and its input from a QuantizeLinear →
  * DequantizeLinear pair on uint8 with the calibrated scale. The graph is otherwise the fp32 one:
  * ReLU → Q (zero point 0, so the runtime folds the ReLU into the convolution), DQ → MaxPool → Q at
  * one scale (the pool then runs on uint8), and the last Gemm writes float logits.
  */
 export function buildQdqAlexNetOnnx(
   parameters: AlexNetParameterSource,
-  ranges: ActivationRanges,
+  statistics: CalibrationStatistics,
   identity: AlexNetWeightsIdentity,
 ): Uint8Array {
   const graph: GraphParts = { nodes: [], initializers: [] };
-  let quantization = activationQuantization(ranges.input.min, ranges.input.max);
+  let quantization = activationQuantization(statistics.input.min, statistics.input.max);
   let current = addQuantizeDequantize(graph, DEV_MODEL_INPUT_NAME, quantization);
   /** Whether `current` is a DequantizeLinear's output (or one passed through dropout unchanged). */
   let dequantized = true;
@@ -51,14 +58,16 @@ export function buildQdqAlexNetOnnx(
     const output = layerOutputName(layer);
     if (layer.kind === 'conv' || layer.kind === 'linear') {
       if (!dequantized) current = addQuantizeDequantize(graph, current, quantization);
-      addQuantizedParametersNode(graph, layer, current, output, parameters, quantization.scale);
+      const inputMeans = statistics.inputMeans.get(layer.name);
+      if (inputMeans === undefined) throw new RangeError(`no calibrated input means for ${layer.name}`);
+      addQuantizedParametersNode(graph, layer, current, output, parameters, { scale: quantization.scale, inputMeans });
       current = output;
       dequantized = false;
       continue;
     }
     graph.nodes.push(layerToOnnx(layer, current, output, parameters).node);
     if (layer.kind === 'relu') {
-      const maximum = ranges.reluMaxima.get(layer.name);
+      const maximum = statistics.reluMaxima.get(layer.name);
       if (maximum === undefined) throw new RangeError(`no calibrated range for ${layer.name}`);
       quantization = activationQuantization(0, maximum);
     }
@@ -107,13 +116,14 @@ function addQuantizedParametersNode(
   input: string,
   output: string,
   parameters: AlexNetParameterSource,
-  inputScale: number,
+  inputs: { readonly scale: number; readonly inputMeans: Float64Array },
 ): void {
   const { node, parameters: floats } = layerToOnnx(layer, input, output, parameters);
   const [weight, bias] = floats as [OnnxInitializer, OnnxInitializer];
   const channels = weight.dims[0]!;
   const weights = quantizeWeightsPerChannel(floatsOf(weight), channels);
-  const biases = quantizeBias(floatsOf(bias), inputScale, weights.scales);
+  const corrected = biasCorrectedForRounding(floatsOf(bias), floatsOf(weight), weights, inputs.inputMeans);
+  const biases = quantizeBias(corrected, inputs.scale, weights.scales);
   addChannelDequantize(graph, weight.name, weight.dims, weights.values, weights.scales, new Int8Array(channels));
   addChannelDequantize(graph, bias.name, [channels], biases.values, biases.scales, new Int32Array(channels));
   graph.nodes.push(node);

@@ -12,6 +12,12 @@ export interface PrecisionAgreement {
   readonly maxScoreDifference: number;
   /** Mean absolute difference of the logits. */
   readonly meanLogitDifference: number;
+  /**
+   * Root mean square of the logit differences once each image's mean difference is taken out: a
+   * shift of all of an image's logits changes no score and no rank, so this is the part of the error
+   * that can flip a top-1 — and, unlike the top-1 share, it moves smoothly with the quantization.
+   */
+  readonly centredLogitRms: number;
   /** Images whose top-1 class differs, by index in the set. */
   readonly disagreeing: readonly number[];
 }
@@ -25,6 +31,7 @@ export function comparePrecisions(reference: Float32Array, candidate: Float32Arr
   let overlap = 0;
   let maxScoreDifference = 0;
   let logitDifference = 0;
+  let centredSquares = 0;
   const disagreeing: number[] = [];
   for (let image = 0; image < images; image++) {
     const offset = image * CLASS_COUNT;
@@ -35,10 +42,15 @@ export function comparePrecisions(reference: Float32Array, candidate: Float32Arr
     if (topA[0] === topB[0]) agreeing++;
     else disagreeing.push(image);
     overlap += topA.filter((index) => topB.includes(index)).length / 5;
+    let shift = 0;
     for (let i = 0; i < CLASS_COUNT; i++) {
       maxScoreDifference = Math.max(maxScoreDifference, Math.abs(a[i]! - b[i]!));
       logitDifference += Math.abs(reference[offset + i]! - candidate[offset + i]!);
+      shift += candidate[offset + i]! - reference[offset + i]!;
     }
+    shift /= CLASS_COUNT;
+    for (let i = 0; i < CLASS_COUNT; i++)
+      centredSquares += (candidate[offset + i]! - reference[offset + i]! - shift) ** 2;
   }
   return {
     images,
@@ -46,6 +58,7 @@ export function comparePrecisions(reference: Float32Array, candidate: Float32Arr
     top5Overlap: overlap / images,
     maxScoreDifference,
     meanLogitDifference: logitDifference / reference.length,
+    centredLogitRms: Math.sqrt(centredSquares / reference.length),
     disagreeing,
   };
 }

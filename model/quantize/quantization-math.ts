@@ -85,3 +85,39 @@ export function activationQuantization(min: number, max: number): ActivationQuan
   const zeroPoint = Math.max(0, Math.min(UINT8_MAX, roundHalfToEven(-low / scale)));
   return { scale, zeroPoint };
 }
+
+/**
+ * Bias correction for the weights' rounding (Nagel et al., "Data-Free Quantization", 2019): the
+ * rounded weights `W + ΔW` shift each output channel's mean by `ΔW · E[x]` when their inputs' means
+ * are not zero — and after a ReLU they never are. Subtracting that shift from the bias takes out the
+ * part of the rounding error that is the same for every image (measured here: about 40% of the
+ * logits' error variance on the dev model). `inputMeans` holds one mean per input channel (Conv) or
+ * feature (Gemm), over the calibration images and positions; the weights are `[out, in, …]`.
+ */
+export function biasCorrectedForRounding(
+  bias: Float32Array,
+  weights: Float32Array,
+  quantized: ChannelQuantizedWeights,
+  inputMeans: Float64Array,
+): Float32Array {
+  const channels = bias.length;
+  const perChannel = weights.length / channels;
+  const perInput = perChannel / inputMeans.length;
+  if (!Number.isInteger(perChannel) || !Number.isInteger(perInput) || quantized.values.length !== weights.length)
+    throw new RangeError(
+      `${weights.length} weights do not match ${channels} outputs of ${inputMeans.length} inputs' means`,
+    );
+  const corrected = new Float32Array(channels);
+  for (let channel = 0; channel < channels; channel++) {
+    const scale = quantized.scales[channel]!;
+    let shift = 0;
+    for (let input = 0; input < inputMeans.length; input++) {
+      const start = channel * perChannel + input * perInput;
+      let rounding = 0;
+      for (let i = start; i < start + perInput; i++) rounding += quantized.values[i]! * scale - weights[i]!;
+      shift += rounding * inputMeans[input]!;
+    }
+    corrected[channel] = bias[channel]! - shift;
+  }
+  return corrected;
+}

@@ -15,7 +15,7 @@ import { readAlexNetOnnx } from './read-alexnet-onnx.js';
 
 /** How `model quantize` quantizes; recorded in every model it writes (bump the `/n` when the output changes). */
 export const QUANTIZATION_METHOD =
-  'qdq-static/1: int8 per-channel symmetric weights and int32 biases (Conv, Gemm), uint8 per-tensor activations from min-max calibration';
+  "qdq-static/2: int8 per-channel symmetric weights and int32 biases corrected for the weights' rounding (Conv, Gemm), uint8 per-tensor activations from min-max calibration";
 
 /** 61.1 M float32 parameters are 244.4 MB; a model file beyond this is not an fp32 AlexNet and is not read into memory. */
 const MAX_FP32_ALEXNET_BYTES = 320 * 1024 * 1024;
@@ -82,7 +82,7 @@ export async function quantizeAlexNet(options: QuantizeAlexNetOptions): Promise<
     }
   };
   logger.info({ images: options.calibration.files.length, folder: options.calibration.folder }, 'calibrating');
-  const { ranges, imageCount } = await calibrateActivations(parameters, decoded(), { threads: options.threads });
+  const { statistics, imageCount } = await calibrateActivations(parameters, decoded(), { threads: options.threads });
   if (imageCount === 0)
     throw new ModelError(
       'CALIBRATION_EMPTY',
@@ -95,7 +95,7 @@ export async function quantizeAlexNet(options: QuantizeAlexNetOptions): Promise<
     calibrationSha256: options.calibration.sha256,
     calibrationImages: imageCount,
   };
-  const bytes = buildQdqAlexNetOnnx(parameters, ranges, {
+  const bytes = buildQdqAlexNetOnnx(parameters, statistics, {
     weights: source.weights,
     pretrained: source.pretrained,
     docString: `AlexNet quantized to int8 by alexnet-pipeline from the fp32 model with SHA-256 ${source.sha256}`,

@@ -82,6 +82,10 @@ describe('infra/Dockerfile (static checks: Docker cannot run here)', () => {
       /RUN check-provider-libraries \/app\/node_modules\/onnxruntime-node\/bin\/napi-v6\/linux\/x64 \$\{MINIMUM_CUDNN\}$/m,
     );
     assert.match(dockerfile, /^USER worker$/m);
+    // `PRECISION=int8` writes its model under /app/.cache (common/paths.ts): the worker must own it.
+    const uid = /useradd [^\n]*--uid (\d+)[^\n]* worker/.exec(dockerfile)?.[1];
+    assert.ok(uid, 'the worker user has a fixed uid');
+    assert.match(dockerfile, new RegExp(`install -d -o ${uid} [^\\n]*/app/\\.cache$`, 'm'));
     assert.match(
       dockerfile,
       /^ENV .*\bALEXNET_OFFLINE=1\b/m,

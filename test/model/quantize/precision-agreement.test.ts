@@ -30,6 +30,21 @@ describe('comparePrecisions', () => {
     assert.ok(Math.abs(agreement.maxScoreDifference - 0.0108) < 0.0005, String(agreement.maxScoreDifference));
   });
 
+  it('leaves out a shift of all of an image’s logits from the centred error, which ranks ignore', () => {
+    const reference = images(logits({ 1: 2, 2: 1 }), logits({ 3: 4 }));
+    const shifted = images(
+      logits(Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [i, (i === 1 ? 2 : i === 2 ? 1 : 0) + 0.5]))),
+      logits({ 3: 4, 7: 0.1 }),
+    );
+    const agreement = comparePrecisions(reference, shifted);
+    assert.equal(agreement.top1Agreement, 1);
+    assert.ok(Math.abs(agreement.meanLogitDifference - (0.5 * 1000 + 0.1) / 2000) < 1e-6);
+    // Image 0 is a pure shift (no centred error); image 1 moves one class by 0.1: its centred
+    // differences are 0.1 − 0.0001 once and −0.0001 999 times.
+    const image1 = (0.1 - 0.0001) ** 2 + 999 * 0.0001 ** 2;
+    assert.ok(Math.abs(agreement.centredLogitRms - Math.sqrt(image1 / 2000)) < 1e-7, String(agreement.centredLogitRms));
+  });
+
   it('refuses logits of different images', () => {
     assert.throws(() => comparePrecisions(new Float32Array(1000), new Float32Array(2000)), RangeError);
   });

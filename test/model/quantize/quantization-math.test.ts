@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   activationQuantization,
+  biasCorrectedForRounding,
   quantizeBias,
   quantizeWeightsPerChannel,
   roundHalfToEven,
@@ -46,5 +47,40 @@ describe('quantization arithmetic', () => {
     assert.deepEqual(activationQuantization(0, 0), { scale: 1, zeroPoint: 0 });
     assert.throws(() => activationQuantization(1, Number.NaN), RangeError);
     assert.throws(() => activationQuantization(2, 1), RangeError);
+  });
+
+  it('corrects a bias for the weights’ rounding: at the inputs’ means, the output is the fp32 one', () => {
+    // Two outputs of two input channels × three taps (a Conv's [out, in, k] layout), coarse on purpose.
+    const weights = Float32Array.of(
+      0.9,
+      -0.31,
+      0.05,
+      0.47,
+      0.2,
+      -0.66,
+      /* output 1 */ 0.013,
+      0.5,
+      -0.25,
+      0.333,
+      0.1,
+      0.07,
+    );
+    const quantized = quantizeWeightsPerChannel(weights, 2);
+    const bias = Float32Array.of(0.1, -0.2);
+    const inputMeans = Float64Array.of(1.7, 0.4);
+    const output = (w: (i: number) => number, b: Float32Array, channel: number) => {
+      let sum = b[channel]!;
+      for (let i = 0; i < 6; i++) sum += w(channel * 6 + i) * inputMeans[Math.floor(i / 3)]!;
+      return sum;
+    };
+    const exact = (i: number) => weights[i]!;
+    const rounded = (i: number) => quantized.values[i]! * quantized.scales[Math.floor(i / 6)]!;
+    const corrected = biasCorrectedForRounding(bias, weights, quantized, inputMeans);
+    for (const channel of [0, 1]) {
+      const uncorrectedError = Math.abs(output(rounded, bias, channel) - output(exact, bias, channel));
+      assert.ok(uncorrectedError > 1e-4, `the rounding shifts output ${channel} by ${uncorrectedError}`);
+      assert.ok(Math.abs(output(rounded, corrected, channel) - output(exact, bias, channel)) < 1e-6);
+    }
+    assert.throws(() => biasCorrectedForRounding(bias, weights, quantized, new Float64Array(4)), RangeError);
   });
 });

@@ -18,14 +18,16 @@ import { temporaryFolder } from '../../helpers/temporary-folder.js';
 
 /**
  * The bounds the README states for the dev model on the five fixture photos (measured: 4/5 top-1 —
- * coffee.jpg's top two fp32 logits are 0.015 apart —, top-5 overlap 92%, largest score difference
- * 0.021, mean |Δlogit| 0.088).
+ * coffee.jpg's top two fp32 logits are 0.015 apart —, top-5 overlap 100%, largest score difference
+ * 0.0098, mean |Δlogit| 0.059; the model with biases below: 5/5, 100%, 0.029, 0.060). Without the
+ * bias correction the mean |Δlogit| was 0.088 and 0.090: its bound sits between, so a lost
+ * correction fails here.
  */
 const FIXTURE_AGREEMENT_BOUNDS = {
   top1Agreement: 0.8,
   top5Overlap: 0.85,
   maxScoreDifference: 0.05,
-  meanLogitDifference: 0.15,
+  meanLogitDifference: 0.075,
 } as const;
 
 const folder = temporaryFolder('alexnet-quantize-');
