@@ -16,5 +16,6 @@ export * from './model-file.js';
 export * from './normalize.js';
 export * from './postprocess.js';
 export * from './preprocess.js';
+export * from './read-image-file.js';
 export * from './resolve-model.js';
 export * from './result.js';

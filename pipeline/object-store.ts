@@ -17,6 +17,7 @@ import {
   TransientAwsError,
 } from './errors.js';
 import { normalizeEtag, RESULT_METADATA, type ResultDocument } from './result-document.js';
+import { readBodyWithinLimit, type ResponseBody } from './read-body-within-limit.js';
 import { readResultObject } from './s3-operations.js';
 import { listedKey } from './s3-event.js';
 
@@ -39,7 +40,10 @@ export interface DownloadOptions {
   readonly etag: string;
   /** Larger objects are refused before their body is read. */
   readonly maxBytes: number;
-  /** Called with the object's size before its body is read (to reserve memory for it). */
+  /**
+   * Called with the object's size before its body is read (to reserve memory for it); with the
+   * limit when the response states no size.
+   */
   readonly beforeBody?: (contentLength: number) => Promise<void>;
   /** Called with the object's user metadata (`upload --job`'s job id), before its size is checked. */
   readonly onMetadata?: (metadata: Readonly<Record<string, string>>) => void;
@@ -67,16 +71,18 @@ export class ObjectStore {
       const response = await this.s3.send(
         new GetObjectCommand({ Bucket: bucket, Key: key, IfMatch: `"${options.etag}"` }),
       );
+      const body = response.Body as ResponseBody | undefined;
       try {
         options.onMetadata?.(response.Metadata ?? {});
         checkFileSize(response.ContentLength ?? 0, options.maxBytes, { bucket, key });
-        await options.beforeBody?.(response.ContentLength ?? 0);
+        // A response that states no length (chunked) may carry up to the limit: reserve for that.
+        await options.beforeBody?.(response.ContentLength ?? options.maxBytes);
       } catch (error) {
-        (response.Body as { destroy?: () => void } | undefined)?.destroy?.();
+        body?.destroy?.();
         throw error;
       }
-      if (!response.Body) throw new TransientAwsError('GetObject', { bucket, key }, 'the response has no body');
-      return await response.Body.transformToByteArray();
+      if (!body) throw new TransientAwsError('GetObject', { bucket, key }, 'the response has no body');
+      return await readBodyWithinLimit(body, options.maxBytes, { bucket, key });
     } catch (error) {
       if (error instanceof ImageError) throw error;
       if (isPreconditionFailedError(error)) throw new SourceSupersededError(bucket, key, options.etag, error);

@@ -46,6 +46,7 @@ class ChannelMeans {
     return new Map([...this.sums].map(([name, sums]) => [name, sums.map((sum) => sum / this.images.get(name)!)]));
   }
 }
+
 /**
  * The input's range is known without running anything: ImageNet normalisation of bytes 0…255, over
  * the three channels. Taking it whole means no pixel is ever clipped.

@@ -6,8 +6,8 @@ import { PRECISION_METADATA_KEY, QUANTIZATION_METADATA_KEY } from '../constants.
 import { describeError } from '../../common/errors.js';
 import { ModelError } from '../errors.js';
 import { readModelFile, type ModelIdentity, type QuantizationProvenance } from '../model-file.js';
-import { checkFileSize } from '../image-limits.js';
 import { DEFAULT_PREPROCESS_OPTIONS, decodeImage } from '../preprocess.js';
+import { readImageFile } from '../read-image-file.js';
 import { buildQdqAlexNetOnnx } from './build-qdq-alexnet.js';
 import { calibrateActivations } from './calibrate-activations.js';
 import type { CalibrationSet } from './calibration-set.js';
@@ -73,9 +73,9 @@ export async function quantizeAlexNet(options: QuantizeAlexNetOptions): Promise<
   const decoded = async function* () {
     for (const file of options.calibration.files) {
       try {
-        // Checked before reading: a calibration file never costs more memory than an image may.
-        checkFileSize((await stat(file)).size, DEFAULT_PREPROCESS_OPTIONS.maxBytes);
-        yield (await decodeImage(await readFile(file))).rgb;
+        // Within the limit whatever the file became since the set was read: a calibration file
+        // never costs more memory than an image may.
+        yield (await decodeImage(await readImageFile(file, DEFAULT_PREPROCESS_OPTIONS.maxBytes))).rgb;
       } catch (error) {
         skipped.push({ file, reason: describeError(error).message });
       }
