@@ -55,11 +55,16 @@ export class ImageClassifier implements BatchClassifier {
     const resolved = await resolveModelPath({ ...options, logger });
     const modelPath = options.precision === 'int8' ? await int8ModelOf(resolved.path, options, logger) : resolved.path;
     const modelFile = await readModelFile(modelPath);
-    const device =
+    const int8Device =
       modelFile.identity.precision === 'int8'
         ? (await import('./quantize/cpu-int8-support.js')).deviceForInt8Model(options.device ?? 'auto', logger)
-        : options.device;
-    const session = await InferenceSession.create(modelFile, { ...options, device, logger });
+        : undefined;
+    const session = await InferenceSession.create(modelFile, {
+      ...options,
+      device: int8Device?.device ?? options.device,
+      deviceReason: int8Device?.reason,
+      logger,
+    });
     const classNames = imagenetClassNames();
     if (!Number.isInteger(topK) || topK < 1 || topK > classNames.length) {
       await session.dispose();

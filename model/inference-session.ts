@@ -26,6 +26,8 @@ export interface InferenceSessionOptions {
   readonly batchTimeoutMs?: number;
   /** Where the device choice is logged. Default: silent. */
   readonly logger?: Logger;
+  /** Why the caller chose `device`, logged in place of "requested" (an int8 model's `auto` is the CPU). */
+  readonly deviceReason?: string;
 }
 
 type Output = Extract<InferenceThreadReply, { type: 'output' }>;
@@ -99,7 +101,7 @@ export class InferenceSession {
     logger.info(
       {
         device: opened.device,
-        reason: opened.reason,
+        reason: options.deviceReason ?? opened.reason,
         threads,
         model: modelFile.path,
         sha256: modelFile.identity.sha256,

@@ -43,7 +43,7 @@ export function deviceForInt8Model(
   choice: DeviceChoice,
   logger: Logger,
   instructions: string[] | undefined = cpuInt8Instructions(),
-): 'cpu' {
+): { device: 'cpu'; reason: string } {
   if (choice === 'cuda')
     throw new ModelError(
       'DEVICE_UNAVAILABLE',
@@ -54,5 +54,8 @@ export function deviceForInt8Model(
       { wanted: INT8_DOT_PRODUCT_FLAGS },
       'this CPU reports no int8 dot-product instructions (VNNI, AMX, Arm dot product): ONNX Runtime falls back to generic integer kernels, which may be slower than fp32 here — compare with --precision fp32',
     );
-  return 'cpu';
+  return {
+    device: 'cpu',
+    reason: choice === 'cpu' ? 'requested' : 'an int8 model runs on the CPU (no int8 GPU kernels for it)',
+  };
 }

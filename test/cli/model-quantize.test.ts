@@ -63,6 +63,11 @@ describe('alexnet-pipeline model quantize and --precision int8', () => {
     const first = await runCli(['classify', chelsea, '--model', devModel, '--precision', 'int8'], { env });
     assert.equal(first.status, 0, first.stderr);
     assert.match(first.stderr, /quantizing the model to int8 \(once; cached\)/);
+    // `--device auto` (the default) with an int8 model: the log says why the CPU, not "requested".
+    assert.match(
+      first.stderr,
+      /"device":"cpu","reason":"an int8 model runs on the CPU[^"]*"[^\n]*"msg":"inference device chosen"/,
+    );
     const [result] = jsonLines(first.stdout);
     assert.equal(result!.status, 'ok');
     assert.equal(result!.model.precision, 'int8');

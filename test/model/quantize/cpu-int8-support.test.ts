@@ -35,12 +35,15 @@ describe('int8 on this CPU', () => {
 
   it('runs an int8 model on the CPU, warns once where the CPU has no int8 instructions, refuses CUDA', () => {
     const none = recordingLogger();
-    assert.equal(deviceForInt8Model('auto', none.logger, []), 'cpu');
+    assert.deepEqual(deviceForInt8Model('auto', none.logger, []), {
+      device: 'cpu',
+      reason: 'an int8 model runs on the CPU (no int8 GPU kernels for it)',
+    });
     assert.equal(none.warnings.length, 1);
     assert.match(none.warnings[0]!, /no int8 dot-product instructions .* may be slower than fp32/);
 
     const vnni = recordingLogger();
-    assert.equal(deviceForInt8Model('cpu', vnni.logger, ['avx512_vnni']), 'cpu');
+    assert.deepEqual(deviceForInt8Model('cpu', vnni.logger, ['avx512_vnni']), { device: 'cpu', reason: 'requested' });
     const unknown = recordingLogger();
     deviceForInt8Model('auto', unknown.logger, undefined);
     assert.deepEqual(
