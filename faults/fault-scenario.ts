@@ -12,6 +12,7 @@ import { listObjects, readResultObject } from '../pipeline/s3-operations.js';
 import { workerEnvironmentFor } from '../pipeline/worker-settings.js';
 import { resolveModelPath } from '../model/index.js';
 import { queueDepth } from '../pipeline/sqs-operations.js';
+import { describeDeadLetters } from './dead-letter-diagnosis.js';
 import { FaultProxy, NO_FAULTS, type FaultRates } from './fault-proxy.js';
 import { startLocalServe } from '../local/local-serve-process.js';
 import { CompletionEventSink, forgetNotifications, jobOutcome, submitJob, type JobFaultOutcome } from './job-faults.js';
@@ -59,6 +60,8 @@ export interface FaultReport {
   /** Results with the wrong status or error code. */
   readonly wrong: number;
   readonly deadLettered: number;
+  /** Each dead-lettered message's receives, keys and worker log lines (see `describeDeadLetters`); empty when none. */
+  readonly deadLetters: readonly string[];
   /** Result writes beyond one per image (a redelivery computed again, or a write retried after a lost response). */
   readonly extraResultWrites: number;
   readonly faults: {
@@ -151,6 +154,8 @@ export async function runFaultScenario(scenario: FaultScenario): Promise<FaultRe
       );
     const deadLetterDepth = await queueDepth(sqs, env.DLQ_URL!);
     const deadLettered = deadLetterDepth.visible + deadLetterDepth.inFlight;
+    const workerLogs = workers.map((_, i) => path.join(folder, `worker-${i}.log`));
+    const deadLetters = deadLettered > 0 ? await describeDeadLetters(sqs, env.DLQ_URL!, workerLogs) : [];
     const writes = [...proxy.counts.resultWrites.values()].reduce((sum, count) => sum + count, 0);
     return {
       name: scenario.name,
@@ -159,6 +164,7 @@ export async function runFaultScenario(scenario: FaultScenario): Promise<FaultRe
       lost: check.lost,
       wrong: check.wrong,
       deadLettered,
+      deadLetters,
       extraResultWrites: writes - proxy.counts.resultWrites.size,
       faults: {
         serviceUnavailable: proxy.counts.serviceUnavailable,

@@ -121,6 +121,7 @@ async function main(): Promise<void> {
   for (const scenario of faultScenarios('full', log).filter((s) => !only || s.name.includes(only))) {
     const report = await runFaultScenario(scenario);
     console.log(formatReport(report));
+    for (const description of report.deadLetters) log(description);
     if (report.lost + report.wrong + report.deadLettered > 0 || (report.rss && report.rss.growth > 0.1)) failed = true;
     if (scenario.job && !jobEndedExactly(report, scenario.brokenFiles ?? 0)) failed = true;
   }

@@ -1,11 +1,12 @@
 import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { setTimeout as sleep } from 'node:timers/promises';
 import DataLoader from 'dataloader';
 import { PipelineError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
 import { TransientAwsError } from '../../pipeline/errors.js';
 import { JobNotFoundError } from '../../pipeline/jobs/job-errors.js';
 import { JOB_COMPLETED_EVENT, jobCompletedDetail } from '../../pipeline/jobs/job-events.js';
-import type { CountedOutcome, Job, JobStore } from '../../pipeline/jobs/job-store.js';
+import { COMPLETION_CLAIM_MS, type CountedOutcome, type Job, type JobStore } from '../../pipeline/jobs/job-store.js';
 import { MAX_IMAGES_PER_COUNT } from '../../pipeline/jobs/job-table.js';
 
 /** The image of a job a record names. */
@@ -18,6 +19,10 @@ export interface JobImage {
 
 /** How long a count waits for others to share its transaction. */
 export const COUNT_GATHER_MS = 250;
+/** How often a record waiting on another worker's completion claim looks whether the event was sent. */
+export const CLAIM_POLL_MS = 1_000;
+/** The longest a record waits on another worker's claim: until it lapses, and a margin. */
+export const CLAIM_WAIT_MS = COMPLETION_CLAIM_MS + 5_000;
 
 interface PendingCount {
   readonly image: JobImage;
@@ -25,7 +30,7 @@ interface PendingCount {
   readonly alreadyStored: boolean;
 }
 
-/** The completion event is claimed by another worker and not yet sent: the record waits its turn. */
+/** The completion event is claimed by another worker and not sent within {@link CLAIM_WAIT_MS}: the record goes back. */
 export class CompletionPendingError extends PipelineError {
   constructor(jobId: string) {
     super('JOB_COMPLETION_PENDING', `the completion event of ${jobId} is being sent by another worker`, {
@@ -38,9 +43,9 @@ export class CompletionPendingError extends PipelineError {
 /**
  * Counts the images of `submit` jobs as their records end, and sends a job's one completion event:
  * the worker whose count makes `done` reach `total` claims the event (one conditional write; see
- * `JobStore.claimCompletion`), sends it to EventBridge, and marks it sent. A record is not done
- * until its job's event is sent or another worker's claim is still fresh: if the claimant dies in
- * between, the record comes back after the claim lapses and sends it — at least once, and
+ * `JobStore.claimCompletion`), sends it to EventBridge, and marks it sent. A record that completes
+ * its job is not done until the event is sent: while another worker holds the claim it waits, and
+ * if the claimant dies the claim lapses and the waiting record sends it — at least once, and
  * exactly once unless a worker is stopped between PutEvents and the write that follows it.
  */
 export class JobProgress {
@@ -63,6 +68,8 @@ export class JobProgress {
       readonly now?: () => Date;
       /** How long a count waits for others to share its transaction. Default: {@link COUNT_GATHER_MS}. */
       readonly gatherMs?: number;
+      /** Waits between looks at another worker's claim. Default: a timer. */
+      readonly sleep?: (ms: number) => Promise<void>;
     },
   ) {
     const gatherMs = dependencies.gatherMs ?? COUNT_GATHER_MS;
@@ -75,6 +82,10 @@ export class JobProgress {
 
   private now(): Date {
     return this.dependencies.now?.() ?? new Date();
+  }
+
+  private pause(ms: number): Promise<void> {
+    return this.dependencies.sleep?.(ms) ?? sleep(ms);
   }
 
   /**
@@ -195,14 +206,40 @@ export class JobProgress {
     return attempt;
   }
 
+  /**
+   * Claims the job's completion event and sends it. While another worker holds the claim, the
+   * record waits here — its message kept by the lease's heartbeat — until that worker has sent the
+   * event or its claim lapses (it died) and this one takes it over. Going back to the queue instead
+   * would spend the message's receives (`maxReceiveCount`, a few seconds apart) long before a claim
+   * lapses: the job's last messages ended in the DLQ and nobody was left to send its event.
+   */
   private async claimAndSend(jobId: string, store: JobStore): Promise<void> {
-    let job: Job | undefined;
+    const giveUpAt = this.now().getTime() + CLAIM_WAIT_MS;
+    for (;;) {
+      const job = await this.claim(jobId, store);
+      if (job) return this.send(job, store);
+      let current: Job | undefined;
+      try {
+        current = await store.get(jobId);
+      } catch (error) {
+        throw new TransientAwsError('GetItem', { jobId, table: store.tableName }, error);
+      }
+      if (!current || current.completionEvent === 'sent') return;
+      if (this.now().getTime() >= giveUpAt) throw new CompletionPendingError(jobId);
+      await this.pause(CLAIM_POLL_MS);
+    }
+  }
+
+  private async claim(jobId: string, store: JobStore): Promise<Job | undefined> {
     try {
-      job = await store.claimCompletion(jobId, this.now());
+      return await store.claimCompletion(jobId, this.now());
     } catch (error) {
       throw new TransientAwsError('UpdateItem', { jobId, table: store.tableName }, error);
     }
-    if (!job) throw new CompletionPendingError(jobId);
+  }
+
+  private async send(job: Job, store: JobStore): Promise<void> {
+    const jobId = job.id;
     try {
       await this.publish(job);
     } catch (error) {

@@ -13,9 +13,11 @@ describe('fault suite (short): standalone workers against local --serve --no-wor
       async (t) => {
         const report = await runFaultScenario(scenario);
         t.diagnostic(formatReport(report));
+        const ending = { lost: report.lost, wrong: report.wrong, deadLettered: report.deadLettered };
         assert.deepEqual(
-          { lost: report.lost, wrong: report.wrong, deadLettered: report.deadLettered },
+          ending,
           { lost: 0, wrong: 0, deadLettered: 0 },
+          [JSON.stringify(ending), ...report.deadLetters].join('\n'),
         );
         if (scenario.kills) assert.equal(report.faults.kills, scenario.kills, 'every kill landed while work remained');
         if (scenario.faults) {

@@ -11,7 +11,12 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient, type AwsStub } from 'aws-sdk-client-mock';
 import { silentLogger } from '../../../common/logger.js';
-import { CompletionPendingError, JobProgress } from '../../../functions/worker/job-progress.js';
+import {
+  CLAIM_POLL_MS,
+  CLAIM_WAIT_MS,
+  CompletionPendingError,
+  JobProgress,
+} from '../../../functions/worker/job-progress.js';
 import { JOB_COMPLETED_EVENT } from '../../../pipeline/jobs/job-events.js';
 import { COMPLETION_CLAIM_MS, JobStore } from '../../../pipeline/jobs/job-store.js';
 import { newJobId } from '../../../pipeline/jobs/job-table.js';
@@ -74,24 +79,81 @@ describe('a job’s completion event: one, even when sending it fails or its sen
     assert.deepEqual([job?.done, job?.completionEvent], [2, 'sent']);
   });
 
-  it('keeps the record of a job whose event another worker claimed until it is sent, and sends it once that claim lapses', async () => {
-    eventBridge.on(PutEventsCommand).resolves(accepted);
+  /** A JobProgress on a clock that only its pauses move; `onPause` plays the other worker. */
+  function waitingProgress(onPause: (clock: number) => Promise<void> = async () => undefined) {
+    let clock = Date.now();
+    const pauses: number[] = [];
+    const waiting = new JobProgress({
+      store: async () => store,
+      events,
+      busName: 'default',
+      logger: silentLogger,
+      gatherMs: 5,
+      now: () => new Date(clock),
+      sleep: async (ms) => {
+        pauses.push(ms);
+        clock += ms;
+        await onPause(clock);
+      },
+    });
+    return { waiting, pauses };
+  }
+
+  /** A job of two whose second image is counted and whose event another worker has just claimed. */
+  async function jobClaimedByAnother(): Promise<string> {
     const jobId = await jobOfTwo();
     await progress().count({ jobId, ...image(1) }, 'stored');
     await store.countImages(jobId, [{ image: image(2), outcome: 'errors' }]);
-    // A worker claimed the event and died before sending it.
     assert.ok(await store.claimCompletion(jobId));
-    await assert.rejects(
-      progress().count({ jobId, ...image(2) }, 'errors'),
-      (error: unknown) => error instanceof CompletionPendingError,
-      'the record goes back to the queue while the claim is fresh',
-    );
-    assert.equal(eventBridge.commandCalls(PutEventsCommand).length, 0);
-    // Its claim lapses: a delivery after COMPLETION_CLAIM_MS sends the event.
-    await progress(() => new Date(Date.now() + COMPLETION_CLAIM_MS + 1000)).count({ jobId, ...image(2) }, 'errors');
+    return jobId;
+  }
+
+  it('waits, its message held, while the worker that claimed the event dies, and sends it once that claim lapses', async () => {
+    eventBridge.on(PutEventsCommand).resolves(accepted);
+    const jobId = await jobClaimedByAnother();
+    const { waiting, pauses } = waitingProgress();
+    // Going back to the queue instead spent the message's receives seconds apart, long before the
+    // claim lapsed: the job's last messages ended in the DLQ and its event was never sent.
+    await waiting.count({ jobId, ...image(2) }, 'errors');
     assert.equal(eventBridge.commandCalls(PutEventsCommand).length, 1);
     assert.equal((await store.get(jobId))?.completionEvent, 'sent');
+    const waited = pauses.reduce((sum, ms) => sum + ms, 0);
+    assert.ok(
+      waited >= COMPLETION_CLAIM_MS && waited <= COMPLETION_CLAIM_MS + 2 * CLAIM_POLL_MS,
+      `waited ${waited} ms`,
+    );
   });
+
+  it('waits for a claimant that is alive to send the event, and sends none itself', async () => {
+    eventBridge.on(PutEventsCommand).resolves(accepted);
+    const jobId = await jobClaimedByAnother();
+    const { waiting, pauses } = waitingProgress(async () => {
+      const claimed = await store.get(jobId);
+      await store.completionSent(claimed!);
+    });
+    await waiting.count({ jobId, ...image(2) }, 'errors');
+    assert.equal(eventBridge.commandCalls(PutEventsCommand).length, 0);
+    assert.deepEqual(pauses, [CLAIM_POLL_MS]);
+  });
+
+  it(
+    'gives up after CLAIM_WAIT_MS if the claim stays held, and the record goes back to the queue',
+    { timeout: 20_000 },
+    async () => {
+      eventBridge.on(PutEventsCommand).resolves(accepted);
+      const jobId = await jobClaimedByAnother();
+      // Another worker claims it again each time it lapses, and never sends it.
+      const { waiting, pauses } = waitingProgress(
+        async (clock) => void (await store.claimCompletion(jobId, new Date(clock))),
+      );
+      await assert.rejects(
+        waiting.count({ jobId, ...image(2) }, 'errors'),
+        (error: unknown) => error instanceof CompletionPendingError,
+      );
+      assert.equal(pauses.length, CLAIM_WAIT_MS / CLAIM_POLL_MS);
+      assert.equal(eventBridge.commandCalls(PutEventsCommand).length, 0);
+    },
+  );
 });
 
 /**
