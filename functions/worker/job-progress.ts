@@ -215,6 +215,7 @@ export class JobProgress {
    */
   private async claimAndSend(jobId: string, store: JobStore): Promise<void> {
     const giveUpAt = this.now().getTime() + CLAIM_WAIT_MS;
+    let waiting = false;
     for (;;) {
       const job = await this.claim(jobId, store);
       if (job) return this.send(job, store);
@@ -226,6 +227,12 @@ export class JobProgress {
       }
       if (!current || current.completionEvent === 'sent') return;
       if (this.now().getTime() >= giveUpAt) throw new CompletionPendingError(jobId);
+      if (!waiting)
+        this.dependencies.logger.info(
+          { jobId },
+          'the completion event is claimed by another worker: waiting until it is sent or the claim lapses',
+        );
+      waiting = true;
       await this.pause(CLAIM_POLL_MS);
     }
   }
