@@ -1,4 +1,5 @@
 import { chmod, link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import lockfile from 'proper-lockfile';
 import path from 'node:path';
 import { cacheDirectory } from '../../common/paths.js';
 import { isRunning } from '../../common/process-alive.js';
@@ -22,6 +23,12 @@ export interface ClaimedLocalState {
   readonly pid: number;
   readonly starting: true;
 }
+
+/**
+ * How long a takeover's lock may go unrefreshed before another process may take it (its holder is
+ * gone): proper-lockfile refreshes it while held, and a takeover holds it for milliseconds.
+ */
+const TAKEOVER_STALE_MS = 5_000;
 
 /**
  * Claims the state file for this process before anything starts: the claim is written to a file of
@@ -62,21 +69,36 @@ export async function claimLocalState(): Promise<void> {
 }
 
 /**
- * Takes away a state file left by a process that is gone (killed, say) — only if it is still that
- * one: it is first renamed to a name of this process's own (atomic), then read; a claim another
- * process made in the meantime is put back rather than removed.
+ * Takes away a state file left by a process that is gone (killed, say), under a lock
+ * (`<file>.takeover`, proper-lockfile's: an atomic `mkdir`, taken over once stale) so that one
+ * process at a time does it: under it, the state file is read again and removed only if it is
+ * still the stale one. Without the lock, two processes both saw the stale file, one replaced it
+ * with its claim and the other then moved that claim aside — and a third linked its own in the
+ * gap: two pipelines on one state file.
  */
 async function removeStaleState(file: string, stalePid: number | undefined): Promise<void> {
-  const aside = `${file}.${process.pid}.stale`;
+  let compromised = false;
+  const takeover = `${file}.takeover`;
+  const release = await lockfile
+    .lock(file, {
+      lockfilePath: takeover,
+      realpath: false,
+      stale: TAKEOVER_STALE_MS,
+      // Other takeovers take milliseconds; one whose process died is stale after TAKEOVER_STALE_MS.
+      retries: { retries: 300, minTimeout: 10, maxTimeout: 50 },
+      onCompromised: () => (compromised = true),
+    })
+    .catch((error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') throw error;
+      throw new CliError(`${takeover} is held by another process taking over ${file}: try again in a moment`);
+    });
   try {
-    await rename(file, aside);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw error;
+    // Nobody else removes the state file now, and nobody can link a claim over one that exists.
+    const holder = await readStateFile(file);
+    if (holder?.pid === stalePid && !compromised) await rm(file, { force: true });
+  } finally {
+    await release().catch(() => undefined);
   }
-  const moved = await readStateFile(aside);
-  if (moved && moved.pid !== stalePid && isRunning(moved.pid)) await link(aside, file).catch(() => undefined);
-  await rm(aside, { force: true });
 }
 
 /** Writes the state file readable by its owner only (mode 0600): it holds the run's credentials. */

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
+import { claimLocalState } from '../../cli/local/local-state.js';
 import { projectRoot } from '../../common/paths.js';
 import { temporaryFolder } from '../helpers/temporary-folder.js';
 
@@ -72,5 +74,46 @@ describe('claimLocalState, by processes that start in the same moment', () => {
       await writeFile(stateFile, JSON.stringify({ pid: 2 ** 22 + 1, starting: true }));
       await claimTogether(stateFile);
     }
+  });
+});
+
+describe('claimLocalState: one process at a time takes a stale state file over', () => {
+  const stalePid = 2 ** 22 + 1; // above the kernel's default pid_max: no process has it
+  const staleClaim = JSON.stringify({ pid: stalePid, starting: true });
+
+  /** A state file left by a process that is gone, and the takeover lock another process holds on it. */
+  async function staleStateUnderTakeover(): Promise<{ stateFile: string; takeover: string }> {
+    const stateFile = path.join(temporaryFolder('alexnet-takeover-'), 'state.json');
+    process.env.ALEXNET_LOCAL_STATE_FILE = stateFile;
+    await writeFile(stateFile, staleClaim);
+    const takeover = `${stateFile}.takeover`;
+    await mkdir(takeover); // proper-lockfile's lock: a folder, fresh by its mtime
+    return { stateFile, takeover };
+  }
+
+  it("leaves the stale file alone while another process's takeover is under way, then meets that process's claim", async () => {
+    const { stateFile, takeover } = await staleStateUnderTakeover();
+    const claiming = claimLocalState();
+    await sleep(300);
+    assert.equal(await readFile(stateFile, 'utf8'), staleClaim, 'not removed under another takeover');
+    // The other process finishes: its claim in place (a process that runs), its lock gone.
+    await writeFile(stateFile, JSON.stringify({ pid: process.ppid, starting: true }));
+    await rm(takeover, { recursive: true });
+    await assert.rejects(
+      claiming,
+      new RegExp(
+        `^CliError: a local pipeline is already running for .*state\\.json \\(pid ${process.ppid}, still starting\\)`,
+      ),
+    );
+    assert.deepEqual(await readdir(path.dirname(stateFile)), ['state.json'], 'its claim file is gone');
+  });
+
+  it('takes over a takeover lock left by a process that is gone, once it is stale, and claims the state file', async () => {
+    const { stateFile, takeover } = await staleStateUnderTakeover();
+    const longAgo = new Date(Date.now() - 60_000);
+    await utimes(takeover, longAgo, longAgo);
+    await claimLocalState();
+    assert.deepEqual(JSON.parse(await readFile(stateFile, 'utf8')), { pid: process.pid, starting: true });
+    assert.deepEqual(await readdir(path.dirname(stateFile)), ['state.json'], 'the lock is gone');
   });
 });

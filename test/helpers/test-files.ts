@@ -46,7 +46,10 @@ export const CONTAINER_TESTS = [
  * under the container's Node.js (its second pass), and leaves them out of its first pass
  * (`ALEXNET_TEST_SET=without-faults`). `npm test` alone runs them.
  */
-export const FAULT_TESTS = ['faults/', 'functions/worker/queue-consumer.faults.integration.test.js'] as const;
+export const FAULT_TESTS = [
+  'faults/fault-suite.test.js',
+  'functions/worker/queue-consumer.faults.integration.test.js',
+] as const;
 
 function isFaultTest(file: string): boolean {
   return FAULT_TESTS.some((entry) => (entry.endsWith('/') ? file.startsWith(entry) : file === entry));
