@@ -67,21 +67,17 @@ describe('the test suite itself', () => {
     assert.deepEqual(testFilesOfSet(compiled, 'all'), testFilesInRunOrder(compiled));
     assert.throws(
       () => testFilesOfSet(compiled, 'worker'),
-      /ALEXNET_TEST_SET is worker: it is all \(the default\), container or without-faults/,
+      /ALEXNET_TEST_SET is worker: it is all \(the default\), container or outside-container/,
     );
   });
 
-  it('leaves out, with ALEXNET_TEST_SET=without-faults, the fault tests only — which the container set runs', () => {
+  it('runs, with ALEXNET_TEST_SET=outside-container, every file the container set does not: CI runs each file once', () => {
     const compiled = path.join(projectRoot, 'dist', 'test');
-    const all = testFilesOfSet(compiled, 'all');
-    const without = testFilesOfSet(compiled, 'without-faults');
-    const left = all.filter((file) => !without.includes(file));
-    assert.deepEqual(left.sort(), [
-      'faults/fault-suite.test.js',
-      'functions/worker/queue-consumer.faults.integration.test.js',
-    ]);
     const container = testFilesOfSet(compiled, 'container');
-    for (const file of left) assert.ok(container.includes(file), `${file} runs in CI's second pass`);
+    const outside = testFilesOfSet(compiled, 'outside-container');
+    assert.deepEqual([...container, ...outside].sort(), testFilesIn(compiled), 'each file in exactly one set');
+    assert.ok(outside.includes('infra/cdk-synth.test.js') && outside.includes('cli/local.test.js'));
+    assert.ok(container.includes('model/torch-agreement.test.js'), 'the PyTorch cross-checks run with the model');
   });
 
   it('reports every result of every file, which --test-force-exit alone does not (nodejs/node#64833)', async () => {

@@ -29,8 +29,8 @@ export const SLOWEST_TEST_FILES = [
 /**
  * The tests of what the container runs — the worker (`functions/`), the model, the pipeline's
  * shared code, the AWS clients, and the worker run as a process against faults and as the
- * container starts it — which CI runs a second time under the container's Node.js
- * (`ALEXNET_TEST_SET=container npm test`, see `.ci/run`). Folders end in `/`; the rest are files.
+ * container starts it — which CI runs under the container's Node.js (`ALEXNET_TEST_SET=container
+ * npm test`, see `.ci/run`), and the rest under the Node.js on PATH. Folders end in `/`; the rest are files.
  */
 export const CONTAINER_TESTS = [
   'common/',
@@ -40,20 +40,6 @@ export const CONTAINER_TESTS = [
   'faults/',
   'cli/standalone-worker.test.js',
 ] as const;
-
-/**
- * The worker as a process under faults (minutes each, the longest files of all): CI runs them once,
- * under the container's Node.js (its second pass), and leaves them out of its first pass
- * (`ALEXNET_TEST_SET=without-faults`). `npm test` alone runs them.
- */
-export const FAULT_TESTS = [
-  'faults/fault-suite.test.js',
-  'functions/worker/queue-consumer.faults.integration.test.js',
-] as const;
-
-function isFaultTest(file: string): boolean {
-  return FAULT_TESTS.some((entry) => (entry.endsWith('/') ? file.startsWith(entry) : file === entry));
-}
 
 /** Whether `file` (relative to the test folder) is one of {@link CONTAINER_TESTS}. */
 export function isContainerTest(file: string): boolean {
@@ -77,13 +63,13 @@ export function testFilesInRunOrder(folder: string): string[] {
 
 /**
  * The files of a run: all of them; with `ALEXNET_TEST_SET=container` only {@link CONTAINER_TESTS};
- * with `without-faults`, all but {@link FAULT_TESTS}.
+ * with `outside-container`, the others: CI runs each set once, under a Node.js of its own (`.ci/run`).
  */
 export function testFilesOfSet(folder: string, set = process.env.ALEXNET_TEST_SET ?? 'all'): string[] {
   if (set === 'all') return testFilesInRunOrder(folder);
   if (set === 'container') return testFilesInRunOrder(folder).filter(isContainerTest);
-  if (set === 'without-faults') return testFilesInRunOrder(folder).filter((file) => !isFaultTest(file));
-  throw new Error(`ALEXNET_TEST_SET is ${set}: it is all (the default), container or without-faults`);
+  if (set === 'outside-container') return testFilesInRunOrder(folder).filter((file) => !isContainerTest(file));
+  throw new Error(`ALEXNET_TEST_SET is ${set}: it is all (the default), container or outside-container`);
 }
 
 // `node dist/test/helpers/test-files.js`: the list, one path per line, for npm test's command line.
