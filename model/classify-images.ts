@@ -32,8 +32,9 @@ export interface ImageClassification {
  * inference (a decode also waits on its file read and on this thread between its steps): on 2
  * cores, 1,024 small images, `classify --precision int8` went from 226 to 259–266 images/s with
  * two per core (1.76 → 1.93 cores busy; three per core: 265–269, four: 225–261). fp32, where
- * inference keeps the cores busy anyway, moved within its noise (129–130 → 131–133). At most this
- * many images beyond the two batches are in memory, each within the decode's pixel limit.
+ * inference keeps the cores busy anyway, moved within its noise (129–130 → 131–133). Memory: at most
+ * this many files per core are read and decoding at once, each within the size and pixel limits; the
+ * decoded images still belong to the two batches held (the one running and the next).
  */
 export const DECODES_PER_CORE = 2;
 
