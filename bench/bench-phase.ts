@@ -18,7 +18,7 @@ import { measureWorker, measureWorkerOutsideInference } from './worker-phases.js
 
 /**
  * One benchmark phase in its own process, so that its peak RSS and CPU time are its own.
- * Usage: bench-phase <preprocess|decode-one-thread|inference|classify|quantize|worker|worker-outside-inference> <batchSize> <files...>
+ * Usage: bench-phase <preprocess|decode-one-thread|inference|classify|quantize|worker|worker-outside-inference|worker-outside-inference-and-decode> <batchSize> <files...>
  * (`BENCH_PRECISION=int8`: inference and classify in int8; quantize: `files[0]` is where the model goes).
  * Prints one JSON line: { images, seconds, imagesPerSecond, cpuMsPerImage, peakRssMb }.
  */
@@ -114,6 +114,8 @@ if (phase === 'preprocess') {
   await measureWorker(files, batchSize, WARM_UP_PASSES, measure);
 } else if (phase === 'worker-outside-inference') {
   await measureWorkerOutsideInference(files, batchSize, WARM_UP_PASSES, measure);
+} else if (phase === 'worker-outside-inference-and-decode') {
+  await measureWorkerOutsideInference(files, batchSize, WARM_UP_PASSES, measure, true);
 } else {
   throw new Error(`unknown phase ${phase}`);
 }

@@ -9,7 +9,7 @@ import { silentLogger } from '../common/logger.js';
 import { startLocalServe } from '../local/local-serve-process.js';
 import { startInProcessWorker, type InProcessWorker } from '../local/in-process-worker.js';
 import { LocalAws } from '../local/local-aws.js';
-import { ImageClassifier, type BatchClassifier } from '../model/index.js';
+import { decodeImage, ImageClassifier, type BatchClassifier, type DecodedImage } from '../model/index.js';
 import { DEFAULT_KEY_LAYOUT } from '../pipeline/object-keys.js';
 import { StandInClassifier } from './stand-in-classifier.js';
 
@@ -58,16 +58,42 @@ export async function measureWorker(
 }
 
 /**
+ * A decode that decodes each distinct upload once and answers it from memory after that: with it,
+ * the worker's CPU time is what it spends outside inference *and* decoding, measured directly
+ * rather than as the difference of two noisy figures. Uploads are told apart by their size, which
+ * {@link decodesFromMemory} checks is distinct for every distinct content of the set.
+ */
+async function decodesFromMemory(files: readonly string[]): Promise<typeof decodeImage> {
+  const contentBySize = new Map<number, Buffer>();
+  for (const file of new Set(files)) {
+    const bytes = await readFile(file);
+    const seen = contentBySize.get(bytes.length);
+    if (seen && !seen.equals(bytes))
+      throw new Error(`two different images of ${bytes.length} bytes: the decode cache tells uploads apart by size`);
+    contentBySize.set(bytes.length, bytes);
+  }
+  const decoded = new Map<number, Promise<DecodedImage>>();
+  return (bytes, limits, reserve) => {
+    let image = decoded.get(bytes.length);
+    if (!image) decoded.set(bytes.length, (image = decodeImage(bytes, limits, reserve)));
+    return image;
+  };
+}
+
+/**
  * The worker's CPU time outside inference: the same passes with the {@link StandInClassifier},
  * against `local --serve --no-worker` in its own process, so that this process's CPU time is the
- * worker's alone — downloads, decoding, normalisation, SDK calls, JSON — as on a GPU host.
+ * worker's alone — downloads, decoding, normalisation, SDK calls, JSON — as on a GPU host. With
+ * `decodeFromMemory`, decoding is left out too ({@link decodesFromMemory}).
  */
 export async function measureWorkerOutsideInference(
   files: readonly string[],
   maxBatch: number,
   warmUpPasses: number,
   measure: Measure,
+  decodeFromMemory = false,
 ): Promise<void> {
+  const decode = decodeFromMemory ? await decodesFromMemory(files) : undefined;
   const serve = await startLocalServe(['--no-worker'], {
     ALEXNET_LOCAL_STATE_FILE: path.join(path.dirname(files[0]!), '..', `state-${process.pid}.json`),
   });
@@ -89,6 +115,7 @@ export async function measureWorkerOutsideInference(
         classifier,
         logger: silentLogger,
         settings: { maxBatch: batch, receiveWaitSeconds: 1 },
+        decode,
       }),
     stop: async () => void (await serve.stop()),
   };

@@ -2,7 +2,7 @@ import type { Logger } from '../common/logger.js';
 import { createS3Client, createSqsClient } from '../common/aws-clients.js';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { resolveWorkerConfig, workerClientTimeouts } from '../functions/worker/config.js';
-import { QueueConsumer } from '../functions/worker/queue-consumer.js';
+import { QueueConsumer, type QueueConsumerDependencies } from '../functions/worker/queue-consumer.js';
 import type { BatchClassifier } from '../model/index.js';
 import type { WorkerSettingOverrides } from '../pipeline/worker-settings.js';
 import type { AwsClientOptions } from '../common/aws-clients.js';
@@ -21,6 +21,8 @@ export interface InProcessWorkerOptions {
   readonly logger: Logger;
   /** Worker settings on top of the emulator's connection (e.g. `{ maxBatch: 8 }`). Default: none. */
   readonly settings?: WorkerSettingOverrides;
+  /** Decodes each upload. Default: the worker's (`decodeImage`). */
+  readonly decode?: QueueConsumerDependencies['decode'];
 }
 
 /** A running in-process worker. */
@@ -52,6 +54,7 @@ export function startInProcessWorker(options: InProcessWorkerOptions): InProcess
     dynamo: openDynamo,
     classifier: options.classifier,
     logger: options.logger,
+    decode: options.decode,
   });
   consumer.start();
   return {

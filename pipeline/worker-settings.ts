@@ -108,7 +108,7 @@ export const WORKER_SETTINGS = {
     min: 1,
     max: 10_000,
     default: 96,
-    doc: 'images received but not yet stored; a receive asks only for free slots',
+    doc: 'images received but not yet stored; a receive waits for ten free slots (a quarter of this, if less) and asks only for free ones',
   },
   receiveConcurrency: {
     variable: 'RECEIVE_CONCURRENCY',

@@ -69,6 +69,8 @@ export interface ImageJobDependencies {
   readonly events?: ResultEventPublisher;
   /** Counts the records of `submit` jobs (`JOBS_TABLE`). Default: none (job records are not counted). */
   readonly jobs?: JobProgress;
+  /** Turns an upload's bytes into the network's 224×224 RGB. Default: `decodeImage` (the benchmark swaps it). */
+  readonly decode?: typeof decodeImage;
 }
 
 /** Smallest reservation for a download whose event states no size. */
@@ -306,7 +308,7 @@ export class ImageJobRunner {
     timings: { downloadMs: number; preprocessMs: number },
     found: FoundJob,
   ): Promise<Uint8Array> {
-    const { config, store, memory } = this.dependencies;
+    const { config, store, memory, decode = decodeImage } = this.dependencies;
     let reserved = Math.min(config.maxImageBytes, Math.max(MIN_DOWNLOAD_RESERVATION, record.size));
     const releases: ReleaseMemory[] = [await memory.downloads.reserve(reserved)];
     try {
@@ -327,7 +329,7 @@ export class ImageJobRunner {
       started = performance.now();
       const limits = { maxBytes: config.maxImageBytes, maxPixels: config.maxImagePixels };
       const image = await this.limitDecode(() =>
-        decodeImage(bytes!, limits, (decodeBytes) => memory.decoding.reserve(decodeBytes)),
+        decode(bytes!, limits, (decodeBytes) => memory.decoding.reserve(decodeBytes)),
       );
       bytes = undefined;
       timings.preprocessMs = performance.now() - started;

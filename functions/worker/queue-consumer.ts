@@ -12,7 +12,7 @@ import type { WorkerConfig } from './config.js';
 import { ImageBatcher } from './image-batcher.js';
 import { InferenceBreaker } from './inference-breaker.js';
 import { JobProgress } from './job-progress.js';
-import { ImageJobRunner, type ImageJobStats, type ImageMemory } from './image-job.js';
+import { ImageJobRunner, type ImageJobDependencies, type ImageJobStats, type ImageMemory } from './image-job.js';
 import { MemoryBudget } from './memory-budget.js';
 import { MessageLease } from './message-lease.js';
 import { ObjectStore } from '../../pipeline/object-store.js';
@@ -36,6 +36,8 @@ export interface QueueConsumerDependencies {
   readonly events?: EventBridgeClient;
   /** The job table's client, made when the first record of a job arrives (`JOBS_TABLE` set). */
   readonly dynamo?: () => Promise<DynamoDBClient>;
+  /** Decodes each upload. Default: `decodeImage`; the benchmark answers from memory to measure the rest. */
+  readonly decode?: ImageJobDependencies['decode'];
 }
 
 /** Counters since start, for logs, tests and the benchmark. */
@@ -157,6 +159,7 @@ export class QueueConsumer {
           ? new ResultEventPublisher(dependencies.events, config.eventBusName)
           : undefined,
       jobs: this.jobProgress,
+      decode: dependencies.decode,
     });
   }
 

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BatchInputBuffers, IMAGE_TENSOR_LENGTH, packBatch } from '../../model/index.js';
+import {
+  BatchInputBuffers,
+  IMAGE_TENSOR_LENGTH,
+  MODEL_INPUT,
+  normalizeRgbToChw,
+  packBatch,
+} from '../../model/index.js';
 
 const IMAGE_BYTES = IMAGE_TENSOR_LENGTH;
 
@@ -13,6 +19,33 @@ function sameMemory(a: Float32Array, b: Float32Array): boolean {
 function image(seed: number): Uint8Array {
   return Uint8Array.from({ length: IMAGE_BYTES }, (_, i) => (i * 31 + seed * 97) & 255);
 }
+
+describe('normalizeRgbToChw', () => {
+  it("writes (x / 255 − mean) / std of each byte to its channel's plane, at the offset, as float32", () => {
+    const pixels = 256;
+    // Pixel p: red p, green 255 − p, blue (7p) mod 256: every byte value in every channel.
+    const rgb = Uint8Array.from({ length: pixels * 3 }, (_, i) => {
+      const [pixel, channel] = [Math.floor(i / 3), i % 3];
+      return [pixel, 255 - pixel, (7 * pixel) % 256][channel]!;
+    });
+    const offset = 5;
+    const target = new Float32Array(offset + pixels * 3 + 2).fill(-99);
+    normalizeRgbToChw(rgb, pixels, target, offset);
+    for (let channel = 0; channel < 3; channel++)
+      for (let pixel = 0; pixel < pixels; pixel++) {
+        const expected = (rgb[pixel * 3 + channel]! / 255 - MODEL_INPUT.mean[channel]!) / MODEL_INPUT.std[channel]!;
+        const got = target[offset + channel * pixels + pixel]!;
+        assert.ok(
+          Math.abs(got - expected) <= 4e-7 * Math.max(1, Math.abs(expected)),
+          `channel ${channel}, pixel ${pixel}: ${got} ≠ ${expected}`,
+        );
+      }
+    assert.deepEqual(
+      [...target.subarray(0, offset), ...target.subarray(offset + pixels * 3)],
+      Array(offset + 2).fill(-99),
+    );
+  });
+});
 
 describe('BatchInputBuffers', () => {
   it('packs the same floats as packBatch, bit for bit, in a view of the batch’s length', () => {

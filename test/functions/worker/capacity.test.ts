@@ -9,15 +9,65 @@ const MIB = 2 ** 20;
 describe('CapacityGate', () => {
   it('lets a receive take every free slot up to ten, and waits while none is free', async () => {
     const gate = new CapacityGate(12);
+    assert.equal(gate.receiveThreshold, 3, 'a quarter of 12');
     assert.equal(await gate.reserveForReceive(), 10);
-    assert.equal(await gate.reserveForReceive(), 2);
-    let third: number | undefined;
-    void gate.reserveForReceive().then((slots) => (third = slots));
+    let second: number | undefined;
+    void gate.reserveForReceive().then((slots) => (second = slots));
     await sleep(10);
-    assert.equal(third, undefined, 'no slot free: the receive waits');
-    gate.release(3);
+    assert.equal(second, undefined, '2 of 12 slots free: the receive waits for 3');
+    gate.release(1);
     await sleep(0);
-    assert.equal(third, 3);
+    assert.equal(second, 3);
+    assert.equal(gate.held, 12);
+  });
+
+  it('makes a busy worker wait for a full receive of ten rather than ask for one message at a time', async () => {
+    const gate = new CapacityGate(96);
+    assert.equal(gate.receiveThreshold, 10);
+    for (let receive = 0; receive < 9; receive++) assert.equal(await gate.reserveForReceive(), 10);
+    let next: number | undefined;
+    void gate.reserveForReceive().then((slots) => (next = slots));
+    await sleep(10);
+    assert.equal(next, undefined, '6 free: not asked');
+    gate.release(3);
+    await sleep(10);
+    assert.equal(next, undefined, '9 free: still not asked');
+    gate.release(1);
+    await sleep(0);
+    assert.equal(next, 10);
+    assert.equal(new CapacityGate(2).receiveThreshold, 1, 'a capacity under four receives as soon as a slot frees');
+  });
+
+  it("lets a received message's further records go ahead of a waiting receive", async () => {
+    const gate = new CapacityGate(40);
+    for (let receive = 0; receive < 4; receive++) await gate.reserveForReceive();
+    const order: string[] = [];
+    void gate.reserveForReceive().then(() => order.push('receive'));
+    void gate.acquire().then(() => order.push('record'));
+    gate.release(1);
+    await sleep(0);
+    assert.deepEqual(order, ['record'], 'the freed slot went to the record waiting behind the receive');
+    gate.release(10);
+    await sleep(0);
+    assert.deepEqual(order, ['record', 'receive']);
+    assert.equal(gate.held, 40);
+  });
+
+  it("takes a receive's extra slots at once even while another receive waits for more than is free", async () => {
+    const gate = new CapacityGate(12);
+    for (let record = 0; record < 12; record++) await gate.acquire();
+    let first: number | undefined;
+    let second: number | undefined;
+    void gate.reserveForReceive().then((slots) => (first = slots));
+    void gate.reserveForReceive().then((slots) => (second = slots));
+    gate.release(4);
+    await sleep(10);
+    assert.equal(first, 4, 'waited for 3, then took the one other free slot');
+    assert.equal(second, undefined, 'nothing left for the second');
+    assert.equal(gate.held, 12, 'the slots it reports are the slots it holds');
+    gate.release(first);
+    await sleep(0);
+    assert.equal(second, 4);
     assert.equal(gate.held, 12);
   });
 
