@@ -32,8 +32,13 @@ const MISSING_QUEUE = new Set(['QueueDoesNotExist', 'AWS.SimpleQueueService.NonE
 export class ReceiveLoop {
   private stopping = false;
   private loops: Promise<void>[] = [];
+  /** Resolves when {@link stop} is called. */
+  private readonly stopped: Promise<true>;
+  private announceStop!: () => void;
 
-  constructor(private readonly options: ReceiveLoopOptions) {}
+  constructor(private readonly options: ReceiveLoopOptions) {
+    this.stopped = new Promise((resolve) => (this.announceStop = () => resolve(true)));
+  }
 
   start(): void {
     this.loops = Array.from({ length: this.options.concurrency }, () => this.poll());
@@ -46,18 +51,38 @@ export class ReceiveLoop {
    */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.announceStop();
     await Promise.all(this.loops);
+  }
+
+  /**
+   * The gate's slots for one receive, or undefined once stopping. A poll waiting for free slots
+   * does not hold up {@link stop}: the work that holds them may never end (a hung image at the end
+   * of a drain), and a receive waits for several. Slots granted after the stop are handed back.
+   */
+  private async reserveUnlessStopped(): Promise<number | undefined> {
+    const { gate } = this.options;
+    const reservation = gate.reserveForReceive();
+    if (await Promise.race([reservation.then(() => false), this.stopped])) {
+      reservation.then(
+        (slots) => gate.release(slots),
+        () => undefined,
+      );
+      return undefined;
+    }
+    return reservation;
   }
 
   private async poll(): Promise<void> {
     const { sqs, queueUrl, gate, logger } = this.options;
     while (!this.stopping) {
-      let slots: number;
+      let slots: number | undefined;
       try {
-        slots = await gate.reserveForReceive();
+        slots = await this.reserveUnlessStopped();
       } catch {
         return; // the gate was closed: the worker is failing
       }
+      if (slots === undefined) return;
       if (this.stopping) {
         gate.release(slots);
         return;

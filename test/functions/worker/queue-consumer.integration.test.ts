@@ -284,6 +284,31 @@ describe('worker against embedded S3 and SQS', () => {
     assert.ok(asked.reduce((a, b) => a + b, 0) >= keys.length);
   });
 
+  it('asks for full receives of ten while busy, rather than one message as each slot frees', async () => {
+    pipeline = await LocalPipeline.start();
+    const sqs = createSqsClient(pipeline.aws.clientOptions());
+    const asked: number[] = [];
+    sqs.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'ReceiveMessageCommand')
+          asked.push((args.input as { MaxNumberOfMessages: number }).MaxNumberOfMessages);
+        return next(args);
+      },
+      { step: 'initialize', name: 'recordReceives' },
+    );
+    const keys = Array.from({ length: 60 }, (_, i) => `uploads/full-receives/${i}.jpg`);
+    await Promise.all(keys.map((key) => pipeline.upload(key, readFixtureImage('coffee.jpg'))));
+    // Room for 40: the backlog of 60 keeps it full, and slots free one image at a time.
+    worker = pipeline.startWorker(classifier, { maxImagesInFlight: 40, receiveConcurrency: 2, maxWaitMs: 50 }, { sqs });
+    await pipeline.waitForKeys(keys.map((key) => key.replace('uploads/', 'results/') + '.json'));
+    assert.ok(asked.length >= 6, `${asked.length} receives for 60 messages`);
+    assert.deepEqual(
+      asked.filter((count) => count !== 10),
+      [],
+      'every receive waited for ten free slots',
+    );
+  });
+
   it('treats a bucket that does not exist as a configuration error: retried, said loudly, no error result', async () => {
     pipeline = await LocalPipeline.start();
     const lines: Array<Record<string, unknown>> = [];
