@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { createSqsClient } from '../../../common/aws-clients.js';
 import type { QueueConsumer } from '../../../functions/worker/queue-consumer.js';
 import { ImageClassifier } from '../../../model/index.js';
@@ -265,16 +265,7 @@ describe('worker against embedded S3 and SQS', () => {
 
   it('asks SQS for no more messages than it has free capacity', async () => {
     pipeline = await LocalPipeline.start();
-    const sqs = createSqsClient(pipeline.aws.clientOptions());
-    const asked: number[] = [];
-    sqs.middlewareStack.add(
-      (next, context) => async (args) => {
-        if (context.commandName === 'ReceiveMessageCommand')
-          asked.push((args.input as { MaxNumberOfMessages: number }).MaxNumberOfMessages);
-        return next(args);
-      },
-      { step: 'initialize', name: 'recordReceives' },
-    );
+    const { sqs, asked } = sqsRecordingReceives(pipeline);
     worker = pipeline.startWorker(classifier, { maxImagesInFlight: 3, receiveConcurrency: 2, maxWaitMs: 300 }, { sqs });
     const keys = Array.from({ length: 12 }, (_, i) => `uploads/capacity/${i}.jpg`);
     await Promise.all(keys.map((key) => pipeline.upload(key, readFixtureImage('coffee.jpg'))));
@@ -286,16 +277,7 @@ describe('worker against embedded S3 and SQS', () => {
 
   it('asks for full receives of ten while busy, rather than one message as each slot frees', async () => {
     pipeline = await LocalPipeline.start();
-    const sqs = createSqsClient(pipeline.aws.clientOptions());
-    const asked: number[] = [];
-    sqs.middlewareStack.add(
-      (next, context) => async (args) => {
-        if (context.commandName === 'ReceiveMessageCommand')
-          asked.push((args.input as { MaxNumberOfMessages: number }).MaxNumberOfMessages);
-        return next(args);
-      },
-      { step: 'initialize', name: 'recordReceives' },
-    );
+    const { sqs, asked } = sqsRecordingReceives(pipeline);
     const keys = Array.from({ length: 60 }, (_, i) => `uploads/full-receives/${i}.jpg`);
     await Promise.all(keys.map((key) => pipeline.upload(key, readFixtureImage('coffee.jpg'))));
     // Room for 40: the backlog of 60 keeps it full, and slots free one image at a time.
@@ -327,3 +309,18 @@ describe('worker against embedded S3 and SQS', () => {
     assert.equal((await pipeline.depth()).inFlight, 1, 'the message waits for its retry, it is not deleted');
   });
 });
+
+/** An SQS client to the pipeline's emulator, and the `MaxNumberOfMessages` of each ReceiveMessage it sends. */
+function sqsRecordingReceives(pipeline: LocalPipeline): { sqs: SQSClient; asked: number[] } {
+  const sqs = createSqsClient(pipeline.aws.clientOptions());
+  const asked: number[] = [];
+  sqs.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName === 'ReceiveMessageCommand')
+        asked.push((args.input as { MaxNumberOfMessages: number }).MaxNumberOfMessages);
+      return next(args);
+    },
+    { step: 'initialize', name: 'recordReceives' },
+  );
+  return { sqs, asked };
+}
